@@ -1,0 +1,85 @@
+package relay
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Admission is what the relay decides about a raw inbound message before it
+// enters the inbox: either a routable command, or a rejection with the reason
+// to record in relay_dead and the ERR reply for the sender when a login can be
+// read.
+type Admission struct {
+	Agent string
+	Verb  Verb
+	Frame string // the message as received
+	Err   *ProtocolError
+}
+
+// Reply is the ERR frame for a rejected message, or nil when no login could be
+// read to route it.
+func (a Admission) Reply() Frame {
+	if a.Err == nil || a.Agent == "" {
+		return nil
+	}
+	return ErrReply(a.Agent, a.Err.Code, a.Err.Message)
+}
+
+// Admit validates one raw message (a T_TTI row, a spool file, a request body).
+// maxBytes bounds the frame (DefaultMaxFrame when <= 0).
+func Admit(raw string, maxBytes int) Admission {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFrame
+	}
+	a := Admission{Frame: raw}
+	if len(raw) > maxBytes {
+		a.Agent = sanitizeLogin(leadingLogin(raw))
+		a.Err = &ProtocolError{Code: CodeTooLarge, Message: fmt.Sprintf("frame of %d bytes is over the %d-byte limit", len(raw), maxBytes)}
+		return a
+	}
+	if !utf8.ValidString(raw) {
+		a.Agent = sanitizeLogin(leadingLogin(raw))
+		a.Err = &ProtocolError{Code: CodeEncoding, Message: "frame is not valid UTF-8"}
+		return a
+	}
+	f, err := Parse(raw)
+	if err != nil {
+		a.Agent = sanitizeLogin(leadingLogin(raw))
+		a.Err = AsProtocolError(err)
+		return a
+	}
+	a.Agent = sanitizeLogin(f.Login())
+	cmd, err := ParseCommand(f)
+	if err != nil {
+		a.Err = AsProtocolError(err)
+		return a
+	}
+	a.Verb = cmd.Verb
+	return a
+}
+
+// leadingLogin reads the first field of a message that may be broken, so the
+// ERR reply can reach its sender.
+func leadingLogin(raw string) string {
+	s := strings.TrimLeft(raw, " \t\r\n")
+	if !strings.HasPrefix(s, "<") {
+		return ""
+	}
+	end := strings.IndexByte(s, '>')
+	if end < 0 || end > 256 {
+		return ""
+	}
+	return s[1:end]
+}
+
+// sanitizeLogin keeps a login usable as a routing key and inside a reply.
+func sanitizeLogin(s string) string {
+	if len(s) > 256 {
+		return ""
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,119 @@
+package relay
+
+import (
+	"context"
+	"time"
+)
+
+// Sources of inbox commands, recorded with each one.
+const (
+	SourceERP    = "erp"    // a T_TTI row
+	SourceSocket = "socket" // the Tactium-compatible socket bridge
+	SourceFile   = "file"   // a SIGACTI spool file
+	SourceHTTP   = "http"   // the HTTP bridge
+	SourceCLI    = "cli"    // ctirelay send
+)
+
+// Inbound is a message offered to the durable queue by a source other than
+// the ERP table (which Intake reads itself).
+type Inbound struct {
+	Source string
+	Ref    string // the source's reference: connection id, file name ...
+	Raw    string
+}
+
+// Enqueued tells what became of one Inbound: queued with an inbox id, or
+// rejected (and already dead-lettered and answered) with the admission error.
+type Enqueued struct {
+	ID  int64
+	Err *ProtocolError
+}
+
+// Job is an inbox command held under a lease by one relay.
+type Job struct {
+	ID         int64
+	Source     string
+	Ref        string
+	Agent      string
+	Verb       Verb
+	Frame      string
+	Attempts   int // including the current one
+	EnqueuedAt time.Time
+	Owner      string // lease owner; fences Settle against a takeover
+}
+
+// OutcomeKind says how a job ended.
+type OutcomeKind int
+
+const (
+	// Done: the switch answered; Replies go to the originator and the journal.
+	Done OutcomeKind = iota
+	// Retry: a transient failure; the job waits until NotBefore, keeping its
+	// place at the head of its agent's queue.
+	Retry
+	// Dead: the job can never succeed; it moves to relay_dead with Reason and
+	// Replies (the ERR) go to the originator.
+	Dead
+)
+
+// Outcome settles one job.
+type Outcome struct {
+	Job       Job
+	Kind      OutcomeKind
+	Replies   []Frame
+	Reason    string    // Dead: why; Retry: the last error
+	NotBefore time.Time // Retry
+}
+
+// ClaimRequest asks for up to Limit commands that are at the head of their
+// agent's queue, ready, and not held by anyone.
+type ClaimRequest struct {
+	Owner      string
+	Limit      int
+	Now        time.Time
+	LeaseUntil time.Time
+}
+
+// IntakeRequest moves up to Limit rows from the ERP's inbound table.
+type IntakeRequest struct {
+	Limit    int
+	Now      time.Time
+	MaxFrame int
+}
+
+// Store is the durable queue seam. Every dialect passes store/storetest.
+// Each method is one transaction: nothing is half done.
+type Store interface {
+	// Intake takes up to Limit rows from T_TTI in IS_TTI order and, in the
+	// same transaction, records each in the inbox (or, when Admit rejects it,
+	// in relay_dead with an ERR reply in T_TTO) and in the journal. It returns
+	// how many rows it took.
+	Intake(ctx context.Context, req IntakeRequest) (int, error)
+	// Enqueue records messages from other sources like Intake does.
+	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
+	// Claim leases head-of-queue commands: for any agent, only its oldest
+	// unfinished command is ever held, across every relay sharing the store.
+	Claim(ctx context.Context, req ClaimRequest) ([]Job, error)
+	// Reclaim leases commands whose lease has expired (their relay died), so
+	// the engine can retry them or declare them in doubt.
+	Reclaim(ctx context.Context, req ClaimRequest) ([]Job, error)
+	// Extend pushes back the lease of every command the owner holds.
+	Extend(ctx context.Context, owner string, until time.Time) error
+	// Settle applies outcomes. An outcome whose lease was taken over (owner or
+	// attempt no longer match) is ignored; the count applied is returned.
+	Settle(ctx context.Context, outcomes []Outcome, now time.Time) (int, error)
+	// Publish records switch events in T_TTO and the journal.
+	Publish(ctx context.Context, events []Frame, now time.Time) error
+	// Release hands back every command the owner holds, untouched, for
+	// another relay (or the next start) to take.
+	Release(ctx context.Context, owner string) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Notifier is implemented by stores that can wake relays when work arrives
+// (PostgreSQL LISTEN/NOTIFY). A value on the channel means "look now"; the
+// engine still polls as a fallback.
+type Notifier interface {
+	Wakeups() <-chan struct{}
+}
