@@ -1,0 +1,141 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// dispatch starts one goroutine per claimed command. The claim already
+// guarantees a single command per agent, so order per agent holds.
+func (e *Engine) dispatch(ctx context.Context, jobs []Job) {
+	e.inFlight.Add(int64(len(jobs)))
+	e.running.Add(len(jobs))
+	for _, j := range jobs {
+		go func() {
+			defer e.running.Done()
+			o := e.execute(ctx, j)
+			e.output <- output{outcome: &o}
+		}()
+	}
+}
+
+// execute runs one command at the switch and classifies what happened.
+func (e *Engine) execute(ctx context.Context, j Job) Outcome {
+	f, err := Parse(j.Frame)
+	var cmd Command
+	if err == nil {
+		cmd, err = ParseCommand(f)
+	}
+	if err != nil {
+		// Admitted at intake, so only a changed grammar gets here.
+		p := AsProtocolError(err)
+		return Outcome{Job: j, Kind: Dead, Reason: p.Code + ": " + p.Message, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}
+	}
+	if !e.cfg.Driver.Supports(cmd.Verb) {
+		msg := fmt.Sprintf("the switch cannot do %s", cmd.Verb)
+		return Outcome{Job: j, Kind: Dead, Reason: CodeUnsupported + ": " + msg, Replies: []Frame{ErrReply(j.Agent, CodeUnsupported, msg)}}
+	}
+	execCtx, cancel := context.WithTimeout(ctx, e.cfg.ExecTimeout)
+	replies, err := e.cfg.Driver.Execute(execCtx, cmd)
+	cancel()
+	now := e.cfg.Clock.Now()
+	switch {
+	case err == nil:
+		if len(replies) == 0 {
+			replies = []Frame{OK(j.Agent)}
+		}
+		return Outcome{Job: j, Kind: Done, Replies: replies}
+	case ctx.Err() != nil:
+		// Cut off by shutdown: we cannot know whether the switch acted.
+		return e.abandoned(j, now, "relay stopped")
+	case IsTransient(err) || errors.Is(err, context.DeadlineExceeded):
+		if j.Attempts >= e.cfg.MaxAttempts {
+			msg := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts, err)
+			return Outcome{Job: j, Kind: Dead, Reason: "retries-exhausted: " + err.Error(), Replies: []Frame{ErrReply(j.Agent, CodeRetriesExhausted, msg)}}
+		}
+		delay := e.cfg.Backoff.Delay(j.Attempts)
+		e.log.Warn("transient failure, will retry", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb, "attempt", j.Attempts, "in", delay, "err", err)
+		return Outcome{Job: j, Kind: Retry, NotBefore: now.Add(delay), Reason: err.Error()}
+	default:
+		p := AsProtocolError(err)
+		return Outcome{Job: j, Kind: Done, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}
+	}
+}
+
+// writer is the single goroutine that makes answers durable: it drains what
+// is ready into one batch, settles the outcomes, then publishes the events,
+// so a busy relay writes big batches and an idle one writes at once.
+func (e *Engine) writer() {
+	defer close(e.writerD)
+	var outcomes []Outcome
+	var events []Frame
+	for first := range e.output {
+		outcomes, events = outcomes[:0], events[:0]
+		add := func(o output) {
+			if o.outcome != nil {
+				outcomes = append(outcomes, *o.outcome)
+			} else {
+				events = append(events, o.event)
+			}
+		}
+		add(first)
+	drain:
+		for len(outcomes)+len(events) < e.cfg.WriteBatch {
+			select {
+			case o, ok := <-e.output:
+				if !ok {
+					break drain
+				}
+				add(o)
+			default:
+				break drain
+			}
+		}
+		e.flush(outcomes, events)
+	}
+}
+
+// flush retries until the database takes the batch: an answer the switch
+// gave must not be lost to a database restart. Leases keep the commands ours
+// meanwhile (the lease loop extends them).
+func (e *Engine) flush(outcomes []Outcome, events []Frame) {
+	ctx := context.Background()
+	for failures := 0; len(outcomes) > 0; failures++ {
+		n, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now())
+		if err == nil {
+			e.count(outcomes)
+			if n < len(outcomes) {
+				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
+			}
+			e.inFlight.Add(-int64(len(outcomes)))
+			signal(e.claimWake)
+			break
+		}
+		e.log.Error("settle answers", "err", err, "batch", len(outcomes), "failures", failures+1)
+		<-e.cfg.Clock.After(retryDelay(failures))
+	}
+	for failures := 0; len(events) > 0; failures++ {
+		err := e.cfg.Store.Publish(ctx, events, e.cfg.Clock.Now())
+		if err == nil {
+			e.stats.events.Add(int64(len(events)))
+			break
+		}
+		e.log.Error("publish events", "err", err, "batch", len(events), "failures", failures+1)
+		<-e.cfg.Clock.After(retryDelay(failures))
+	}
+}
+
+func (e *Engine) count(outcomes []Outcome) {
+	for _, o := range outcomes {
+		switch o.Kind {
+		case Done:
+			e.stats.done.Add(1)
+		case Retry:
+			e.stats.retried.Add(1)
+		case Dead:
+			e.stats.dead.Add(1)
+		}
+	}
+}
+

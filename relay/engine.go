@@ -1,0 +1,410 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// InDoubtPolicy says what happens to a non-idempotent command (dial, callback,
+// call outcome) whose relay died or stopped while the switch had it: nobody
+// knows whether the switch carried it out.
+type InDoubtPolicy string
+
+const (
+	// InDoubtDead dead-letters the command with reason in-doubt and answers
+	// ERR IN_DOUBT, so no customer is ever dialled twice. The default.
+	InDoubtDead InDoubtPolicy = "dead"
+	// InDoubtRetry sends it again, accepting a possible duplicate.
+	InDoubtRetry InDoubtPolicy = "retry"
+)
+
+// EngineConfig wires an Engine. Zero values take the documented defaults.
+type EngineConfig struct {
+	Node   string // lease owner: unique per running relay
+	Store  Store
+	Driver Driver
+	Clock  Clock
+	Logger *slog.Logger
+
+	MaxInFlight  int           // commands at the switch at once (256)
+	IntakeBatch  int           // T_TTI rows per intake transaction (1000)
+	WriteBatch   int           // outcomes/events per settle transaction (1000)
+	PollInterval time.Duration // fallback poll when no wake-up arrives (100ms)
+	Lease        time.Duration // how long a claimed command is held without renewal (30s)
+	ExecTimeout  time.Duration // per command at the switch; a timeout is transient (10s)
+	MaxAttempts  int           // transient failures before dead-lettering (5)
+	Backoff      Backoff       // between transient retries (250ms doubling to 30s)
+	InDoubt      InDoubtPolicy // default InDoubtDead
+	MaxFrame     int           // bytes (DefaultMaxFrame)
+	// ShutdownTimeout bounds how long Stop waits for commands at the switch (10s).
+	ShutdownTimeout time.Duration
+}
+
+func (c *EngineConfig) defaults() error {
+	if c.Store == nil || c.Driver == nil {
+		return errors.New("engine needs a store and a driver")
+	}
+	if c.Node == "" {
+		return errors.New("engine needs a node name")
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setInt := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setDur := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setInt(&c.MaxInFlight, 256)
+	setInt(&c.IntakeBatch, 1000)
+	setInt(&c.WriteBatch, 1000)
+	setInt(&c.MaxAttempts, 5)
+	setInt(&c.MaxFrame, DefaultMaxFrame)
+	setDur(&c.PollInterval, 100*time.Millisecond)
+	setDur(&c.Lease, 30*time.Second)
+	setDur(&c.ExecTimeout, 10*time.Second)
+	setDur(&c.ShutdownTimeout, 10*time.Second)
+	setDur(&c.Backoff.Base, 250*time.Millisecond)
+	setDur(&c.Backoff.Max, 30*time.Second)
+	switch c.InDoubt {
+	case "":
+		c.InDoubt = InDoubtDead
+	case InDoubtDead, InDoubtRetry:
+	default:
+		return fmt.Errorf("unknown in-doubt policy %q (use dead or retry)", c.InDoubt)
+	}
+	return nil
+}
+
+// EngineStats are running totals since Start.
+type EngineStats struct {
+	Intaken, Claimed, Done, Retried, Dead, Events, Reclaimed int64
+	InFlight                                                 int64
+}
+
+// Engine moves commands from the durable inbox to the switch and their answers
+// back: intake (T_TTI → inbox), claim (head of each agent's queue, leased),
+// dispatch (one goroutine per command at the switch, at most MaxInFlight),
+// and a single writer that settles outcomes and publishes events in batches.
+type Engine struct {
+	cfg EngineConfig
+	log *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc // stops intake, claim and lease loops
+	abort   context.CancelFunc // cuts off commands still at the switch
+	loops   sync.WaitGroup     // intake, claim, lease loops
+	running sync.WaitGroup     // commands at the switch
+	writerD chan struct{}      // closed when the writer has flushed everything
+
+	intakeWake chan struct{}
+	claimWake  chan struct{}
+	output     chan output
+	inFlight   atomic.Int64
+	stats      struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
+}
+
+// output is one item for the writer: an outcome or an event.
+type output struct {
+	outcome *Outcome
+	event   Frame
+}
+
+// NewEngine validates the configuration.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("engine config: %w", err)
+	}
+	return &Engine{
+		cfg:        cfg,
+		log:        cfg.Logger.With("node", cfg.Node),
+		intakeWake: make(chan struct{}, 1),
+		claimWake:  make(chan struct{}, 1),
+		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
+		writerD:    make(chan struct{}),
+	}, nil
+}
+
+// Stats returns running totals.
+func (e *Engine) Stats() EngineStats {
+	return EngineStats{
+		Intaken: e.stats.intaken.Load(), Claimed: e.stats.claimed.Load(), Done: e.stats.done.Load(),
+		Retried: e.stats.retried.Load(), Dead: e.stats.dead.Load(), Events: e.stats.events.Load(),
+		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(),
+	}
+}
+
+// Start opens the driver and starts the loops. It returns once the driver is
+// open; the engine runs until Stop or until ctx ends.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return nil
+	}
+	if err := e.cfg.Driver.Open(ctx, EventSinkFunc(e.event)); err != nil {
+		return fmt.Errorf("open driver: %w", err)
+	}
+	e.started = true
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel, e.abort = cancel, abort
+	go e.writer()
+	e.loops.Add(3)
+	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
+	go func() { defer e.loops.Done(); e.claimLoop(loopCtx, runCtx) }()
+	go func() { defer e.loops.Done(); e.leaseLoop(loopCtx) }()
+	if n, ok := e.cfg.Store.(Notifier); ok {
+		e.loops.Add(1)
+		go func() { defer e.loops.Done(); e.wakeLoop(loopCtx, n.Wakeups()) }()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			e.Stop()
+		case <-loopCtx.Done():
+		}
+	}()
+	e.log.Info("relay engine started", "max_in_flight", e.cfg.MaxInFlight, "in_doubt", e.cfg.InDoubt)
+	return nil
+}
+
+// Stop stops claiming, lets commands at the switch finish for up to
+// ShutdownTimeout, settles what they answered, releases what is left and
+// closes the driver. Safe to call more than once.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	if !e.started || e.stopped {
+		e.mu.Unlock()
+		return
+	}
+	e.stopped = true
+	e.mu.Unlock()
+
+	e.cancel()
+	e.loops.Wait()
+	done := make(chan struct{})
+	go func() { e.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-e.cfg.Clock.After(e.cfg.ShutdownTimeout):
+		e.log.Warn("shutdown timeout: cutting off commands still at the switch", "in_flight", e.inFlight.Load())
+		e.abort()
+		<-done
+	}
+	e.abort()
+	if err := e.cfg.Driver.Close(); err != nil {
+		e.log.Warn("close driver", "err", err)
+	}
+	close(e.output)
+	<-e.writerD
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
+		e.log.Error("release leases at shutdown", "err", err)
+	}
+	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load())
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// event is the driver's sink: events wait in the writer's queue, which
+// applies back-pressure to the driver when the database is slow.
+func (e *Engine) event(ctx context.Context, f Frame) {
+	defer func() {
+		// The driver may race Close with a last event; the writer is gone then.
+		if recover() != nil {
+			e.log.Warn("event after shutdown not recorded", "frame", f.String())
+		}
+	}()
+	select {
+	case e.output <- output{event: f}:
+	case <-ctx.Done():
+		e.log.Warn("event dropped: driver context ended", "frame", f.String())
+	}
+}
+
+// wait blocks until a wake-up, the poll interval, or the end of ctx.
+func (e *Engine) wait(ctx context.Context, wake chan struct{}, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+		return true
+	case <-e.cfg.Clock.After(d):
+		return true
+	}
+}
+
+func (e *Engine) wakeLoop(ctx context.Context, wakeups <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-wakeups:
+			if !ok {
+				return
+			}
+			signal(e.intakeWake)
+			signal(e.claimWake)
+		}
+	}
+}
+
+// retryDelay grows while the database keeps failing, so a restart is ridden
+// out without spinning.
+func retryDelay(failures int) time.Duration {
+	d := 100 * time.Millisecond << min(failures, 6)
+	return min(d, 5*time.Second)
+}
+
+func (e *Engine) intakeLoop(ctx context.Context) {
+	failures := 0
+	for {
+		n, err := e.cfg.Store.Intake(ctx, IntakeRequest{Limit: e.cfg.IntakeBatch, Now: e.cfg.Clock.Now(), MaxFrame: e.cfg.MaxFrame})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			e.log.Error("intake", "err", err, "failures", failures)
+			if !e.wait(ctx, nil, retryDelay(failures)) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if n > 0 {
+			e.stats.intaken.Add(int64(n))
+			signal(e.claimWake)
+			if n >= e.cfg.IntakeBatch {
+				continue
+			}
+		}
+		if !e.wait(ctx, e.intakeWake, e.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+func (e *Engine) claimLoop(ctx, runCtx context.Context) {
+	failures := 0
+	for {
+		room := e.cfg.MaxInFlight - int(e.inFlight.Load())
+		if room <= 0 {
+			// the writer signals claimWake whenever commands finish
+			if !e.wait(ctx, e.claimWake, e.cfg.PollInterval) {
+				return
+			}
+			continue
+		}
+		now := e.cfg.Clock.Now()
+		jobs, err := e.cfg.Store.Claim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		switch {
+		case ctx.Err() != nil:
+			if len(jobs) > 0 {
+				e.releaseUnstarted(jobs)
+			}
+			return
+		case err != nil:
+			failures++
+			e.log.Error("claim", "err", err, "failures", failures)
+			if !e.wait(ctx, nil, retryDelay(failures)) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		e.stats.claimed.Add(int64(len(jobs)))
+		e.dispatch(runCtx, jobs)
+		if len(jobs) >= room {
+			continue
+		}
+		if !e.wait(ctx, e.claimWake, e.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// releaseUnstarted hands back jobs claimed as shutdown began.
+func (e *Engine) releaseUnstarted(jobs []Job) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
+		e.log.Error("release at shutdown", "err", err, "jobs", len(jobs))
+	}
+}
+
+// leaseLoop renews this relay's leases and takes over those of relays that
+// died (their lease expired).
+func (e *Engine) leaseLoop(ctx context.Context) {
+	every := e.cfg.Lease / 3
+	for {
+		if !e.wait(ctx, nil, every) {
+			return
+		}
+		now := e.cfg.Clock.Now()
+		if e.inFlight.Load() > 0 {
+			if err := e.cfg.Store.Extend(ctx, e.cfg.Node, now.Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+				e.log.Error("extend leases", "err", err)
+			}
+		}
+		e.reclaim(ctx, now)
+	}
+}
+
+// reclaim settles commands whose relay died: idempotent ones go back to the
+// head of their queue, the others are in doubt.
+func (e *Engine) reclaim(ctx context.Context, now time.Time) {
+	jobs, err := e.cfg.Store.Reclaim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: e.cfg.WriteBatch, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("reclaim expired leases", "err", err)
+		}
+		return
+	}
+	if len(jobs) == 0 {
+		return
+	}
+	e.stats.reclaimed.Add(int64(len(jobs)))
+	outcomes := make([]Outcome, 0, len(jobs))
+	for _, j := range jobs {
+		e.log.Warn("lease expired: relay holding the command died", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb)
+		outcomes = append(outcomes, e.abandoned(j, now, "lease expired"))
+	}
+	e.inFlight.Add(int64(len(outcomes)))
+	for i := range outcomes {
+		e.output <- output{outcome: &outcomes[i]}
+	}
+}
+
+// abandoned decides the fate of a command that may or may not have reached
+// the switch.
+func (e *Engine) abandoned(j Job, now time.Time, why string) Outcome {
+	if j.Verb.Idempotent() || e.cfg.InDoubt == InDoubtRetry {
+		return Outcome{Job: j, Kind: Retry, NotBefore: now, Reason: why}
+	}
+	msg := fmt.Sprintf("%s while the switch had %s; not sent again so it cannot happen twice", why, j.Verb)
+	return Outcome{Job: j, Kind: Dead, Reason: "in-doubt: " + why,
+		Replies: []Frame{ErrReply(j.Agent, CodeInDoubt, msg)}}
+}
