@@ -82,3 +82,9 @@ type Admin interface {
 	Status(ctx context.Context, now time.Time) (QueueStatus, error)
 	Agents(ctx context.Context, now time.Time) ([]AgentStatus, error)
 }
+
+// JournalHeader is implemented by stores that can say where the journal ends,
+// so followers (ctirelay tail, send --wait, bridges) can start from now.
+type JournalHeader interface {
+	JournalHead(ctx context.Context) (int64, error)
+}

@@ -104,13 +104,14 @@ type Engine struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	started bool
-	stopped bool
+	started  bool
+	stopping bool
 	cancel  context.CancelFunc // stops intake, claim and lease loops
 	abort   context.CancelFunc // cuts off commands still at the switch
 	loops   sync.WaitGroup     // intake, claim, lease loops
 	running sync.WaitGroup     // commands at the switch
 	writerD chan struct{}      // closed when the writer has flushed everything
+	stopped chan struct{}      // closed when Stop has finished
 
 	intakeWake chan struct{}
 	claimWake  chan struct{}
@@ -137,6 +138,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
 		writerD:    make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}, nil
 }
 
@@ -186,15 +188,22 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Stop stops claiming, lets commands at the switch finish for up to
 // ShutdownTimeout, settles what they answered, releases what is left and
-// closes the driver. Safe to call more than once.
+// closes the driver. Safe to call more than once and from several goroutines:
+// every call returns once the engine has stopped.
 func (e *Engine) Stop() {
 	e.mu.Lock()
-	if !e.started || e.stopped {
+	if !e.started {
 		e.mu.Unlock()
 		return
 	}
-	e.stopped = true
+	if e.stopping {
+		e.mu.Unlock()
+		<-e.stopped
+		return
+	}
+	e.stopping = true
 	e.mu.Unlock()
+	defer close(e.stopped)
 
 	e.cancel()
 	e.loops.Wait()
