@@ -138,4 +138,3 @@ func (e *Engine) count(outcomes []Outcome) {
 		}
 	}
 }
-

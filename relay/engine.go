@@ -103,15 +103,15 @@ type Engine struct {
 	cfg EngineConfig
 	log *slog.Logger
 
-	mu      sync.Mutex
+	mu       sync.Mutex
 	started  bool
 	stopping bool
-	cancel  context.CancelFunc // stops intake, claim and lease loops
-	abort   context.CancelFunc // cuts off commands still at the switch
-	loops   sync.WaitGroup     // intake, claim, lease loops
-	running sync.WaitGroup     // commands at the switch
-	writerD chan struct{}      // closed when the writer has flushed everything
-	stopped chan struct{}      // closed when Stop has finished
+	cancel   context.CancelFunc // stops intake, claim and lease loops
+	abort    context.CancelFunc // cuts off commands still at the switch
+	loops    sync.WaitGroup     // intake, claim, lease loops
+	running  sync.WaitGroup     // commands at the switch
+	writerD  chan struct{}      // closed when the writer has flushed everything
+	stopped  chan struct{}      // closed when Stop has finished
 
 	intakeWake chan struct{}
 	claimWake  chan struct{}
