@@ -36,6 +36,8 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 		msg := fmt.Sprintf("the switch cannot do %s", cmd.Verb)
 		return Outcome{Job: j, Kind: Dead, Reason: CodeUnsupported + ": " + msg, Replies: []Frame{ErrReply(j.Agent, CodeUnsupported, msg)}}
 	}
+	// Operators and the crash tests read this line to see what reached the switch.
+	e.log.Debug("dispatch", "inbox_id", j.ID, "agent", j.Agent, "verb", string(j.Verb), "attempt", j.Attempts)
 	execCtx, cancel := context.WithTimeout(ctx, e.cfg.ExecTimeout)
 	replies, err := e.cfg.Driver.Execute(execCtx, cmd)
 	cancel()
