@@ -23,6 +23,10 @@ func (s *Switch) nextInboundLocked(from time.Time) {
 // into the queue, or busy when the queue is full.
 func (s *Switch) inboundLocked(at time.Time) {
 	s.nextInboundLocked(at)
+	s.inboundArrivalLocked(at)
+}
+
+func (s *Switch) inboundArrivalLocked(at time.Time) {
 	s.stats.Inbound++
 	ddd, phone := brazilianNumber(s.rngInbound)
 	c := s.newCallLocked(Inbound, ddd, phone)
