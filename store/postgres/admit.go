@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// batch is a set of messages decided by relay.Admit, as the parallel arrays
+// sql/admit.sql takes.
+type batch struct {
+	source, ref, agent, verb, frame, code, reason, reply []string
+	admitted                                             int
+	results                                              []relay.Enqueued
+}
+
+func newBatch(n int) *batch {
+	mk := func() []string { return make([]string, 0, n) }
+	return &batch{source: mk(), ref: mk(), agent: mk(), verb: mk(), frame: mk(), code: mk(), reason: mk(), reply: mk(),
+		results: make([]relay.Enqueued, 0, n)}
+}
+
+func (b *batch) add(source, ref, raw string, maxFrame int) {
+	a := relay.Admit(raw, maxFrame)
+	b.source = append(b.source, source)
+	b.ref = append(b.ref, ref)
+	b.agent = append(b.agent, a.Agent)
+	b.verb = append(b.verb, string(a.Verb))
+	b.frame = append(b.frame, raw)
+	if a.Err == nil {
+		b.admitted++
+		b.code = append(b.code, "")
+		b.reason = append(b.reason, "")
+		b.reply = append(b.reply, "")
+		b.results = append(b.results, relay.Enqueued{})
+		return
+	}
+	b.code = append(b.code, a.Err.Code)
+	b.reason = append(b.reason, a.Err.Code+": "+a.Err.Message)
+	reply := ""
+	if r := a.Reply(); r != nil {
+		reply = r.String()
+	}
+	b.reply = append(b.reply, reply)
+	b.results = append(b.results, relay.Enqueued{Err: a.Err})
+}
+
+// record runs sql/admit.sql and fills in the inbox ids of admitted messages.
+func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool) error {
+	var last int64
+	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
+		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // nothing admitted
+	}
+	if err != nil {
+		return err
+	}
+	id := last - int64(b.admitted)
+	for i := range b.results {
+		if b.results[i].Err == nil {
+			id++
+			b.results[i].ID = id
+		}
+	}
+	return nil
+}
+
+// Intake implements relay.Store: it takes rows from T_TTI in IS_TTI order and
+// records each in the inbox (or relay_dead, answering ERR in T_TTO) in the
+// same transaction that deletes it.
+func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (n int, err error) {
+	if req.Limit <= 0 {
+		return 0, nil
+	}
+	lock, err := s.stmt(ctx, qIntakeLock)
+	if err != nil {
+		return 0, fail("intake", err)
+	}
+	take, err := s.stmt(ctx, qTakeTTI)
+	if err != nil {
+		return 0, fail("intake", err)
+	}
+	admit, err := s.stmt(ctx, qAdmit)
+	if err != nil {
+		return 0, fail("intake", err)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fail("intake: begin", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	// The intake lock makes two relays take T_TTI in turn: otherwise one
+	// could admit a later row of an agent before the other commits an
+	// earlier one.
+	if _, err := tx.StmtxContext(ctx, lock).ExecContext(ctx); err != nil {
+		return 0, fail("intake: lock", err)
+	}
+	rows, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit)
+	if err != nil {
+		return 0, fail("intake: take rows", err)
+	}
+	if len(rows) == 0 {
+		return 0, fail("intake: commit", tx.Commit())
+	}
+	b := newBatch(len(rows))
+	for _, r := range rows {
+		b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
+	}
+	if err := b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true); err != nil {
+		return 0, fail("intake: record", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fail("intake: commit", err)
+	}
+	return len(rows), nil
+}
+
+type ttiRow struct {
+	id   int64
+	ref  string
+	text string
+}
+
+// takeTTI deletes and returns up to limit rows of T_TTI, oldest first.
+func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit int) ([]ttiRow, error) {
+	rs, err := st.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []ttiRow
+	for rs.Next() {
+		var r ttiRow
+		if err := rs.Scan(&r.id, &r.text); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	// DELETE ... RETURNING promises no order.
+	sortBy(out, func(r ttiRow) int64 { return r.id })
+	for i := range out {
+		out[i].ref = itoa(out[i].id)
+	}
+	return out, nil
+}
+
+// Enqueue implements relay.Store for sources other than T_TTI: rejected
+// messages are dead-lettered and journaled, but their ERR is not put in T_TTO
+// (the bridge answers its client itself).
+func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	admit, err := s.stmt(ctx, qAdmit)
+	if err != nil {
+		return nil, fail("enqueue", err)
+	}
+	b := newBatch(len(msgs))
+	for _, m := range msgs {
+		b.add(m.Source, m.Ref, m.Raw, maxFrame)
+	}
+	// One statement, so one transaction: it takes the intake lock itself.
+	if err := b.record(ctx, admit, now, false); err != nil {
+		return nil, fail("enqueue", err)
+	}
+	return b.results, nil
+}

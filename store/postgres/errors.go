@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+)
+
+// ErrUnavailable marks failures caused by the database being unreachable or
+// restarting (connection refused or reset, admin shutdown, too many
+// connections). They are transient: the engine keeps polling and a later call
+// succeeds once the server is back. Test with errors.Is or IsUnavailable.
+var ErrUnavailable = errors.New("database unavailable")
+
+// ErrClosed is returned by every call on a Store after Close.
+var ErrClosed = errors.New("store closed")
+
+// IsUnavailable reports whether err means the database could not be reached
+// (as opposed to a query the database refused).
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// fail wraps a driver error with the operation that met it, translating
+// connection-level failures into ErrUnavailable. Context errors stay
+// recognisable with errors.Is.
+func fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if pe := pq.As(err); pe != nil {
+		switch pe.Code {
+		case pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow, pqerror.TooManyConnections:
+			return true
+		}
+		return pe.Code.Class() == pqerror.ClassConnectionException
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
+}

@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Notification channels. ctirelay_tti comes from the opt-in trigger on T_TTI
+// (an ERP inserted rows); ctirelay_inbox from relays that added or finished
+// inbox commands. Payloads are empty: a notification only means "look now".
+const (
+	chanTTI   = "ctirelay_tti"
+	chanInbox = "ctirelay_inbox"
+)
+
+// Reconnection back-off of the listening connection.
+const (
+	listenMinReconnect = 100 * time.Millisecond
+	listenMaxReconnect = 10 * time.Second
+)
+
+// listener turns notifications on both channels into wake-ups: a channel of
+// capacity one, so any number of notifications between two looks coalesce.
+type listener struct {
+	l    *pq.Listener
+	out  chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+func listen(ctx context.Context, dsn string, log *slog.Logger) (*listener, error) {
+	w := &listener{out: make(chan struct{}, 1), done: make(chan struct{})}
+	w.l = pq.NewListener(dsn, listenMinReconnect, listenMaxReconnect, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			log.Warn("postgres wake-up listener", "event", ev.String(), "err", err)
+		case pq.ListenerEventReconnected:
+			log.Info("postgres wake-up listener reconnected")
+		}
+	})
+	// Listen blocks until the server acknowledges; bound it by ctx (closing
+	// the listener makes a pending Listen return).
+	errc := make(chan error, 1)
+	go func() {
+		for _, ch := range []string{chanTTI, chanInbox} {
+			if err := w.l.Listen(ch); err != nil {
+				errc <- fmt.Errorf("listen %s: %w", ch, err)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			_ = w.l.Close()
+			return nil, fail("postgres store", err)
+		}
+	case <-ctx.Done():
+		_ = w.l.Close()
+		<-errc
+		return nil, fmt.Errorf("postgres store: listen: %w", ctx.Err())
+	}
+	w.wg.Go(w.run)
+	return w, nil
+}
+
+func (w *listener) run() {
+	for {
+		select {
+		case _, ok := <-w.l.Notify:
+			if !ok {
+				return
+			}
+			// A nil notification follows a reconnection: notifications may
+			// have been missed meanwhile, so wake up for a full look too.
+			select {
+			case w.out <- struct{}{}:
+			default:
+			}
+		case <-w.done:
+			return
+		}
+	}
+}
+
+func (w *listener) close() {
+	w.once.Do(func() {
+		close(w.done)
+		_ = w.l.Close()
+		w.wg.Wait()
+	})
+}
+
+// Wakeups implements relay.Notifier: a value means work may have arrived
+// (rows in T_TTI when the notify trigger is on, or inbox commands added or
+// unblocked by any relay on this database). The engine still polls.
+func (s *Store) Wakeups() <-chan struct{} { return s.wake.out }
+
+// SetNotifyTrigger installs (on) or removes (off) the statement trigger on
+// T_TTI that notifies relays as soon as an ERP inserts rows. Both are
+// idempotent. It changes the ERP's table (a trigger, no columns), so it is
+// opt-in configuration, not part of the migrations.
+func (s *Store) SetNotifyTrigger(ctx context.Context, on bool) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	name, op := qTriggerOff, "remove notify trigger"
+	if on {
+		name, op = qTriggerOn, "install notify trigger"
+	}
+	if _, err := s.db.ExecContext(ctx, s.q.text[name]); err != nil {
+		return fail(op, err)
+	}
+	return nil
+}

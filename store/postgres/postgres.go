@@ -1,0 +1,159 @@
+// Package postgres is the PostgreSQL dialect of the relay store (lib/pq,
+// sqlx). Several relays may share one database: claims skip rows another
+// relay holds, intake and output are ordered by advisory locks, and
+// LISTEN/NOTIFY wakes relays when work arrives.
+//
+// Every Store call is one transaction, and every batch is one statement over
+// arrays (unnest), so a call costs a round trip or two whatever its size.
+// Errors name the operation; when the database cannot be reached they also
+// match ErrUnavailable (see IsUnavailable), which callers treat as transient.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
+)
+
+var (
+	_ relay.Store         = (*Store)(nil)
+	_ relay.Admin         = (*Store)(nil)
+	_ relay.Notifier      = (*Store)(nil)
+	_ relay.JournalHeader = (*Store)(nil)
+)
+
+// Store is a relay.Store, relay.Admin and relay.Notifier on PostgreSQL.
+type Store struct {
+	db    *sqlx.DB
+	q     *queries
+	opts  store.Options
+	names map[string]string // store.Options.Names(): for the migrator
+	log   *slog.Logger
+	wake  *listener
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// maxIdle keeps enough connections for the engine's concurrent loops
+// (intake, claim, settle, leases) plus admin calls, so none is reopened
+// on every call.
+const maxIdle = 16
+
+// Open connects to the database named by dsn (a lib/pq URL or key=value
+// string) and starts listening for wake-ups. It does not migrate: call
+// Migrate (or check Pending) before using the store.
+func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
+	opts, err := opts.WithDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: %w", err)
+	}
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: parse dsn: %w", err)
+	}
+	if opts.Schema != "" {
+		// Everything the relay names is schema-qualified; the search path
+		// only decides where the migration's notify function is created.
+		if cfg.Runtime == nil {
+			cfg.Runtime = map[string]string{}
+		}
+		cfg.Runtime["search_path"] = strings.ToLower(opts.Schema)
+	}
+	conn, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: %w", err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
+	db.SetMaxIdleConns(maxIdle)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fail("postgres store: connect", err)
+	}
+	q, err := loadQueries(sqlNames(opts))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, q: q, opts: opts, names: opts.Names(), log: opts.Logger}
+	if s.wake, err = listen(ctx, dsn, s.log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB is the store's connection pool, for the migrator and for tools.
+func (s *Store) DB() *sql.DB { return s.db.DB }
+
+// Migrate applies the pending schema steps and returns those it ran. Several
+// relays may call it at once: the migrator holds an advisory lock.
+func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	applied, err := schema.Apply(ctx, s.db.DB, schema.Postgres, s.names)
+	if err != nil {
+		return applied, fail("migrate", err)
+	}
+	return applied, nil
+}
+
+// Pending lists the schema steps not yet applied, changing nothing.
+func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	p, err := schema.Pending(ctx, s.db.DB, schema.Postgres, s.names)
+	if err != nil {
+		return nil, fail("pending migrations", err)
+	}
+	return p, nil
+}
+
+// Close stops listening and closes the pool. It is safe to call twice.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.wake.close()
+	qerr := s.q.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close postgres store: %w", err)
+	}
+	if qerr != nil {
+		return fmt.Errorf("close postgres store: %w", qerr)
+	}
+	return nil
+}
+
+func (s *Store) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// stmt returns a prepared statement, failing once the store is closed.
+func (s *Store) stmt(ctx context.Context, name query) (*sqlx.Stmt, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s.q.stmt(ctx, s.db, name)
+}

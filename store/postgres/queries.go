@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ctirelay/ctirelay/store"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// Advisory lock keys (ASCII "ctirintk", "ctiroutp"); the migrator uses
+// "ctirmigr". They are per database, shared by every relay on it.
+const (
+	// intakeLockKey serialises writers of new inbox rows.
+	intakeLockKey int64 = 0x63746972696e746b
+	// outputLockKey serialises writers of T_TTO and the journal.
+	outputLockKey int64 = 0x637469726f757470
+)
+
+// query names a statement: the file sql/<name>.sql.
+type query string
+
+const (
+	qIntakeLock  query = "intake_lock"
+	qTakeTTI     query = "take_tti"
+	qAdmit       query = "admit"
+	qClaim       query = "claim"
+	qReclaim     query = "reclaim"
+	qExtend      query = "extend"
+	qRelease     query = "release"
+	qSettle      query = "settle"
+	qPublish     query = "publish"
+	qJournal     query = "journal"
+	qJournalHead query = "journal_head"
+	qDeadLetters query = "dead_letters"
+	qRetryDead   query = "retry_dead"
+	qDropDead    query = "drop_dead"
+	qSetClock    query = "set_clock"
+	qStatus      query = "status"
+	qAgents      query = "agents"
+	qTriggerOn   query = "notify_trigger_on"
+	qTriggerOff  query = "notify_trigger_off"
+)
+
+// queries holds every statement rendered with the configured names, and
+// prepares each on first use: the tables may not exist when the store opens
+// (before Migrate), and database/sql re-prepares on new connections itself.
+type queries struct {
+	text map[query]string
+
+	mu       sync.Mutex
+	prepared map[query]*sqlx.Stmt
+}
+
+// sqlNames extends the configured table names with what only this dialect's
+// statements use.
+func sqlNames(o store.Options) map[string]string {
+	names := o.Names()
+	names["intake_lock"] = strconv.FormatInt(intakeLockKey, 10)
+	names["output_lock"] = strconv.FormatInt(outputLockKey, 10)
+	fn := o.Prefix + "notify_tti"
+	if o.Schema != "" {
+		fn = o.Schema + "." + fn
+	}
+	names["notify_tti"] = fn
+	return names
+}
+
+func loadQueries(names map[string]string) (*queries, error) {
+	entries, err := sqlFiles.ReadDir("sql")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded sql: %w", err)
+	}
+	q := &queries{text: make(map[query]string, len(entries)), prepared: map[query]*sqlx.Stmt{}}
+	for _, e := range entries {
+		b, err := sqlFiles.ReadFile("sql/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read embedded sql: %w", err)
+		}
+		name := query(e.Name()[:len(e.Name())-len(".sql")])
+		q.text[name] = store.Render(string(b), names)
+	}
+	return q, nil
+}
+
+// stmt returns the prepared statement for name, preparing it once.
+func (q *queries) stmt(ctx context.Context, db *sqlx.DB, name query) (*sqlx.Stmt, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if s, ok := q.prepared[name]; ok {
+		return s, nil
+	}
+	text, ok := q.text[name]
+	if !ok {
+		panic("postgres: no statement sql/" + string(name) + ".sql")
+	}
+	s, err := db.PreparexContext(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	q.prepared[name] = s
+	return s, nil
+}
+
+// close releases every prepared statement.
+func (q *queries) close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var first error
+	for name, s := range q.prepared {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(q.prepared, name)
+	}
+	return first
+}

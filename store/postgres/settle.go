@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// settleArgs are the parallel arrays of sql/settle.sql.
+type settleArgs struct {
+	id, attempts                         []int64
+	owner, kind, notBefore, reason, code []string
+	replyIdx                             []int64
+	replyFrame, replyOutcome             []string
+}
+
+func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
+	n := len(outcomes)
+	a := &settleArgs{
+		id: make([]int64, 0, n), attempts: make([]int64, 0, n), owner: make([]string, 0, n), kind: make([]string, 0, n),
+		notBefore: make([]string, 0, n), reason: make([]string, 0, n), code: make([]string, 0, n),
+		replyIdx: make([]int64, 0, n), replyFrame: make([]string, 0, n), replyOutcome: make([]string, 0, n),
+	}
+	seen := make(map[int64]struct{}, n)
+	for _, o := range outcomes {
+		// Only the first outcome of a job counts: one statement must not
+		// change a row twice.
+		if _, dup := seen[o.Job.ID]; dup {
+			continue
+		}
+		seen[o.Job.ID] = struct{}{}
+		a.id = append(a.id, o.Job.ID)
+		a.attempts = append(a.attempts, int64(o.Job.Attempts))
+		a.owner = append(a.owner, o.Job.Owner)
+		a.reason = append(a.reason, o.Reason)
+		kind, notBefore, code := "done", "", ""
+		switch o.Kind {
+		case relay.Retry:
+			kind, notBefore = "retry", tsText(o.NotBefore)
+		case relay.Dead:
+			kind = "dead"
+		}
+		for _, f := range o.Replies {
+			outcome := relay.OutcomeOK
+			if f.Verb() == "ERR" {
+				outcome = relay.OutcomeErr
+				if code == "" {
+					code = f.Arg(0) // <login><ERR><code><message>$
+				}
+			}
+			a.replyIdx = append(a.replyIdx, int64(len(a.id))) // 1-based ordinal of this outcome
+			a.replyFrame = append(a.replyFrame, f.String())
+			a.replyOutcome = append(a.replyOutcome, outcome)
+		}
+		if kind != "dead" {
+			code = ""
+		}
+		a.kind = append(a.kind, kind)
+		a.notBefore = append(a.notBefore, notBefore)
+		a.code = append(a.code, code)
+	}
+	return a
+}
+
+// Settle implements relay.Store: the whole batch is one statement
+// (sql/settle.sql), fenced row by row on owner and attempt.
+func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	st, err := s.stmt(ctx, qSettle)
+	if err != nil {
+		return 0, fail("settle", err)
+	}
+	a := newSettleArgs(outcomes)
+	var n int
+	err = st.QueryRowContext(ctx, pq.Array(a.id), pq.Array(a.owner), pq.Array(a.attempts), pq.Array(a.kind),
+		pq.Array(a.notBefore), pq.Array(a.reason), pq.Array(a.code),
+		pq.Array(a.replyIdx), pq.Array(a.replyFrame), pq.Array(a.replyOutcome), micro(now)).Scan(&n)
+	if err != nil {
+		return 0, fail("settle", err)
+	}
+	return n, nil
+}
+
+// Publish implements relay.Store in one statement (sql/publish.sql).
+func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	st, err := s.stmt(ctx, qPublish)
+	if err != nil {
+		return fail("publish", err)
+	}
+	agents := make([]string, len(events))
+	frames := make([]string, len(events))
+	for i, f := range events {
+		agents[i], frames[i] = f.Login(), f.String()
+	}
+	_, err = st.ExecContext(ctx, pq.Array(agents), pq.Array(frames), micro(now))
+	return fail("publish", err)
+}

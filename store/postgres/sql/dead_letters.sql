@@ -1,0 +1,5 @@
+SELECT id, coalesce(inbox_id, 0) AS inbox_id, source, source_ref, agent, frame, reason, attempts, enqueued_at, died_at
+  FROM {{dead}}
+ WHERE id > $1
+ ORDER BY id
+ LIMIT $2

@@ -1,0 +1,6 @@
+SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, '') AS source_ref,
+       coalesce(inbox_id, 0) AS inbox_id, coalesce(outcome, '') AS outcome, coalesce(latency_us, 0) AS latency_us
+  FROM {{journal}}
+ WHERE id > $1
+ ORDER BY id
+ LIMIT $2

@@ -1,0 +1,1 @@
+DROP TRIGGER IF EXISTS {{prefix}}tti_notify ON {{tti}}

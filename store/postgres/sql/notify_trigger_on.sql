@@ -1,0 +1,3 @@
+CREATE OR REPLACE TRIGGER {{prefix}}tti_notify
+    AFTER INSERT ON {{tti}}
+    FOR EACH STATEMENT EXECUTE FUNCTION {{notify_tti}}()
