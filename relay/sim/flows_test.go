@@ -248,3 +248,19 @@ func TestDialerFlowAndCallbacks(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// With no queue, callers who find nobody available get busy at once.
+func TestNoQueue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{QueueLength: -1})
+	h.inject()
+	h.mustSend("<jose><L><ON>$", "<jose><OK>$")
+	h.expect()
+	if st := h.sw.Stats(); st.Busy != 1 || st.Waiting != 0 || st.InboundConnected != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	h.inject()
+	if c := h.current("jose"); c.Kind != Inbound {
+		t.Fatalf("call %+v", c)
+	}
+}

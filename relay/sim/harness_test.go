@@ -91,7 +91,7 @@ func (h *harness) sendCtx(ctx context.Context, raw string) string {
 	return joinFrames(frames)
 }
 
-func command(t *testing.T, raw string) relay.Command {
+func command(t testing.TB, raw string) relay.Command {
 	t.Helper()
 	f, err := relay.Parse(raw)
 	if err != nil {

@@ -130,3 +130,20 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("defaults %+v", c)
 	}
 }
+
+// A command first brings the switch up to the clock, even with no scheduler
+// running: it sees every call event that is due, in order.
+func TestCommandCatchesUp(t *testing.T) {
+	t.Parallel()
+	h := build(t, Config{RingTime: 5 * time.Second, TalkTime: 30 * time.Second})
+	h.rec = h.subscribe(16)
+	h.rec.start()
+	h.mustSend("<jose><L><ON>$", "<jose><OK>$")
+	h.mustSend("<jose><A><85><40050500><>$", "<jose><OK>$")
+	h.clock.Advance(time.Minute)
+	h.expect() // not started: nothing moves by itself
+	h.mustSend("<jose><S>$", "<jose><S><4>$")
+	h.expect("<jose><A><><><7001><85><40050500><><><>$",
+		`<jose><G><c:\records\2015\1\16\7001-20150116-163842-P1C01-Station.wav>$`,
+		"<jose><EndCall>$")
+}
