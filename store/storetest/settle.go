@@ -136,7 +136,7 @@ func settleNonERP(t *testing.T, e *env) {
 // A relay whose lease was taken over must not settle the command: owner and
 // attempt number both fence it.
 func settleFencing(t *testing.T, e *env) {
-	e.cli(t, t0, "<jose><L><ON>$")
+	e.intakeFrames(t, t0, "<jose><L><ON>$")
 	old := e.claim(t, "r1", 1, t0, at(10*time.Second))
 	taken := e.reclaim(t, "r2", 1, at(11*time.Second), at(time.Minute))
 	if len(old) != 1 || len(taken) != 1 || taken[0].Owner != "r2" || taken[0].Attempts != 2 {

@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// Claim leases the heads of the agents' queues in one statement: SQLite runs
+// one writer at a time, so no two claimers can see the same head free.
+func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	jobs, err := s.lease(ctx, s.q.claim, req.Owner, req.LeaseUntil, micros(req.Now), req.Limit)
+	if err != nil {
+		return nil, fail(ctx, "claim", err)
+	}
+	return jobs, nil
+}
+
+// Reclaim takes over commands whose lease expired before req.Now.
+func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	jobs, err := s.lease(ctx, s.q.reclaim, req.Owner, req.LeaseUntil, micros(req.Now), req.Limit)
+	if err != nil {
+		return nil, fail(ctx, "reclaim", err)
+	}
+	return jobs, nil
+}
+
+// lease runs a claim statement and returns the leased jobs in id order.
+func (s *Store) lease(ctx context.Context, query, owner string, until time.Time, now int64, limit int) ([]relay.Job, error) {
+	rs, err := s.db.QueryContext(ctx, query, owner, micros(until), now, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var jobs []relay.Job
+	for rs.Next() {
+		j := relay.Job{Owner: owner}
+		var verb string
+		var enq int64
+		if err := rs.Scan(&j.ID, &j.Source, &j.Ref, &j.Agent, &verb, &j.Frame, &j.Attempts, &enq); err != nil {
+			return nil, err
+		}
+		j.Verb, j.EnqueuedAt = relay.Verb(verb), fromMicros(enq)
+		jobs = append(jobs, j)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs, nil
+}
+
+func cmpID(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Extend pushes back the lease of every command owner holds.
+func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q.extend, micros(until), owner); err != nil {
+		return fail(ctx, "extend leases", err)
+	}
+	return nil
+}
+
+// Release hands back every command owner holds, as if never claimed.
+func (s *Store) Release(ctx context.Context, owner string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.release, owner); err != nil {
+		return fail(ctx, "release leases", err)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package sqlite
+
+import "github.com/ctirelay/ctirelay/store"
+
+// Every SQL statement of the SQLite dialect. Table names are {{placeholders}}
+// rendered once at Open; multi-row statements are split into head, one row
+// tuple and tail (see batch). Times are INTEGER microseconds since the epoch.
+
+const (
+	sqlAnyTTI = `SELECT 1 FROM {{tti}} LIMIT 1`
+
+	// Take the oldest rows of the ERP's table. RETURNING order is not
+	// defined, so the caller sorts by IS_TTI.
+	sqlTakeTTI = `DELETE FROM {{tti}} WHERE IS_TTI IN (SELECT IS_TTI FROM {{tti}} ORDER BY IS_TTI LIMIT ?) RETURNING IS_TTI, DS_TTI`
+
+	// Lease the heads of the agents' queues: ready, due, and with no older
+	// row of the same agent in any state.
+	sqlClaim = `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+ WHERE id IN (
+   SELECT i.id FROM {{inbox}} AS i
+    WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= ?)
+      AND NOT EXISTS (SELECT 1 FROM {{inbox}} AS h WHERE h.agent = i.agent AND h.id < i.id)
+    ORDER BY i.id LIMIT ?)
+RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
+
+	sqlReclaim = `UPDATE {{inbox}} SET lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+ WHERE id IN (SELECT id FROM {{inbox}} WHERE state = 'running' AND lease_expires < ? ORDER BY id LIMIT ?)
+RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
+
+	sqlExtend = `UPDATE {{inbox}} SET lease_expires = ? WHERE state = 'running' AND lease_owner = ?`
+
+	sqlRelease = `UPDATE {{inbox}} SET state = 'ready', lease_owner = NULL, lease_expires = NULL, attempts = max(attempts - 1, 0)
+ WHERE state = 'running' AND lease_owner = ?`
+
+	sqlJournal = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
+       coalesce(outcome, ''), coalesce(latency_us, 0)
+  FROM {{journal}} WHERE id > ? ORDER BY id LIMIT ?`
+
+	sqlDeadLetters = `SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, frame, reason, attempts, enqueued_at, died_at
+  FROM {{dead}} WHERE id > ? ORDER BY id LIMIT ?`
+
+	sqlStatus = `SELECT pending, inbox, ready, in_flight, retrying, dead, outbox, oldest_age_s, done_1m FROM {{queue_status}}`
+
+	sqlAgents = `SELECT agent, pending, in_flight, last_activity FROM {{agent_status}} ORDER BY agent`
+)
+
+// Multi-row statements.
+var (
+	batchInbox = batch{
+		head:  `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at) VALUES `,
+		tuple: `(?, ?, ?, ?, ?, 'ready', 0, ?)`, params: 6,
+		tail: ` RETURNING id`,
+	}
+	batchDead = batch{
+		head:  `INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at) VALUES `,
+		tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, params: 11,
+	}
+	batchJournal = batch{
+		head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us) VALUES `,
+		tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, params: 10,
+	}
+	batchTTO = batch{
+		head:  `INSERT INTO {{tto}} (DS_TTO) VALUES `,
+		tuple: `(?)`, params: 1,
+	}
+	// Settle's fence: a row is removed only if it is still running under
+	// the job's owner and attempt.
+	batchRemove = batch{
+		head:  `DELETE FROM {{inbox}} WHERE state = 'running' AND (id, lease_owner, attempts) IN (VALUES `,
+		tuple: `(?, ?, ?)`, params: 3,
+		tail: `) RETURNING id, lease_owner, attempts, source, source_ref, agent, verb, frame, enqueued_at`,
+	}
+	batchRetry = batch{
+		head: `UPDATE {{inbox}} AS i SET state = 'ready', not_before = v.column4, last_error = v.column5,
+       lease_owner = NULL, lease_expires = NULL
+  FROM (VALUES `,
+		tuple: `(?, ?, ?, ?, ?)`, params: 5,
+		tail: `) AS v
+ WHERE i.id = v.column1 AND i.lease_owner = v.column2 AND i.attempts = v.column3 AND i.state = 'running'
+RETURNING id`,
+	}
+	// Dead letters with a verb go back to the tail of the inbox, oldest first.
+	batchRetryDead = batch{
+		head: `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at)
+SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
+ WHERE verb IS NOT NULL AND id IN (`,
+		tuple: `?`, params: 1, sep: `, `,
+		tail: `) ORDER BY id`, fixed: 1,
+	}
+	batchDeleteRetried = batch{
+		head:  `DELETE FROM {{dead}} WHERE verb IS NOT NULL AND id IN (`,
+		tuple: `?`, params: 1, sep: `, `,
+		tail: `)`,
+	}
+	batchDropDead = batch{
+		head:  `DELETE FROM {{dead}} WHERE id IN (`,
+		tuple: `?`, params: 1, sep: `, `,
+		tail: `)`,
+	}
+)
+
+// queries are the statements rendered with one store's table names.
+type queries struct {
+	anyTTI, takeTTI, claim, reclaim, extend, release string
+	journal, deadLetters, status, agents             string
+
+	inbox, dead, journalRows, tto            *batch
+	remove, retry                            *batch
+	retryDead, deleteRetried, dropDeadLetter *batch
+}
+
+func renderQueries(names map[string]string) *queries {
+	r := func(s string) string { return store.Render(s, names) }
+	b := func(t batch) *batch { return t.render(names) }
+	return &queries{
+		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
+		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
+		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
+		remove: b(batchRemove), retry: b(batchRetry),
+		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),
+	}
+}

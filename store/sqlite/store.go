@@ -1,0 +1,169 @@
+// Package sqlite is the relay store on SQLite (modernc.org/sqlite, no cgo):
+// the embedded default. SQLite has one writer at a time, so the store keeps a
+// single connection, runs every transaction as BEGIN IMMEDIATE, and allows a
+// single relay per database file.
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
+)
+
+var (
+	_ relay.Store = (*Store)(nil)
+	_ relay.Admin = (*Store)(nil)
+)
+
+// Config holds what only SQLite has.
+type Config struct {
+	// Exclusive takes an OS lock on <path>.lock for the life of the store so
+	// a second relay on the same file is refused (ctirelay run). Short-lived
+	// tools (send, status) open without it and work beside a running relay.
+	Exclusive bool
+	// Synchronous is PRAGMA synchronous: FULL (the default) syncs every
+	// commit, so no committed message is lost on power failure. NORMAL is
+	// faster and can lose the last commits on power loss (never corrupts).
+	Synchronous string
+	// BusyTimeout is how long a write waits for another writer (the ERP, a
+	// CLI) before failing; default 5s.
+	BusyTimeout time.Duration
+}
+
+// Store implements relay.Store and relay.Admin on one SQLite file.
+type Store struct {
+	db    *sqlx.DB
+	path  string
+	names map[string]string
+	q     *queries
+	log   *slog.Logger
+	lock  *fileLock
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the database at path with the default
+// Config; exclusive as in Config.Exclusive. It does not migrate: call Migrate.
+func Open(ctx context.Context, path string, opts store.Options, exclusive bool) (*Store, error) {
+	return OpenConfig(ctx, path, opts, Config{Exclusive: exclusive})
+}
+
+// OpenConfig opens the database at path with SQLite-specific settings.
+func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config) (*Store, error) {
+	opts, err := opts.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Schema != "" {
+		return nil, fmt.Errorf("invalid schema %q: SQLite has no schemas, leave it empty", opts.Schema)
+	}
+	dsn, err := dataSource(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: path, names: opts.Names(), log: opts.Logger}
+	if cfg.Exclusive {
+		if s.lock, err = lockFile(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		s.unlock()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// SQLite has a single writer: one connection serialises the relay's own
+	// transactions instead of having them wait on each other's file locks.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		s.unlock()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.db = db
+	s.q = renderQueries(s.names)
+	return s, nil
+}
+
+// dataSource builds the DSN: WAL so readers never block the writer,
+// immediate transactions so two writers never deadlock upgrading a read lock.
+func dataSource(path string, cfg Config) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return "", fmt.Errorf("sqlite: database path %q may not contain '?' or '#'", path)
+	}
+	syncMode := strings.ToUpper(cfg.Synchronous)
+	switch syncMode {
+	case "":
+		syncMode = "FULL"
+	case "OFF", "NORMAL", "FULL", "EXTRA":
+	default:
+		return "", fmt.Errorf("sqlite: invalid synchronous %q: use FULL, NORMAL, EXTRA or OFF", cfg.Synchronous)
+	}
+	busy := cfg.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Set("_txlock", "immediate")
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", syncMode)
+	return path + "?" + q.Encode(), nil
+}
+
+// DB is the underlying pool (one connection), for tools and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Names are the table names the store was opened with.
+func (s *Store) Names() map[string]string { return s.names }
+
+// Migrate applies the pending schema steps and returns them.
+func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
+	applied, err := schema.Apply(ctx, s.db.DB, schema.SQLite, s.names)
+	if err != nil {
+		return applied, fmt.Errorf("migrate %s: %w", s.path, err)
+	}
+	for _, m := range applied {
+		s.log.Info("schema migrated", "db", s.path, "version", m.Version, "name", m.Name)
+	}
+	return applied, nil
+}
+
+// Pending returns the schema steps not yet applied.
+func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
+	return schema.Pending(ctx, s.db.DB, schema.SQLite, s.names)
+}
+
+// Close closes the database and releases the relay lock; safe to call twice.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = s.db.Close()
+		s.unlock()
+	})
+	return s.closeErr
+}
+
+func (s *Store) unlock() {
+	if s.lock != nil {
+		s.lock.release()
+	}
+}
