@@ -82,7 +82,12 @@ func TestAdmit(t *testing.T) {
 		{
 			name: "blank login", raw: "< ><S>$", code: CodeMalformed,
 			message: "the first field (agent login) is empty",
-			bug:     "a login of only spaces is admitted with an empty Agent (admit.go: check a.Agent after sanitizeLogin)",
+			bug:     "a login of only spaces is admitted with an empty Agent (admit.go: refuse when sanitizeLogin(f.Login()) is empty)",
+		},
+		{
+			name: "login too long to route", raw: "<" + longLogin + "><S>$", code: CodeMalformed,
+			message: "the first field (agent login) is empty",
+			bug:     "a login over 256 bytes is admitted with an empty Agent (admit.go: refuse when sanitizeLogin(f.Login()) is empty)",
 		},
 		{
 			name: "missing verb", raw: "<jose>$", agent: "jose", code: CodeMalformed,
