@@ -1,0 +1,163 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ctirelay.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultConfigIsTheEmbeddedDefault(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database.DSN != "sqlite:ctirelay.db" || cfg.Switch.Driver != "sim" || cfg.Database.Migrate != "auto" {
+		t.Fatalf("default config = %+v", cfg)
+	}
+	empty, err := LoadConfig(writeConfig(t, ""))
+	if err != nil {
+		t.Fatalf("an empty file means all defaults: %v", err)
+	}
+	if empty.Database.DSN != cfg.Database.DSN {
+		t.Fatalf("empty file DSN = %q", empty.Database.DSN)
+	}
+}
+
+func TestConfigReadsEveryKey(t *testing.T) {
+	t.Setenv("CTIRELAY_TEST_PASSWORD", "s3cr$t")
+	cfg, err := LoadConfig(writeConfig(t, `
+database:
+  dsn: postgres://relay:${CTIRELAY_TEST_PASSWORD}@db/erp?sslmode=disable
+  schema: cti
+  inbound_table: T_TTI
+  outbound_table: T_TTO
+  prefix: relay_
+  notify_trigger: true
+  migrate: "off"
+switch:
+  driver: sim
+  sim: {seed: 7, inbound_per_minute: 3, dialer_per_minute: 1, ring_time: 2s, talk_time: 1m, wrap_up: 5s, think_time: 10ms}
+engine:
+  max_in_flight: 64
+  intake_batch: 500
+  write_batch: 200
+  poll_interval: 50ms
+  lease: 20s
+  exec_timeout: 3s
+  max_attempts: 7
+  backoff_base: 100ms
+  backoff_max: 10s
+  in_doubt: retry
+  max_frame_bytes: 4096
+  shutdown_timeout: 15s
+log: {level: debug, format: json}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database.DSN != "postgres://relay:s3cr$t@db/erp?sslmode=disable" {
+		t.Fatalf("dsn = %q (env expansion must leave a literal $ alone)", cfg.Database.DSN)
+	}
+	if cfg.Database.Schema != "cti" || !cfg.Database.NotifyTrigger || cfg.Database.Migrate != "off" {
+		t.Fatalf("database = %+v", cfg.Database)
+	}
+	if cfg.Switch.Sim.Seed != 7 || time.Duration(cfg.Switch.Sim.TalkTime) != time.Minute || time.Duration(cfg.Switch.Sim.ThinkTime) != 10*time.Millisecond {
+		t.Fatalf("sim = %+v", cfg.Switch.Sim)
+	}
+	e := cfg.Engine
+	if e.MaxInFlight != 64 || time.Duration(e.Lease) != 20*time.Second || e.InDoubt != "retry" || e.MaxFrameBytes != 4096 || time.Duration(e.ShutdownTimeout) != 15*time.Second {
+		t.Fatalf("engine = %+v", e)
+	}
+	if cfg.Log.Level != "debug" || cfg.Log.Format != "json" {
+		t.Fatalf("log = %+v", cfg.Log)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body, want string
+	}{
+		{"unknown top-level key", "databse: {}\n", `unknown key "databse" in the top level`},
+		{"unknown nested key", "engine:\n  max_inflight: 3\n", `unknown key "max_inflight" in engine`},
+		{"bad duration", "engine:\n  lease: soon\n", `not a duration`},
+		{"short lease", "engine:\n  lease: 100ms\n", "engine.lease: at least 1s"},
+		{"bad policy", "engine:\n  in_doubt: maybe\n", `engine.in_doubt: must be dead or retry, not "maybe"`},
+		{"bad driver", "switch:\n  driver: asterisk\n", `switch.driver: unknown driver "asterisk"`},
+		{"bad dsn", "database:\n  dsn: mysql://x\n", "database.dsn:"},
+		{"bad table name", "database:\n  inbound_table: \"T_TTI; DROP TABLE x\"\n", "invalid inbound_table"},
+		{"bad migrate", "database:\n  migrate: sometimes\n", "database.migrate: must be auto or off"},
+		{"negative", "engine:\n  max_in_flight: -1\n", "engine.max_in_flight: must not be negative"},
+		{"bad log level", "log:\n  level: loud\n", "log.level"},
+		{"wrong type", "engine:\n  max_attempts: many\n", "max_attempts"},
+		{"missing env", "database:\n  dsn: ${CTIRELAY_TEST_UNSET_VARIABLE}\n", "environment variable CTIRELAY_TEST_UNSET_VARIABLE is not set"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadConfig(writeConfig(t, c.body))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestConfigEnvDefault(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(writeConfig(t, "database:\n  dsn: ${CTIRELAY_TEST_UNSET_DSN:-sqlite:other.db}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database.DSN != "sqlite:other.db" {
+		t.Fatalf("dsn = %q", cfg.Database.DSN)
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ dsn, dialect, target, err string }{
+		{"sqlite:ctirelay.db", "sqlite", "ctirelay.db", ""},
+		{"sqlite:///var/lib/ctirelay/q.db", "sqlite", "/var/lib/ctirelay/q.db", ""},
+		{"postgres://u:p@h/db", "postgres", "postgres://u:p@h/db", ""},
+		{"postgresql://h/db", "postgres", "postgresql://h/db", ""},
+		{"sqlserver://h?database=erp", "sqlserver", "sqlserver://h?database=erp", ""},
+		{"sqlite:", "", "", "names no file"},
+		{"mysql://u:secret@h/db", "", "", `"mysql://u:***@h/db": unknown kind`},
+	}
+	for _, c := range cases {
+		d, tgt, err := parseDSN(c.dsn)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("parseDSN(%q) error = %v, want %q", c.dsn, err, c.err)
+			}
+			continue
+		}
+		if err != nil || d != c.dialect || tgt != c.target {
+			t.Errorf("parseDSN(%q) = %q, %q, %v", c.dsn, d, tgt, err)
+		}
+	}
+}
+
+func TestShippedFullConfigLoads(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(filepath.Join("..", "..", "testdata", "config", "full.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(cfg.Engine.Lease) != 30*time.Second || cfg.Engine.InDoubt != "dead" {
+		t.Fatalf("full.yaml engine = %+v", cfg.Engine)
+	}
+}

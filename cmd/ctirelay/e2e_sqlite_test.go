@@ -1,0 +1,144 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2EQuickstartOnSQLite is the README's walk-through: run with no
+// configuration, insert rows as an ERP would, read the answers.
+func TestE2EQuickstartOnSQLite(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	relay := startRelay(t, dir) // the embedded default: ./ctirelay.db + sim
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+
+	// Positional insert with the ERP's own id, then a generated one.
+	if _, err := db.Exec(`INSERT INTO T_TTI VALUES (1, '<jose><L><ON>$')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><S>$')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two replies in T_TTO", 10*time.Second, func() bool { return len(tto()) == 2 })
+	if got, want := tto(), []string{"<jose><OK>$", "<jose><S><1>$"}; !slices.Equal(got, want) {
+		t.Fatalf("T_TTO = %q, want %q", got, want)
+	}
+
+	// A dial: the reply, then the call's events from the simulated switch.
+	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><A><85><40050500><>$')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dial's reply and A event", 10*time.Second, func() bool { return len(tto()) >= 4 })
+	got := tto()
+	if got[2] != "<jose><OK>$" || !strings.HasPrefix(got[3], "<jose><A><") || !strings.Contains(got[3], "<85><40050500>") {
+		t.Fatalf("after the dial T_TTO = %q", got)
+	}
+
+	// Bad input: each gets a reason in relay_dead and an ERR, and the queue moves on.
+	for _, bad := range []string{"<jose><XYZ>$", "<><S>$", "<jose><L><MAYBE>$", "not a frame", "<jose><" + strings.Repeat("9", 100_000) + ">$"} {
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, bad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (CAST(X'3C6A6F73653E3C533E3CFF3E24' AS TEXT))`); err != nil { // invalid UTF-8
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<maria><S>$')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "maria's reply after the bad rows", 10*time.Second, func() bool { return slices.Contains(tto(), "<maria><S><0>$") })
+	var errs []string
+	for _, s := range tto() {
+		if strings.Contains(s, "<ERR>") {
+			errs = append(errs, s)
+		}
+	}
+	for _, code := range []string{"UNKNOWN_VERB", "BAD_ARGS", "TOO_LARGE", "ENCODING"} {
+		if !slices.ContainsFunc(errs, func(s string) bool { return strings.HasPrefix(s, "<jose><ERR><"+code+">") }) {
+			t.Errorf("no <jose><ERR><%s> reply among %q", code, errs)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 6 {
+		t.Errorf("relay_dead holds %d rows, want 6", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM T_TTI"); n != 0 {
+		t.Errorf("T_TTI still holds %d rows", n)
+	}
+
+	// The operator's tools against the running relay.
+	out, errOut, code := ctl(t, dir, "send", "<maria><L><ON>$")
+	if code != 0 || strings.TrimSpace(out) != "<maria><OK>$" {
+		t.Fatalf("send: code %d, out %q, err %q", code, out, errOut)
+	}
+	out, _, code = ctl(t, dir, "send", "--wait", "0", "<maria><NOPE>$")
+	if code != 1 || !strings.Contains(out, "UNKNOWN_VERB") {
+		t.Fatalf("send of an unknown verb: code %d, out %q", code, out)
+	}
+	out, _, code = ctl(t, dir, "status", "--json", "--agents")
+	var st struct {
+		Dead   int `json:"dead"`
+		Inbox  int `json:"inbox"`
+		Agents []struct {
+			Agent string `json:"agent"`
+		} `json:"agents"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Dead != 7 || st.Inbox != 0 || len(st.Agents) < 2 {
+		t.Fatalf("status: code %d, %q", code, out)
+	}
+	out, _, code = ctl(t, dir, "dead", "list")
+	if code != 0 || !strings.Contains(out, "UNKNOWN_VERB") || !strings.Contains(out, "TOO_LARGE") {
+		t.Fatalf("dead list: code %d\n%s", code, out)
+	}
+	out, _, code = ctl(t, dir, "tail", "--from", "0", "-f=false", "--agent", "maria")
+	if code != 0 || !strings.Contains(out, "<maria><S>$") || !strings.Contains(out, "<maria><OK>$") {
+		t.Fatalf("tail: code %d\n%s", code, out)
+	}
+
+	// SQLite allows one relay per file, and says so.
+	_, errOut, code = ctl(t, dir, "run")
+	if code != 1 || !strings.Contains(errOut, "another ctirelay is already running") {
+		t.Fatalf("second relay: code %d, stderr %q", code, errOut)
+	}
+
+	relay.stop()
+	if log := relay.logText(); !strings.Contains(log, "relay engine stopped") {
+		t.Fatalf("no clean shutdown in the log:\n%s", log)
+	}
+}
+
+func TestE2EMigratePrintThenApply(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, errOut, code := ctl(t, dir, "migrate", "--print", "--db", "sqlite:q.db")
+	if code != 0 || !strings.Contains(out, "CREATE TABLE IF NOT EXISTS T_TTI") || !strings.Contains(out, "relay_inbox") {
+		t.Fatalf("migrate --print: code %d, stderr %q\n%s", code, errOut, out)
+	}
+	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), "database:\n  dsn: sqlite:q.db\n  migrate: \"off\"\n")
+	_, errOut, code = ctl(t, dir, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "pending migrations") {
+		t.Fatalf("run with migrate off on a fresh database: code %d, %q", code, errOut)
+	}
+	out, _, code = ctl(t, dir, "migrate", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "applied 0001 init") {
+		t.Fatalf("migrate: code %d, %q", code, out)
+	}
+	out, _, _ = ctl(t, dir, "migrate", "--config", cfg)
+	if !strings.Contains(out, "up to date") {
+		t.Fatalf("second migrate: %q", out)
+	}
+	_, errOut, code = ctl(t, dir, "run", "--config", writeFile(t, filepath.Join(dir, "bad.yaml"), "engine:\n  max_inflight: 3\n"))
+	if code != 1 || !strings.Contains(errOut, `unknown key "max_inflight" in engine`) {
+		t.Fatalf("bad config: code %d, %q", code, errOut)
+	}
+}

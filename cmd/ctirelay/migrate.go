@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ctirelay/ctirelay/schema"
+)
+
+// migrateCmd applies pending migrations, or prints them for a DBA to review.
+func migrateCmd(ctx context.Context, env *cli, args []string) error {
+	fs := newFlags(env, "migrate", "")
+	var common commonFlags
+	common.register(fs)
+	print := fs.Bool("print", false, "print the SQL of the pending migrations instead of running it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := common.load(env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	db, err := openDatabase(ctx, cfg, false, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *print {
+		return printMigrations(ctx, env, cfg, db)
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(env.stdout, "schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintf(env.stdout, "applied %04d %s\n", m.Version, m.Name)
+	}
+	return configureDatabase(ctx, cfg, db)
+}
+
+func printMigrations(ctx context.Context, env *cli, cfg Config, db database) error {
+	pending, err := db.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("read applied migrations: %w", err)
+	}
+	if len(pending) == 0 {
+		fmt.Fprintln(env.stdout, "-- schema is up to date: nothing to run")
+		return nil
+	}
+	dialect, _, _ := parseDSN(cfg.Database.DSN)
+	opts, _ := cfg.storeOptions()
+	names := opts.Names()
+	boot, err := schema.Bootstrap(dialect, names)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "-- ctirelay migrations for %s (%d pending)\n-- version table\n%s\n", dialect, len(pending), strings.TrimSpace(boot))
+	for _, m := range pending {
+		fmt.Fprintf(env.stdout, "\n-- %04d %s\n%s\n", m.Version, m.Name, strings.TrimSpace(schema.Render(m, names)))
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
+func runCmd(ctx context.Context, env *cli, args []string) error {
+	fs := newFlags(env, "run", "")
+	var common commonFlags
+	common.register(fs)
+	node := fs.String("node", "", "name of this relay in leases and relay_node (default host-pid-random)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := common.load(env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	if *node == "" {
+		*node = nodeName()
+	}
+	db, err := openDatabase(ctx, cfg, true, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareSchema(ctx, cfg, db, env); err != nil {
+		return err
+	}
+	clock := relay.SystemClock{}
+	driver, err := newDriver(cfg, clock, log)
+	if err != nil {
+		return err
+	}
+	e := cfg.Engine
+	engine, err := relay.NewEngine(relay.EngineConfig{
+		Node: *node, Store: db, Driver: driver, Clock: clock, Logger: log,
+		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, WriteBatch: e.WriteBatch,
+		PollInterval: time.Duration(e.PollInterval), Lease: time.Duration(e.Lease),
+		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
+		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
+		InDoubt: relay.InDoubtPolicy(e.InDoubt), MaxFrame: e.MaxFrameBytes,
+		ShutdownTimeout: time.Duration(e.ShutdownTimeout),
+	})
+	if err != nil {
+		return err
+	}
+	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	log.Info("ctirelay running", "db", redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", *node,
+		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"))
+	<-ctx.Done()
+	log.Info("stopping: finishing commands at the switch (signal again to exit at once)")
+	go exitOnSecondSignal(env)
+	engine.Stop()
+	return nil
+}
+
+func exitOnSecondSignal(env *cli) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	fmt.Fprintln(env.stderr, "ctirelay: second signal, exiting now; leases held will expire and be reclaimed")
+	os.Exit(130)
+}
+
+// prepareSchema applies migrations when database.migrate is auto; otherwise
+// it refuses to run on a schema a DBA has not migrated yet.
+func prepareSchema(ctx context.Context, cfg Config, db database, env *cli) error {
+	if cfg.Database.Migrate == "auto" {
+		if _, err := db.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	} else {
+		pending, err := db.Pending(ctx)
+		if err != nil {
+			return fmt.Errorf("read applied migrations: %w", err)
+		}
+		if len(pending) > 0 {
+			return errors.New("the schema has pending migrations and database.migrate is off: review them with 'ctirelay migrate --print', then run 'ctirelay migrate'")
+		}
+	}
+	return configureDatabase(ctx, cfg, db)
+}
+
+// configureDatabase applies the dialect settings that are not migrations.
+func configureDatabase(ctx context.Context, cfg Config, db database) error {
+	type notifyTrigger interface {
+		SetNotifyTrigger(ctx context.Context, on bool) error
+	}
+	if t, ok := db.(notifyTrigger); ok {
+		if err := t.SetNotifyTrigger(ctx, cfg.Database.NotifyTrigger); err != nil {
+			return fmt.Errorf("database.notify_trigger: %w", err)
+		}
+	} else if cfg.Database.NotifyTrigger {
+		return errors.New("database.notify_trigger: only PostgreSQL has it")
+	}
+	return nil
+}
+
+func nodeName() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// tailCmd follows the journal: every command taken, reply and event.
+func tailCmd(ctx context.Context, env *cli, args []string) error {
+	fs := newFlags(env, "tail", "")
+	var common commonFlags
+	common.register(fs)
+	from := fs.Int64("from", -1, "start after this journal id (default: from now; 0: from the beginning)")
+	agent := fs.String("agent", "", "only this agent's messages")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	follow := fs.Bool("f", true, "keep following (false: print what is there and exit)")
+	poll := fs.Duration("poll", 200*time.Millisecond, "how often to look for new entries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := common.load(env)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	after := *from
+	if after < 0 {
+		after = 0
+		if h, ok := db.(relay.JournalHeader); ok {
+			if after, err = h.JournalHead(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		entries, err := db.Journal(ctx, after, 1000)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read journal: %w", err)
+		}
+		for _, e := range entries {
+			after = e.ID
+			if *agent != "" && e.Agent != *agent {
+				continue
+			}
+			printEntry(env.stdout, e, *asJSON)
+		}
+		if len(entries) == 1000 {
+			continue
+		}
+		if !*follow {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*poll):
+		}
+	}
+}
+
+func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{
+			"id": e.ID, "at": e.At.UTC().Format(time.RFC3339Nano), "direction": e.Direction, "kind": e.Kind,
+			"agent": e.Agent, "frame": e.Frame, "origin": e.Origin, "ref": e.Ref, "inbox_id": e.InboxID,
+			"outcome": e.Outcome, "latency_ms": float64(e.Latency) / float64(time.Millisecond),
+		})
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	extra := ""
+	if e.Kind == relay.KindReply {
+		extra = fmt.Sprintf("  %s %.1fms", e.Outcome, float64(e.Latency)/float64(time.Millisecond))
+	}
+	fmt.Fprintf(w, "%s %6d %-3s %-8s %-6s %-12s %s%s\n", e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.ID, e.Direction, e.Kind, e.Origin, e.Agent, e.Frame, extra)
+}
