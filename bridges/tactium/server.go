@@ -1,0 +1,291 @@
+package tactium
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	wire "github.com/ctirelay/ctirelay/relay/tactium"
+)
+
+// Codes of the ERR replies only this server sends; the others are relay's.
+const (
+	CodeTooManyConnections = "TOO_MANY_CONNECTIONS" // over Limits.MaxConns
+	CodeUnauthorized       = "UNAUTHORIZED"         // ADMSOCKET without the right secret
+)
+
+// ErrStopped is returned by Start after Stop.
+var ErrStopped = errors.New("tactium server stopped")
+
+// Server is a Tactium-compatible socket server. Set the fields, then Start.
+type Server struct {
+	// Addr to listen on, e.g. "127.0.0.1:34025" (":0" picks a port; see Addr()).
+	Addr string
+	// Backend answers the commands.
+	Backend Backend
+	// Limits on frames, connections, idle time and slow readers.
+	Limits Limits
+	// TLS, when set, makes every connection TLS.
+	TLS *tls.Config
+	// AdminSecret, when set, is required to bind to ADMSOCKET:
+	// <ADMSOCKET><L><ON><secret>$ or <ADMSOCKET><S><secret>$.
+	AdminSecret string
+	// Charset of the bytes on the wire (UTF-8 by default).
+	Charset wire.Charset
+	Logger  *slog.Logger
+	Clock   relay.Clock
+
+	mu       sync.Mutex
+	lim      Limits
+	log      *slog.Logger
+	clock    relay.Clock
+	ln       net.Listener
+	started  bool
+	stopped  bool
+	done     chan struct{} // closed by halt
+	sessions map[*Session]struct{}
+	refusing map[net.Conn]struct{} // over the limit, being told so
+	nextID   uint64
+	stats    Stats
+	wg       sync.WaitGroup
+}
+
+// Stats counts what the server has seen.
+type Stats struct {
+	Connections int    // open now
+	Monitoring  int    // ... bound to ADMSOCKET
+	Accepted    uint64 // connections accepted since Start
+	Rejected    uint64 // ... refused over MaxConns
+	SlowReaders uint64 // connections closed because their queue filled
+	Idle        uint64 // connections closed for idleness
+}
+
+// Start listens and serves until Stop or the end of ctx. Calling it again
+// while running does nothing.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return ErrStopped
+	}
+	if s.started {
+		return nil
+	}
+	if s.Backend == nil {
+		return errors.New("tactium server: no backend")
+	}
+	lim, err := s.Limits.withDefaults()
+	if err != nil {
+		return fmt.Errorf("tactium server: %w", err)
+	}
+	if strings.ContainsAny(s.AdminSecret, "<>$") {
+		return errors.New("tactium server: admin secret must not contain '<', '>' or '$'")
+	}
+	s.lim, s.log, s.clock = lim, s.Logger, s.Clock
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = relay.SystemClock{}
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("tactium server: %w", err)
+	}
+	if s.TLS != nil {
+		ln = tls.NewListener(ln, s.TLS)
+	}
+	s.ln, s.started = ln, true
+	s.done = make(chan struct{})
+	s.sessions = map[*Session]struct{}{}
+	s.refusing = map[net.Conn]struct{}{}
+	s.wg.Add(2)
+	go s.accept()
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			s.halt()
+		case <-s.done:
+		}
+	}()
+	s.log.Info("tactium server listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "charset", s.Charset.String(), "admin_secret", s.AdminSecret != "")
+	return nil
+}
+
+// ListenAddr is the address the server listens on once started (the
+// port chosen for ":0"); nil before Start.
+func (s *Server) ListenAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Stop closes the listener and every connection and waits for them. Safe to
+// call more than once, and without Start.
+func (s *Server) Stop() {
+	s.halt()
+	s.wg.Wait()
+}
+
+// halt closes everything without waiting.
+func (s *Server) halt() {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	var sessions []*Session
+	for x := range s.sessions {
+		sessions = append(sessions, x)
+	}
+	for nc := range s.refusing {
+		nc.Close()
+	}
+	ln := s.ln
+	if s.done != nil {
+		close(s.done)
+	}
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	for _, x := range sessions {
+		x.close("server stopping")
+	}
+}
+
+// Stats returns the counts.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Connections = len(s.sessions)
+	for x := range s.sessions {
+		if x.Admin() {
+			st.Monitoring++
+		}
+	}
+	return st
+}
+
+// Publish sends an event to every connection bound to its login and to every
+// ADMSOCKET connection. It never blocks: a connection whose queue is full is
+// disconnected instead.
+func (s *Server) Publish(f relay.Frame) {
+	key := strings.ToLower(f.Login())
+	s.mu.Lock()
+	if !s.started || s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	targets := make([]*Session, 0, len(s.sessions))
+	for x := range s.sessions {
+		targets = append(targets, x)
+	}
+	s.mu.Unlock()
+	var b []byte
+	for _, x := range targets {
+		if !x.wants(key) {
+			continue
+		}
+		if b == nil {
+			b = s.Charset.AppendFrame(nil, f)
+		}
+		x.send(b)
+	}
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isStopped() {
+				return
+			}
+			// Out of descriptors and the like: wait a little rather than spin.
+			s.log.Warn("tactium server: accept failed", "err", err)
+			select {
+			case <-s.clock.After(50 * time.Millisecond):
+			case <-s.done:
+				return
+			}
+			continue
+		}
+		s.admit(nc)
+	}
+}
+
+// admit starts serving nc, or refuses it over the connection limit.
+func (s *Server) admit(nc net.Conn) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if len(s.sessions) >= s.lim.MaxConns {
+		s.stats.Rejected++
+		s.refusing[nc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.log.Warn("tactium server: too many connections", "remote", nc.RemoteAddr().String(), "max", s.lim.MaxConns)
+		go s.refuse(nc)
+		return
+	}
+	s.nextID++
+	s.stats.Accepted++
+	x := newSession(s, s.nextID, nc)
+	s.sessions[x] = struct{}{}
+	s.wg.Add(2)
+	if s.lim.IdleTimeout > 0 {
+		s.wg.Add(1)
+		go x.watchIdle()
+	}
+	s.mu.Unlock()
+	s.log.Debug("tactium server: connection", "session", x.id, "remote", nc.RemoteAddr().String())
+	go x.read()
+	go x.write()
+}
+
+// refuse tells a connection over the limit why, then closes it. It runs on
+// its own goroutine: with TLS the write waits for a handshake.
+func (s *Server) refuse(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.refusing, nc)
+		s.mu.Unlock()
+		nc.Close()
+	}()
+	_ = nc.SetWriteDeadline(time.Now().Add(s.lim.WriteTimeout))
+	msg := fmt.Sprintf("the server accepts at most %d connections", s.lim.MaxConns)
+	_, _ = nc.Write(s.Charset.AppendFrame(nil, relay.ErrReply("", CodeTooManyConnections, msg)))
+}
+
+func (s *Server) forget(x *Session, counter *uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, x)
+	if counter != nil {
+		*counter++
+	}
+}
+
+func (s *Server) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}

@@ -1,0 +1,112 @@
+package tactium
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// logonFrame is section 4.12's <ADMSOCKET><L><ON>$, with the shared secret
+// as a fourth field when one is configured.
+func (d *Driver) logonFrame() relay.Frame {
+	f := relay.Frame{relay.AdminLogin, "L", "ON"}
+	if d.cfg.AdminSecret != "" {
+		f = append(f, d.cfg.AdminSecret)
+	}
+	return f
+}
+
+// runEvents keeps the monitoring connection open until Close, waiting a
+// backoff (on the injected clock) between attempts.
+func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
+	defer d.wg.Done()
+	failures := 0
+	for {
+		up, err := d.monitor(ctx, sink)
+		if ctx.Err() != nil {
+			return
+		}
+		if up {
+			failures = 0
+		}
+		failures++
+		delay := d.cfg.Backoff.Delay(failures)
+		d.log.Warn("tactium monitoring connection down, reconnecting", "err", err, "in", delay)
+		select {
+		case <-d.cfg.Clock.After(delay):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// monitor runs one monitoring connection: logon, then every frame that is not
+// a reply goes to the sink. up reports whether the server acknowledged the
+// logon or sent events, which resets the backoff.
+func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, err error) {
+	nc, err := d.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		nc.Close()
+		return false, ErrClosed
+	}
+	d.evConn = nc
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.evConn, d.evUp = nil, false
+		d.mu.Unlock()
+		nc.Close()
+	}()
+	markUp := func() {
+		if !up {
+			up = true
+			d.mu.Lock()
+			d.evUp = true
+			d.mu.Unlock()
+		}
+	}
+
+	_ = nc.SetWriteDeadline(time.Now().Add(d.cfg.WriteTimeout))
+	if _, err := nc.Write(d.cfg.Charset.AppendFrame(nil, d.logonFrame())); err != nil {
+		return false, fmt.Errorf("send logon: %w", err)
+	}
+	dec := relay.NewDecoder(nc, d.cfg.MaxFrameBytes)
+	for {
+		f, err := dec.Next()
+		if errors.Is(err, relay.ErrFrame) {
+			d.log.Warn("tactium: unreadable frame on the monitoring connection", "err", err)
+			continue
+		}
+		if err != nil {
+			return up, fmt.Errorf("read events: %w", err)
+		}
+		if f, err = d.cfg.Charset.DecodeFrame(f); err != nil {
+			d.log.Warn("tactium: event not in the configured charset", "err", err)
+			continue
+		}
+		switch {
+		case strings.EqualFold(f.Login(), relay.AdminLogin) || f.Login() == "":
+			if strings.EqualFold(f.Verb(), "ERR") {
+				return up, fmt.Errorf("logon refused: %s", f.String())
+			}
+			if strings.EqualFold(f.Verb(), "OK") {
+				d.log.Info("tactium monitoring connection logged on")
+				markUp()
+			}
+		case replyOnly(f):
+			d.log.Debug("tactium: reply on the monitoring connection ignored", "frame", f.String())
+		default:
+			markUp()
+			sink.Event(ctx, f)
+		}
+	}
+}
