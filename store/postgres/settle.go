@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // settleArgs are the parallel arrays of sql/settle.sql.
@@ -18,20 +20,20 @@ type settleArgs struct {
 }
 
 func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
-	n := len(outcomes)
+	// Only the first outcome for any one lease counts: one statement must
+	// not change a row twice. Outcomes for other leases of the same job
+	// stay: the fence lets at most one of them apply.
+	remove, retry := store.SplitOutcomes(outcomes)
+	keep := slices.Concat(remove, retry)
+	slices.Sort(keep)
+	n := len(keep)
 	a := &settleArgs{
 		id: make([]int64, 0, n), attempts: make([]int64, 0, n), owner: make([]string, 0, n), kind: make([]string, 0, n),
 		notBefore: make([]string, 0, n), reason: make([]string, 0, n), code: make([]string, 0, n),
 		replyIdx: make([]int64, 0, n), replyFrame: make([]string, 0, n), replyOutcome: make([]string, 0, n),
 	}
-	seen := make(map[int64]struct{}, n)
-	for _, o := range outcomes {
-		// Only the first outcome of a job counts: one statement must not
-		// change a row twice.
-		if _, dup := seen[o.Job.ID]; dup {
-			continue
-		}
-		seen[o.Job.ID] = struct{}{}
+	for _, i := range keep {
+		o := outcomes[i]
 		a.id = append(a.id, o.Job.ID)
 		a.attempts = append(a.attempts, int64(o.Job.Attempts))
 		a.owner = append(a.owner, o.Job.Owner)
@@ -41,26 +43,16 @@ func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
 		case relay.Retry:
 			kind, notBefore = "retry", tsText(o.NotBefore)
 		case relay.Dead:
-			kind = "dead"
-		}
-		for _, f := range o.Replies {
-			outcome := relay.OutcomeOK
-			if f.Verb() == "ERR" {
-				outcome = relay.OutcomeErr
-				if code == "" {
-					code = f.Arg(0) // <login><ERR><code><message>$
-				}
-			}
-			a.replyIdx = append(a.replyIdx, int64(len(a.id))) // 1-based ordinal of this outcome
-			a.replyFrame = append(a.replyFrame, f.String())
-			a.replyOutcome = append(a.replyOutcome, outcome)
-		}
-		if kind != "dead" {
-			code = ""
+			kind, code = "dead", store.ErrCode(o.Replies)
 		}
 		a.kind = append(a.kind, kind)
 		a.notBefore = append(a.notBefore, notBefore)
 		a.code = append(a.code, code)
+		for _, f := range o.Replies {
+			a.replyIdx = append(a.replyIdx, int64(len(a.id))) // 1-based ordinal of this outcome
+			a.replyFrame = append(a.replyFrame, f.String())
+			a.replyOutcome = append(a.replyOutcome, store.ReplyOutcome(f))
+		}
 	}
 	return a
 }

@@ -10,7 +10,7 @@ import (
 // written and read back compares equal (the server would round to nearest).
 func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// tsText renders an optional time for a text[] parameter; zero is ''.
+// tsText renders an optional time for a text[] parameter; zero is "".
 func tsText(t time.Time) string {
 	if t.IsZero() {
 		return ""
