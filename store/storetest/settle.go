@@ -174,6 +174,26 @@ func settleFencing(t *testing.T, e *env) {
 	}
 	equal(t, "T_TTO", e.tto(t), []string{"<jose><OK>$"})
 	equal(t, "inbox", e.inbox(t), []inboxRow(nil))
+
+	// released and claimed again: same attempt number, another owner
+	e.intakeFrames(t, t0, "<ana><S>$")
+	first := e.claim(t, "r1", 1, t0, at(time.Minute))
+	if err := e.Store.Release(context.Background(), "r1"); err != nil {
+		t.Fatal(err)
+	}
+	second := e.claim(t, "r2", 1, t0, at(time.Minute))
+	if len(first) != 1 || len(second) != 1 || first[0].Attempts != second[0].Attempts {
+		t.Fatalf("claims %+v then %+v", first, second)
+	}
+	for _, kind := range []relay.OutcomeKind{relay.Done, relay.Retry, relay.Dead} {
+		if n := e.settle(t, t0, relay.Outcome{Job: first[0], Kind: kind, Replies: []relay.Frame{relay.OK("ana")}}); n != 0 {
+			t.Fatalf("the releasing owner settled as %v: applied %d", kind, n)
+		}
+	}
+	if n := e.settle(t, t0, relay.Outcome{Job: second[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("ana")}}); n != 1 {
+		t.Fatalf("current owner: applied %d", n)
+	}
+	equal(t, "T_TTO at the end", e.tto(t), []string{"<jose><OK>$", "<ana><OK>$"})
 }
 
 func settleEmpty(t *testing.T, e *env) {
