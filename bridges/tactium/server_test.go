@@ -192,7 +192,7 @@ func TestServerIdleTimeout(t *testing.T) {
 	}
 	clock.Advance(30 * time.Second)
 	c.roundTrip("<jose><S>$", "<jose><S><1>$") // traffic at 0:30
-	clock.Advance(30 * time.Second)              // 1:00: only 30s idle
+	clock.Advance(30 * time.Second)            // 1:00: only 30s idle
 	if !clock.WaitForWaiters(1, safety) {
 		t.Fatal("idle watchdog not re-armed")
 	}
