@@ -144,7 +144,7 @@ func (d *Driver) Close() error {
 
 // Status is what the driver knows about its connections.
 type Status struct {
-	Monitoring   bool // the ADMSOCKET connection is up and acknowledged
+	Monitoring   bool // the ADMSOCKET connection is open and its logon sent
 	CommandConns int  // open per-login connections
 }
 

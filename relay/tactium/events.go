@@ -46,7 +46,8 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 
 // monitor runs one monitoring connection: logon, then every frame that is not
 // a reply goes to the sink. up reports whether the server acknowledged the
-// logon or sent events, which resets the backoff.
+// logon or sent events, which resets the backoff: a server that accepts and
+// at once refuses must not be hammered.
 func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, err error) {
 	nc, err := d.dial(ctx)
 	if err != nil {
@@ -66,19 +67,16 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, er
 		d.mu.Unlock()
 		nc.Close()
 	}()
-	markUp := func() {
-		if !up {
-			up = true
-			d.mu.Lock()
-			d.evUp = true
-			d.mu.Unlock()
-		}
-	}
-
 	_ = nc.SetWriteDeadline(time.Now().Add(d.cfg.WriteTimeout))
 	if _, err := nc.Write(d.cfg.Charset.AppendFrame(nil, d.logonFrame())); err != nil {
 		return false, fmt.Errorf("send logon: %w", err)
 	}
+	// The document prints no answer to the logon, so the connection counts as
+	// monitoring once the logon is sent; an ERR takes that back.
+	d.mu.Lock()
+	d.evUp = true
+	d.mu.Unlock()
+	d.log.Info("tactium monitoring connection open")
 	dec := relay.NewDecoder(nc, d.cfg.MaxFrameBytes)
 	for {
 		f, err := dec.Next()
@@ -99,13 +97,12 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, er
 				return up, fmt.Errorf("logon refused: %s", f.String())
 			}
 			if strings.EqualFold(f.Verb(), "OK") {
-				d.log.Info("tactium monitoring connection logged on")
-				markUp()
+				up = true // acknowledged: a later loss starts the backoff afresh
 			}
 		case replyOnly(f):
 			d.log.Debug("tactium: reply on the monitoring connection ignored", "frame", f.String())
 		default:
-			markUp()
+			up = true
 			sink.Event(ctx, f)
 		}
 	}
