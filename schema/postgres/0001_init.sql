@@ -138,8 +138,9 @@ SELECT
     (SELECT count(*) FROM {{inbox}} WHERE state = 'ready' AND attempts > 0) AS retrying,
     (SELECT count(*) FROM {{dead}})                                         AS dead,
     (SELECT count(*) FROM {{tto}})                                          AS outbox,
-    (SELECT greatest(0, floor(extract(epoch FROM clock.now - min(enqueued_at))))::bigint
-       FROM {{inbox}})                                                      AS oldest_age_s,
+    (SELECT CASE WHEN count(*) > 0
+                 THEN greatest(0, floor(extract(epoch FROM clock.now - min(enqueued_at))))::bigint END
+       FROM {{inbox}})                                                      AS oldest_age_s, -- NULL when empty
     (SELECT count(*) FROM {{journal}}
       WHERE kind = 'reply' AND at >= clock.now - interval '1 minute')       AS done_1m
   FROM clock;
@@ -175,7 +176,8 @@ SELECT coalesce(q.agent, r.agent)                  AS agent,
        coalesce(q.pending, 0)                      AS pending,
        coalesce(q.in_flight, 0)                    AS in_flight,
        coalesce(q.retrying, 0)                     AS retrying,
-       greatest(0, floor(extract(epoch FROM clock.now - q.oldest)))::bigint AS oldest_age_s,
+       CASE WHEN q.oldest IS NOT NULL
+            THEN greatest(0, floor(extract(epoch FROM clock.now - q.oldest)))::bigint END AS oldest_age_s,
        coalesce(r.last_at, q.oldest)               AS last_activity
   FROM queued q
   FULL JOIN recent r ON r.agent = q.agent

@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // open opens a store on dsn and closes it when the test ends.
-func open(t *testing.T, dsn string, opts store.Options) *postgres.Store {
+func open(t testing.TB, dsn string, opts store.Options) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), dsn, opts)
 	if err != nil {
@@ -32,7 +32,7 @@ func open(t *testing.T, dsn string, opts store.Options) *postgres.Store {
 }
 
 // migrated opens a store on a fresh database and migrates it.
-func migrated(t *testing.T, opts store.Options) (*postgres.Store, string) {
+func migrated(t testing.TB, opts store.Options) (*postgres.Store, string) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	s := open(t, dsn, opts)
@@ -42,7 +42,7 @@ func migrated(t *testing.T, opts store.Options) (*postgres.Store, string) {
 	return s, dsn
 }
 
-func rawDB(t *testing.T, dsn string) *sql.DB {
+func rawDB(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
