@@ -120,12 +120,10 @@ func newExternal(dsn string) (*Cluster, error) {
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M, opts ...goleak.Option) {
-	os.Exit(Run(m, opts...))
+	os.Exit(run(m, opts...))
 }
 
-// Run is Main for a TestMain that has more to clean up: it returns the exit
-// code instead of exiting.
-func Run(m *testing.M, opts ...goleak.Option) int {
+func run(m *testing.M, opts ...goleak.Option) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
