@@ -50,6 +50,10 @@ func Admit(raw string, maxBytes int) Admission {
 		return a
 	}
 	a.Agent = sanitizeLogin(f.Login())
+	if a.Agent == "" {
+		a.Err = &ProtocolError{Code: CodeMalformed, Message: "the first field (agent login) is empty"}
+		return a
+	}
 	cmd, err := ParseCommand(f)
 	if err != nil {
 		a.Err = AsProtocolError(err)

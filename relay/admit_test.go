@@ -21,7 +21,6 @@ func TestAdmit(t *testing.T) {
 		code    string
 		message string
 		reply   string // the ERR reply, "" when none can be routed
-		bug     string
 	}{
 		{name: "command", raw: "<jose><L><ON>$", agent: "jose", verb: VerbLogon},
 		{name: "lower case verb", raw: "<jose><pos><off>$", agent: "jose", verb: VerbWrapUpEnd},
@@ -82,12 +81,10 @@ func TestAdmit(t *testing.T) {
 		{
 			name: "blank login", raw: "< ><S>$", code: CodeMalformed,
 			message: "the first field (agent login) is empty",
-			bug:     "a login of only spaces is admitted with an empty Agent (admit.go: refuse when sanitizeLogin(f.Login()) is empty)",
 		},
 		{
 			name: "login too long to route", raw: "<" + longLogin + "><S>$", code: CodeMalformed,
 			message: "the first field (agent login) is empty",
-			bug:     "a login over 256 bytes is admitted with an empty Agent (admit.go: refuse when sanitizeLogin(f.Login()) is empty)",
 		},
 		{
 			name: "missing verb", raw: "<jose>$", agent: "jose", code: CodeMalformed,
@@ -119,7 +116,6 @@ func TestAdmit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			skipKnownBug(t, tt.bug)
 			a := Admit(tt.raw, tt.max)
 			if a.Frame != tt.raw {
 				t.Errorf("Frame = %q, want the message as received", a.Frame)
@@ -224,7 +220,6 @@ func TestAsProtocolError(t *testing.T) {
 		err  error
 		code string
 		msg  string
-		bug  string
 	}{
 		{name: "protocol error kept", err: Errorf(CodeNotLoggedOn, "agent %s is not logged on", "jose"), code: CodeNotLoggedOn, msg: "agent jose is not logged on"},
 		{name: "wrapped protocol error", err: fmt.Errorf("execute: %w", Errorf(CodeInvalidState, "busy")), code: CodeInvalidState, msg: "busy"},
@@ -232,7 +227,6 @@ func TestAsProtocolError(t *testing.T) {
 		{name: "parse error", err: func() error { _, err := Parse("<a>"); return err }(), code: CodeMalformed, msg: "malformed frame at byte 3: missing '$' at the end"},
 		{
 			name: "decoder too large", err: tooLargeErr, code: CodeTooLarge, msg: "malformed frame at byte 0: frame too large: over 32 bytes",
-			bug: "the decoder's FrameError does not wrap ErrTooLarge, so it is answered MALFORMED (frame.go FrameError has no Unwrap)",
 		},
 		{name: "anything else is a rejection", err: errors.New("switch said no"), code: CodeRejected, msg: "switch said no"},
 		{name: "transient", err: Transient(errors.New("timeout")), code: CodeRejected, msg: "transient: timeout"},
@@ -240,7 +234,6 @@ func TestAsProtocolError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			skipKnownBug(t, tt.bug)
 			p := AsProtocolError(tt.err)
 			if p.Code != tt.code || p.Message != tt.msg {
 				t.Fatalf("AsProtocolError(%v) = %s %q, want %s %q", tt.err, p.Code, p.Message, tt.code, tt.msg)

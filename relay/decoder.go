@@ -26,16 +26,17 @@ type Decoder struct {
 	buf []byte
 	pos int // next byte to look at
 
-	inFrame  bool
-	inField  bool
-	start    int   // offset of the frame's '<' in buf
-	fieldAt  int   // offset of the current field's first byte
-	bounds   []int // start,end offsets of closed fields, relative to start
-	skipping error // a broken frame being skipped up to its '$'
-	login    string
-	garbage  int // bytes of garbage seen outside frames, not yet reported
-	readErr  error
-	consumed int64 // bytes of the stream before buf[0]
+	inFrame   bool
+	inField   bool
+	start     int   // offset of the frame's '<' in buf
+	fieldAt   int   // offset of the current field's first byte
+	bounds    []int // start,end offsets of closed fields, relative to start
+	skipping  error // a broken frame being skipped up to its '$'
+	login     string
+	garbage   int // bytes of garbage seen outside frames, not yet reported
+	garbageAt int // stream offset of the first of them
+	readErr   error
+	consumed  int64 // bytes of the stream before buf[0]
 }
 
 // NewDecoder returns a decoder reading from r with frames of at most max bytes
@@ -102,13 +103,22 @@ func (d *Decoder) step() (Frame, error, bool) {
 				continue
 			}
 			if !isSpace(c) {
+				if d.garbage == 0 {
+					d.garbageAt = d.offset(d.pos)
+				}
 				d.garbage++
 			}
 			d.pos++
 		case d.inField:
-			i := bytes.IndexByte(d.buf[d.pos:], '>')
+			// Look no further than the size limit, so an oversized first
+			// field never becomes a login.
+			end := len(d.buf)
+			if d.skipping == nil {
+				end = min(end, d.start+d.max+1)
+			}
+			i := bytes.IndexByte(d.buf[d.pos:end], '>')
 			if i < 0 {
-				d.pos = len(d.buf)
+				d.pos = end
 				break
 			}
 			d.pos += i
@@ -124,6 +134,9 @@ func (d *Decoder) step() (Frame, error, bool) {
 			switch {
 			case c == '$':
 				d.pos++
+				if d.skipping == nil && d.pos-d.start > d.max {
+					d.skipping = d.tooLarge()
+				}
 				if d.skipping != nil {
 					err := d.skipping
 					d.reset()
@@ -144,7 +157,7 @@ func (d *Decoder) step() (Frame, error, bool) {
 			d.pos++
 		}
 		if d.inFrame && d.skipping == nil && d.pos-d.start > d.max {
-			d.skipping = &FrameError{Offset: d.offset(d.start), Reason: fmt.Sprintf("%v: over %d bytes", ErrTooLarge, d.max), Login: d.currentLogin()}
+			d.skipping = d.tooLarge()
 		}
 	}
 	return nil, nil, false
@@ -160,7 +173,11 @@ func (d *Decoder) currentLogin() string {
 func (d *Decoder) garbageError() error {
 	n := d.garbage
 	d.garbage = 0
-	return &FrameError{Offset: d.offset(d.pos - n), Reason: fmt.Sprintf("%d unexpected bytes outside a frame", n)}
+	return &FrameError{Offset: d.garbageAt, Reason: fmt.Sprintf("%d unexpected bytes outside a frame", n)}
+}
+
+func (d *Decoder) tooLarge() *FrameError {
+	return &FrameError{Offset: d.offset(d.start), Reason: fmt.Sprintf("%v: over %d bytes", ErrTooLarge, d.max), Login: d.currentLogin(), Err: ErrTooLarge}
 }
 
 func (d *Decoder) frame() Frame {

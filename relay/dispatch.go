@@ -51,7 +51,11 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 	case ctx.Err() != nil:
 		// Cut off by shutdown: we cannot know whether the switch acted.
 		return e.abandoned(j, now, "relay stopped")
-	case IsTransient(err) || errors.Is(err, context.DeadlineExceeded):
+	case IsTransient(err) || errors.Is(err, ErrInDoubt) || errors.Is(err, context.DeadlineExceeded):
+		maybeActed := errors.Is(err, ErrInDoubt) || errors.Is(err, context.DeadlineExceeded)
+		if maybeActed && !cmd.Verb.Idempotent() && e.cfg.InDoubt == InDoubtDead {
+			return e.inDoubt(j, "no answer from the switch ("+err.Error()+")")
+		}
 		if j.Attempts >= e.cfg.MaxAttempts {
 			msg := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts, err)
 			return Outcome{Job: j, Kind: Dead, Reason: "retries-exhausted: " + err.Error(), Replies: []Frame{ErrReply(j.Agent, CodeRetriesExhausted, msg)}}

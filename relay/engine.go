@@ -413,7 +413,13 @@ func (e *Engine) abandoned(j Job, now time.Time, why string) Outcome {
 	if j.Verb.Idempotent() || e.cfg.InDoubt == InDoubtRetry {
 		return Outcome{Job: j, Kind: Retry, NotBefore: now, Reason: why}
 	}
-	msg := fmt.Sprintf("%s while the switch had %s; not sent again so it cannot happen twice", why, j.Verb)
+	return e.inDoubt(j, why+" while the switch had it")
+}
+
+// inDoubt dead-letters a non-idempotent command that may or may not have
+// been carried out, and tells the originator so.
+func (e *Engine) inDoubt(j Job, why string) Outcome {
+	msg := fmt.Sprintf("%s %s: %s; not sent again so it cannot happen twice", j.Verb, "in doubt", why)
 	return Outcome{Job: j, Kind: Dead, Reason: "in-doubt: " + why,
 		Replies: []Frame{ErrReply(j.Agent, CodeInDoubt, msg)}}
 }

@@ -337,3 +337,34 @@ func TestEngineShutdownSettlesInFlightCommands(t *testing.T) {
 	}
 	r.engine.Stop() // twice is fine
 }
+
+func TestEngineTreatsUnansweredCommandsAsInDoubt(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	r := newRig(t, nil)
+	sent := map[relay.Verb]int{}
+	r.driver.Handle = func(_ context.Context, c relay.Command) ([]relay.Frame, error) {
+		sent[c.Verb]++
+		if sent[c.Verb] == 1 {
+			return nil, fmt.Errorf("connection lost after sending: %w", relay.ErrInDoubt)
+		}
+		return []relay.Frame{relay.OK(c.Login)}, nil
+	}
+	r.store.InsertTTI(0, "<jose><A><85><40050500><>$")
+	r.store.InsertTTI(0, "<maria><L><ON>$")
+	r.start()
+	r.until("both answered", 500*time.Millisecond, func() bool { return len(r.store.TTO()) == 2 })
+	got := r.tto()
+	if !slices.Contains(got, "<maria><OK>$") {
+		t.Fatalf("T_TTO = %q: an idempotent command is retried after an unanswered send", got)
+	}
+	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "<jose><ERR><IN_DOUBT><A in doubt: no answer from the switch") }) {
+		t.Fatalf("T_TTO = %q: an unanswered dial is in doubt", got)
+	}
+	if sent[relay.VerbDial] != 1 {
+		t.Fatalf("the dial reached the switch %d times", sent[relay.VerbDial])
+	}
+	dead, _ := r.store.DeadLetters(context.Background(), 0, 10)
+	if len(dead) != 1 || !strings.HasPrefix(dead[0].Reason, "in-doubt: no answer from the switch") {
+		t.Fatalf("dead letters = %+v", dead)
+	}
+}

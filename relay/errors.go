@@ -35,6 +35,14 @@ func Errorf(code, format string, a ...any) error {
 	return &ProtocolError{Code: code, Message: fmt.Sprintf(format, a...)}
 }
 
+// ErrInDoubt marks a failure after the command may have reached the switch:
+// it was sent, then the connection dropped or the answer never came. Drivers
+// wrap it (fmt.Errorf("…: %w", relay.ErrInDoubt)). The engine retries
+// idempotent verbs and applies the in-doubt policy to the others, so a
+// customer is never dialled twice by default. A deadline from Execute's
+// context counts as in doubt too.
+var ErrInDoubt = errors.New("the switch may have acted on the command")
+
 // TransientError marks a failure worth retrying: switch unreachable, timeout.
 type TransientError struct{ Err error }
 

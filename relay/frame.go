@@ -93,6 +93,7 @@ type FrameError struct {
 	Offset int    // byte offset in the input where the problem was seen
 	Reason string // short lowercase phrase
 	Login  string // the routing key when the first field could be read
+	Err    error  // a more specific cause, such as ErrTooLarge, or nil
 }
 
 func (e *FrameError) Error() string {
@@ -101,6 +102,9 @@ func (e *FrameError) Error() string {
 
 // Is makes errors.Is(err, ErrFrame) true for every FrameError.
 func (e *FrameError) Is(target error) bool { return target == ErrFrame }
+
+// Unwrap exposes the specific cause (errors.Is(err, ErrTooLarge)).
+func (e *FrameError) Unwrap() error { return e.Err }
 
 // isSpace reports the separators allowed between frames and between fields.
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
@@ -156,7 +160,7 @@ func scan(s string, atEnd bool) (Frame, int, error) {
 		case s[i] == '<':
 			end := strings.IndexByte(s[i+1:], '>')
 			if end < 0 {
-				if atEnd && s[i+1:] == "$" {
+				if atEnd && strings.TrimRight(s[i+1:], " \t\r\n") == "$" {
 					return append(fields, ""), len(s), nil
 				}
 				if atEnd {

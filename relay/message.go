@@ -64,9 +64,15 @@ func (c ActiveCall) Frame() Frame {
 	return Frame{c.Login, "A", c.ID, c.OriginDDD, c.Origin, c.DestDDD, c.Dest, c.Description, c.RecordingLink, c.ExternalID}
 }
 
-// ParseActiveCall reads an A event; missing trailing fields are empty.
+// ParseActiveCall reads an A event; missing trailing fields are empty. The
+// document's dialer example has seven fields (a stray '>' stands where the
+// recording link would be); then the last one is the attach info.
 func ParseActiveCall(f Frame) ActiveCall {
-	return ActiveCall{Login: f.Login(), ID: f.Arg(0), OriginDDD: f.Arg(1), Origin: f.Arg(2), DestDDD: f.Arg(3), Dest: f.Arg(4), Description: f.Arg(5), RecordingLink: f.Arg(6), ExternalID: f.Arg(7)}
+	c := ActiveCall{Login: f.Login(), ID: f.Arg(0), OriginDDD: f.Arg(1), Origin: f.Arg(2), DestDDD: f.Arg(3), Dest: f.Arg(4), Description: f.Arg(5), RecordingLink: f.Arg(6), ExternalID: f.Arg(7)}
+	if len(f.Args()) == 7 {
+		c.RecordingLink, c.ExternalID = "", f.Arg(6)
+	}
+	return c
 }
 
 // ReceptiveCall is the R event (Tactium 5.2): an inbound call reached the agent.

@@ -115,7 +115,6 @@ func TestParseActiveCallShortFrames(t *testing.T) {
 		name string
 		in   string
 		want ActiveCall
-		bug  string
 	}{
 		{name: "login only", in: "<jose><A>$", want: ActiveCall{Login: "jose"}},
 		{name: "id and origin", in: "<jose><A><1><><7017>$", want: ActiveCall{Login: "jose", ID: "1", Origin: "7017"}},
@@ -130,13 +129,11 @@ func TestParseActiveCallShortFrames(t *testing.T) {
 			name: "document dialer example",
 			in:   "<Agente><A><15068><0><9988><0><7017><>><dialer.CampaignName=Discador;dialer.ExternalID=15068;dialer.ItemID=717a4730-fb1e-4aec-9e8e04a92703fd60;dialer.Description=;dialer.AttachInfo=CD_LTA_ATI;dialer.ExternalData=;>$",
 			want: ActiveCall{Login: "Agente", ID: "15068", OriginDDD: "0", Origin: "9988", DestDDD: "0", Dest: "7017", ExternalID: "dialer.CampaignName=Discador;dialer.ExternalID=15068;dialer.ItemID=717a4730-fb1e-4aec-9e8e04a92703fd60;dialer.Description=;dialer.AttachInfo=CD_LTA_ATI;dialer.ExternalData=;"},
-			bug:  "ParseActiveCall puts the document's dialer attach info in RecordingLink, ExternalID stays empty (message.go ParseActiveCall)",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			skipKnownBug(t, tt.bug)
 			f, err := Parse(tt.in)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.in, err)
