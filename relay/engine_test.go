@@ -357,7 +357,9 @@ func TestEngineTreatsUnansweredCommandsAsInDoubt(t *testing.T) {
 	if !slices.Contains(got, "<maria><OK>$") {
 		t.Fatalf("T_TTO = %q: an idempotent command is retried after an unanswered send", got)
 	}
-	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "<jose><ERR><IN_DOUBT><A in doubt: no answer from the switch") }) {
+	if !slices.ContainsFunc(got, func(s string) bool {
+		return strings.HasPrefix(s, "<jose><ERR><IN_DOUBT><A in doubt: no answer from the switch")
+	}) {
 		t.Fatalf("T_TTO = %q: an unanswered dial is in doubt", got)
 	}
 	if sent[relay.VerbDial] != 1 {
