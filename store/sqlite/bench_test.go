@@ -1,0 +1,70 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/sqlite"
+)
+
+// BenchmarkCommandLifecycle measures one command from T_TTI to its reply in
+// T_TTO (intake, claim, settle) in batches as the engine runs them; an op is
+// one command. Run with -benchtime=Nx for large N.
+func BenchmarkCommandLifecycle(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		b.Run("synchronous="+sync, func(b *testing.B) {
+			ctx := context.Background()
+			path := filepath.Join(b.TempDir(), "bench.db")
+			s, err := sqlite.OpenConfig(ctx, path, store.Options{}, sqlite.Config{Exclusive: true, Synchronous: sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			const agents, batchSize = 200, 64
+			for lo := 0; lo < b.N; lo += 400 {
+				var q strings.Builder
+				q.WriteString("INSERT INTO T_TTI (DS_TTI) VALUES ")
+				for i := lo; i < min(lo+400, b.N); i++ {
+					if i > lo {
+						q.WriteString(", ")
+					}
+					fmt.Fprintf(&q, "('<ag%d><P><ON><1>$')", i%agents)
+				}
+				if _, err := s.DB().Exec(q.String()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			now := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			done := 0
+			for done < b.N {
+				if _, err := s.Intake(ctx, relay.IntakeRequest{Limit: batchSize, Now: now}); err != nil {
+					b.Fatal(err)
+				}
+				jobs, err := s.Claim(ctx, relay.ClaimRequest{Owner: "bench", Limit: batchSize, Now: now, LeaseUntil: now.Add(time.Minute)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				outcomes := make([]relay.Outcome, len(jobs))
+				for i, j := range jobs {
+					outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
+				}
+				n, err := s.Settle(ctx, outcomes, now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				done += n
+			}
+		})
+	}
+}
