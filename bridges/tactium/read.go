@@ -34,12 +34,9 @@ func (x *Session) read() {
 	}
 }
 
-// frameErrCode is TOO_LARGE for an oversized frame, MALFORMED otherwise. The
-// decoder names the size limit in its reason rather than wrapping
-// relay.ErrTooLarge, so both are checked.
+// frameErrCode is TOO_LARGE for an oversized frame, MALFORMED otherwise.
 func frameErrCode(err error) string {
-	var fe *relay.FrameError
-	if errors.Is(err, relay.ErrTooLarge) || (errors.As(err, &fe) && strings.HasPrefix(fe.Reason, relay.ErrTooLarge.Error())) {
+	if errors.Is(err, relay.ErrTooLarge) {
 		return relay.CodeTooLarge
 	}
 	return relay.CodeMalformed

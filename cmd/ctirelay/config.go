@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/tactium"
 	"github.com/ctirelay/ctirelay/store"
 )
 
@@ -44,8 +45,20 @@ type DatabaseConfig struct {
 
 // SwitchConfig picks and configures the switch driver.
 type SwitchConfig struct {
-	Driver string    `yaml:"driver"` // sim
-	Sim    SimConfig `yaml:"sim"`
+	Driver  string        `yaml:"driver"` // sim | tactium
+	Sim     SimConfig     `yaml:"sim"`
+	Tactium TactiumConfig `yaml:"tactium"`
+}
+
+// TactiumConfig points the tactium driver at a Tactium IP Integration socket.
+type TactiumConfig struct {
+	Address      string   `yaml:"address"`      // host[:port], port 34025 by default
+	AdminSecret  string   `yaml:"admin_secret"` // sent with <ADMSOCKET><L><ON> when the server asks for one
+	Charset      string   `yaml:"charset"`      // utf-8 | windows-1252
+	TLS          bool     `yaml:"tls"`
+	DialTimeout  Duration `yaml:"dial_timeout"`
+	ReplyTimeout Duration `yaml:"reply_timeout"`
+	IdleClose    Duration `yaml:"idle_close"`
 }
 
 // SimConfig configures the simulated switch.
@@ -278,10 +291,17 @@ func (c Config) Validate() error {
 	}
 	switch c.Switch.Driver {
 	case "sim":
-	case "tactium", "epbx", "httpdial":
-		bad("switch.driver", "%q is not available in this build yet (use sim)", c.Switch.Driver)
+	case "tactium":
+		if c.Switch.Tactium.Address == "" {
+			bad("switch.tactium.address", "required with driver tactium (host:port of the Integration socket)")
+		}
+		if _, err := tactium.ParseCharset(c.Switch.Tactium.Charset); err != nil {
+			bad("switch.tactium.charset", "%v", err)
+		}
+	case "epbx", "httpdial":
+		bad("switch.driver", "%q is not available in this build yet (use sim or tactium)", c.Switch.Driver)
 	default:
-		bad("switch.driver", "unknown driver %q (use sim)", c.Switch.Driver)
+		bad("switch.driver", "unknown driver %q (use sim or tactium)", c.Switch.Driver)
 	}
 	if c.Switch.Sim.InboundPerMinute < 0 {
 		bad("switch.sim.inbound_per_minute", "must not be negative")

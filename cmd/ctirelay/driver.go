@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/sim"
+	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // newDriver builds the configured switch driver.
@@ -18,6 +20,26 @@ func newDriver(cfg Config, clock relay.Clock, log *slog.Logger) (relay.Driver, e
 			return nil, fmt.Errorf("switch.sim: %w", err)
 		}
 		return sim.NewDriver(sw), nil
+	case "tactium":
+		t := cfg.Switch.Tactium
+		charset, err := tactium.ParseCharset(t.Charset)
+		if err != nil {
+			return nil, fmt.Errorf("switch.tactium.charset: %w", err)
+		}
+		tc := tactium.Config{
+			Addr: t.Address, AdminSecret: t.AdminSecret, Charset: charset,
+			DialTimeout: time.Duration(t.DialTimeout), ReplyTimeout: time.Duration(t.ReplyTimeout),
+			IdleClose: time.Duration(t.IdleClose), MaxFrameBytes: cfg.Engine.MaxFrameBytes,
+			Clock: clock, Logger: log.With("switch", "tactium"),
+		}
+		if t.TLS {
+			tc.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		d, err := tactium.New(tc)
+		if err != nil {
+			return nil, fmt.Errorf("switch.tactium: %w", err)
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("switch.driver: %q is not available", cfg.Switch.Driver)
 }
