@@ -329,3 +329,58 @@ func TestERPAndRelayConcurrently(t *testing.T) {
 		t.Fatalf("%d replies journaled, %v", replies, err)
 	}
 }
+
+// relay_throughput is for DBAs only (no Admin method reads it): check it here.
+func TestThroughputView(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t, filepath.Join(t.TempDir(), "relay.db"), store.Options{}, sqlite.Config{})
+	now := time.Now()
+	if err := s.Publish(ctx, []relay.Frame{relay.EndCall("old")}, now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, []relay.Inbound{
+		{Source: "cli", Ref: "1", Raw: "<a><S>$"}, {Source: "cli", Ref: "2", Raw: "<b><S>$"}, {Source: "cli", Ref: "3", Raw: "<c><S>$"},
+	}, now, 0); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.Claim(ctx, relay.ClaimRequest{Owner: "r", Limit: 10, Now: now, LeaseUntil: now.Add(time.Minute)})
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("Claim: %+v, %v", jobs, err)
+	}
+	if _, err := s.Settle(ctx, []relay.Outcome{
+		{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("a", relay.StateAvailable)}},
+		{Job: jobs[1], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("b", relay.StateBusy)}},
+		{Job: jobs[2], Kind: relay.Dead, Reason: "no", Replies: []relay.Frame{relay.ErrReply("c", relay.CodeRejected, "no")}},
+	}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx, []relay.Frame{relay.EndCall("a")}, now); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.DB().Query(`SELECT minute, commands, replies_ok, replies_err, events FROM relay_throughput`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var sum [4]int
+	for rows.Next() {
+		var minute string
+		var c [4]int
+		if err := rows.Scan(&minute, &c[0], &c[1], &c[2], &c[3]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := time.Parse("2006-01-02 15:04", minute); err != nil {
+			t.Errorf("minute %q: %v", minute, err)
+		}
+		for i := range c {
+			sum[i] += c[i]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if sum != [4]int{3, 2, 1, 1} {
+		t.Fatalf("last hour: commands, ok, err, events = %v, want [3 2 1 1]", sum)
+	}
+}

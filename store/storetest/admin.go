@@ -136,6 +136,15 @@ func status(t *testing.T, e *env) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 
+	empty, err := e.Admin.Status(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Status of an empty store", empty, relay.QueueStatus{})
+	if none, err := e.Admin.Agents(ctx, now); err != nil || len(none) != 0 {
+		t.Fatalf("Agents of an empty store: %+v, %v", none, err)
+	}
+
 	// long ago: not listed; two hours ago: listed, not in done_1m
 	ancient := e.cli(t, now.Add(-48*time.Hour), "<ancient><S>$")
 	old := e.cli(t, now.Add(-2*time.Hour), "<old><S>$")
