@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ func init() {
 	register("IntakeGeneratedIDs", intakeGeneratedIDs)
 	register("IntakeRejectsBadRowsAndKeepsMoving", intakeRejects)
 	register("IntakeLargeBatch", intakeLargeBatch)
+	register("ConcurrentIntakesKeepIsTtiOrder", concurrentIntakes)
 	register("EnqueueOtherSources", enqueueOtherSources)
 }
 
@@ -207,6 +210,67 @@ func intakeLargeBatch(t *testing.T, e *env) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM {{inbox}}`); n != rows-agents {
 		t.Fatalf("inbox has %d rows after settling, want %d", n, rows-agents)
+	}
+}
+
+// Two relays taking rows at once never let a later IS_TTI into the inbox ahead
+// of an earlier one: inbox order stays IS_TTI order.
+func concurrentIntakes(t *testing.T, e *env) {
+	const rows, agents = 300, 5
+	var b strings.Builder
+	b.WriteString("INSERT INTO {{tti}} (DS_TTI) VALUES ")
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "('<a%d><P><ON><%d>$')", i%agents, i)
+	}
+	e.exec(t, b.String())
+	ids := e.ttiIDs(t)
+
+	stores := []relay.Store{e.Store, e.Store, e.Store}
+	if e.Open != nil {
+		for i := 1; i < len(stores); i++ {
+			stores[i], _ = e.Open(t)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for _, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 7, Now: t0})
+				if err != nil {
+					t.Errorf("Intake: %v", err)
+					return
+				}
+				mu.Lock()
+				taken += n
+				mu.Unlock()
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if taken != rows {
+		t.Fatalf("intakes took %d rows, want %d", taken, rows)
+	}
+	inbox := e.inbox(t)
+	if len(inbox) != rows {
+		t.Fatalf("inbox has %d rows, want %d", len(inbox), rows)
+	}
+	for i, r := range inbox {
+		if r.Ref != strconv.FormatInt(ids[i], 10) {
+			t.Fatalf("inbox row %d (id %d) is IS_TTI %s, want %d: intake order broken", i, r.ID, r.Ref, ids[i])
+		}
 	}
 }
 
