@@ -14,8 +14,14 @@ func (e *Engine) dispatch(ctx context.Context, jobs []Job) {
 	for _, j := range jobs {
 		go func() {
 			defer e.running.Done()
+			e.order.begin(j.Agent)
 			o := e.execute(ctx, j)
-			e.output <- output{outcome: &o}
+			e.order.end(j.Agent, func(held []Frame) {
+				e.output <- output{outcome: &o}
+				for _, f := range held {
+					e.output <- output{event: f}
+				}
+			})
 		}()
 	}
 }

@@ -116,6 +116,7 @@ type Engine struct {
 	intakeWake chan struct{}
 	claimWake  chan struct{}
 	output     chan output
+	order      eventOrder // replies before the events their command caused
 	inFlight   atomic.Int64
 	stats      struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
 }
@@ -246,11 +247,13 @@ func (e *Engine) event(ctx context.Context, f Frame) {
 			e.log.Warn("event after shutdown not recorded", "frame", f.String())
 		}
 	}()
-	select {
-	case e.output <- output{event: f}:
-	case <-ctx.Done():
-		e.log.Warn("event dropped: driver context ended", "frame", f.String())
-	}
+	e.order.event(f, func(f Frame) {
+		select {
+		case e.output <- output{event: f}:
+		case <-ctx.Done():
+			e.log.Warn("event dropped: driver context ended", "frame", f.String())
+		}
+	})
 }
 
 // wait blocks until a wake-up, the poll interval, or the end of ctx.

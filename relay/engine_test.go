@@ -370,3 +370,24 @@ func TestEngineTreatsUnansweredCommandsAsInDoubt(t *testing.T) {
 		t.Fatalf("dead letters = %+v", dead)
 	}
 }
+
+func TestEngineWritesAReplyBeforeTheEventsItsCommandCaused(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	r := newRig(t, nil)
+	r.driver.Handle = func(ctx context.Context, c relay.Command) ([]relay.Frame, error) {
+		// The switch's monitoring connection is faster than the reply.
+		r.driver.Emit(ctx, relay.NewFrame(c.Login, "A", "", "", "7001", "85", "40050500", "", "", ""))
+		r.driver.Emit(ctx, relay.NewFrame("maria", "R", "", "85", "32345678", "", "7002", "", ""))
+		return []relay.Frame{relay.OK(c.Login)}, nil
+	}
+	r.store.InsertTTI(0, "<jose><A><85><40050500><>$")
+	r.start()
+	r.until("reply and events", 0, func() bool { return len(r.store.TTO()) == 3 })
+	got := r.tto()
+	if got[0] != "<maria><R><><85><32345678><><7002><><>$" && got[1] != "<maria><R><><85><32345678><><7002><><>$" {
+		t.Fatalf("another agent's event is not held back: %q", got)
+	}
+	if slices.Index(got, "<jose><OK>$") > slices.Index(got, "<jose><A><><><7001><85><40050500><><><>$") {
+		t.Fatalf("T_TTO = %q: the dial's reply must come before its call event", got)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// simServer is a `ctirelay sim --listen` process.
+type simServer struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startSimServer(t *testing.T, addr string, args ...string) *simServer {
+	t.Helper()
+	cmd := exec.Command(ctirelayBinary(t), append([]string{"sim", "--listen", addr}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &simServer{cmd: cmd, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(s.kill)
+	waitFor(t, "the sim server to listen on "+addr, 20*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return s
+}
+
+func (s *simServer) kill() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestE2ERelayDrivesATactiumSocket points the relay's tactium driver at
+// `ctirelay sim --listen`: rows in T_TTI become commands on the socket, the
+// switch's replies and events land in T_TTO, and a switch that dies and comes
+// back loses nothing.
+func TestE2ERelayDrivesATactiumSocket(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	simArgs := []string{"--ring-time", "0s", "--talk-time", "1s"}
+	sw := startSimServer(t, addr, simArgs...)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: tactium
+  tactium:
+    address: %s
+    reply_timeout: 2s
+engine:
+  max_attempts: 20
+  backoff_base: 100ms
+  backoff_max: 500ms
+`, addr))
+	relay := startRelay(t, dir, "--config", cfg)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+	insert := func(frame string) {
+		t.Helper()
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	insert("<jose><L><ON>$")
+	insert("<jose><A><85><40050500><>$")
+	waitFor(t, "the call to end", 20*time.Second, func() bool { return slices.Contains(tto(), "<jose><EndCall>$") })
+	got := tto()
+	if got[0] != "<jose><OK>$" || got[1] != "<jose><OK>$" {
+		t.Fatalf("replies = %q", got)
+	}
+	for _, prefix := range []string{"<jose><A><", "<jose><G><"} {
+		if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, prefix) }) {
+			t.Fatalf("no %s… event from the switch in %q", prefix, got)
+		}
+	}
+
+	// The switch dies; a command waits (retried, not lost) until it is back.
+	sw.kill()
+	insert("<jose><S>$")
+	time.Sleep(300 * time.Millisecond) // let the relay meet the dead switch at least once
+	startSimServer(t, addr, simArgs...)
+	waitFor(t, "the status reply after the switch came back", 20*time.Second, func() bool {
+		return slices.Contains(tto(), "<jose><S><0>$") // a restarted switch has jose logged off
+	})
+	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+	relay.stop()
+}
