@@ -54,7 +54,7 @@ type DeadLetter struct {
 type QueueStatus struct {
 	Pending   int64         // rows waiting in T_TTI
 	Inbox     int64         // commands accepted, not finished
-	Ready     int64         // ready to run now
+	Ready     int64         // waiting to run (including those waiting for a retry)
 	InFlight  int64         // held under a lease
 	Retrying  int64         // waiting for a retry after a transient failure
 	Dead      int64         // rows in relay_dead

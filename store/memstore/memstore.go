@@ -1,6 +1,7 @@
-// Package memstore is an in-memory relay.Store and relay.Admin with the same
-// semantics as the SQL dialects (it passes store/storetest). Engine tests use
-// it; it is not durable and is never used by the binary.
+// Package memstore is an in-memory relay.Store and relay.Admin following the
+// semantics store/storetest defines for the SQL dialects (the suite itself
+// needs SQL, so it does not run here). Engine tests use it; it is not durable
+// and is never used by the binary.
 package memstore
 
 import (
