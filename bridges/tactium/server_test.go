@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctirelay/ctirelay/internal/tlstest"
+
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	wire "github.com/ctirelay/ctirelay/relay/tactium"
@@ -144,7 +146,7 @@ func TestServerAdminSecret(t *testing.T) {
 
 func TestServerTLS(t *testing.T) {
 	t.Parallel()
-	serverTLS, clientTLS := selfSigned(t)
+	serverTLS, clientTLS := tlstest.SelfSigned(t)
 	srv := startServer(t, &Server{TLS: serverTLS})
 	c := dialTLS(t, srv, clientTLS)
 	c.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")

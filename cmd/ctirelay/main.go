@@ -120,3 +120,14 @@ func (c *commonFlags) load(env *cli) (Config, error) {
 	}
 	return cfg, cfg.Validate()
 }
+
+// open loads the configuration and opens the database for the operator
+// subcommands (never exclusively: they work beside a running relay).
+func (c *commonFlags) open(ctx context.Context, env *cli) (Config, database, error) {
+	cfg, err := c.load(env)
+	if err != nil {
+		return cfg, nil, err
+	}
+	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
+	return cfg, db, err
+}

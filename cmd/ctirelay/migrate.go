@@ -17,12 +17,7 @@ func migrateCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := common.load(env)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.Log, env.stderr)
-	db, err := openDatabase(ctx, cfg, false, log)
+	cfg, db, err := common.open(ctx, env)
 	if err != nil {
 		return err
 	}

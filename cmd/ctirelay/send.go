@@ -26,11 +26,7 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := common.load(env)
-	if err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
+	cfg, db, err := common.open(ctx, env)
 	if err != nil {
 		return err
 	}

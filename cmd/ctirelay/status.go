@@ -18,11 +18,7 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := common.load(env)
-	if err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
+	cfg, db, err := common.open(ctx, env)
 	if err != nil {
 		return err
 	}

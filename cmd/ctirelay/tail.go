@@ -23,11 +23,7 @@ func tailCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := common.load(env)
-	if err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
+	_, db, err := common.open(ctx, env)
 	if err != nil {
 		return err
 	}

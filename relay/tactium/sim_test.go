@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctirelay/ctirelay/internal/tlstest"
+
 	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
@@ -71,7 +73,7 @@ func TestDriverWithSimulatedSwitch(t *testing.T) {
 // options on: TLS, the monitoring secret and Windows-1252 on the wire.
 func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 	t.Parallel()
-	serverTLS, clientTLS := selfSigned(t)
+	serverTLS, clientTLS := tlstest.SelfSigned(t)
 	s := startSimServer(t, &bridge.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252}, sim.Config{Seed: 1})
 	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252})
 	events := newSink()

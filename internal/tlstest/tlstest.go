@@ -1,4 +1,5 @@
-package tactium_test
+// Package tlstest makes throwaway TLS certificates for tests.
+package tlstest
 
 import (
 	"crypto/ecdsa"
@@ -13,9 +14,9 @@ import (
 	"time"
 )
 
-// selfSigned returns a server TLS config for 127.0.0.1 and a client config
+// SelfSigned returns a server TLS config for 127.0.0.1 and a client config
 // trusting it.
-func selfSigned(t testing.TB) (server, client *tls.Config) {
+func SelfSigned(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
