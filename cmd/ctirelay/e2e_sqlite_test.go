@@ -100,6 +100,16 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "UNKNOWN_VERB") || !strings.Contains(out, "TOO_LARGE") {
 		t.Fatalf("dead list: code %d\n%s", code, out)
 	}
+	firstDead := column(t, db, "SELECT CAST(min(id) AS TEXT) FROM relay_dead")[0]
+	out, _, code = ctl(t, dir, "dead", "drop", firstDead)
+	if code != 0 || strings.TrimSpace(out) != "1 of 1 dead letters dropped" {
+		t.Fatalf("dead drop: code %d, %q", code, out)
+	}
+	// Rows refused at intake never became commands, so there is nothing to retry.
+	out, _, code = ctl(t, dir, "dead", "retry", "--all")
+	if code != 0 || strings.TrimSpace(out) != "0 of 6 dead letters re-enqueued" {
+		t.Fatalf("dead retry --all: code %d, %q", code, out)
+	}
 	out, _, code = ctl(t, dir, "tail", "--from", "0", "-f=false", "--agent", "maria")
 	if code != 0 || !strings.Contains(out, "<maria><S>$") || !strings.Contains(out, "<maria><OK>$") {
 		t.Fatalf("tail: code %d\n%s", code, out)
