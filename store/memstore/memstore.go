@@ -42,6 +42,7 @@ type Store struct {
 	inbox   []*inboxRow // in id order
 	dead    []relay.DeadLetter
 	journal []relay.JournalEntry
+	cursors map[string]relay.Cursor
 	ids     struct{ tti, tto, inbox, dead, journal int64 }
 	closed  bool
 	fail    error

@@ -1,0 +1,104 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+var (
+	_ relay.Cursors         = (*Store)(nil)
+	_ relay.JournalFollower = (*Store)(nil)
+)
+
+const (
+	qJournalSince   query = "journal_since"
+	qCursor         query = "cursor"
+	qAdvanceCursors query = "advance_cursors"
+)
+
+// JournalSince implements relay.JournalFollower.
+func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]relay.JournalEntry, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	if len(kinds) == 0 {
+		return s.Journal(ctx, after, limit)
+	}
+	st, err := s.stmt(ctx, qJournalSince)
+	if err != nil {
+		return nil, fail("read journal", err)
+	}
+	rs, err := st.QueryContext(ctx, after, pq.Array(kinds), limit)
+	if err != nil {
+		return nil, fail("read journal", err)
+	}
+	defer rs.Close()
+	var out []relay.JournalEntry
+	for rs.Next() {
+		var e relay.JournalEntry
+		var latency int64
+		if err := rs.Scan(&e.ID, &e.At, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
+			&e.InboxID, &e.Outcome, &latency); err != nil {
+			return nil, fail("read journal", err)
+		}
+		e.At = e.At.UTC()
+		e.Latency = time.Duration(latency) * time.Microsecond
+		out = append(out, e)
+	}
+	return out, fail("read journal", rs.Err())
+}
+
+// Cursor implements relay.Cursors.
+func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, error) {
+	st, err := s.stmt(ctx, qCursor)
+	if err != nil {
+		return relay.Cursor{}, false, fail("read cursor", err)
+	}
+	var c relay.Cursor
+	err = st.QueryRowContext(ctx, name).Scan(&c.Name, &c.Position, &c.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return relay.Cursor{}, false, nil
+	}
+	if err != nil {
+		return relay.Cursor{}, false, fail("read cursor", err)
+	}
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	return c, true, nil
+}
+
+// AdvanceCursors implements relay.Cursors in one statement. One statement
+// may not update a row twice, so each name is sent once, with its largest
+// position.
+func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	best := map[string]int64{}
+	for _, c := range cursors {
+		if p, ok := best[c.Name]; !ok || c.Position > p {
+			best[c.Name] = c.Position
+		}
+	}
+	names := make([]string, 0, len(best))
+	for n := range best {
+		names = append(names, n)
+	}
+	slices.Sort(names) // a fixed order: two relays never lock rows in opposite orders
+	positions := make([]int64, len(names))
+	for i, n := range names {
+		positions[i] = best[n]
+	}
+	st, err := s.stmt(ctx, qAdvanceCursors)
+	if err != nil {
+		return fail("advance cursors", err)
+	}
+	_, err = st.ExecContext(ctx, pq.Array(names), pq.Array(positions), micro(now))
+	return fail("advance cursors", err)
+}
