@@ -68,6 +68,9 @@ func (x *Session) handle(raw relay.Frame) {
 	}
 	cmd, err := relay.ParseCommand(f)
 	if err != nil {
+		if x.extension(f) {
+			return
+		}
 		p := relay.AsProtocolError(err)
 		x.reply(relay.ErrReply(routable(f.Login()), p.Code, p.Message))
 		return
@@ -78,18 +81,7 @@ func (x *Session) handle(raw relay.Frame) {
 		x.bind(cmd.Login)
 	}
 	frames, err := x.srv.Backend.Command(x.ctx, x, cmd)
-	if x.ctx.Err() != nil {
-		return // the connection is gone; nobody to answer
-	}
-	if err != nil {
-		p := relay.AsProtocolError(err)
-		x.reply(relay.ErrReply(cmd.Login, p.Code, p.Message))
-		return
-	}
-	if len(frames) == 0 {
-		frames = []relay.Frame{relay.OK(cmd.Login)}
-	}
-	x.reply(frames...)
+	x.answer(cmd.Login, frames, err)
 }
 
 // monitor handles the monitoring login: L ON or S binds the connection to
@@ -109,6 +101,9 @@ func (x *Session) monitor(f relay.Frame) {
 		x.reply(relay.OK(login))
 		return
 	default:
+		if x.extension(f) {
+			return
+		}
 		x.reply(relay.ErrReply(login, relay.CodeRejected, relay.AdminLogin+" is the monitoring login: send <"+relay.AdminLogin+"><L><ON>$"))
 		return
 	}
