@@ -68,21 +68,36 @@ func (x *Session) answer(login string, frames []relay.Frame, err error) {
 // answers and Publish: a client that lets its queue fill is disconnected.
 func (x *Session) Send(frames ...relay.Frame) { x.reply(frames...) }
 
-// Deliver queues frames for the client, waiting for room in its queue, so a
-// backend can stream more frames than the queue holds (a replay) at the
-// client's pace. It returns ErrSessionClosed once the connection is closing,
-// or ctx's error.
+// Deliver queues frames for the client at its pace, so a backend can
+// stream more frames than the queue holds (a replay). It fills at most half
+// of the queue, waiting for the client to read, which leaves the other half
+// for Send and Publish: a client keeping up is never taken for a slow
+// reader. It returns ErrSessionClosed once the connection is closing, or
+// ctx's error.
 func (x *Session) Deliver(ctx context.Context, frames ...relay.Frame) error {
+	room := max(cap(x.out)/2, 1)
 	for _, f := range frames {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		b := x.srv.Charset.AppendFrame(nil, f)
-		x.mu.Lock()
-		gone := x.closed || x.finishing
-		x.mu.Unlock()
-		if gone {
-			return ErrSessionClosed
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			x.mu.Lock()
+			gone := x.closed || x.finishing
+			x.mu.Unlock()
+			if gone {
+				return ErrSessionClosed
+			}
+			if len(x.out) < room {
+				break
+			}
+			select {
+			case <-x.wrote:
+			case <-x.done:
+				return ErrSessionClosed
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		select {
 		case x.out <- b:

@@ -28,6 +28,7 @@ type Session struct {
 	closed    bool
 	finishing bool // the client closed its side: flush, then close
 	done      chan struct{}
+	wrote     chan struct{} // a write finished: room in the queue for Deliver
 }
 
 func newSession(s *Server, id uint64, nc net.Conn) *Session {
@@ -38,6 +39,7 @@ func newSession(s *Server, id uint64, nc net.Conn) *Session {
 		logins: map[string]bool{},
 		active: s.clock.Now(),
 		done:   make(chan struct{}),
+		wrote:  make(chan struct{}, 1),
 	}
 }
 
@@ -196,6 +198,10 @@ func (x *Session) write() {
 				return
 			}
 			x.touch()
+			select {
+			case x.wrote <- struct{}{}:
+			default:
+			}
 		}
 		if last {
 			x.close("client closed")

@@ -1,0 +1,76 @@
+package socket
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/relay"
+	wire "github.com/ctirelay/ctirelay/relay/tactium"
+)
+
+// DefaultAddr is where the bridge listens by default: loopback, one port
+// above Tactium's own 34025, which `ctirelay sim --listen` commonly takes on
+// the same machine.
+const DefaultAddr = "127.0.0.1:34026"
+
+// Defaults of Config.
+const (
+	DefaultPollInterval = 50 * time.Millisecond
+	DefaultBatch        = 1000
+)
+
+// Store is what the bridge needs of the durable queue.
+type Store interface {
+	Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error)
+	relay.JournalFollower
+	relay.JournalHeader
+	relay.Cursors
+}
+
+// Config wires a Bridge. Zero values take the defaults.
+type Config struct {
+	Addr  string // host:port to listen on (DefaultAddr when empty)
+	Store Store
+	// Node names this relay in the source reference of the commands it
+	// enqueues ("<node>/<connection>@<client address>").
+	Node string
+	// Limits, TLS, AdminSecret and Charset are the socket server's.
+	Limits      tactium.Limits
+	TLS         *tls.Config
+	AdminSecret string
+	Charset     wire.Charset
+	// MaxFrame is the admission limit of the queue (engine.max_frame_bytes).
+	MaxFrame int
+	// PollInterval is how often the journal is read for replies and events.
+	PollInterval time.Duration
+	// Batch is how many journal entries one read takes.
+	Batch  int
+	Logger *slog.Logger
+	Clock  relay.Clock
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("socket bridge needs a store")
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.Batch <= 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = relay.SystemClock{}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// VerbReplay is the bridge's extension verb (not in the Tactium document):
+// <login><REPLAY>$ sends the events the login missed, then
+// <login><REPLAY><count>$; <login><REPLAY><journal id>$ replays from after
+// that journal id instead. <ADMSOCKET><REPLAY>$ does the same for a
+// monitoring connection, with every agent's events.
+const VerbReplay = "REPLAY"
+
+var replayKinds = []string{relay.KindEvent}
+
+// replay answers REPLAY on x. It binds an agent's connection like S does,
+// fixes what the connection missed, writes it at the client's pace while
+// live events wait, then the count, then the live events that waited.
+func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) ([]relay.Frame, bool, error) {
+	login := strings.TrimSpace(f.Login())
+	admin := strings.EqualFold(login, relay.AdminLogin)
+	key := strings.ToLower(login)
+	if admin {
+		key = adminKey
+	}
+	switch {
+	case login == "":
+		return nil, true, relay.Errorf(relay.CodeMalformed, "the first field (agent login) is empty")
+	case len(f.Args()) > 1:
+		return nil, true, relay.Errorf(relay.CodeBadArgs, "REPLAY: expected nothing or <journal id>")
+	case admin && !x.Admin():
+		return nil, true, relay.Errorf(tactium.CodeUnauthorized, "log on first: <"+relay.AdminLogin+"><L><ON>$")
+	}
+	since := int64(-1)
+	if len(f.Args()) == 1 {
+		n, err := strconv.ParseInt(strings.TrimSpace(f.Arg(0)), 10, 64)
+		if err != nil || n < 0 {
+			return nil, true, relay.Errorf(relay.CodeBadArgs, "REPLAY: %q is not a journal id", f.Arg(0))
+		}
+		since = n
+	}
+
+	b.fmu.Lock()
+	if !admin && !x.Bind(login) {
+		b.fmu.Unlock()
+		return nil, true, relay.Errorf(relay.CodeRejected, "the connection is bound to too many agents")
+	}
+	st := b.state(x)
+	g := b.live(ctx, st, key)
+	from, to := g.from, g.to
+	if since >= 0 {
+		from = since
+	}
+	// Replayed once: a second REPLAY has nothing new unless it names a
+	// journal id.
+	st.gaps[key] = gap{from: to, to: to}
+	st.holding = true
+	b.fmu.Unlock()
+
+	n, err := b.replayRange(ctx, x, key, from, to)
+	switch {
+	case err == nil:
+		err = x.Deliver(ctx, relay.Frame{f.Login(), VerbReplay, strconv.Itoa(n)})
+	case ctx.Err() == nil && !errors.Is(err, tactium.ErrSessionClosed):
+		b.log.Error("socket bridge: replay", "err", err, "login", login)
+		b.fmu.Lock()
+		st.gaps[key] = gap{from: from, to: to} // not given: the next REPLAY tries again
+		b.fmu.Unlock()
+		err = x.Deliver(ctx, relay.ErrReply(f.Login(), relay.CodeRejected, "replay failed after "+strconv.Itoa(n)+" events; send REPLAY again"))
+	}
+	b.catchUp(ctx, x, st, err == nil)
+	return nil, true, tactium.ErrAnswered
+}
+
+// catchUp writes the live events that waited during a replay, at the
+// client's pace, until none are left; then live events flow again.
+func (b *Bridge) catchUp(ctx context.Context, x *tactium.Session, st *state, ok bool) {
+	for {
+		b.fmu.Lock()
+		held := st.held
+		st.held = nil
+		if len(held) == 0 || !ok {
+			st.holding = false
+			b.fmu.Unlock()
+			return
+		}
+		b.fmu.Unlock()
+		ok = x.Deliver(ctx, held...) == nil
+	}
+}
+
+// replayRange writes key's events with ids in (from, to] to x at the
+// client's pace and returns how many.
+func (b *Bridge) replayRange(ctx context.Context, x *tactium.Session, key string, from, to int64) (int, error) {
+	n := 0
+	for after := from; after < to; {
+		entries, err := b.cfg.Store.JournalSince(ctx, after, replayKinds, b.cfg.Batch)
+		if err != nil || len(entries) == 0 {
+			return n, err
+		}
+		var frames []relay.Frame
+		var last int64
+		for _, e := range entries {
+			if e.ID > to {
+				after = to
+				break
+			}
+			after = e.ID
+			if key != adminKey && strings.ToLower(e.Agent) != key {
+				continue
+			}
+			f, err := relay.Parse(e.Frame)
+			if err != nil {
+				b.log.Error("socket bridge: unreadable event in the journal", "journal_id", e.ID, "err", err)
+				continue
+			}
+			frames = append(frames, f)
+			last = e.ID
+		}
+		if len(frames) == 0 {
+			continue
+		}
+		if err := x.Deliver(ctx, frames...); err != nil {
+			return n, err
+		}
+		n += len(frames)
+		b.fmu.Lock()
+		b.markDelivered(ctx, key, last)
+		b.fmu.Unlock()
+	}
+	return n, nil
+}

@@ -1,0 +1,195 @@
+package socket
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/sqlite"
+)
+
+// logon binds a fresh connection to jose with L ON, answered by the switch.
+func (r *rig) logon(login string) *client {
+	r.t.Helper()
+	c := r.dial()
+	c.send("<" + login + "><L><ON>$")
+	r.answer("<"+login+"><L><ON>$", relay.OK(login))
+	c.expect("<" + login + "><OK>$")
+	return c
+}
+
+func TestReplayAfterReconnectSendsExactlyWhatWasMissed(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	c := r.logon("jose")
+	r.publish(relay.EndCall("jose"))
+	c.expect("<jose><EndCall>$")
+	c.close(r, 0)
+
+	missed := []relay.Frame{
+		relay.ReceptiveCall{Login: "jose", OriginDDD: "85", Origin: "40050500", Dest: "7001"}.Frame(),
+		relay.Recording("jose", `c:\records\1.wav`),
+		relay.EndCall("Jose"),
+	}
+	r.publish(missed[0], relay.EndCall("ana"), missed[1], missed[2])
+	r.caughtUp()
+
+	c = r.logon("jose")
+	c.send("<jose><REPLAY>$")
+	c.expect(missed[0].String() + missed[1].String() + missed[2].String() + "<jose><REPLAY><3>$")
+	r.publish(relay.EndCall("jose")) // then live, once
+	c.expect("<jose><EndCall>$")
+	c.roundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$")
+	// The position is saved as the journal id of the last event delivered.
+	head, _ := r.store.JournalHead(context.Background())
+	waitFor(t, "the saved position", func() bool { return r.cursor("socket:jose") == head })
+}
+
+func TestReplayBindsAndThenEventsAreLive(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	r.publish(relay.EndCall("jose")) // missed: nobody was bound to jose yet
+	r.caughtUp()
+	c := r.dial()
+	c.roundTrip("<JOSE><REPLAY>$", "<jose><EndCall>$<JOSE><REPLAY><1>$")
+	r.publish(relay.EndCall("jose"), relay.EndCall("ana"), relay.Recording("jose", "x"))
+	c.expect("<jose><EndCall>$<jose><G><x>$")
+	if got := r.b.srv.Sessions()[0].Logins(); !slices.Equal(got, []string{"jose"}) {
+		t.Fatalf("bound to %q", got)
+	}
+}
+
+func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
+	t.Parallel()
+	// A small queue: the replay is written at the client's pace while live
+	// events keep coming and must wait their turn.
+	r := newRig(t, Config{Limits: tactium.Limits{OutboundQueue: 8}, Batch: 50})
+	c := r.logon("jose")
+	c.close(r, 0)
+	var all []string
+	const missed, live = 2000, 300
+	for i := range missed {
+		f := relay.Recording("jose", "missed-"+strconv.Itoa(i))
+		all = append(all, f.String())
+		r.publish(f, relay.EndCall("ana"))
+	}
+	r.caughtUp()
+	c = r.dial()
+	c.send("<jose><REPLAY>$")
+	for i := range live {
+		f := relay.Recording("jose", "live-"+strconv.Itoa(i))
+		all = append(all, f.String())
+		r.publish(f)
+	}
+	got := c.frames(len(all) + 1)
+	marker := slices.IndexFunc(got, func(s string) bool { return strings.HasPrefix(s, "<jose><REPLAY><") })
+	if marker < 0 {
+		t.Fatal("no REPLAY count")
+	}
+	// Live events published before the cut are part of the replay; the
+	// count says where the cut was.
+	if want := fmt.Sprintf("<jose><REPLAY><%d>$", marker); got[marker] != want || marker < missed {
+		t.Fatalf("count frame %q at %d, want %q with at least %d", got[marker], marker, want, missed)
+	}
+	got = slices.Delete(got, marker, marker+1)
+	if !slices.Equal(got, all) {
+		for i := range got {
+			if got[i] != all[i] {
+				t.Fatalf("frame %d is %q, want %q", i, got[i], all[i])
+			}
+		}
+	}
+	if st := r.b.Stats(); st.SlowReaders != 0 {
+		t.Fatalf("stats = %+v: a client keeping up was dropped", st)
+	}
+}
+
+func TestMonitorReplay(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{AdminSecret: "s3cret"})
+	c := r.dial()
+	c.roundTrip("<ADMSOCKET><REPLAY>$", "<ADMSOCKET><ERR><UNAUTHORIZED><log on first: <ADMSOCKET)<L)<ON)$>$")
+	c.roundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
+	r.publish(relay.EndCall("jose"))
+	c.expect("<jose><EndCall>$")
+	c.close(r, 0)
+	r.publish(relay.EndCall("ana"), relay.Recording("maria", "m"))
+	r.caughtUp()
+	c = r.dial()
+	c.roundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
+	c.roundTrip("<ADMSOCKET><REPLAY>$", "<ana><EndCall>$<maria><G><m>$<ADMSOCKET><REPLAY><2>$")
+	head, _ := r.store.JournalHead(context.Background())
+	waitFor(t, "the saved position", func() bool { return r.cursor("socket:ADMSOCKET") == head })
+}
+
+func TestReplayFromAJournalID(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	c := r.logon("jose")
+	r.publish(relay.EndCall("jose"), relay.Recording("jose", "a"), relay.EndCall("ana"), relay.Recording("jose", "b"))
+	c.expect("<jose><EndCall>$<jose><G><a>$<jose><G><b>$")
+	c.close(r, 0)
+	r.publish(relay.Recording("jose", "c"))
+	r.caughtUp()
+	entries, err := r.store.JournalSince(context.Background(), 0, []string{relay.KindEvent}, 100)
+	if err != nil || len(entries) != 5 {
+		t.Fatalf("journal %+v, %v", entries, err)
+	}
+	c = r.dial()
+	c.roundTrip(fmt.Sprintf("<jose><REPLAY><%d>$", entries[0].ID), "<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><3>$")
+	c.roundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$") // what was missed went with the first
+	c.roundTrip("<jose><REPLAY><0>$", "<jose><EndCall>$<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><4>$")
+}
+
+func TestReplayErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, send, want string }{
+		{"not a journal id", "<jose><REPLAY><yesterday>$", `<jose><ERR><BAD_ARGS><REPLAY: "yesterday" is not a journal id>$`},
+		{"negative", "<jose><REPLAY><-1>$", `<jose><ERR><BAD_ARGS><REPLAY: "-1" is not a journal id>$`},
+		{"two arguments", "<jose><REPLAY><1><2>$", "<jose><ERR><BAD_ARGS><REPLAY: expected nothing or <journal id)>$"},
+		{"blank login", "< ><replay>$", "<><ERR><MALFORMED><the first field (agent login) is empty>$"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, Config{Limits: tactium.Limits{MaxLogins: 1}})
+			c := r.dial()
+			c.roundTrip(tt.send, tt.want)
+			c.roundTrip("<ana><REPLAY>$", "<ana><REPLAY><0>$")
+			c.roundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><the connection is bound to too many agents>$")
+		})
+	}
+}
+
+func TestReplayAfterTheRelayRestarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relay.db"), store.Options{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := newRig(t, Config{Store: db})
+	c := first.logon("jose")
+	first.publish(relay.EndCall("jose"))
+	c.expect("<jose><EndCall>$")
+	first.b.Stop()
+	c.expectClosed()
+
+	// While no bridge runs, the switch goes on (another relay, or this one
+	// before its bridge starts).
+	first.publish(relay.Recording("jose", "while-down"), relay.EndCall("jose"))
+	second := newRig(t, Config{Store: db})
+	c = second.dial()
+	c.roundTrip("<jose><REPLAY>$", "<jose><G><while-down>$<jose><EndCall>$<jose><REPLAY><2>$")
+}
