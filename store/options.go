@@ -4,6 +4,7 @@
 package store
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -17,6 +18,9 @@ type Options struct {
 	OutboundTable string // the ERP's outbound table, default T_TTO
 	Prefix        string // prefix of the relay-owned tables, default relay_
 	Logger        *slog.Logger
+	// WrapConnector, when set, interposes on the connections the store's
+	// pool opens (ctirelay bench counts statements with it).
+	WrapConnector func(driver.Connector) driver.Connector
 }
 
 // Defaults for Options.

@@ -28,6 +28,7 @@ func commands() []command {
 		{"tail", "follow the journal: every message in and out", tailCmd},
 		{"status", "queue depth, oldest age, in flight, retrying, dead", statusCmd},
 		{"dead", "list, retry or drop dead letters", deadCmd},
+		{"bench", "measure the relay end to end against the database's own floor", benchCmd},
 		{"sim", "serve the simulated switch as a Tactium IP socket (--listen 127.0.0.1:34025)", simCmd},
 		{"version", "print the version", versionCmd},
 	}

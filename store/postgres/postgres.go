@@ -12,6 +12,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -74,7 +75,11 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
+	var connector driver.Connector = conn
+	if opts.WrapConnector != nil {
+		connector = opts.WrapConnector(connector)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	db.SetMaxIdleConns(maxIdle)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()

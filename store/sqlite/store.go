@@ -6,6 +6,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/schema"
@@ -80,11 +81,15 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 			return nil, err
 		}
 	}
-	db, err := sqlx.Open("sqlite", dsn)
+	connector, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		s.unlock()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if opts.WrapConnector != nil {
+		connector = opts.WrapConnector(connector)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 	// SQLite has a single writer: one connection serialises the relay's own
 	// transactions instead of having them wait on each other's file locks.
 	db.SetMaxOpenConns(1)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// benchReport is everything one ctirelay bench invocation measured.
+type benchReport struct {
+	Database    string       `json:"database"`
+	Agents      int          `json:"agents"`
+	Batch       int          `json:"batch"`
+	MaxInFlight int          `json:"max_in_flight"`
+	Poll        string       `json:"poll"`
+	CPUs        int          `json:"cpus"`
+	LoadAverage string       `json:"load_average,omitempty"` // at the start
+	Started     string       `json:"started"`
+	Floor       *floorResult `json:"floor,omitempty"`
+	Runs        []runResult  `json:"runs"`
+}
+
+func (r *benchReport) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func (r *benchReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "ctirelay bench: %s, %d agents, batch %d, max in flight %d, poll %s\n",
+		r.Database, r.Agents, r.Batch, r.MaxInFlight, r.Poll)
+	fmt.Fprintf(w, "machine: %d CPUs, load average %s at start\n", r.CPUs, orDefault(r.LoadAverage, "unknown"))
+	if f := r.Floor; f != nil {
+		fmt.Fprintf(w, "database floor: %s rows/s (%s rows T_TTI→T_TTO in batches of %d, %.2fs)\n",
+			thousands(int64(f.RowsPerSec)), thousands(f.Rows), f.Batch, f.Seconds)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tbacklog\tcommands\tseconds\tcommands/s\tof floor\tstmts/cmd\ttx/cmd\tpeak RSS\t")
+	for _, run := range r.Runs {
+		backlog, floor, rss := "-", "-", "-"
+		if run.Backlog > 0 {
+			backlog = thousands(run.Backlog)
+		}
+		if run.OfFloor > 0 {
+			floor = fmt.Sprintf("%.0f%%", run.OfFloor*100)
+		}
+		if run.PeakRSS > 0 {
+			rss = fmt.Sprintf("%.0f MB", float64(run.PeakRSS)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%.3f\t%.3f\t%s\t\n", run.Mode, backlog, thousands(run.Commands),
+			run.Seconds, thousands(int64(run.PerSecond)), floor, run.StatementsPer, run.TxPer, rss)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nstore calls (calls, rows per call, ms per call, busy seconds):")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "  %s %s:", run.Mode, thousands(max(run.Backlog, run.Sent)))
+		for _, op := range []string{"intake", "claim", "settle"} {
+			s := run.Store[op]
+			fmt.Fprintf(w, "  %s %s × %.0f, %.1f ms, %.1fs", op, thousands(s.Calls), s.RowsPer, s.MillisPer, s.BusySecond)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, run := range r.Runs {
+		if run.InsertToDispatch == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nlatency at %s commands/s offered (ms):\n", thousands(int64(run.OfferedRate)))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tp50\tp90\tp99\tmax\tsamples\t")
+		for _, l := range []struct {
+			name string
+			s    *latencySummary
+		}{{"insert → dispatch", run.InsertToDispatch}, {"insert → reply", run.InsertToReply}} {
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t\n", l.name, l.s.P50, l.s.P90, l.s.P99, l.s.Max, thousands(l.s.Count))
+		}
+		tw.Flush()
+	}
+}

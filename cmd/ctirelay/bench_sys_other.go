@@ -1,0 +1,9 @@
+//go:build !linux
+
+package main
+
+// residentBytes is not measured on this system.
+func residentBytes() (int64, bool) { return 0, false }
+
+// loadAverage is not read on this system.
+func loadAverage() string { return "" }
