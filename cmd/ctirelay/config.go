@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ctirelay/ctirelay/bridges/socket"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 	"github.com/ctirelay/ctirelay/store"
@@ -25,6 +26,7 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database"`
 	Switch   SwitchConfig   `yaml:"switch"`
 	Engine   EngineConfig   `yaml:"engine"`
+	Bridges  BridgesConfig  `yaml:"bridges"`
 	Log      LogConfig      `yaml:"log"`
 }
 
@@ -88,6 +90,24 @@ type EngineConfig struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
+// BridgesConfig configures the bridges: other ways into the same queue.
+type BridgesConfig struct {
+	Socket SocketBridgeConfig `yaml:"socket"`
+}
+
+// SocketBridgeConfig is the Tactium-compatible socket bridge.
+type SocketBridgeConfig struct {
+	Listen        string   `yaml:"listen"` // host:port; "" disables the bridge
+	MaxConns      int      `yaml:"max_conns"`
+	IdleTimeout   Duration `yaml:"idle_timeout"`
+	MaxFrameBytes int      `yaml:"max_frame_bytes"`
+	Charset       string   `yaml:"charset"`      // utf-8 | windows-1252
+	AdminSecret   string   `yaml:"admin_secret"` // required with <ADMSOCKET><L><ON><secret>$ when set
+	TLSCert       string   `yaml:"tls_cert"`     // PEM files; both or neither
+	TLSKey        string   `yaml:"tls_key"`
+	PollInterval  Duration `yaml:"poll_interval"` // how often the journal is read for replies and events
+}
+
 // LogConfig sets up slog.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
@@ -125,7 +145,8 @@ func DefaultConfig() Config {
 			Seed: 1, InboundPerMinute: 0, RingTime: Duration(2 * time.Second),
 			TalkTime: Duration(20 * time.Second), WrapUp: Duration(0),
 		}},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}},
+		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -330,6 +351,7 @@ func (c Config) Validate() error {
 	default:
 		bad("engine.in_doubt", "must be dead or retry, not %q", e.InDoubt)
 	}
+	c.Bridges.Socket.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

@@ -23,7 +23,8 @@ func TestDefaultConfigIsTheEmbeddedDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Database.DSN != "sqlite:ctirelay.db" || cfg.Switch.Driver != "sim" || cfg.Database.Migrate != "auto" {
+	if cfg.Database.DSN != "sqlite:ctirelay.db" || cfg.Switch.Driver != "sim" || cfg.Database.Migrate != "auto" ||
+		cfg.Bridges.Socket.Listen != "127.0.0.1:34026" {
 		t.Fatalf("default config = %+v", cfg)
 	}
 	empty, err := LoadConfig(writeConfig(t, ""))
@@ -62,6 +63,17 @@ engine:
   in_doubt: retry
   max_frame_bytes: 4096
   shutdown_timeout: 15s
+bridges:
+  socket:
+    listen: 0.0.0.0:4000
+    max_conns: 10
+    idle_timeout: 2m
+    max_frame_bytes: 2048
+    charset: windows-1252
+    admin_secret: ${CTIRELAY_TEST_SECRET:-m0nitor}
+    tls_cert: /etc/ctirelay/cert.pem
+    tls_key: /etc/ctirelay/key.pem
+    poll_interval: 20ms
 log: {level: debug, format: json}
 `))
 	if err != nil {
@@ -79,6 +91,12 @@ log: {level: debug, format: json}
 	e := cfg.Engine
 	if e.MaxInFlight != 64 || time.Duration(e.Lease) != 20*time.Second || e.InDoubt != "retry" || e.MaxFrameBytes != 4096 || time.Duration(e.ShutdownTimeout) != 15*time.Second {
 		t.Fatalf("engine = %+v", e)
+	}
+	want := SocketBridgeConfig{Listen: "0.0.0.0:4000", MaxConns: 10, IdleTimeout: Duration(2 * time.Minute), MaxFrameBytes: 2048,
+		Charset: "windows-1252", AdminSecret: "m0nitor", TLSCert: "/etc/ctirelay/cert.pem", TLSKey: "/etc/ctirelay/key.pem",
+		PollInterval: Duration(20 * time.Millisecond)}
+	if cfg.Bridges.Socket != want {
+		t.Fatalf("bridges.socket = %+v, want %+v", cfg.Bridges.Socket, want)
 	}
 	if cfg.Log.Level != "debug" || cfg.Log.Format != "json" {
 		t.Fatalf("log = %+v", cfg.Log)
@@ -103,6 +121,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", "log.level"},
 		{"wrong type", "engine:\n  max_attempts: many\n", "max_attempts"},
 		{"missing env", "database:\n  dsn: ${CTIRELAY_TEST_UNSET_VARIABLE}\n", "environment variable CTIRELAY_TEST_UNSET_VARIABLE is not set"},
+		{"unknown socket key", "bridges:\n  socket:\n    port: 34026\n", `line 3: unknown key "port" in bridges.socket`},
+		{"unknown bridge", "bridges:\n  sockets: {}\n", `unknown key "sockets" in bridges`},
+		{"socket listen", "bridges:\n  socket:\n    listen: \"34026\"\n", `bridges.socket.listen: must be host:port, e.g. 127.0.0.1:34026, or "" to disable the bridge, not "34026"`},
+		{"socket charset", "bridges:\n  socket:\n    charset: latin9\n", `bridges.socket.charset: unknown charset "latin9"`},
+		{"socket tls", "bridges:\n  socket:\n    tls_cert: c.pem\n", "bridges.socket.tls_cert: tls_cert and tls_key go together"},
+		{"socket secret", "bridges:\n  socket:\n    admin_secret: a$b\n", "bridges.socket.admin_secret: must not contain"},
+		{"socket negative", "bridges:\n  socket:\n    max_conns: -1\n", "bridges.socket.max_conns: must not be negative"},
+		{"socket idle", "bridges:\n  socket:\n    idle_timeout: forever\n", "not a duration"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -159,5 +185,8 @@ func TestShippedFullConfigLoads(t *testing.T) {
 	}
 	if time.Duration(cfg.Engine.Lease) != 30*time.Second || cfg.Engine.InDoubt != "dead" {
 		t.Fatalf("full.yaml engine = %+v", cfg.Engine)
+	}
+	if def := DefaultConfig(); cfg.Bridges.Socket.Listen != def.Bridges.Socket.Listen || cfg.Bridges.Socket.MaxConns != 1024 {
+		t.Fatalf("full.yaml bridges.socket = %+v", cfg.Bridges.Socket)
 	}
 }

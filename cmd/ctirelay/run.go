@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -20,12 +21,19 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	var common commonFlags
 	common.register(fs)
 	node := fs.String("node", "", "name of this relay in leases and relay_node (default host-pid-random)")
+	socketListen := fs.String("socket-listen", "", "address of the socket bridge, over bridges.socket.listen (\"\" disables it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := common.load(env)
 	if err != nil {
 		return err
+	}
+	if flagSet(fs, "socket-listen") {
+		cfg.Bridges.Socket.Listen = *socketListen
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
 	}
 	log := newLogger(cfg.Log, env.stderr)
 	if *node == "" {
@@ -60,13 +68,28 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, *node, clock, log)
+	if err != nil {
+		engine.Stop()
+		return err
+	}
 	log.Info("ctirelay running", "db", redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", *node,
-		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"))
+		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
+		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"))
 	<-ctx.Done()
 	log.Info("stopping: finishing commands at the switch (signal again to exit at once)")
 	go exitOnSecondSignal(env)
+	running.quiesce()
 	engine.Stop()
+	running.stop()
 	return nil
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func exitOnSecondSignal(env *cli) {

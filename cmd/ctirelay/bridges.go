@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/ctirelay/ctirelay/bridges/socket"
+	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/tactium"
+)
+
+// bridgeRunner is a bridge as `run` drives it: started after the engine;
+// at shutdown quiesced (no new commands) before the engine stops, so the
+// replies of the commands it finishes still reach their clients, and
+// stopped after it.
+type bridgeRunner interface {
+	Start(ctx context.Context) error
+	Quiesce()
+	Stop()
+}
+
+// bridges are the running bridges, in start order.
+type bridges []bridgeRunner
+
+// startBridges starts the configured bridges; on failure the ones started
+// are stopped.
+func startBridges(ctx context.Context, cfg Config, db database, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
+	var out bridges
+	if cfg.Bridges.Socket.Listen != "" {
+		b, err := newSocketBridge(cfg, db, node, clock, log)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Start(ctx); err != nil {
+			return nil, fmt.Errorf("bridges.socket: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (bs bridges) quiesce() {
+	for _, b := range bs {
+		b.Quiesce()
+	}
+}
+
+// stop stops them in reverse order.
+func (bs bridges) stop() {
+	for i := len(bs) - 1; i >= 0; i-- {
+		bs[i].Stop()
+	}
+}
+
+func newSocketBridge(cfg Config, db database, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
+	sc := cfg.Bridges.Socket
+	st, ok := db.(socket.Store)
+	if !ok {
+		return nil, fmt.Errorf("bridges.socket: the %T store cannot serve the socket bridge", db)
+	}
+	charset, err := tactium.ParseCharset(sc.Charset)
+	if err != nil {
+		return nil, fmt.Errorf("bridges.socket.charset: %w", err)
+	}
+	tlsConfig, err := loadTLS(sc.TLSCert, sc.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("bridges.socket.tls_cert: %w", err)
+	}
+	b, err := socket.New(socket.Config{
+		Addr: sc.Listen, Store: st, Node: node,
+		Limits: bridge.Limits{
+			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
+		},
+		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,
+		MaxFrame: cfg.Engine.MaxFrameBytes, PollInterval: time.Duration(sc.PollInterval),
+		Logger: log, Clock: clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridges.socket: %w", err)
+	}
+	return b, nil
+}
+
+// validate checks the socket bridge's keys, naming the one at fault.
+func (sc SocketBridgeConfig) validate(bad func(key, format string, a ...any)) {
+	if sc.Listen != "" {
+		if _, port, err := net.SplitHostPort(sc.Listen); err != nil || port == "" {
+			bad("bridges.socket.listen", "must be host:port, e.g. %s, or \"\" to disable the bridge, not %q", socket.DefaultAddr, sc.Listen)
+		}
+	}
+	if sc.MaxConns < 0 {
+		bad("bridges.socket.max_conns", "must not be negative")
+	}
+	if sc.MaxFrameBytes < 0 {
+		bad("bridges.socket.max_frame_bytes", "must not be negative")
+	}
+	if sc.MaxFrameBytes > 1<<20 {
+		bad("bridges.socket.max_frame_bytes", "at most 1048576")
+	}
+	if _, err := tactium.ParseCharset(sc.Charset); err != nil {
+		bad("bridges.socket.charset", "%v", err)
+	}
+	if strings.ContainsAny(sc.AdminSecret, "<>$") {
+		bad("bridges.socket.admin_secret", "must not contain '<', '>' or '$'")
+	}
+	if (sc.TLSCert == "") != (sc.TLSKey == "") {
+		bad("bridges.socket.tls_cert", "tls_cert and tls_key go together")
+	}
+}

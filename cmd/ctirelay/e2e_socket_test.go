@@ -1,0 +1,186 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// sockClient is a plain TCP client of the relay's socket bridge.
+type sockClient struct {
+	t   *testing.T
+	nc  net.Conn
+	dec *relay.Decoder
+}
+
+func dialSocket(t *testing.T, addr string) *sockClient {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &sockClient{t: t, nc: nc, dec: relay.NewDecoder(nc, 1<<20)}
+}
+
+// next reads n frames, waiting up to 30 s (the switch may be restarting).
+func (c *sockClient) next(n int) []string {
+	c.t.Helper()
+	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var out []string
+	for len(out) < n {
+		f, err := c.dec.Next()
+		if err != nil {
+			c.t.Fatalf("read %q, then %v", out, err)
+		}
+		out = append(out, f.String())
+	}
+	return out
+}
+
+func (c *sockClient) roundTrip(send string, want ...string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.nc, send); err != nil {
+		c.t.Fatal(err)
+	}
+	if got := c.next(len(want)); !slices.Equal(got, want) {
+		c.t.Fatalf("sent %q, got %q, want %q", send, got, want)
+	}
+}
+
+func (c *sockClient) expectClosed() {
+	c.t.Helper()
+	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if f, err := c.dec.Next(); err != io.EOF {
+		c.t.Fatalf("read %q (%v), want the relay to close the connection", f, err)
+	}
+}
+
+// TestE2ESocketBridge runs the real binary with the tactium driver pointed
+// at `ctirelay sim --listen`: rows in T_TTI are answered in T_TTO, plain TCP
+// clients of the relay's socket bridge see the same events and get the
+// replies of their own commands, a switch restart loses nothing, and a
+// client that comes (back) later is replayed what it missed, across a
+// restart of the relay.
+func TestE2ESocketBridge(t *testing.T) {
+	t.Parallel()
+	simAddr, sockAddr := freeAddr(t), freeAddr(t)
+	simArgs := []string{"--ring-time", "0s", "--talk-time", "1s"}
+	sw := startSimServer(t, simAddr, simArgs...)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: tactium
+  tactium:
+    address: %s
+    reply_timeout: 2s
+engine:
+  max_attempts: 20
+  backoff_base: 100ms
+  backoff_max: 500ms
+bridges:
+  socket:
+    listen: %s
+    poll_interval: 10ms
+`, simAddr, sockAddr))
+	relayProc := startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+	insert := func(frame string) {
+		t.Helper()
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	endCalls := func(n int) func() bool {
+		return func() bool {
+			return len(slices.DeleteFunc(tto(), func(s string) bool { return s != "<jose><EndCall>$" })) == n
+		}
+	}
+
+	admin := dialSocket(t, sockAddr)
+	admin.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	insert("<jose><L><ON>$")
+	insert("<jose><A><85><40050500><>$")
+	waitFor(t, "the first call to end", 20*time.Second, endCalls(1))
+	got := tto()
+	if len(got) != 5 || got[0] != "<jose><OK>$" || got[1] != "<jose><OK>$" {
+		t.Fatalf("T_TTO = %q", got)
+	}
+	events := got[2:] // A, G, EndCall
+	if !strings.HasPrefix(events[0], "<jose><A><") || !strings.HasPrefix(events[1], "<jose><G><") {
+		t.Fatalf("events in T_TTO = %q", events)
+	}
+	// The monitor saw the same events, not the ERP's replies.
+	if seen := admin.next(3); !slices.Equal(seen, events) {
+		t.Fatalf("the socket monitor saw %q, T_TTO has %q", seen, events)
+	}
+	// jose's client arrives after the call: it asks for what it missed.
+	jose := dialSocket(t, sockAddr)
+	jose.roundTrip("<jose><REPLAY>$", append(slices.Clone(events), "<jose><REPLAY><3>$")...)
+
+	// Commands on the socket are answered there, not in T_TTO.
+	ana := dialSocket(t, sockAddr)
+	ana.roundTrip("<ana><L><ON>$", "<ana><OK>$")
+	ana.roundTrip("<ana><S>$", "<ana><S><1>$")
+	ana.roundTrip("<ana><XYZ>$", `<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
+	if n := len(tto()); n != 5 {
+		t.Fatalf("T_TTO has %d rows after the socket's commands: %q", n, tto())
+	}
+	if origins := column(t, db, "SELECT origin FROM relay_journal WHERE agent = 'ana' AND kind = 'command' ORDER BY id"); !slices.Equal(origins, []string{"socket", "socket"}) {
+		t.Fatalf("ana's commands came from %q", origins)
+	}
+	if reasons := column(t, db, "SELECT source || ' ' || reason FROM relay_dead"); !slices.Equal(reasons, []string{`socket UNKNOWN_VERB: unknown verb "XYZ"`}) {
+		t.Fatalf("relay_dead = %q", reasons)
+	}
+
+	// The switch dies: the ERP's command and the socket's wait, retried,
+	// and both are answered once it is back.
+	sw.kill()
+	insert("<jose><S>$")
+	if _, err := io.WriteString(ana.nc, "<ana><S>$"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the relay meet the dead switch at least once
+	startSimServer(t, simAddr, simArgs...)
+	if got := ana.next(1); got[0] != "<ana><S><0>$" { // a restarted switch has ana logged off
+		t.Fatalf("ana got %q", got)
+	}
+	waitFor(t, "jose's status after the switch came back", 20*time.Second, func() bool { return slices.Contains(tto(), "<jose><S><0>$") })
+	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 1 {
+		t.Fatalf("%d dead letters, want only the unknown verb", n)
+	}
+
+	// The relay restarts: its clients are disconnected, and what was
+	// delivered before is not delivered again.
+	relayProc.stop()
+	admin.expectClosed()
+	jose.expectClosed()
+	relayProc = startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
+	insert("<jose><L><ON>$")
+	insert("<jose><A><85><40050501><>$")
+	waitFor(t, "the second call to end", 20*time.Second, endCalls(2))
+	got = tto()
+	second := got[len(got)-3:]
+	if !strings.HasPrefix(second[0], "<jose><A><") || second[2] != "<jose><EndCall>$" {
+		t.Fatalf("T_TTO = %q", got)
+	}
+	jose = dialSocket(t, sockAddr)
+	jose.roundTrip("<jose><REPLAY>$", append(slices.Clone(second), "<jose><REPLAY><3>$")...)
+	if pos := column(t, db, "SELECT CAST(position AS TEXT) FROM relay_cursor WHERE name = 'socket:jose'"); len(pos) != 1 || pos[0] == "0" {
+		t.Fatalf("relay_cursor socket:jose = %q", pos)
+	}
+	relayProc.stop()
+}
