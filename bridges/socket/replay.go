@@ -63,14 +63,14 @@ func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) 
 	st.holding = true
 	b.fmu.Unlock()
 
-	n, err := b.replayRange(ctx, x, key, from, to)
+	n, reached, err := b.replayRange(ctx, x, key, from, to)
 	switch {
 	case err == nil:
 		err = x.Deliver(ctx, relay.Frame{f.Login(), VerbReplay, strconv.Itoa(n)})
 	case ctx.Err() == nil && !errors.Is(err, tactium.ErrSessionClosed):
 		b.log.Error("socket bridge: replay", "err", err, "login", login)
 		b.fmu.Lock()
-		st.gaps[key] = gap{from: from, to: to} // not given: the next REPLAY tries again
+		st.gaps[key] = gap{from: reached, to: to} // the rest is for the next REPLAY
 		b.fmu.Unlock()
 		err = x.Deliver(ctx, relay.ErrReply(f.Login(), relay.CodeRejected, "replay failed after "+strconv.Itoa(n)+" events; send REPLAY again"))
 	}
@@ -96,13 +96,14 @@ func (b *Bridge) catchUp(ctx context.Context, x *tactium.Session, st *state, ok 
 }
 
 // replayRange writes key's events with ids in (from, to] to x at the
-// client's pace and returns how many.
-func (b *Bridge) replayRange(ctx context.Context, x *tactium.Session, key string, from, to int64) (int, error) {
-	n := 0
+// client's pace. It returns how many, and the journal id up to which they
+// were written.
+func (b *Bridge) replayRange(ctx context.Context, x *tactium.Session, key string, from, to int64) (int, int64, error) {
+	n, reached := 0, from
 	for after := from; after < to; {
 		entries, err := b.cfg.Store.JournalSince(ctx, after, replayKinds, b.cfg.Batch)
 		if err != nil || len(entries) == 0 {
-			return n, err
+			return n, reached, err
 		}
 		var frames []relay.Frame
 		var last int64
@@ -123,16 +124,16 @@ func (b *Bridge) replayRange(ctx context.Context, x *tactium.Session, key string
 			frames = append(frames, f)
 			last = e.ID
 		}
-		if len(frames) == 0 {
-			continue
+		if len(frames) > 0 {
+			if err := x.Deliver(ctx, frames...); err != nil {
+				return n, reached, err
+			}
+			n += len(frames)
+			b.fmu.Lock()
+			b.markDelivered(ctx, key, last)
+			b.fmu.Unlock()
 		}
-		if err := x.Deliver(ctx, frames...); err != nil {
-			return n, err
-		}
-		n += len(frames)
-		b.fmu.Lock()
-		b.markDelivered(ctx, key, last)
-		b.fmu.Unlock()
+		reached = after
 	}
-	return n, nil
+	return n, reached, nil
 }

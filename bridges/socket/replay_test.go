@@ -2,16 +2,19 @@ package socket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ctirelay/ctirelay/bridges/tactium"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/memstore"
 	"github.com/ctirelay/ctirelay/store/sqlite"
 )
 
@@ -192,4 +195,33 @@ func TestReplayAfterTheRelayRestarts(t *testing.T) {
 	second := newRig(t, Config{Store: db})
 	c = second.dial()
 	c.roundTrip("<jose><REPLAY>$", "<jose><G><while-down>$<jose><EndCall>$<jose><REPLAY><2>$")
+}
+
+// failingReplays is a store whose event-only journal reads (replays; the
+// follower reads replies too) fail while fail is set.
+type failingReplays struct {
+	*memstore.Store
+	fail atomic.Bool
+}
+
+func (s *failingReplays) JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]relay.JournalEntry, error) {
+	if s.fail.Load() && slices.Equal(kinds, []string{relay.KindEvent}) {
+		return nil, errors.New("database unavailable")
+	}
+	return s.Store.JournalSince(ctx, after, kinds, limit)
+}
+
+func TestReplayThatFailsCanBeAskedAgain(t *testing.T) {
+	t.Parallel()
+	s := &failingReplays{Store: memstore.New()}
+	r := newRig(t, Config{Store: s})
+	r.publish(relay.EndCall("jose"), relay.Recording("jose", "r"))
+	r.caughtUp()
+	c := r.dial()
+	s.fail.Store(true)
+	c.roundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><replay failed after 0 events; send REPLAY again>$")
+	r.publish(relay.EndCall("jose")) // bound all the same: live
+	c.expect("<jose><EndCall>$")
+	s.fail.Store(false)
+	c.roundTrip("<jose><REPLAY>$", "<jose><EndCall>$<jose><G><r>$<jose><REPLAY><2>$")
 }
