@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // dispatch starts one goroutine per claimed command. The claim already
@@ -42,8 +43,11 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 		msg := fmt.Sprintf("the switch cannot do %s", cmd.Verb)
 		return Outcome{Job: j, Kind: Dead, Reason: CodeUnsupported + ": " + msg, Replies: []Frame{ErrReply(j.Agent, CodeUnsupported, msg)}}
 	}
-	// Operators and the crash tests read this line to see what reached the switch.
-	e.log.Debug("dispatch", "inbox_id", j.ID, "agent", j.Agent, "verb", string(j.Verb), "attempt", j.Attempts)
+	// Operators and the crash tests read this line to see what reached the
+	// switch. Guarded: building its arguments allocates even when disabled.
+	if e.log.Enabled(ctx, slog.LevelDebug) {
+		e.log.Debug("dispatch", "inbox_id", j.ID, "agent", j.Agent, "verb", string(j.Verb), "attempt", j.Attempts)
+	}
 	execCtx, cancel := context.WithTimeout(ctx, e.cfg.ExecTimeout)
 	replies, err := e.cfg.Driver.Execute(execCtx, cmd)
 	cancel()
@@ -114,14 +118,17 @@ func (e *Engine) writer() {
 func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 	ctx := context.Background()
 	for failures := 0; len(outcomes) > 0; failures++ {
-		n, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now())
+		n, leased, err := e.settle(ctx, outcomes, failures == 0)
 		if err == nil {
 			e.count(outcomes)
 			if n < len(outcomes) {
 				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
 			}
 			e.inFlight.Add(-int64(len(outcomes)))
-			signal(e.claimWake)
+			if leased < len(outcomes) {
+				// room the settle did not fill: let the claim loop look
+				signal(e.claimWake)
+			}
 			break
 		}
 		e.log.Error("settle answers", "err", err, "batch", len(outcomes), "failures", failures+1)
@@ -136,6 +143,36 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 		e.log.Error("publish events", "err", err, "batch", len(events), "failures", failures+1)
 		<-e.cfg.Clock.After(retryDelay(failures))
 	}
+}
+
+// settle applies outcomes. On a first try with a store that can, the same
+// transaction leases the commands they leave at the head of their agents'
+// queues, and they are dispatched at once: a busy agent's next command needs
+// no separate claim. It returns how many outcomes applied and how many
+// commands were leased.
+func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (int, int, error) {
+	sc, ok := e.cfg.Store.(SettleClaimer)
+	if !ok || !first {
+		n, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now())
+		return n, 0, err
+	}
+	e.gate.RLock()
+	defer e.gate.RUnlock()
+	now := e.cfg.Clock.Now()
+	if !e.claimOpen {
+		n, err := e.cfg.Store.Settle(ctx, outcomes, now)
+		return n, 0, err
+	}
+	// The outcomes' slots are still counted in flight: at most that many
+	// commands can take their place.
+	room := min(len(outcomes), e.cfg.MaxInFlight-int(e.inFlight.Load())+len(outcomes))
+	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	if err != nil {
+		return n, 0, err
+	}
+	e.stats.claimed.Add(int64(len(jobs)))
+	e.dispatch(e.runCtx, jobs)
+	return n, len(jobs), nil
 }
 
 func (e *Engine) count(outcomes []Outcome) {

@@ -113,6 +113,13 @@ type Engine struct {
 	writerD  chan struct{}      // closed when the writer has flushed everything
 	stopped  chan struct{}      // closed when Stop has finished
 
+	// gate lets the writer dispatch the commands a settle leased only while
+	// claiming is open: Stop closes it before it waits for commands at the
+	// switch, so none starts after that.
+	gate      sync.RWMutex
+	claimOpen bool
+	runCtx    context.Context // commands at the switch run under it
+
 	intakeWake chan struct{}
 	claimWake  chan struct{}
 	output     chan output
@@ -167,6 +174,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel, e.abort = cancel, abort
+	e.runCtx, e.claimOpen = runCtx, true
 	go e.writer()
 	e.loops.Add(3)
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
@@ -207,6 +215,9 @@ func (e *Engine) Stop() {
 	defer close(e.stopped)
 
 	e.cancel()
+	e.gate.Lock()
+	e.claimOpen = false
+	e.gate.Unlock()
 	e.loops.Wait()
 	done := make(chan struct{})
 	go func() { e.running.Wait(); close(done) }()

@@ -111,6 +111,17 @@ type Store interface {
 	Close() error
 }
 
+// SettleClaimer is implemented by stores that can lease, in the transaction
+// that settles outcomes, the commands those outcomes leave at the head of
+// their agents' queues: the agent's next command, when it is ready at
+// claim.Now. The engine then dispatches it at once, without a Claim.
+type SettleClaimer interface {
+	// SettleClaim does what Settle does and leases up to claim.Limit of
+	// those commands to claim.Owner until claim.LeaseUntil, returning them
+	// in id order.
+	SettleClaim(ctx context.Context, outcomes []Outcome, now time.Time, claim ClaimRequest) (int, []Job, error)
+}
+
 // Notifier is implemented by stores that can wake relays when work arrives
 // (PostgreSQL LISTEN/NOTIFY). A value on the channel means "look now"; the
 // engine still polls as a fallback.

@@ -27,7 +27,10 @@ type benchProbe struct {
 	changed  chan struct{}
 
 	// What the relay asked of the store, to show where the time goes.
-	ops struct{ intake, claim, settle opStats }
+	ops struct {
+		intake, claim, settle opStats
+		settleClaimed         atomic.Int64 // commands leased by settles
+	}
 }
 
 // opStats accumulates one store method's calls.
@@ -154,6 +157,25 @@ func (s *probeStore) Settle(ctx context.Context, outcomes []relay.Outcome, now t
 	}
 	s.p.settled(outcomes)
 	return n, nil
+}
+
+// SettleClaim forwards to the store's SettleClaim when it has one, and
+// counts what it leased with the claims.
+func (s *probeStore) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	sc, ok := s.Store.(relay.SettleClaimer)
+	if !ok {
+		n, err := s.Settle(ctx, outcomes, now)
+		return n, nil, err
+	}
+	began := time.Now()
+	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, claim)
+	s.p.ops.settle.add(len(outcomes), began)
+	if err != nil {
+		return n, nil, err
+	}
+	s.p.ops.settleClaimed.Add(int64(len(jobs)))
+	s.p.settled(outcomes)
+	return n, jobs, nil
 }
 
 // settled records outcomes just committed.

@@ -59,7 +59,8 @@ type runResult struct {
 	TxPer         float64 `json:"transactions_per_command"`
 	Retried       int64   `json:"retried"`
 
-	Store map[string]opSummary `json:"store"` // intake, claim, settle
+	Store          map[string]opSummary `json:"store"`            // intake, claim, settle
+	LeasedBySettle int64                `json:"leased_by_settle"` // commands a settle leased, with no claim
 }
 
 // rssPeak samples the resident set until stopped and keeps the largest.
@@ -165,6 +166,7 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 		res.TxPer = float64(after.Transactions-before.Transactions) / float64(res.Commands)
 	}
 	res.Store = map[string]opSummary{"intake": probe.ops.intake.summary(), "claim": probe.ops.claim.summary(), "settle": probe.ops.settle.summary()}
+	res.LeasedBySettle = probe.ops.settleClaimed.Load()
 	if probe.timed.Load() {
 		d, r := probe.dispatch.summary(), probe.reply.summary()
 		res.InsertToDispatch, res.InsertToReply = &d, &r

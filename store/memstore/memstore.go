@@ -240,7 +240,15 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
+	applied, _ := s.settleLocked(outcomes, now)
+	return applied, nil
+}
+
+// settleLocked applies outcomes and returns how many applied and the agents
+// whose command finished (Done or Dead).
+func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []string) {
 	applied := 0
+	var finished []string
 	for _, o := range outcomes {
 		i := slices.IndexFunc(s.inbox, func(r *inboxRow) bool { return r.ID == o.Job.ID })
 		if i < 0 {
@@ -256,6 +264,7 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 			continue
 		}
 		s.inbox = slices.Delete(s.inbox, i, i+1)
+		finished = append(finished, r.Agent)
 		for _, f := range o.Replies {
 			outcome := relay.OutcomeOK
 			if f.Verb() == "ERR" {
@@ -273,7 +282,7 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 				Frame: r.Frame, Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})
 		}
 	}
-	return applied, nil
+	return applied, finished
 }
 
 // Publish implements relay.Store.

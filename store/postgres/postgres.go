@@ -30,6 +30,7 @@ var (
 	_ relay.Store         = (*Store)(nil)
 	_ relay.Admin         = (*Store)(nil)
 	_ relay.Notifier      = (*Store)(nil)
+	_ relay.SettleClaimer = (*Store)(nil)
 	_ relay.JournalHeader = (*Store)(nil)
 )
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -60,22 +61,58 @@ func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
 // Settle implements relay.Store: the whole batch is one statement
 // (sql/settle.sql), fenced row by row on owner and attempt.
 func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
+	n, _, err := s.settle(ctx, outcomes, now, relay.ClaimRequest{})
+	return n, err
+}
+
+// SettleClaim implements relay.SettleClaimer: Settle, and in the same
+// statement a lease on the next command of each agent whose command
+// finished, as sql/settle.sql says.
+func (s *Store) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	return s.settle(ctx, outcomes, now, claim)
+}
+
+func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if len(outcomes) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	st, err := s.stmt(ctx, qSettle)
 	if err != nil {
-		return 0, fail("settle", err)
+		return 0, nil, fail("settle", err)
 	}
 	a := newSettleArgs(outcomes)
-	var n int
-	err = st.QueryRowContext(ctx, pq.Array(a.id), pq.Array(a.owner), pq.Array(a.attempts), pq.Array(a.kind),
-		pq.Array(a.notBefore), pq.Array(a.reason), pq.Array(a.code),
-		pq.Array(a.replyIdx), pq.Array(a.replyFrame), pq.Array(a.replyOutcome), micro(now)).Scan(&n)
-	if err != nil {
-		return 0, fail("settle", err)
+	owner, until := claim.Owner, claim.LeaseUntil
+	if until.IsZero() {
+		until = now
 	}
-	return n, nil
+	rs, err := st.QueryContext(ctx, pq.Array(a.id), pq.Array(a.owner), pq.Array(a.attempts), pq.Array(a.kind),
+		pq.Array(a.notBefore), pq.Array(a.reason), pq.Array(a.code),
+		pq.Array(a.replyIdx), pq.Array(a.replyFrame), pq.Array(a.replyOutcome), micro(now),
+		owner, micro(until), max(claim.Limit, 0))
+	if err != nil {
+		return 0, nil, fail("settle", err)
+	}
+	defer rs.Close()
+	var n int
+	var jobs []relay.Job
+	for rs.Next() {
+		var id, attempts sql.NullInt64
+		var source, ref, agent, verb, frame sql.NullString
+		var enq sql.NullTime
+		if err := rs.Scan(&n, &id, &source, &ref, &agent, &verb, &frame, &attempts, &enq); err != nil {
+			return 0, nil, fail("settle", err)
+		}
+		if id.Valid {
+			jobs = append(jobs, relay.Job{ID: id.Int64, Source: source.String, Ref: ref.String, Agent: agent.String,
+				Verb: relay.Verb(verb.String), Frame: frame.String, Attempts: int(attempts.Int64),
+				EnqueuedAt: enq.Time.UTC(), Owner: owner})
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return 0, nil, fail("settle", err)
+	}
+	sortBy(jobs, func(j relay.Job) int64 { return j.ID })
+	return n, jobs, nil
 }
 
 // Publish implements relay.Store in one statement (sql/publish.sql).

@@ -1,10 +1,20 @@
 -- Takes over up to $3 commands whose lease expired before $2, whoever held
--- them; the attempt count fences the previous holder's Settle.
-WITH expired AS (
-    SELECT id
-      FROM {{inbox}}
-     WHERE state = 'running' AND lease_expires < $2
-     ORDER BY id
+-- them; the attempt count fences the previous holder's Settle. A leased
+-- command is always the head of its agent's queue, so the heads are all
+-- that is looked at (see claim.sql).
+WITH RECURSIVE head AS (
+    (SELECT i.agent, i.id, i.state, i.lease_expires FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
+    UNION ALL
+    SELECT n.agent, n.id, n.state, n.lease_expires
+      FROM head h
+     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.lease_expires FROM {{inbox}} i
+                          WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
+), expired AS (
+    SELECT i.id
+      FROM {{inbox}} i
+     WHERE i.id IN (SELECT h.id FROM head h WHERE h.state = 'running' AND h.lease_expires < $2)
+       AND i.state = 'running' AND i.lease_expires < $2
+     ORDER BY i.id
      LIMIT $3
        FOR UPDATE SKIP LOCKED
 )

@@ -4,7 +4,11 @@
 -- ERR code of a dead command ('' for none). $8..$10 are the reply frames:
 -- the 1-based outcome each answers, the frame and 'ok' or 'err'. $11 is now.
 -- An outcome whose row was taken over (owner, attempts or state changed) is
--- skipped. Returns the number applied.
+-- skipped. In the same transaction it leases, for $12 until $13, up to $14 of
+-- the commands that the finished ones leave at the head of their agent's
+-- queue (the agent's next command, when ready at $11), so the relay need not
+-- look for them. Returns the number applied on every row, with one row per
+-- command leased (or a single row of NULLs).
 WITH output_lock AS (
     -- Taken before any row lock (every CTE below reads o, which reads this)
     -- and held to commit: T_TTO and journal ids become visible in order, and
@@ -52,10 +56,32 @@ WITH output_lock AS (
            (extract(epoch FROM $11::timestamptz - r.enqueued_at) * 1000000)::bigint
       FROM reply r
      ORDER BY r.rord
+), next AS (
+    -- The finished command was its agent's oldest, so the agent's next
+    -- command (by id) is now its head. No other relay can hold it: it was
+    -- not a head until this transaction commits.
+    SELECT n.id
+      FROM finished f
+     CROSS JOIN LATERAL (SELECT i.id, i.state, i.not_before FROM {{inbox}} i
+                          WHERE i.agent = f.agent AND i.id > f.id ORDER BY i.id LIMIT 1) n
+     WHERE n.state = 'ready' AND (n.not_before IS NULL OR n.not_before <= $11)
+     ORDER BY n.id
+     LIMIT $14
+), claimed AS (
+    UPDATE {{inbox}} u
+       SET state = 'running', lease_owner = $12, lease_expires = $13, attempts = u.attempts + 1
+      FROM next
+     WHERE u.id = next.id AND u.state = 'ready'
+    RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at
 ), wake AS (
     -- A finished command may unblock the next one of its agent: tell every
-    -- relay to claim now.
-    SELECT pg_notify('ctirelay_inbox', '') WHERE EXISTS (SELECT 1 FROM finished)
+    -- relay to claim now, unless this one took them all.
+    SELECT pg_notify('ctirelay_inbox', '')
+     WHERE EXISTS (SELECT 1 FROM finished) AND (SELECT count(*) FROM claimed) < (SELECT count(*) FROM finished)
+), applied AS (
+    SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM finished) AS n
+     WHERE (SELECT count(*) FROM wake) >= 0
 )
-SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM finished)
- WHERE (SELECT count(*) FROM wake) >= 0
+SELECT a.n, c.id, c.source, c.source_ref, c.agent, c.verb, c.frame, c.attempts, c.enqueued_at
+  FROM applied a
+  LEFT JOIN claimed c ON true
