@@ -120,6 +120,10 @@ type Engine struct {
 	claimOpen bool
 	runCtx    context.Context // commands at the switch run under it
 
+	work    chan work // to idle workers; closed by Stop
+	workers sync.WaitGroup
+	idle    atomic.Int64
+
 	intakeWake chan struct{}
 	claimWake  chan struct{}
 	output     chan output
@@ -145,6 +149,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
+		work:       make(chan work),
 		writerD:    make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}, nil
@@ -229,6 +234,9 @@ func (e *Engine) Stop() {
 		<-done
 	}
 	e.abort()
+	// Nothing dispatches any more: loops and claiming have stopped.
+	close(e.work)
+	e.workers.Wait()
 	if err := e.cfg.Driver.Close(); err != nil {
 		e.log.Warn("close driver", "err", err)
 	}

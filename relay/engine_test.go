@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,8 +342,11 @@ func TestEngineShutdownSettlesInFlightCommands(t *testing.T) {
 func TestEngineTreatsUnansweredCommandsAsInDoubt(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	r := newRig(t, nil)
+	var mu sync.Mutex // both agents' commands run at once
 	sent := map[relay.Verb]int{}
 	r.driver.Handle = func(_ context.Context, c relay.Command) ([]relay.Frame, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		sent[c.Verb]++
 		if sent[c.Verb] == 1 {
 			return nil, fmt.Errorf("connection lost after sending: %w", relay.ErrInDoubt)
@@ -362,6 +366,8 @@ func TestEngineTreatsUnansweredCommandsAsInDoubt(t *testing.T) {
 	}) {
 		t.Fatalf("T_TTO = %q: an unanswered dial is in doubt", got)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if sent[relay.VerbDial] != 1 {
 		t.Fatalf("the dial reached the switch %d times", sent[relay.VerbDial])
 	}
