@@ -9,15 +9,9 @@
 -- queue (the agent's next command, when ready at $11), so the relay need not
 -- look for them. Returns the number applied on every row, with one row per
 -- command leased (or a single row of NULLs).
-WITH output_lock AS (
-    -- Taken before any row lock (every CTE below reads o, which reads this)
-    -- and held to commit: T_TTO and journal ids become visible in order, and
-    -- the fixed order (output lock, then rows) cannot deadlock with Intake.
-    SELECT pg_advisory_xact_lock({{output_lock}})
-), o AS (
+WITH o AS (
     SELECT o.*
-      FROM output_lock,
-           unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
            WITH ORDINALITY AS o(id, owner, attempts, kind, not_before, reason, code, ord)
 ), retried AS (
     UPDATE {{inbox}} i
@@ -34,28 +28,6 @@ WITH output_lock AS (
        AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts AND i.state = 'running'
     RETURNING i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.attempts, i.enqueued_at,
               o.ord, o.kind, o.reason, o.code
-), dead AS (
-    INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
-    SELECT f.id, f.source, f.source_ref, f.agent, f.verb, f.frame, nullif(f.code, ''), f.reason, f.attempts, f.enqueued_at, $11
-      FROM finished f
-     WHERE f.kind = 'dead'
-     ORDER BY f.ord
-), reply AS (
-    SELECT f.id, f.source, f.source_ref, f.agent, f.enqueued_at, r.frame, r.outcome, r.rord
-      FROM unnest($8::int[], $9::text[], $10::text[]) WITH ORDINALITY AS r(idx, frame, outcome, rord)
-      JOIN finished f ON f.ord = r.idx
-), tto AS (
-    INSERT INTO {{tto}} (DS_TTO)
-    SELECT r.frame
-      FROM reply r
-     WHERE r.source = 'erp'
-     ORDER BY r.rord
-), journal AS (
-    INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
-    SELECT $11, 'out', 'reply', r.agent, r.frame, r.source, r.source_ref, r.id, r.outcome,
-           (extract(epoch FROM $11::timestamptz - r.enqueued_at) * 1000000)::bigint
-      FROM reply r
-     ORDER BY r.rord
 ), next AS (
     -- The finished command was its agent's oldest, so the agent's next
     -- command (by id) is now its head. No other relay can hold it: it was
@@ -73,6 +45,36 @@ WITH output_lock AS (
       FROM next
      WHERE u.id = next.id AND u.state = 'ready'
     RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at
+), dead AS (
+    INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
+    SELECT f.id, f.source, f.source_ref, f.agent, f.verb, f.frame, nullif(f.code, ''), f.reason, f.attempts, f.enqueued_at, $11
+      FROM finished f
+     WHERE f.kind = 'dead'
+     ORDER BY f.ord
+), output_lock AS (
+    -- Held to commit, so T_TTO and journal ids become visible in order. It
+    -- is taken once the inbox rows are changed (it reads finished and
+    -- claimed), so settles overlap their inbox work and hold the lock only
+    -- to write. No holder of this lock ever waits for an inbox row, so rows
+    -- first, then the lock, cannot deadlock.
+    SELECT pg_advisory_xact_lock({{output_lock}})
+      FROM (SELECT (SELECT count(*) FROM finished) + (SELECT count(*) FROM claimed)) AS done(n)
+), reply AS (
+    SELECT f.id, f.source, f.source_ref, f.agent, f.enqueued_at, r.frame, r.outcome, r.rord
+      FROM unnest($8::int[], $9::text[], $10::text[]) WITH ORDINALITY AS r(idx, frame, outcome, rord)
+      JOIN finished f ON f.ord = r.idx
+), tto AS (
+    INSERT INTO {{tto}} (DS_TTO)
+    SELECT r.frame
+      FROM reply r, output_lock
+     WHERE r.source = 'erp'
+     ORDER BY r.rord
+), journal AS (
+    INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
+    SELECT $11, 'out', 'reply', r.agent, r.frame, r.source, r.source_ref, r.id, r.outcome,
+           (extract(epoch FROM $11::timestamptz - r.enqueued_at) * 1000000)::bigint
+      FROM reply r, output_lock
+     ORDER BY r.rord
 ), wake AS (
     -- A finished command may unblock the next one of its agent: tell every
     -- relay to claim now, unless this one took them all.
