@@ -9,7 +9,7 @@ import (
 // maxRows bounds the rows of one multi-row statement. With at most 11
 // parameters a row this stays far below SQLite's 32766 bound parameters,
 // while one statement still carries a whole typical batch.
-const maxRows = 500
+const maxRows = 512
 
 // batch is a statement over many rows: head, n row tuples joined by sep
 // (", " when empty), tail. fixed parameters come before the tuples' ones.
@@ -43,12 +43,20 @@ func (b *batch) sql(n int) string {
 	return s.String()
 }
 
-// each calls fn for consecutive runs of at most maxRows of n rows.
+// each calls fn for consecutive runs of n rows, each run a power of two of
+// at most maxRows rows (largest first): a statement for 1000 rows is one of
+// 512, 256, 128, 64, 32 and 8, so a handful of statement texts cover every
+// batch and stay prepared (see cachingConn).
 func each(n int, fn func(lo, hi int) error) error {
-	for lo := 0; lo < n; lo += maxRows {
-		if err := fn(lo, min(lo+maxRows, n)); err != nil {
+	for lo := 0; lo < n; {
+		size := maxRows
+		for size > n-lo {
+			size /= 2
+		}
+		if err := fn(lo, lo+size); err != nil {
 			return err
 		}
+		lo += size
 	}
 	return nil
 }

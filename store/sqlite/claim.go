@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -40,6 +41,17 @@ func (s *Store) lease(ctx context.Context, query, owner string, until time.Time,
 		return nil, err
 	}
 	defer rs.Close()
+	jobs, err := scanJobs(rs, owner)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs, nil
+}
+
+// scanJobs reads leased rows (id, source, source_ref, agent, verb, frame,
+// attempts, enqueued_at) as jobs held by owner.
+func scanJobs(rs *sql.Rows, owner string) ([]relay.Job, error) {
 	var jobs []relay.Job
 	for rs.Next() {
 		j := relay.Job{Owner: owner}
@@ -51,11 +63,7 @@ func (s *Store) lease(ctx context.Context, query, owner string, until time.Time,
 		j.Verb, j.EnqueuedAt = relay.Verb(verb), fromMicros(enq)
 		jobs = append(jobs, j)
 	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
-	return jobs, nil
+	return jobs, rs.Err()
 }
 
 func cmpID(a, b int64) int {

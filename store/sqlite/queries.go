@@ -13,24 +13,38 @@ const (
 	// defined, so the caller sorts by IS_TTI.
 	sqlTakeTTI = `DELETE FROM {{tti}} WHERE IS_TTI IN (SELECT IS_TTI FROM {{tti}} ORDER BY IS_TTI LIMIT ?) RETURNING IS_TTI, DS_TTI`
 
-	// Lease the heads of the agents' queues: ready, due, and with no older
-	// row of the same agent in any state.
-	sqlClaim = `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+	// The head of each agent's queue: its oldest command, in any state. One
+	// index seek per agent with commands, whatever the backlog. Only heads
+	// are ever leased, so leases are looked for among them too.
+	sqlHeads = `WITH RECURSIVE agents(agent) AS (
+    SELECT min(agent) FROM {{inbox}}
+    UNION ALL
+    SELECT (SELECT min(i.agent) FROM {{inbox}} AS i WHERE i.agent > agents.agent) FROM agents WHERE agents.agent IS NOT NULL
+), heads(id) AS (
+    SELECT (SELECT min(i.id) FROM {{inbox}} AS i WHERE i.agent = agents.agent) FROM agents WHERE agents.agent IS NOT NULL
+)
+`
+
+	// Lease the heads of the agents' queues that are ready and due.
+	sqlClaim = sqlHeads + `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
  WHERE id IN (
-   SELECT i.id FROM {{inbox}} AS i
+   SELECT i.id FROM heads AS h JOIN {{inbox}} AS i ON i.id = h.id
     WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= ?)
-      AND NOT EXISTS (SELECT 1 FROM {{inbox}} AS h WHERE h.agent = i.agent AND h.id < i.id)
     ORDER BY i.id LIMIT ?)
 RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 
-	sqlReclaim = `UPDATE {{inbox}} SET lease_owner = ?, lease_expires = ?, attempts = attempts + 1
- WHERE id IN (SELECT id FROM {{inbox}} WHERE state = 'running' AND lease_expires < ? ORDER BY id LIMIT ?)
+	sqlReclaim = sqlHeads + `UPDATE {{inbox}} SET lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+ WHERE id IN (
+   SELECT i.id FROM heads AS h JOIN {{inbox}} AS i ON i.id = h.id
+    WHERE i.state = 'running' AND i.lease_expires < ?
+    ORDER BY i.id LIMIT ?)
 RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 
-	sqlExtend = `UPDATE {{inbox}} SET lease_expires = ? WHERE state = 'running' AND lease_owner = ?`
+	sqlExtend = sqlHeads + `UPDATE {{inbox}} SET lease_expires = ?
+ WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
-	sqlRelease = `UPDATE {{inbox}} SET state = 'ready', lease_owner = NULL, lease_expires = NULL, attempts = max(attempts - 1, 0)
- WHERE state = 'running' AND lease_owner = ?`
+	sqlRelease = sqlHeads + `UPDATE {{inbox}} SET state = 'ready', lease_owner = NULL, lease_expires = NULL, attempts = max(attempts - 1, 0)
+ WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
 	sqlJournal = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
        coalesce(outcome, ''), coalesce(latency_us, 0)
@@ -70,6 +84,22 @@ var (
 		tuple: `(?, ?, ?)`, params: 3,
 		tail: `) RETURNING id, lease_owner, attempts, source, source_ref, agent, verb, frame, enqueued_at`,
 	}
+	// The next command of each agent whose command a settle removed (agent
+	// and removed id per tuple) is now its head: those ready and due.
+	batchNext = batch{
+		head:  `WITH p(now) AS (SELECT ?), f(agent, id) AS (VALUES `,
+		tuple: `(?, ?)`, params: 2, fixed: 1,
+		tail: `)
+SELECT i.id FROM f JOIN {{inbox}} AS i
+    ON i.id = (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id)
+ WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= (SELECT now FROM p))`,
+	}
+	// Lease the commands given by id (owner and lease expiry first).
+	batchLease = batch{
+		head:  `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE state = 'ready' AND id IN (`,
+		tuple: `?`, params: 1, sep: `, `, fixed: 2,
+		tail: `) RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`,
+	}
 	batchRetry = batch{
 		head: `UPDATE {{inbox}} AS i SET state = 'ready', not_before = v.column4, last_error = v.column5,
        lease_owner = NULL, lease_expires = NULL
@@ -105,7 +135,7 @@ type queries struct {
 	journal, deadLetters, status, agents             string
 
 	inbox, dead, journalRows, tto            *batch
-	remove, retry                            *batch
+	remove, retry, next, lease               *batch
 	retryDead, deleteRetried, dropDeadLetter *batch
 }
 
@@ -116,7 +146,7 @@ func renderQueries(names map[string]string) *queries {
 		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
-		remove: b(batchRemove), retry: b(batchRetry),
+		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease),
 		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),
 	}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -13,11 +14,24 @@ import (
 // batch; the fence (still running, same owner, same attempt) is part of the
 // DELETE and UPDATE, so a stale outcome changes nothing and is not counted.
 func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
+	n, _, err := s.settle(ctx, outcomes, now, relay.ClaimRequest{})
+	return n, err
+}
+
+// SettleClaim implements relay.SettleClaimer: Settle, and in the same
+// transaction a lease on the next command of each agent whose command was
+// removed, when it is ready at claim.Now.
+func (s *Store) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	return s.settle(ctx, outcomes, now, claim)
+}
+
+func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if len(outcomes) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	remove, retry := store.SplitOutcomes(outcomes)
 	var applied int
+	var jobs []relay.Job
 	err := s.inTx(ctx, "settle", func(tx *sql.Tx) error {
 		removed, err := s.removeFenced(ctx, tx, outcomes, remove)
 		if err != nil {
@@ -38,12 +52,65 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 			return err
 		}
 		applied = w.Applied + retried
-		return nil
+		jobs, err = s.leaseNext(ctx, tx, removed, claim)
+		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return applied, nil
+	return applied, jobs, nil
+}
+
+// leaseNext leases up to claim.Limit of the commands that the removed ones
+// leave at the head of their agents' queues, oldest first.
+func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Removed, claim relay.ClaimRequest) ([]relay.Job, error) {
+	if claim.Limit <= 0 || len(removed) == 0 {
+		return nil, nil
+	}
+	var next []int64
+	err := each(len(removed), func(lo, hi int) error {
+		args := make([]any, 0, s.q.next.fixed+(hi-lo)*s.q.next.params)
+		args = append(args, micros(claim.Now))
+		for _, r := range removed[lo:hi] {
+			args = append(args, r.Agent, r.ID)
+		}
+		rs, err := tx.QueryContext(ctx, s.q.next.sql(hi-lo), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				return err
+			}
+			next = append(next, id)
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(next)
+	next = next[:min(len(next), claim.Limit)]
+	var jobs []relay.Job
+	err = each(len(next), func(lo, hi int) error {
+		args := make([]any, 0, s.q.lease.fixed+hi-lo)
+		args = append(args, claim.Owner, micros(claim.LeaseUntil))
+		for _, id := range next[lo:hi] {
+			args = append(args, id)
+		}
+		rs, err := tx.QueryContext(ctx, s.q.lease.sql(hi-lo), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		more, err := scanJobs(rs, claim.Owner)
+		jobs = append(jobs, more...)
+		return err
+	})
+	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs, err
 }
 
 // removeFenced deletes the inbox rows of Done and Dead outcomes still held

@@ -7,6 +7,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -24,8 +25,9 @@ import (
 )
 
 var (
-	_ relay.Store = (*Store)(nil)
-	_ relay.Admin = (*Store)(nil)
+	_ relay.Store         = (*Store)(nil)
+	_ relay.Admin         = (*Store)(nil)
+	_ relay.SettleClaimer = (*Store)(nil)
 )
 
 // Config holds what only SQLite has.
@@ -81,11 +83,12 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 			return nil, err
 		}
 	}
-	connector, err := sqlite.NewConnector(dsn)
+	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		s.unlock()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	var connector driver.Connector = cachingConnector{base}
 	if opts.WrapConnector != nil {
 		connector = opts.WrapConnector(connector)
 	}
@@ -132,6 +135,9 @@ func dataSource(path string, cfg Config) (string, error) {
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", syncMode)
+	// A multi-row statement keeps a statement journal to undo itself alone;
+	// in memory it costs no file writes.
+	q.Add("_pragma", "temp_store(memory)")
 	return path + "?" + q.Encode(), nil
 }
 
