@@ -5,12 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 )
 
-// dispatch hands each claimed command to a goroutine of its own. The claim
-// already guarantees a single command per agent, so order per agent holds.
+// dispatch counts claimed commands in flight and starts them.
 func (e *Engine) dispatch(ctx context.Context, jobs []Job) {
 	e.inFlight.Add(int64(len(jobs)))
+	e.start(ctx, jobs)
+}
+
+// start hands each command, already counted in flight, to a goroutine of
+// its own. The claim already guarantees a single command per agent, so order
+// per agent holds.
+func (e *Engine) start(ctx context.Context, jobs []Job) {
 	e.running.Add(len(jobs))
 	for _, j := range jobs {
 		w := work{ctx: ctx, job: j}
@@ -156,15 +163,14 @@ func (e *Engine) writer() {
 func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 	ctx := context.Background()
 	for failures := 0; len(outcomes) > 0; failures++ {
-		n, leased, err := e.settle(ctx, outcomes, failures == 0)
+		n, more, err := e.settle(ctx, outcomes, failures == 0)
 		if err == nil {
 			e.count(outcomes)
 			if n < len(outcomes) {
 				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
 			}
 			e.inFlight.Add(-int64(len(outcomes)))
-			if leased < len(outcomes) {
-				// room the settle did not fill: let the claim loop look
+			if e.claimStarved.Swap(false) || more {
 				signal(e.claimWake)
 			}
 			break
@@ -186,31 +192,34 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 // settle applies outcomes. On a first try with a store that can, the same
 // transaction leases the commands they leave at the head of their agents'
 // queues, and they are dispatched at once: a busy agent's next command needs
-// no separate claim. It returns how many outcomes applied and how many
-// commands were leased.
-func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (int, int, error) {
+// no separate claim. It returns how many outcomes applied, and whether
+// commands may have been left for the claim loop (all the settle could
+// lease, or none looked for).
+func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (int, bool, error) {
 	sc, ok := e.cfg.Store.(SettleClaimer)
 	if !ok || !first {
 		n, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now())
-		return n, 0, err
+		return n, true, err
 	}
 	e.gate.RLock()
 	defer e.gate.RUnlock()
 	now := e.cfg.Clock.Now()
 	if !e.claimOpen {
 		n, err := e.cfg.Store.Settle(ctx, outcomes, now)
-		return n, 0, err
+		return n, true, err
 	}
 	// The outcomes' slots are still counted in flight: at most that many
 	// commands can take their place.
 	room := min(len(outcomes), e.cfg.MaxInFlight-int(e.inFlight.Load())+len(outcomes))
 	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	if err != nil {
-		return n, 0, err
+		return n, true, err
 	}
 	e.stats.claimed.Add(int64(len(jobs)))
 	e.dispatch(e.runCtx, jobs)
-	return n, len(jobs), nil
+	// A retried command stays at its agent's head for Claim to take again.
+	retried := slices.ContainsFunc(outcomes, func(o Outcome) bool { return o.Kind == Retry })
+	return n, retried || len(jobs) >= room, nil
 }
 
 func (e *Engine) count(outcomes []Outcome) {

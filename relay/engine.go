@@ -124,12 +124,16 @@ type Engine struct {
 	workers sync.WaitGroup
 	idle    atomic.Int64
 
+	claimStarved atomic.Bool // the claim loop waits for free slots
+
 	intakeWake chan struct{}
 	claimWake  chan struct{}
-	output     chan output
-	order      eventOrder // replies before the events their command caused
-	inFlight   atomic.Int64
-	stats      struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
+	// Wake-ups straight from a SplitNotifier store (nil otherwise).
+	intakeNotify, claimNotify <-chan struct{}
+	output                    chan output
+	order                     eventOrder // replies before the events their command caused
+	inFlight                  atomic.Int64
+	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
 }
 
 // output is one item for the writer: an outcome or an event.
@@ -180,15 +184,19 @@ func (e *Engine) Start(ctx context.Context) error {
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel, e.abort = cancel, abort
 	e.runCtx, e.claimOpen = runCtx, true
+	switch n := e.cfg.Store.(type) {
+	case SplitNotifier:
+		// the loops wait on these themselves: one hop less per wake-up
+		e.intakeNotify, e.claimNotify = n.IntakeWakeups(), n.ClaimWakeups()
+	case Notifier:
+		e.loops.Add(1)
+		go func() { defer e.loops.Done(); e.wakeLoop(loopCtx, n.Wakeups(), e.intakeWake, e.claimWake) }()
+	}
 	go e.writer()
 	e.loops.Add(3)
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
 	go func() { defer e.loops.Done(); e.claimLoop(loopCtx, runCtx) }()
 	go func() { defer e.loops.Done(); e.leaseLoop(loopCtx) }()
-	if n, ok := e.cfg.Store.(Notifier); ok {
-		e.loops.Add(1)
-		go func() { defer e.loops.Done(); e.wakeLoop(loopCtx, n.Wakeups()) }()
-	}
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -277,17 +285,24 @@ func (e *Engine) event(ctx context.Context, f Frame) {
 
 // wait blocks until a wake-up, the poll interval, or the end of ctx.
 func (e *Engine) wait(ctx context.Context, wake chan struct{}, d time.Duration) bool {
+	return e.waitOr(ctx, wake, nil, d)
+}
+
+// waitOr also returns on a wake-up straight from the store (nil: none).
+func (e *Engine) waitOr(ctx context.Context, wake chan struct{}, store <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
 	case <-wake:
+		return true
+	case <-store:
 		return true
 	case <-e.cfg.Clock.After(d):
 		return true
 	}
 }
 
-func (e *Engine) wakeLoop(ctx context.Context, wakeups <-chan struct{}) {
+func (e *Engine) wakeLoop(ctx context.Context, wakeups <-chan struct{}, loops ...chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -296,8 +311,9 @@ func (e *Engine) wakeLoop(ctx context.Context, wakeups <-chan struct{}) {
 			if !ok {
 				return
 			}
-			signal(e.intakeWake)
-			signal(e.claimWake)
+			for _, l := range loops {
+				signal(l)
+			}
 		}
 	}
 }
@@ -309,10 +325,63 @@ func retryDelay(failures int) time.Duration {
 	return min(d, 5*time.Second)
 }
 
+// reserve takes up to n of the free in-flight slots and returns how many,
+// so the loops that lease commands never together exceed MaxInFlight.
+func (e *Engine) reserve(n int) int {
+	for {
+		cur := e.inFlight.Load()
+		take := min(int64(e.cfg.MaxInFlight)-cur, int64(n))
+		if take <= 0 {
+			return 0
+		}
+		if e.inFlight.CompareAndSwap(cur, cur+take) {
+			return int(take)
+		}
+	}
+}
+
+// unreserve hands back n reserved slots that no command took, and wakes a
+// claim loop that found none free meanwhile.
+func (e *Engine) unreserve(n int) {
+	if n <= 0 {
+		return
+	}
+	e.inFlight.Add(-int64(n))
+	if e.claimStarved.Swap(false) {
+		signal(e.claimWake)
+	}
+}
+
 func (e *Engine) intakeLoop(ctx context.Context) {
+	ic, leases := e.cfg.Store.(IntakeClaimer)
 	failures := 0
 	for {
-		n, err := e.cfg.Store.Intake(ctx, IntakeRequest{Limit: e.cfg.IntakeBatch, Now: e.cfg.Clock.Now(), MaxFrame: e.cfg.MaxFrame})
+		now := e.cfg.Clock.Now()
+		// Polls start PollInterval apart, however long each intake took: a
+		// row is never left waiting longer than that for lack of a wake-up.
+		nextPoll := now.Add(e.cfg.PollInterval)
+		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame}
+		var n int
+		var jobs []Job
+		var err error
+		room := 0
+		if leases {
+			room = e.reserve(e.cfg.IntakeBatch)
+		}
+		if room > 0 {
+			// Commands that arrive at the head of an idle agent's queue are
+			// leased in the intake's own transaction: no claim to wait for.
+			n, jobs, err = ic.IntakeClaim(ctx, req, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+			e.unreserve(room - len(jobs))
+		} else {
+			n, err = e.cfg.Store.Intake(ctx, req)
+		}
+		if len(jobs) > 0 {
+			// Leased, so started even when the relay is stopping: Stop waits
+			// for them like for any command at the switch.
+			e.stats.claimed.Add(int64(len(jobs)))
+			e.start(e.runCtx, jobs)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -327,12 +396,14 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		failures = 0
 		if n > 0 {
 			e.stats.intaken.Add(int64(n))
-			signal(e.claimWake)
+			if len(jobs) < n {
+				signal(e.claimWake)
+			}
 			if n >= e.cfg.IntakeBatch {
 				continue
 			}
 		}
-		if !e.wait(ctx, e.intakeWake, e.cfg.PollInterval) {
+		if !e.waitOr(ctx, e.intakeWake, e.intakeNotify, max(nextPoll.Sub(e.cfg.Clock.Now()), 0)) {
 			return
 		}
 	}
@@ -341,21 +412,27 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 	failures := 0
 	for {
-		room := e.cfg.MaxInFlight - int(e.inFlight.Load())
+		room := e.reserve(e.cfg.MaxInFlight)
 		if room <= 0 {
-			// the writer signals claimWake whenever commands finish
-			if !e.wait(ctx, e.claimWake, e.cfg.PollInterval) {
+			// the writer signals claimWake whenever commands finish, the
+			// intake when it hands back slots it held
+			e.claimStarved.Store(true)
+			if !e.waitOr(ctx, e.claimWake, e.claimNotify, e.cfg.PollInterval) {
 				return
 			}
 			continue
 		}
 		now := e.cfg.Clock.Now()
 		jobs, err := e.cfg.Store.Claim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		e.unreserve(room - len(jobs))
+		if len(jobs) > 0 {
+			// Leased, so started even when the relay is stopping: Stop waits
+			// for them like for any command at the switch.
+			e.stats.claimed.Add(int64(len(jobs)))
+			e.start(runCtx, jobs)
+		}
 		switch {
 		case ctx.Err() != nil:
-			if len(jobs) > 0 {
-				e.releaseUnstarted(jobs)
-			}
 			return
 		case err != nil:
 			failures++
@@ -366,23 +443,12 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 			continue
 		}
 		failures = 0
-		e.stats.claimed.Add(int64(len(jobs)))
-		e.dispatch(runCtx, jobs)
 		if len(jobs) >= room {
 			continue
 		}
-		if !e.wait(ctx, e.claimWake, e.cfg.PollInterval) {
+		if !e.waitOr(ctx, e.claimWake, e.claimNotify, e.cfg.PollInterval) {
 			return
 		}
-	}
-}
-
-// releaseUnstarted hands back jobs claimed as shutdown began.
-func (e *Engine) releaseUnstarted(jobs []Job) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
-		e.log.Error("release at shutdown", "err", err, "jobs", len(jobs))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // claimCounter counts the jobs Claim hands out. Embedding the concrete store
-// keeps its SettleClaim; plainStore hides it.
+// keeps its IntakeClaim and SettleClaim; plainStore hides them.
 type claimCounter struct {
 	*memstore.Store
 	claimed atomic.Int64
@@ -29,17 +29,19 @@ func (c *claimCounter) Claim(ctx context.Context, req relay.ClaimRequest) ([]rel
 
 type plainStore struct{ relay.Store }
 
-// A store that leases on settle hands each busy agent's next command to the
-// engine with the previous one's answer; one that cannot is claimed as
-// before. Either way every command is answered, in order per agent.
+// A store that leases on intake and on settle hands an idle agent's first
+// command to the engine as it arrives (unless the claim loop holds the free
+// slots at that moment and takes it) and each next one with the previous
+// one's answer; one that cannot is claimed as before. Either way every
+// command is answered, in order per agent.
 func TestEngineDispatchesWhatASettleLeased(t *testing.T) {
 	for _, tt := range []struct {
-		name        string
-		wrap        func(*claimCounter) relay.Store
-		wantClaimed int64
+		name                   string
+		wrap                   func(*claimCounter) relay.Store
+		minClaimed, maxClaimed int64
 	}{
-		{"settle leases the next command", func(c *claimCounter) relay.Store { return c }, 2},
-		{"plain settle", func(c *claimCounter) relay.Store { return plainStore{c} }, 10},
+		{"intake and settle lease", func(c *claimCounter) relay.Store { return c }, 0, 2},
+		{"plain store", func(c *claimCounter) relay.Store { return plainStore{c} }, 10, 10},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Cleanup(func() { goleak.VerifyNone(t) })
@@ -71,8 +73,8 @@ func TestEngineDispatchesWhatASettleLeased(t *testing.T) {
 					t.Fatalf("%s's commands reached the switch as %v, want %v", agent, per[agent], want)
 				}
 			}
-			if got := counter.claimed.Load(); got != tt.wantClaimed {
-				t.Errorf("Claim handed out %d commands, want %d", got, tt.wantClaimed)
+			if got := counter.claimed.Load(); got < tt.minClaimed || got > tt.maxClaimed {
+				t.Errorf("Claim handed out %d commands, want %d to %d", got, tt.minClaimed, tt.maxClaimed)
 			}
 			if s := r.engine.Stats(); s.Claimed != 10 || s.Done != 10 || s.InFlight != 0 {
 				t.Errorf("stats = %+v", s)

@@ -128,3 +128,25 @@ type SettleClaimer interface {
 type Notifier interface {
 	Wakeups() <-chan struct{}
 }
+
+// SplitNotifier is a Notifier that tells the two kinds of work apart, so the
+// engine wakes only the loop concerned: a relay's own intake and settles then
+// do not send its intake looking at an empty T_TTI.
+type SplitNotifier interface {
+	Notifier
+	// IntakeWakeups fires when rows may have arrived in T_TTI.
+	IntakeWakeups() <-chan struct{}
+	// ClaimWakeups fires when inbox commands may have become claimable.
+	ClaimWakeups() <-chan struct{}
+}
+
+// IntakeClaimer is implemented by stores that can lease, in the transaction
+// that takes rows from T_TTI, the commands that arrive at the head of their
+// agent's queue (the agent had nothing waiting): the engine dispatches them
+// at once, without a Claim.
+type IntakeClaimer interface {
+	// IntakeClaim does what Intake does and leases up to claim.Limit of
+	// those commands to claim.Owner until claim.LeaseUntil, returning how
+	// many rows it took and the leased commands in id order.
+	IntakeClaim(ctx context.Context, req IntakeRequest, claim ClaimRequest) (int, []Job, error)
+}

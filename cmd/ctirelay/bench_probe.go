@@ -30,6 +30,7 @@ type benchProbe struct {
 	ops struct {
 		intake, claim, settle opStats
 		settleClaimed         atomic.Int64 // commands leased by settles
+		intakeClaimed         atomic.Int64 // commands leased by intakes
 	}
 }
 
@@ -116,15 +117,24 @@ type probeStore struct {
 	p *benchProbe
 }
 
-// notifyingProbeStore keeps the store's wake-ups visible to the engine.
+// notifyingProbeStore and splitProbeStore keep the store's wake-ups visible
+// to the engine, which picks how to wait by the store's type.
 type notifyingProbeStore struct {
 	*probeStore
 	relay.Notifier
 }
 
+type splitProbeStore struct {
+	*probeStore
+	relay.SplitNotifier
+}
+
 func wrapStore(s relay.Store, p *benchProbe) relay.Store {
 	ps := &probeStore{Store: s, p: p}
-	if n, ok := s.(relay.Notifier); ok {
+	switch n := s.(type) {
+	case relay.SplitNotifier:
+		return splitProbeStore{probeStore: ps, SplitNotifier: n}
+	case relay.Notifier:
 		return notifyingProbeStore{probeStore: ps, Notifier: n}
 	}
 	return ps
@@ -139,6 +149,24 @@ func (s *probeStore) Intake(ctx context.Context, req relay.IntakeRequest) (int, 
 		s.p.notify()
 	}
 	return n, err
+}
+
+// IntakeClaim forwards to the store's IntakeClaim when it has one.
+func (s *probeStore) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	ic, ok := s.Store.(relay.IntakeClaimer)
+	if !ok {
+		n, err := s.Intake(ctx, req)
+		return n, nil, err
+	}
+	began := time.Now()
+	n, jobs, err := ic.IntakeClaim(ctx, req, claim)
+	s.p.ops.intake.add(n, began)
+	s.p.ops.intakeClaimed.Add(int64(len(jobs)))
+	if n > 0 {
+		s.p.taken.Add(int64(n))
+		s.p.notify()
+	}
+	return n, jobs, err
 }
 
 func (s *probeStore) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {

@@ -60,7 +60,7 @@ func (r *benchReport) writeText(w io.Writer) {
 			s := run.Store[op]
 			fmt.Fprintf(w, "  %s %s × %.0f, %.1f ms, %.1fs", op, thousands(s.Calls), s.RowsPer, s.MillisPer, s.BusySecond)
 		}
-		fmt.Fprintf(w, "  (%s leased by settles)\n", thousands(run.LeasedBySettle))
+		fmt.Fprintf(w, "  (leased by settles %s, by intakes %s)\n", thousands(run.LeasedBySettle), thousands(run.LeasedByIntake))
 	}
 	for _, run := range r.Runs {
 		if run.InsertToDispatch == nil {

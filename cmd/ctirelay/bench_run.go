@@ -61,6 +61,7 @@ type runResult struct {
 
 	Store          map[string]opSummary `json:"store"`            // intake, claim, settle
 	LeasedBySettle int64                `json:"leased_by_settle"` // commands a settle leased, with no claim
+	LeasedByIntake int64                `json:"leased_by_intake"` // commands an intake leased, with no claim
 }
 
 // rssPeak samples the resident set until stopped and keeps the largest.
@@ -167,6 +168,7 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 	}
 	res.Store = map[string]opSummary{"intake": probe.ops.intake.summary(), "claim": probe.ops.claim.summary(), "settle": probe.ops.settle.summary()}
 	res.LeasedBySettle = probe.ops.settleClaimed.Load()
+	res.LeasedByIntake = probe.ops.intakeClaimed.Load()
 	if probe.timed.Load() {
 		d, r := probe.dispatch.summary(), probe.reply.summary()
 		res.InsertToDispatch, res.InsertToReply = &d, &r

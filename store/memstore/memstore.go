@@ -149,13 +149,17 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
+	return s.intakeLocked(req), nil
+}
+
+func (s *Store) intakeLocked(req relay.IntakeRequest) int {
 	slices.SortFunc(s.tti, func(a, b Row) int { return int(a.ID - b.ID) })
 	n := min(req.Limit, len(s.tti))
 	for _, r := range s.tti[:n] {
 		s.admit(relay.SourceERP, strconv.FormatInt(r.ID, 10), r.Text, req.Now, req.MaxFrame, true)
 	}
 	s.tti = slices.Delete(s.tti, 0, n)
-	return n, nil
+	return n
 }
 
 // Enqueue implements relay.Store.

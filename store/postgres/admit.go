@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,78 +53,104 @@ func (b *batch) add(source, ref, raw string, maxFrame int) {
 }
 
 // record runs sql/admit.sql and fills in the inbox ids of admitted messages.
-func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool) error {
+// With a lease owner, it leases the commands that arrive at the head of their
+// agent's queue (up to lease.Limit) and returns them.
+func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool, lease relay.ClaimRequest) ([]relay.Job, error) {
 	var last int64
+	var leased pq.Int64Array
+	until := lease.LeaseUntil
+	if until.IsZero() {
+		until = now
+	}
 	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
-		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO).Scan(&last)
+		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO,
+		lease.Owner, micro(until), max(lease.Limit, 0)).Scan(&last, &leased)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // nothing admitted
+		return nil, nil // nothing admitted
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id := last - int64(b.admitted)
+	var jobs []relay.Job
 	for i := range b.results {
-		if b.results[i].Err == nil {
-			id++
-			b.results[i].ID = id
+		if b.results[i].Err != nil {
+			continue
+		}
+		id++
+		b.results[i].ID = id
+		if len(leased) > 0 && leased[0] == id {
+			leased = leased[1:]
+			jobs = append(jobs, relay.Job{ID: id, Source: b.source[i], Ref: b.ref[i], Agent: b.agent[i],
+				Verb: relay.Verb(b.verb[i]), Frame: b.frame[i], Attempts: 1, EnqueuedAt: micro(now), Owner: lease.Owner})
 		}
 	}
-	return nil
+	if len(leased) > 0 {
+		return nil, fmt.Errorf("leased inbox ids %v are not among those admitted", []int64(leased))
+	}
+	return jobs, nil
 }
 
 // Intake implements relay.Store: it takes rows from T_TTI in IS_TTI order and
 // records each in the inbox (or relay_dead, answering ERR in T_TTO) in the
 // same transaction that deletes it.
-func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (n int, err error) {
-	if req.Limit <= 0 {
-		return 0, nil
+func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
+	n, _, err := s.intake(ctx, req, relay.ClaimRequest{})
+	return n, err
+}
+
+// IntakeClaim implements relay.IntakeClaimer: Intake, leasing in the same
+// transaction the commands that arrive at the head of their agent's queue.
+func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	if claim.Owner == "" || claim.Limit <= 0 {
+		n, err := s.Intake(ctx, req)
+		return n, nil, err
 	}
-	lock, err := s.stmt(ctx, qIntakeLock)
-	if err != nil {
-		return 0, fail("intake", err)
+	return s.intake(ctx, req, claim)
+}
+
+func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (n int, jobs []relay.Job, err error) {
+	if req.Limit <= 0 {
+		return 0, nil, nil
 	}
 	take, err := s.stmt(ctx, qTakeTTI)
 	if err != nil {
-		return 0, fail("intake", err)
+		return 0, nil, fail("intake", err)
 	}
 	admit, err := s.stmt(ctx, qAdmit)
 	if err != nil {
-		return 0, fail("intake", err)
+		return 0, nil, fail("intake", err)
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return 0, fail("intake: begin", err)
+		return 0, nil, fail("intake: begin", err)
 	}
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
 		}
 	}()
-	// The intake lock makes two relays take T_TTI in turn: otherwise one
-	// could admit a later row of an agent before the other commits an
-	// earlier one.
-	if _, err := tx.StmtxContext(ctx, lock).ExecContext(ctx); err != nil {
-		return 0, fail("intake: lock", err)
-	}
+	// The take holds the intake lock to commit (sql/take_tti.sql): two
+	// relays take T_TTI in turn, or one could admit a later row of an agent
+	// before the other commits an earlier one.
 	rows, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit)
 	if err != nil {
-		return 0, fail("intake: take rows", err)
+		return 0, nil, fail("intake: take rows", err)
 	}
 	if len(rows) == 0 {
-		return 0, fail("intake: commit", tx.Commit())
+		return 0, nil, fail("intake: commit", tx.Commit())
 	}
 	b := newBatch(len(rows))
 	for _, r := range rows {
 		b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
 	}
-	if err := b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true); err != nil {
-		return 0, fail("intake: record", err)
+	if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true, claim); err != nil {
+		return 0, nil, fail("intake: record", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fail("intake: commit", err)
+		return 0, nil, fail("intake: commit", err)
 	}
-	return len(rows), nil
+	return len(rows), jobs, nil
 }
 
 type ttiRow struct {
@@ -173,8 +200,9 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 	for _, m := range msgs {
 		b.add(m.Source, m.Ref, m.Raw, maxFrame)
 	}
-	// One statement, so one transaction: it takes the intake lock itself.
-	if err := b.record(ctx, admit, now, false); err != nil {
+	// One statement, so one transaction: it takes the intake lock itself
+	// (after its snapshot, which is why it leases nothing).
+	if _, err := b.record(ctx, admit, now, false, relay.ClaimRequest{}); err != nil {
 		return nil, fail("enqueue", err)
 	}
 	return b.results, nil

@@ -24,18 +24,20 @@ const (
 	listenMaxReconnect = 10 * time.Second
 )
 
-// listener turns notifications on both channels into wake-ups: a channel of
+// listener turns notifications on both channels into wake-ups: channels of
 // capacity one, so any number of notifications between two looks coalesce.
+// out fires for either channel, tti and inbox for their own.
 type listener struct {
-	l    *pq.Listener
-	out  chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	l               *pq.Listener
+	out, tti, inbox chan struct{}
+	done            chan struct{}
+	wg              sync.WaitGroup
+	once            sync.Once
 }
 
 func listen(ctx context.Context, dsn string, log *slog.Logger) (*listener, error) {
-	w := &listener{out: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &listener{out: make(chan struct{}, 1), tti: make(chan struct{}, 1), inbox: make(chan struct{}, 1),
+		done: make(chan struct{})}
 	w.l = pq.NewListener(dsn, listenMinReconnect, listenMaxReconnect, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
@@ -74,19 +76,29 @@ func listen(ctx context.Context, dsn string, log *slog.Logger) (*listener, error
 func (w *listener) run() {
 	for {
 		select {
-		case _, ok := <-w.l.Notify:
+		case n, ok := <-w.l.Notify:
 			if !ok {
 				return
 			}
 			// A nil notification follows a reconnection: notifications may
 			// have been missed meanwhile, so wake up for a full look too.
-			select {
-			case w.out <- struct{}{}:
-			default:
+			wake(w.out)
+			if n == nil || n.Channel == chanTTI {
+				wake(w.tti)
+			}
+			if n == nil || n.Channel == chanInbox {
+				wake(w.inbox)
 			}
 		case <-w.done:
 			return
 		}
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -102,6 +114,14 @@ func (w *listener) close() {
 // (rows in T_TTI when the notify trigger is on, or inbox commands added or
 // unblocked by any relay on this database). The engine still polls.
 func (s *Store) Wakeups() <-chan struct{} { return s.wake.out }
+
+// IntakeWakeups implements relay.SplitNotifier: rows in T_TTI (with the
+// notify trigger on).
+func (s *Store) IntakeWakeups() <-chan struct{} { return s.wake.tti }
+
+// ClaimWakeups implements relay.SplitNotifier: inbox commands added or
+// unblocked by any relay on this database.
+func (s *Store) ClaimWakeups() <-chan struct{} { return s.wake.inbox }
 
 // SetNotifyTrigger installs (on) or removes (off) the statement trigger on
 // T_TTI that notifies relays as soon as an ERP inserts rows. Both are

@@ -164,9 +164,10 @@ func TestWakeupsAcrossRelays(t *testing.T) {
 		{
 			name: "settle done",
 			setup: func(t *testing.T, _ *postgres.Store, db func(string)) {
-				// as Enqueue would, but without its notification
+				// as Enqueue would, but without its notification; the second
+				// command is what settling the first one unblocks
 				db(`INSERT INTO relay_inbox (source, source_ref, agent, verb, frame, enqueued_at)
-				    VALUES ('cli', '1', 'jose', 'S', '<jose><S>$', now())`)
+				    VALUES ('cli', '1', 'jose', 'S', '<jose><S>$', now()), ('cli', '2', 'jose', 'S', '<jose><S>$', now())`)
 			},
 			act: func(t *testing.T, s *postgres.Store, _ func(string)) {
 				ctx := context.Background()

@@ -31,6 +31,8 @@ var (
 	_ relay.Admin         = (*Store)(nil)
 	_ relay.Notifier      = (*Store)(nil)
 	_ relay.SettleClaimer = (*Store)(nil)
+	_ relay.IntakeClaimer = (*Store)(nil)
+	_ relay.SplitNotifier = (*Store)(nil)
 	_ relay.JournalHeader = (*Store)(nil)
 )
 

@@ -28,7 +28,6 @@ const (
 type query string
 
 const (
-	qIntakeLock  query = "intake_lock"
 	qTakeTTI     query = "take_tti"
 	qAdmit       query = "admit"
 	qClaim       query = "claim"

@@ -15,33 +15,100 @@ import (
 // Intake moves up to req.Limit rows from T_TTI into the inbox (or relay_dead)
 // in one transaction and returns how many it took.
 func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
+	n, _, err := s.intake(ctx, req, relay.ClaimRequest{})
+	return n, err
+}
+
+// IntakeClaim implements relay.IntakeClaimer: Intake, leasing in the same
+// transaction the commands that arrive at the head of their agent's queue.
+func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	return s.intake(ctx, req, claim)
+}
+
+func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if req.Limit <= 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	// Look before taking the write lock: an idle relay polling an empty
 	// T_TTI must not keep the ERP's writers waiting.
 	var one int
 	err := s.db.QueryRowContext(ctx, s.q.anyTTI).Scan(&one)
 	if err == sql.ErrNoRows {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, fail(ctx, "intake", err)
+		return 0, nil, fail(ctx, "intake", err)
 	}
 	var taken int
+	var jobs []relay.Job
 	err = s.inTx(ctx, "intake", func(tx *sql.Tx) error {
 		msgs, err := s.takeTTI(ctx, tx, req.Limit)
 		if err != nil {
 			return err
 		}
 		taken = len(msgs)
-		_, err = s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
+		a, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
+		if err != nil {
+			return err
+		}
+		jobs, err = s.leaseArrivals(ctx, tx, a, claim)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return taken, nil
+	return taken, jobs, nil
+}
+
+// leaseArrivals leases up to claim.Limit of the commands just admitted that
+// are the oldest of their agent, oldest first. The transaction is SQLite's
+// only writer, so nothing older can be on its way.
+func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissions, claim relay.ClaimRequest) ([]relay.Job, error) {
+	if claim.Owner == "" || claim.Limit <= 0 || len(a.Inbox) == 0 {
+		return nil, nil
+	}
+	first := map[string]int64{} // each agent's first command in the batch
+	var agents []string
+	k := 0 // a.Inbox holds the admitted messages in order
+	for _, r := range a.Results {
+		if r.Err != nil {
+			continue
+		}
+		agent := a.Inbox[k].Agent
+		k++
+		if _, seen := first[agent]; !seen {
+			first[agent] = r.ID
+			agents = append(agents, agent)
+		}
+	}
+	var heads []int64
+	err := each(len(agents), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, ag := range agents[lo:hi] {
+			args = append(args, ag)
+		}
+		rs, err := tx.QueryContext(ctx, s.q.headOf.sql(hi-lo), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var agent string
+			var oldest int64
+			if err := rs.Scan(&agent, &oldest); err != nil {
+				return err
+			}
+			if oldest == first[agent] {
+				heads = append(heads, oldest)
+			}
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(heads)
+	return s.leaseIDs(ctx, tx, heads[:min(len(heads), claim.Limit)], claim)
 }
 
 // takeTTI deletes the oldest rows of T_TTI and returns them in IS_TTI order.

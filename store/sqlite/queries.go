@@ -94,6 +94,13 @@ SELECT i.id FROM f JOIN {{inbox}} AS i
     ON i.id = (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id)
  WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= (SELECT now FROM p))`,
 	}
+	// The oldest command of each agent given: an agent's command just
+	// admitted is at the head of its queue when it is that oldest one.
+	batchHeadOf = batch{
+		head:  `WITH f(agent) AS (VALUES `,
+		tuple: `(?)`, params: 1,
+		tail: `) SELECT f.agent, (SELECT min(i.id) FROM {{inbox}} AS i WHERE i.agent = f.agent) FROM f`,
+	}
 	// Lease the commands given by id (owner and lease expiry first).
 	batchLease = batch{
 		head:  `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE state = 'ready' AND id IN (`,
@@ -135,7 +142,7 @@ type queries struct {
 	journal, deadLetters, status, agents             string
 
 	inbox, dead, journalRows, tto            *batch
-	remove, retry, next, lease               *batch
+	remove, retry, next, lease, headOf       *batch
 	retryDead, deleteRetried, dropDeadLetter *batch
 }
 
@@ -146,7 +153,7 @@ func renderQueries(names map[string]string) *queries {
 		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
-		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease),
+		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),
 		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),
 	}
 }

@@ -92,12 +92,17 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 		return nil, err
 	}
 	slices.Sort(next)
-	next = next[:min(len(next), claim.Limit)]
+	return s.leaseIDs(ctx, tx, next[:min(len(next), claim.Limit)], claim)
+}
+
+// leaseIDs leases the ready commands with the given ids to claim.Owner
+// and returns them in id order.
+func (s *Store) leaseIDs(ctx context.Context, tx *sql.Tx, ids []int64, claim relay.ClaimRequest) ([]relay.Job, error) {
 	var jobs []relay.Job
-	err = each(len(next), func(lo, hi int) error {
+	err := each(len(ids), func(lo, hi int) error {
 		args := make([]any, 0, s.q.lease.fixed+hi-lo)
 		args = append(args, claim.Owner, micros(claim.LeaseUntil))
-		for _, id := range next[lo:hi] {
+		for _, id := range ids[lo:hi] {
 			args = append(args, id)
 		}
 		rs, err := tx.QueryContext(ctx, s.q.lease.sql(hi-lo), args...)

@@ -28,6 +28,7 @@ var (
 	_ relay.Store         = (*Store)(nil)
 	_ relay.Admin         = (*Store)(nil)
 	_ relay.SettleClaimer = (*Store)(nil)
+	_ relay.IntakeClaimer = (*Store)(nil)
 )
 
 // Config holds what only SQLite has.

@@ -2,8 +2,10 @@
 -- $1..$8 are parallel arrays, one element per message, in arrival order:
 -- source, source_ref, agent, verb, frame, code ('' when admitted), reason and
 -- reply (the ERR frame, '' when none). $9 is now; $10 whether ERR replies go
--- to T_TTO (only for the ERP's own rows). Returns the last inbox id handed
--- out (admitted message k of n has id last - n + k), or no row.
+-- to T_TTO (only for the ERP's own rows). With a lease owner $11 (not ''),
+-- up to $13 of the commands that arrive at the head of their agent's queue
+-- are leased to it until $12. Returns the last inbox id handed out (admitted
+-- message k of n has id last - n + k) and the ids leased, or no row.
 WITH intake_lock AS (
     SELECT pg_advisory_xact_lock({{intake_lock}})
 ), msg AS (
@@ -11,9 +13,21 @@ WITH intake_lock AS (
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
            WITH ORDINALITY AS m(source, source_ref, agent, verb, frame, code, reason, reply, ord)
 ), admitted AS (
-    SELECT m.*, row_number() OVER (ORDER BY m.ord) AS k
+    SELECT m.*, row_number() OVER (ORDER BY m.ord) AS k,
+           row_number() OVER (PARTITION BY m.agent ORDER BY m.ord) AS nth
       FROM msg m
      WHERE m.code = ''
+), lead AS (
+    -- The commands at the head of their agent's queue: the agent's first in
+    -- this batch, with nothing of the agent in the inbox. Only Intake leases,
+    -- and it takes the intake lock before this statement starts, so every
+    -- older command of the agent is in the statement's snapshot.
+    SELECT a.k
+      FROM admitted a
+     WHERE $11 <> '' AND a.nth = 1
+       AND NOT EXISTS (SELECT 1 FROM {{inbox}} o WHERE o.agent = a.agent)
+     ORDER BY a.k
+     LIMIT $13
 ), block AS (
     -- Reserve ids base+1 .. base+n in one step: contiguous because every
     -- writer of the inbox holds the intake lock while it does this.
@@ -22,10 +36,18 @@ WITH intake_lock AS (
       FROM (SELECT count(*) AS n FROM admitted) c, intake_lock
      WHERE c.n > 0
 ), inbox AS (
-    INSERT INTO {{inbox}} (id, source, source_ref, agent, verb, frame, state, attempts, enqueued_at)
-    SELECT b.base + a.k, a.source, a.source_ref, a.agent, a.verb, a.frame, 'ready', 0, $9
-      FROM admitted a, block b
+    INSERT INTO {{inbox}} (id, source, source_ref, agent, verb, frame, state, attempts, enqueued_at, lease_owner, lease_expires)
+    SELECT b.base + a.k, a.source, a.source_ref, a.agent, a.verb, a.frame,
+           CASE WHEN l.k IS NULL THEN 'ready' ELSE 'running' END,
+           CASE WHEN l.k IS NULL THEN 0 ELSE 1 END,
+           $9,
+           CASE WHEN l.k IS NULL THEN NULL ELSE $11 END,
+           CASE WHEN l.k IS NULL THEN NULL ELSE $12::timestamptz END
+      FROM admitted a
+     CROSS JOIN block b
+      LEFT JOIN lead l ON l.k = a.k
      ORDER BY a.k
+    RETURNING id, state
 ), dead AS (
     INSERT INTO {{dead}} (source, source_ref, agent, frame, code, reason, attempts, enqueued_at, died_at)
     SELECT m.source, m.source_ref, m.agent, m.frame, m.code, m.reason, 0, $9, $9
@@ -60,8 +82,11 @@ WITH intake_lock AS (
            ) e
      ORDER BY e.ord, e.sub
 ), wake AS (
+    -- Claimers have work unless this intake leased all it admitted.
     SELECT pg_notify('ctirelay_inbox', '') FROM block
+     WHERE (SELECT count(*) FROM lead) < (SELECT count(*) FROM admitted)
 )
-SELECT b.base + (SELECT count(*) FROM admitted)
+SELECT b.base + (SELECT count(*) FROM admitted),
+       (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM inbox i WHERE i.state = 'running')
   FROM block b
  WHERE (SELECT count(*) FROM wake) >= 0

@@ -28,7 +28,7 @@ WITH o AS (
        AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts AND i.state = 'running'
     RETURNING i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.attempts, i.enqueued_at,
               o.ord, o.kind, o.reason, o.code
-), next AS (
+), unblocked AS (
     -- The finished command was its agent's oldest, so the agent's next
     -- command (by id) is now its head. No other relay can hold it: it was
     -- not a head until this transaction commits.
@@ -37,8 +37,8 @@ WITH o AS (
      CROSS JOIN LATERAL (SELECT i.id, i.state, i.not_before FROM {{inbox}} i
                           WHERE i.agent = f.agent AND i.id > f.id ORDER BY i.id LIMIT 1) n
      WHERE n.state = 'ready' AND (n.not_before IS NULL OR n.not_before <= $11)
-     ORDER BY n.id
-     LIMIT $14
+), next AS (
+    SELECT id FROM unblocked ORDER BY id LIMIT $14
 ), claimed AS (
     UPDATE {{inbox}} u
        SET state = 'running', lease_owner = $12, lease_expires = $13, attempts = u.attempts + 1
@@ -79,7 +79,7 @@ WITH o AS (
     -- A finished command may unblock the next one of its agent: tell every
     -- relay to claim now, unless this one took them all.
     SELECT pg_notify('ctirelay_inbox', '')
-     WHERE EXISTS (SELECT 1 FROM finished) AND (SELECT count(*) FROM claimed) < (SELECT count(*) FROM finished)
+     WHERE (SELECT count(*) FROM claimed) < (SELECT count(*) FROM unblocked)
 ), applied AS (
     SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM finished) AS n
      WHERE (SELECT count(*) FROM wake) >= 0

@@ -1,9 +1,15 @@
--- Takes up to $1 ERP rows, oldest first. Rows another transaction holds are
--- skipped rather than waited for; the caller already holds the intake lock.
+-- Takes up to $1 ERP rows, oldest first, under the intake lock (held to
+-- commit): it serialises every writer of new inbox rows (Intake, Enqueue,
+-- RetryDead), so inbox ids become visible in the order they were handed out
+-- and a claimer can never see an agent's later command before its earlier
+-- one. Rows another transaction holds are skipped rather than waited for.
+WITH intake_lock AS (
+    SELECT pg_advisory_xact_lock({{intake_lock}})
+)
 DELETE FROM {{tti}}
  WHERE IS_TTI IN (
-       SELECT IS_TTI FROM {{tti}}
-        ORDER BY IS_TTI
+       SELECT t.IS_TTI FROM {{tti}} t, intake_lock
+        ORDER BY t.IS_TTI
         LIMIT $1
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE OF t SKIP LOCKED)
 RETURNING IS_TTI, DS_TTI
