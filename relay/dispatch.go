@@ -170,7 +170,7 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
 			}
 			e.inFlight.Add(-int64(len(outcomes)))
-			if e.claimStarved.Swap(false) || more {
+			if e.claimStarved.Load() || more {
 				signal(e.claimWake)
 			}
 			break
@@ -211,15 +211,21 @@ func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (in
 	// The outcomes' slots are still counted in flight: at most that many
 	// commands can take their place.
 	room := min(len(outcomes), e.cfg.MaxInFlight-int(e.inFlight.Load())+len(outcomes))
+	leftover := e.leftover.Load()
 	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	if err != nil {
 		return n, true, err
 	}
 	e.stats.claimed.Add(int64(len(jobs)))
 	e.dispatch(e.runCtx, jobs)
-	// A retried command stays at its agent's head for Claim to take again.
+	// The settle leased every next command it could see. An intake that
+	// committed meanwhile and left commands unleased may have added one it
+	// could not see (nor lease itself, seeing the finished command still
+	// there): Claim looks then. A retried command stays at its agent's head
+	// for Claim too.
+	overlapped := e.leftover.Load() != leftover
 	retried := slices.ContainsFunc(outcomes, func(o Outcome) bool { return o.Kind == Retry })
-	return n, retried || len(jobs) >= room, nil
+	return n, retried || len(jobs) >= room || (overlapped && len(jobs) < len(outcomes)), nil
 }
 
 func (e *Engine) count(outcomes []Outcome) {

@@ -124,7 +124,8 @@ type Engine struct {
 	workers sync.WaitGroup
 	idle    atomic.Int64
 
-	claimStarved atomic.Bool // the claim loop waits for free slots
+	claimStarved atomic.Bool  // the claim loop waits for free slots
+	leftover     atomic.Int64 // intakes that left commands for Claim, so far
 
 	intakeWake chan struct{}
 	claimWake  chan struct{}
@@ -347,7 +348,7 @@ func (e *Engine) unreserve(n int) {
 		return
 	}
 	e.inFlight.Add(-int64(n))
-	if e.claimStarved.Swap(false) {
+	if e.claimStarved.Load() {
 		signal(e.claimWake)
 	}
 }
@@ -365,7 +366,9 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		var jobs []Job
 		var err error
 		room := 0
-		if leases {
+		if leases && !e.claimStarved.Load() {
+			// A claim loop waiting for free slots goes first: the intake
+			// runs back to back through a backlog and would keep them all.
 			room = e.reserve(e.cfg.IntakeBatch)
 		}
 		if room > 0 {
@@ -375,6 +378,9 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 			e.unreserve(room - len(jobs))
 		} else {
 			n, err = e.cfg.Store.Intake(ctx, req)
+		}
+		if err == nil && len(jobs) < n {
+			e.leftover.Add(1)
 		}
 		if len(jobs) > 0 {
 			// Leased, so started even when the relay is stopping: Stop waits
@@ -422,6 +428,7 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 			}
 			continue
 		}
+		e.claimStarved.Store(false)
 		now := e.cfg.Clock.Now()
 		jobs, err := e.cfg.Store.Claim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		e.unreserve(room - len(jobs))

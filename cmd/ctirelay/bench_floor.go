@@ -27,8 +27,8 @@ func floorSQL(dialect string, names map[string]string) []string {
 	tti, tto := names["tti"], names["tto"]
 	if dialect == schema.Postgres {
 		return []string{`WITH moved AS (
-    DELETE FROM ` + tti + ` WHERE IS_TTI IN (
-        SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT $1 FOR UPDATE SKIP LOCKED)
+    DELETE FROM ` + tti + ` WHERE IS_TTI = ANY (ARRAY(
+        SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT $1 FOR UPDATE SKIP LOCKED))
     RETURNING IS_TTI, DS_TTI)
 INSERT INTO ` + tto + ` (DS_TTO) SELECT DS_TTI FROM moved ORDER BY IS_TTI`}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,8 @@ type benchProbe struct {
 	replied  atomic.Int64 // commands settled Done or Dead
 	retried  atomic.Int64
 	unknown  atomic.Int64 // replies to rows the bench did not write (must stay 0)
+	seen     seqSet       // commands that reached the switch
+	twice    atomic.Int64 // commands that reached it again (must stay 0: no failures here)
 	lastDone atomic.Int64 // unix nanos of the last reply
 	changed  chan struct{}
 
@@ -100,15 +103,39 @@ func (d *probeDriver) Open(ctx context.Context, sink relay.EventSink) error {
 }
 
 func (d *probeDriver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {
-	if d.p.timed.Load() {
-		now := time.Now()
-		if seq, err := strconv.ParseInt(cmd.Arg(1), 10, 64); err == nil {
+	now := time.Now()
+	if seq, err := strconv.ParseInt(cmd.Arg(1), 10, 64); err == nil {
+		if d.p.seen.add(seq) {
+			d.p.twice.Add(1)
+		}
+		if d.p.timed.Load() {
 			if at, ok := d.p.inserts.lookup(seq); ok {
 				d.p.dispatch.record(now.Sub(at))
 			}
 		}
 	}
 	return d.Driver.Execute(ctx, cmd)
+}
+
+// seqSet is a growing bitmap of command numbers: a million commands cost
+// 125 kB.
+type seqSet struct {
+	mu   sync.Mutex
+	bits []uint64
+}
+
+// add marks seq and reports whether it was marked already.
+func (s *seqSet) add(seq int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := int(seq / 64)
+	if w >= len(s.bits) {
+		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits)+len(s.bits)/2)...)
+	}
+	bit := uint64(1) << (seq % 64)
+	had := s.bits[w]&bit != 0
+	s.bits[w] |= bit
+	return had
 }
 
 // probeStore counts intake and times settled replies.

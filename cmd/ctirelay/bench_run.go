@@ -176,6 +176,10 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 	if n := probe.unknown.Load(); n > 0 {
 		return res, fmt.Errorf("bench: %d replies to rows the bench did not insert", n)
 	}
+	// The simulated switch never fails, so nothing may be sent twice.
+	if n := probe.twice.Load(); n > 0 {
+		return res, fmt.Errorf("bench: %d commands reached the switch more than once", n)
+	}
 	if err := verifyOutbox(ctx, t, res.Sent); err != nil {
 		return res, err
 	}

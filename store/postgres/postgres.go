@@ -66,14 +66,19 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: parse dsn: %w", err)
 	}
+	if cfg.Runtime == nil {
+		cfg.Runtime = map[string]string{}
+	}
 	if opts.Schema != "" {
 		// Everything the relay names is schema-qualified; the search path
 		// only decides where the migration's notify function is created.
-		if cfg.Runtime == nil {
-			cfg.Runtime = map[string]string{}
-		}
 		cfg.Runtime["search_path"] = strings.ToLower(opts.Schema)
 	}
+	// Every statement of the relay reaches its rows through an index. Queue
+	// tables swing from empty to a large backlog between two ANALYZEs, and a
+	// plan made (and cached) while T_TTI or the inbox was empty would scan
+	// them whole for every batch afterwards: seconds per call, measured.
+	cfg.Runtime["enable_seqscan"] = "off"
 	conn, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)

@@ -17,17 +17,19 @@ WITH intake_lock AS (
            row_number() OVER (PARTITION BY m.agent ORDER BY m.ord) AS nth
       FROM msg m
      WHERE m.code = ''
-), lead AS (
+), head AS (
     -- The commands at the head of their agent's queue: the agent's first in
     -- this batch, with nothing of the agent in the inbox. Only Intake leases,
     -- and it takes the intake lock before this statement starts, so every
     -- older command of the agent is in the statement's snapshot.
-    SELECT a.k
+    SELECT a.*, ($11 <> '' AND a.nth = 1
+                 AND NOT EXISTS (SELECT 1 FROM {{inbox}} o WHERE o.agent = a.agent)) AS head
       FROM admitted a
-     WHERE $11 <> '' AND a.nth = 1
-       AND NOT EXISTS (SELECT 1 FROM {{inbox}} o WHERE o.agent = a.agent)
-     ORDER BY a.k
-     LIMIT $13
+), lead AS (
+    -- the oldest $13 of them are leased (a window, not a join: no plan can
+    -- turn it into a scan per row)
+    SELECT h.*, h.head AND count(*) FILTER (WHERE h.head) OVER (ORDER BY h.k) <= $13 AS lead
+      FROM head h
 ), block AS (
     -- Reserve ids base+1 .. base+n in one step: contiguous because every
     -- writer of the inbox holds the intake lock while it does this.
@@ -37,16 +39,15 @@ WITH intake_lock AS (
      WHERE c.n > 0
 ), inbox AS (
     INSERT INTO {{inbox}} (id, source, source_ref, agent, verb, frame, state, attempts, enqueued_at, lease_owner, lease_expires)
-    SELECT b.base + a.k, a.source, a.source_ref, a.agent, a.verb, a.frame,
-           CASE WHEN l.k IS NULL THEN 'ready' ELSE 'running' END,
-           CASE WHEN l.k IS NULL THEN 0 ELSE 1 END,
+    SELECT b.base + l.k, l.source, l.source_ref, l.agent, l.verb, l.frame,
+           CASE WHEN l.lead THEN 'running' ELSE 'ready' END,
+           CASE WHEN l.lead THEN 1 ELSE 0 END,
            $9,
-           CASE WHEN l.k IS NULL THEN NULL ELSE $11 END,
-           CASE WHEN l.k IS NULL THEN NULL ELSE $12::timestamptz END
-      FROM admitted a
+           CASE WHEN l.lead THEN $11 END,
+           CASE WHEN l.lead THEN $12::timestamptz END
+      FROM lead l
      CROSS JOIN block b
-      LEFT JOIN lead l ON l.k = a.k
-     ORDER BY a.k
+     ORDER BY l.k
     RETURNING id, state
 ), dead AS (
     INSERT INTO {{dead}} (source, source_ref, agent, frame, code, reason, attempts, enqueued_at, died_at)
@@ -84,7 +85,7 @@ WITH intake_lock AS (
 ), wake AS (
     -- Claimers have work unless this intake leased all it admitted.
     SELECT pg_notify('ctirelay_inbox', '') FROM block
-     WHERE (SELECT count(*) FROM lead) < (SELECT count(*) FROM admitted)
+     WHERE (SELECT count(*) FROM lead WHERE lead) < (SELECT count(*) FROM admitted)
 )
 SELECT b.base + (SELECT count(*) FROM admitted),
        (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM inbox i WHERE i.state = 'running')

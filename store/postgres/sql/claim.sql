@@ -3,26 +3,34 @@
 -- found by skipping along (agent, id): one index probe per agent with
 -- commands, whatever the backlog. Rows another claimer is taking are
 -- skipped, and its claim makes that head running, so two relays never hold
--- commands of one agent.
+-- commands of one agent. Every step is an index lookup driven from the heads:
+-- a plan made while the inbox was empty must not scan it whole once it holds
+-- a backlog (the relay's sessions also run with enable_seqscan off, see
+-- postgres.go).
 WITH RECURSIVE head AS (
-    (SELECT i.agent, i.id, i.state, i.not_before FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
+    (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
+       FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
     UNION ALL
-    SELECT n.agent, n.id, n.state, n.not_before
+    SELECT n.agent, n.id, n.state, n.not_before, n.lease_owner, n.lease_expires
       FROM head h
-     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.not_before FROM {{inbox}} i
+     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
+                           FROM {{inbox}} i
                           WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
+), ready AS (
+    SELECT h.id
+      FROM head h
+     WHERE h.state = 'ready' AND (h.not_before IS NULL OR h.not_before <= $2)
+     ORDER BY h.id
 ), picked AS (
-    SELECT i.id
-      FROM {{inbox}} i
-     WHERE i.id IN (SELECT h.id FROM head h
-                     WHERE h.state = 'ready' AND (h.not_before IS NULL OR h.not_before <= $2))
-       AND i.state = 'ready'
-     ORDER BY i.id
+    -- locked one by one, oldest first, until the limit
+    SELECT l.id
+      FROM ready r
+     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
+                          WHERE i.id = r.id AND i.state = 'ready'
+                            FOR UPDATE SKIP LOCKED) l
      LIMIT $3
-       FOR UPDATE SKIP LOCKED
 )
 UPDATE {{inbox}} u
    SET state = 'running', lease_owner = $1, lease_expires = $4, attempts = u.attempts + 1
-  FROM picked
- WHERE u.id = picked.id
+ WHERE u.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at

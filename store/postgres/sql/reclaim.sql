@@ -3,23 +3,28 @@
 -- command is always the head of its agent's queue, so the heads are all
 -- that is looked at (see claim.sql).
 WITH RECURSIVE head AS (
-    (SELECT i.agent, i.id, i.state, i.lease_expires FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
+    (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
+       FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
     UNION ALL
-    SELECT n.agent, n.id, n.state, n.lease_expires
+    SELECT n.agent, n.id, n.state, n.not_before, n.lease_owner, n.lease_expires
       FROM head h
-     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.lease_expires FROM {{inbox}} i
+     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
+                           FROM {{inbox}} i
                           WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
 ), expired AS (
-    SELECT i.id
-      FROM {{inbox}} i
-     WHERE i.id IN (SELECT h.id FROM head h WHERE h.state = 'running' AND h.lease_expires < $2)
-       AND i.state = 'running' AND i.lease_expires < $2
-     ORDER BY i.id
+    SELECT h.id
+      FROM head h
+     WHERE h.state = 'running' AND h.lease_expires < $2
+     ORDER BY h.id
+), picked AS (
+    SELECT l.id
+      FROM expired e
+     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
+                          WHERE i.id = e.id AND i.state = 'running' AND i.lease_expires < $2
+                            FOR UPDATE SKIP LOCKED) l
      LIMIT $3
-       FOR UPDATE SKIP LOCKED
 )
 UPDATE {{inbox}} u
    SET lease_owner = $1, lease_expires = $4, attempts = u.attempts + 1
-  FROM expired
- WHERE u.id = expired.id
+ WHERE u.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at

@@ -8,26 +8,34 @@
 -- the commands that the finished ones leave at the head of their agent's
 -- queue (the agent's next command, when ready at $11), so the relay need not
 -- look for them. Returns the number applied on every row, with one row per
--- command leased (or a single row of NULLs).
+-- command leased (or a single row of NULLs). Inbox rows are reached by key
+-- from the outcomes whatever the plan (see claim.sql).
 WITH o AS (
     SELECT o.*
       FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
            WITH ORDINALITY AS o(id, owner, attempts, kind, not_before, reason, code, ord)
+), hit AS (
+    -- Each outcome whose lease still holds, its row reached by key and
+    -- locked (a takeover that commits first makes the row fail the check).
+    SELECT o.*
+      FROM o
+     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
+                          WHERE i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
+                            AND i.state = 'running'
+                            FOR UPDATE) x
 ), retried AS (
     UPDATE {{inbox}} i
-       SET state = 'ready', not_before = nullif(o.not_before, '')::timestamptz, last_error = o.reason,
+       SET state = 'ready', not_before = nullif(h.not_before, '')::timestamptz, last_error = h.reason,
            lease_owner = NULL, lease_expires = NULL
-      FROM o
-     WHERE o.kind = 'retry'
-       AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts AND i.state = 'running'
+      FROM hit h
+     WHERE h.kind = 'retry' AND i.id = h.id
     RETURNING i.id
 ), finished AS (
     DELETE FROM {{inbox}} i
-     USING o
-     WHERE o.kind <> 'retry'
-       AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts AND i.state = 'running'
+     USING hit h
+     WHERE h.kind <> 'retry' AND i.id = h.id
     RETURNING i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.attempts, i.enqueued_at,
-              o.ord, o.kind, o.reason, o.code
+              h.ord, h.kind, h.reason, h.code
 ), unblocked AS (
     -- The finished command was its agent's oldest, so the agent's next
     -- command (by id) is now its head. No other relay can hold it: it was
@@ -42,8 +50,7 @@ WITH o AS (
 ), claimed AS (
     UPDATE {{inbox}} u
        SET state = 'running', lease_owner = $12, lease_expires = $13, attempts = u.attempts + 1
-      FROM next
-     WHERE u.id = next.id AND u.state = 'ready'
+     WHERE u.id = ANY (ARRAY(SELECT id FROM next)) AND u.state = 'ready'
     RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at
 ), dead AS (
     INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
@@ -76,8 +83,11 @@ WITH o AS (
       FROM reply r, output_lock
      ORDER BY r.rord
 ), wake AS (
-    -- A finished command may unblock the next one of its agent: tell every
-    -- relay to claim now, unless this one took them all.
+    -- A finished command unblocks the next one of its agent: tell every
+    -- relay to claim now, unless this statement leased every one it saw.
+    -- (An intake committing meanwhile adds commands unseen here; it wakes
+    -- claimers itself, and a relay's own engine looks again after a settle
+    -- its intake overlapped.)
     SELECT pg_notify('ctirelay_inbox', '')
      WHERE (SELECT count(*) FROM claimed) < (SELECT count(*) FROM unblocked)
 ), applied AS (
