@@ -154,13 +154,14 @@ func (w *erpWriter) offer(ctx context.Context, rate float64, until int64, maxBat
 	return sent, nil
 }
 
-// saturate keeps at most window rows waiting in T_TTI (rows sent minus rows
-// the relay took, as taken reports) until ctx ends, in statements of batch
-// rows, and returns how many it sent.
-func (w *erpWriter) saturate(ctx context.Context, window int64, batch int, taken func() int64, wake <-chan struct{}) (int64, error) {
+// saturate keeps at most window commands unanswered (rows sent minus the
+// replies done reports) until ctx ends, in statements of batch rows, and
+// returns how many it sent: the relay always has work, and the queue stays
+// bounded.
+func (w *erpWriter) saturate(ctx context.Context, window int64, batch int, done func() int64, wake <-chan struct{}) (int64, error) {
 	var sent int64
 	for ctx.Err() == nil {
-		if room := window - (sent - taken()); room >= int64(batch) {
+		if room := window - (sent - done()); room >= int64(batch) {
 			n := int(min(room, int64(batch)))
 			if err := w.insert(context.WithoutCancel(ctx), n); err != nil {
 				return sent, err

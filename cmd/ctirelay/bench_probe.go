@@ -20,7 +20,6 @@ type benchProbe struct {
 	reply    latencyHist // T_TTI insert → Settle committed
 	timed    atomic.Bool // record latencies (off for a preloaded burn-down)
 
-	taken    atomic.Int64 // rows the relay took from T_TTI
 	replied  atomic.Int64 // commands settled Done or Dead
 	retried  atomic.Int64
 	unknown  atomic.Int64 // replies to rows the bench did not write (must stay 0)
@@ -172,7 +171,6 @@ func (s *probeStore) Intake(ctx context.Context, req relay.IntakeRequest) (int, 
 	n, err := s.Store.Intake(ctx, req)
 	s.p.ops.intake.add(n, began)
 	if n > 0 {
-		s.p.taken.Add(int64(n))
 		s.p.notify()
 	}
 	return n, err
@@ -190,7 +188,6 @@ func (s *probeStore) IntakeClaim(ctx context.Context, req relay.IntakeRequest, c
 	s.p.ops.intake.add(n, began)
 	s.p.ops.intakeClaimed.Add(int64(len(jobs)))
 	if n > 0 {
-		s.p.taken.Add(int64(n))
 		s.p.notify()
 	}
 	return n, jobs, err

@@ -66,7 +66,11 @@ func (r *benchReport) writeText(w io.Writer) {
 		if run.InsertToDispatch == nil {
 			continue
 		}
-		fmt.Fprintf(w, "\nlatency at %s commands/s offered (ms):\n", thousands(int64(run.OfferedRate)))
+		if run.OfferedRate > 0 {
+			fmt.Fprintf(w, "\nlatency at %s commands/s offered (ms):\n", thousands(int64(run.OfferedRate)))
+		} else {
+			fmt.Fprintf(w, "\nlatency while streaming as fast as answers come back (ms):\n")
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "\tp50\tp90\tp99\tmax\tsamples\t")
 		for _, l := range []struct {

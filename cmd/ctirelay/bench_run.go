@@ -199,7 +199,7 @@ func feed(ctx context.Context, cfg benchConfig, w *erpWriter, probe *benchProbe,
 		fctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		go tick(fctx, func() { bar.show("stream", probe.replied.Load(), probe.replied.Load()) })
-		return w.saturate(fctx, int64(2*cfg.batch), cfg.batch, probe.taken.Load, probe.changed)
+		return w.saturate(fctx, int64(cfg.maxInFlight+2*cfg.batch), cfg.batch, probe.replied.Load, probe.changed)
 	}
 	return backlog, nil
 }

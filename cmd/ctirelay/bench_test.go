@@ -90,6 +90,22 @@ func TestBenchRateOnSQLiteReportsLatencies(t *testing.T) {
 	}
 }
 
+func TestBenchStreamKeepsTheRelayBusy(t *testing.T) {
+	dir := t.TempDir()
+	rep := benchJSON(t, "--db", "sqlite:"+filepath.Join(dir, "relay.db"), "--duration", "200ms",
+		"--agents", "4", "--batch", "10", "--floor-rows", "50")
+	if rep.Floor == nil || rep.Floor.Rows != 50 || len(rep.Runs) != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	r := rep.Runs[0]
+	if r.Mode != modeStream || r.OfferedRate != 0 || r.Sent == 0 || r.Commands != r.Sent || r.OfFloor <= 0 {
+		t.Fatalf("run = %+v, want every command streamed answered", r)
+	}
+	if r.InsertToReply == nil || r.InsertToReply.Count != r.Sent {
+		t.Errorf("insert to reply = %+v, want %d samples", r.InsertToReply, r.Sent)
+	}
+}
+
 func TestBenchKeepLeavesTheAnswers(t *testing.T) {
 	dir := t.TempDir()
 	benchJSON(t, "--db", "sqlite:"+filepath.Join(dir, "relay.db"), "-n", "40", "--agents", "3", "--floor=false", "--keep")

@@ -15,7 +15,8 @@ import (
 
 // BenchmarkCommandLifecycle measures one command from T_TTI to its reply in
 // T_TTO (intake, claim, settle) in batches as the engine runs them; an op is
-// one command. Run with -benchtime=Nx for large N.
+// one command, and each phase is reported in µs per command. Run with
+// -benchtime=Nx for large N.
 func BenchmarkCommandLifecycle(b *testing.B) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		b.Run("synchronous="+sync, func(b *testing.B) {
@@ -44,17 +45,21 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 				}
 			}
 			now := time.Now()
+			var intake, claim, settle time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
 			done := 0
 			for done < b.N {
+				t0 := time.Now()
 				if _, err := s.Intake(ctx, relay.IntakeRequest{Limit: batchSize, Now: now}); err != nil {
 					b.Fatal(err)
 				}
+				t1 := time.Now()
 				jobs, err := s.Claim(ctx, relay.ClaimRequest{Owner: "bench", Limit: batchSize, Now: now, LeaseUntil: now.Add(time.Minute)})
 				if err != nil {
 					b.Fatal(err)
 				}
+				t2 := time.Now()
 				outcomes := make([]relay.Outcome, len(jobs))
 				for i, j := range jobs {
 					outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
@@ -63,8 +68,13 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				intake, claim, settle = intake+t1.Sub(t0), claim+t2.Sub(t1), settle+time.Since(t2)
 				done += n
 			}
+			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(done) }
+			b.ReportMetric(per(intake), "intake-µs/cmd")
+			b.ReportMetric(per(claim), "claim-µs/cmd")
+			b.ReportMetric(per(settle), "settle-µs/cmd")
 		})
 	}
 }
