@@ -128,7 +128,7 @@ func (w *erpWriter) offer(ctx context.Context, rate float64, until int64, maxBat
 	var sent int64
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for until <= 0 || sent < until {
+	for ctx.Err() == nil && (until <= 0 || sent < until) {
 		due := int64(rate*time.Since(start).Seconds()) - sent
 		if until > 0 {
 			due = min(due, until-sent)
