@@ -22,20 +22,7 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	if err != nil {
 		return nil, fail("read journal", err)
 	}
-	defer rs.Close()
-	var out []relay.JournalEntry
-	for rs.Next() {
-		var e relay.JournalEntry
-		var latency int64
-		if err := rs.Scan(&e.ID, &e.At, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
-			&e.InboxID, &e.Outcome, &latency); err != nil {
-			return nil, fail("read journal", err)
-		}
-		e.At = e.At.UTC()
-		e.Latency = time.Duration(latency) * time.Microsecond
-		out = append(out, e)
-	}
-	return out, fail("read journal", rs.Err())
+	return scanJournal(rs)
 }
 
 // JournalHead implements relay.JournalHeader: the last journal id.
@@ -159,4 +146,22 @@ func (s *Store) atClock(ctx context.Context, now time.Time, f func(tx *sql.Tx) e
 		return err
 	}
 	return tx.Commit()
+}
+
+// scanJournal reads the rows of the journal queries.
+func scanJournal(rs *sql.Rows) ([]relay.JournalEntry, error) {
+	defer rs.Close()
+	var out []relay.JournalEntry
+	for rs.Next() {
+		var e relay.JournalEntry
+		var latency int64
+		if err := rs.Scan(&e.ID, &e.At, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
+			&e.InboxID, &e.Outcome, &latency); err != nil {
+			return nil, fail("read journal", err)
+		}
+		e.At = e.At.UTC()
+		e.Latency = time.Duration(latency) * time.Microsecond
+		out = append(out, e)
+	}
+	return out, fail("read journal", rs.Err())
 }

@@ -39,20 +39,7 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	if err != nil {
 		return nil, fail("read journal", err)
 	}
-	defer rs.Close()
-	var out []relay.JournalEntry
-	for rs.Next() {
-		var e relay.JournalEntry
-		var latency int64
-		if err := rs.Scan(&e.ID, &e.At, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
-			&e.InboxID, &e.Outcome, &latency); err != nil {
-			return nil, fail("read journal", err)
-		}
-		e.At = e.At.UTC()
-		e.Latency = time.Duration(latency) * time.Microsecond
-		out = append(out, e)
-	}
-	return out, fail("read journal", rs.Err())
+	return scanJournal(rs)
 }
 
 // Cursor implements relay.Cursors.

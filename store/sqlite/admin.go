@@ -26,21 +26,7 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	if err != nil {
 		return nil, fail(ctx, "read journal", err)
 	}
-	defer rs.Close()
-	var out []relay.JournalEntry
-	for rs.Next() {
-		var e relay.JournalEntry
-		var at, latency int64
-		if err := rs.Scan(&e.ID, &at, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref, &e.InboxID, &e.Outcome, &latency); err != nil {
-			return nil, fail(ctx, "read journal", err)
-		}
-		e.At, e.Latency = fromMicros(at), time.Duration(latency)*time.Microsecond
-		out = append(out, e)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fail(ctx, "read journal", err)
-	}
-	return out, nil
+	return scanJournal(ctx, rs)
 }
 
 // DeadLetters returns dead letters with id > afterID in id order.

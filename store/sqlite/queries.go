@@ -50,6 +50,19 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
        coalesce(outcome, ''), coalesce(latency_us, 0)
   FROM {{journal}} WHERE id > ? ORDER BY id LIMIT ?`
 
+	sqlJournalSince = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
+       coalesce(outcome, ''), coalesce(latency_us, 0)
+  FROM {{journal}} WHERE id > ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`
+
+	sqlJournalHead = `SELECT coalesce(max(id), 0) FROM {{journal}}`
+
+	sqlCursor = `SELECT name, position, updated_at FROM {{cursor}} WHERE name = ?`
+
+	// A position only moves forward; an equal one refreshes updated_at.
+	sqlAdvanceCursor = `INSERT INTO {{cursor}} AS c (name, position, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+ WHERE excluded.position >= c.position`
+
 	sqlDeadLetters = `SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, frame, reason, attempts, enqueued_at, died_at
   FROM {{dead}} WHERE id > ? ORDER BY id LIMIT ?`
 
@@ -140,6 +153,7 @@ SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
 type queries struct {
 	anyTTI, takeTTI, claim, reclaim, extend, release string
 	journal, deadLetters, status, agents             string
+	journalSince, journalHead, cursor, advanceCursor string
 
 	inbox, dead, journalRows, tto            *batch
 	remove, retry, next, lease, headOf       *batch
@@ -152,6 +166,7 @@ func renderQueries(names map[string]string) *queries {
 	return &queries{
 		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
+		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),
 		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),
