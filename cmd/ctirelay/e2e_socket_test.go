@@ -56,6 +56,25 @@ func (c *sockClient) roundTrip(send string, want ...string) {
 	}
 }
 
+// replay sends a REPLAY and checks that the missed events arrive exactly once
+// and in order. Events the relay had not yet read from the journal when the
+// replay started follow the <login><REPLAY><n>$ count live, so the count
+// says how many came before it.
+func (c *sockClient) replay(send, login string, events []string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.nc, send); err != nil {
+		c.t.Fatal(err)
+	}
+	got := c.next(len(events) + 1)
+	at := slices.IndexFunc(got, func(s string) bool { return strings.HasPrefix(s, "<"+login+"><REPLAY><") })
+	if at < 0 || got[at] != fmt.Sprintf("<%s><REPLAY><%d>$", login, at) {
+		c.t.Fatalf("sent %q, got %q: no count matching the events before it", send, got)
+	}
+	if rest := slices.Delete(slices.Clone(got), at, at+1); !slices.Equal(rest, events) {
+		c.t.Fatalf("sent %q, got events %q, want %q", send, rest, events)
+	}
+}
+
 func (c *sockClient) expectClosed() {
 	c.t.Helper()
 	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -129,7 +148,7 @@ bridges:
 	}
 	// jose's client arrives after the call: it asks for what it missed.
 	jose := dialSocket(t, sockAddr)
-	jose.roundTrip("<jose><REPLAY>$", append(slices.Clone(events), "<jose><REPLAY><3>$")...)
+	jose.replay("<jose><REPLAY>$", "jose", events)
 
 	// Commands on the socket are answered there, not in T_TTO.
 	ana := dialSocket(t, sockAddr)
@@ -178,7 +197,7 @@ bridges:
 		t.Fatalf("T_TTO = %q", got)
 	}
 	jose = dialSocket(t, sockAddr)
-	jose.roundTrip("<jose><REPLAY>$", append(slices.Clone(second), "<jose><REPLAY><3>$")...)
+	jose.replay("<jose><REPLAY>$", "jose", second)
 	if pos := column(t, db, "SELECT CAST(position AS TEXT) FROM relay_cursor WHERE name = 'socket:jose'"); len(pos) != 1 || pos[0] == "0" {
 		t.Fatalf("relay_cursor socket:jose = %q", pos)
 	}
