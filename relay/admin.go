@@ -38,12 +38,16 @@ type JournalEntry struct {
 
 // DeadLetter is one row of relay_dead.
 type DeadLetter struct {
-	ID         int64
-	InboxID    int64
-	Source     string
-	Ref        string
-	Agent      string
+	ID      int64
+	InboxID int64
+	Source  string
+	Ref     string
+	Agent   string
+	// Verb is empty for messages refused at intake: they never became
+	// commands, so they cannot be retried.
+	Verb       Verb
 	Frame      string
+	Code       string // the ERR code answered; "" when none was
 	Reason     string
 	Attempts   int
 	EnqueuedAt time.Time

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
 )
 
 // deadCmd lists, retries or drops dead letters.
@@ -49,7 +51,7 @@ func deadCmd(ctx context.Context, env *cli, args []string) error {
 		var listed []int64
 		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 		if verb == "list" && !*asJSON {
-			fmt.Fprintln(tw, "ID\tDIED\tSOURCE\tAGENT\tATTEMPTS\tREASON\tFRAME")
+			fmt.Fprintln(tw, "ID\tDIED\tSOURCE\tAGENT\tCODE\tRETRY\tATTEMPTS\tREASON\tFRAME")
 		}
 		for {
 			batch, err := db.DeadLetters(ctx, after, 500)
@@ -64,12 +66,18 @@ func deadCmd(ctx context.Context, env *cli, args []string) error {
 				}
 				if *asJSON {
 					b, _ := json.Marshal(map[string]any{"id": d.ID, "inbox_id": d.InboxID, "source": d.Source, "ref": d.Ref,
-						"agent": d.Agent, "frame": d.Frame, "reason": d.Reason, "attempts": d.Attempts,
+						"agent": d.Agent, "verb": string(d.Verb), "frame": d.Frame, "code": d.Code, "retryable": retryable(d),
+						"reason": d.Reason, "attempts": d.Attempts,
 						"enqueued_at": d.EnqueuedAt.UTC().Format(time.RFC3339Nano), "died_at": d.DiedAt.UTC().Format(time.RFC3339Nano)})
 					fmt.Fprintln(env.stdout, string(b))
 					continue
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.DiedAt.UTC().Format(time.RFC3339), d.Source, d.Agent, d.Attempts, d.Reason, clip(d.Frame, 80))
+				retry := "no"
+				if retryable(d) {
+					retry = "yes"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.DiedAt.UTC().Format(time.RFC3339), d.Source, d.Agent,
+					orDefault(d.Code, "-"), retry, d.Attempts, d.Reason, clip(d.Frame, 80))
 			}
 			if len(batch) < 500 {
 				break
@@ -93,6 +101,10 @@ func deadCmd(ctx context.Context, env *cli, args []string) error {
 	fmt.Fprintf(env.stdout, "%d of %d dead letters %s\n", n, len(ids), past)
 	return nil
 }
+
+// retryable reports whether dead retry can re-enqueue the letter: only
+// commands can; a message refused at intake never had a verb.
+func retryable(d relay.DeadLetter) bool { return d.Verb != "" }
 
 func clip(s string, n int) string {
 	if len(s) <= n {

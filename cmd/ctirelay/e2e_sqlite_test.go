@@ -100,6 +100,20 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "UNKNOWN_VERB") || !strings.Contains(out, "TOO_LARGE") {
 		t.Fatalf("dead list: code %d\n%s", code, out)
 	}
+	// The unknown verb's row: its ERR code in the CODE column, and no retry
+	// (refused at intake, it never became a command).
+	lines := strings.Split(out, "\n")
+	if h := strings.Fields(lines[0]); !slices.Equal(h, []string{"ID", "DIED", "SOURCE", "AGENT", "CODE", "RETRY", "ATTEMPTS", "REASON", "FRAME"}) {
+		t.Fatalf("dead list header %q", h)
+	}
+	xyz := slices.IndexFunc(lines, func(l string) bool { return strings.HasSuffix(l, "<jose><XYZ>$") })
+	if f := strings.Fields(lines[max(xyz, 0)]); xyz < 0 || f[2] != "erp" || f[3] != "jose" || f[4] != "UNKNOWN_VERB" || f[5] != "no" {
+		t.Fatalf("dead list: no erp/jose/UNKNOWN_VERB/no row for <jose><XYZ>$\n%s", out)
+	}
+	out, _, code = ctl(t, dir, "dead", "list", "--json")
+	if code != 0 || !strings.Contains(out, `"code":"UNKNOWN_VERB"`) || !strings.Contains(out, `"retryable":false`) || strings.Contains(out, `"retryable":true`) {
+		t.Fatalf("dead list --json: code %d\n%s", code, out)
+	}
 	firstDead := column(t, db, "SELECT CAST(min(id) AS TEXT) FROM relay_dead")[0]
 	out, _, code = ctl(t, dir, "dead", "drop", firstDead)
 	if code != 0 || strings.TrimSpace(out) != "1 of 1 dead letters dropped" {

@@ -59,12 +59,11 @@ func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int,
 		if !slices.Contains(ids, d.ID) {
 			return false
 		}
-		a := relay.Admit(d.Frame, 1<<30)
-		if a.Err != nil {
+		if d.Verb == "" { // refused at intake: never a command
 			return false
 		}
 		s.ids.inbox++
-		s.inbox = append(s.inbox, &inboxRow{Job: relay.Job{ID: s.ids.inbox, Source: d.Source, Ref: d.Ref, Agent: d.Agent, Verb: a.Verb, Frame: d.Frame, EnqueuedAt: now}, state: "ready"})
+		s.inbox = append(s.inbox, &inboxRow{Job: relay.Job{ID: s.ids.inbox, Source: d.Source, Ref: d.Ref, Agent: d.Agent, Verb: d.Verb, Frame: d.Frame, EnqueuedAt: now}, state: "ready"})
 		n++
 		return true
 	})

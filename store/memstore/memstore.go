@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 var (
@@ -125,7 +126,7 @@ func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, repl
 	if a.Err != nil {
 		s.ids.dead++
 		s.dead = append(s.dead, relay.DeadLetter{ID: s.ids.dead, Source: source, Ref: ref, Agent: a.Agent, Frame: raw,
-			Reason: a.Err.Code + ": " + a.Err.Message, EnqueuedAt: now, DiedAt: now})
+			Code: a.Err.Code, Reason: a.Err.Code + ": " + a.Err.Message, EnqueuedAt: now, DiedAt: now})
 		s.journalAdd(relay.JournalEntry{At: now, Direction: relay.DirIn, Kind: relay.KindRejected, Agent: a.Agent, Frame: raw, Origin: source, Ref: ref})
 		if r := a.Reply(); r != nil {
 			s.journalAdd(relay.JournalEntry{At: now, Direction: relay.DirOut, Kind: relay.KindReply, Agent: a.Agent, Frame: r.String(), Origin: source, Ref: ref, Outcome: relay.OutcomeErr})
@@ -283,7 +284,7 @@ func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []st
 		if o.Kind == relay.Dead {
 			s.ids.dead++
 			s.dead = append(s.dead, relay.DeadLetter{ID: s.ids.dead, InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent,
-				Frame: r.Frame, Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})
+				Verb: r.Verb, Frame: r.Frame, Code: store.ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})
 		}
 	}
 	return applied, finished

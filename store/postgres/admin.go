@@ -49,7 +49,7 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	var out []relay.DeadLetter
 	for rs.Next() {
 		var d relay.DeadLetter
-		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Frame, &d.Reason, &d.Attempts,
+		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts,
 			&d.EnqueuedAt, &d.DiedAt); err != nil {
 			return nil, fail("read dead letters", err)
 		}

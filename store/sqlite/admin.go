@@ -40,7 +40,7 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	for rs.Next() {
 		var d relay.DeadLetter
 		var enq, died int64
-		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Frame, &d.Reason, &d.Attempts, &enq, &died); err != nil {
+		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts, &enq, &died); err != nil {
 			return nil, fail(ctx, "read dead letters", err)
 		}
 		d.EnqueuedAt, d.DiedAt = fromMicros(enq), fromMicros(died)

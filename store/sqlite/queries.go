@@ -63,7 +63,7 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
  WHERE excluded.position >= c.position`
 
-	sqlDeadLetters = `SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, frame, reason, attempts, enqueued_at, died_at
+	sqlDeadLetters = `SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, coalesce(verb, ''), frame, coalesce(code, ''), reason, attempts, enqueued_at, died_at
   FROM {{dead}} WHERE id > ? ORDER BY id LIMIT ?`
 
 	sqlStatus = `SELECT pending, inbox, ready, in_flight, retrying, dead, outbox, oldest_age_s, done_1m FROM {{queue_status}}`

@@ -53,6 +53,18 @@ func retryDead(t *testing.T, e *env) {
 	if len(dead) != 2 || dead[0].Verb != "" || dead[1].InboxID != ids[0] {
 		t.Fatalf("relay_dead: %s", show(dead))
 	}
+	// What operators see: the code answered, and the verb only for commands
+	// (a message refused at intake has none and cannot be retried).
+	letters, err := e.Admin.DeadLetters(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "DeadLetters", letters, []relay.DeadLetter{
+		{ID: dead[0].ID, Source: "erp", Ref: dead[0].Ref, Agent: "jose", Frame: "<jose><XYZ>$",
+			Code: relay.CodeUnknownVerb, Reason: `UNKNOWN_VERB: unknown verb "XYZ"`, EnqueuedAt: t0, DiedAt: t0},
+		{ID: dead[1].ID, InboxID: ids[0], Source: "cli", Ref: "cli-1", Agent: "jose", Verb: relay.VerbLogon, Frame: "<jose><L><ON>$",
+			Code: relay.CodeRetriesExhausted, Reason: "retries exhausted", Attempts: 1, EnqueuedAt: t0, DiedAt: at(time.Second)},
+	})
 	n, err := e.Admin.RetryDead(ctx, []int64{dead[0].ID, dead[1].ID, dead[1].ID + 1000}, at(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +137,8 @@ func paging(t *testing.T, e *env) {
 		t.Fatalf("dead letters %+v, %v", letters, err)
 	}
 	rest, err := e.Admin.DeadLetters(ctx, letters[1].ID, 2)
-	if err != nil || len(rest) != 1 || rest[0].Agent != "c" || rest[0].Reason != `UNKNOWN_VERB: unknown verb "X"` {
+	if err != nil || len(rest) != 1 || rest[0].Agent != "c" || rest[0].Reason != `UNKNOWN_VERB: unknown verb "X"` ||
+		rest[0].Code != relay.CodeUnknownVerb || rest[0].Verb != "" {
 		t.Fatalf("dead letters after %d: %+v, %v", letters[1].ID, rest, err)
 	}
 }

@@ -96,9 +96,9 @@ func settleDead(t *testing.T, e *env) {
 		letters[i].EnqueuedAt, letters[i].DiedAt = letters[i].EnqueuedAt.UTC(), letters[i].DiedAt.UTC()
 	}
 	equal(t, "DeadLetters", letters, []relay.DeadLetter{
-		{ID: dead[0].ID, InboxID: ids[0], Source: "erp", Ref: refs[0], Agent: "jose", Frame: "<jose><A><85><40050500><>$",
-			Reason: "in-doubt", Attempts: 1, EnqueuedAt: t0, DiedAt: at(2 * time.Second)},
-		{ID: dead[1].ID, InboxID: ids[1], Source: "erp", Ref: refs[1], Agent: "ana", Frame: "<ana><TR><17/08/2010 15:00><><>$",
+		{ID: dead[0].ID, InboxID: ids[0], Source: "erp", Ref: refs[0], Agent: "jose", Verb: relay.VerbDial, Frame: "<jose><A><85><40050500><>$",
+			Code: relay.CodeInDoubt, Reason: "in-doubt", Attempts: 1, EnqueuedAt: t0, DiedAt: at(2 * time.Second)},
+		{ID: dead[1].ID, InboxID: ids[1], Source: "erp", Ref: refs[1], Agent: "ana", Verb: relay.VerbCallback, Frame: "<ana><TR><17/08/2010 15:00><><>$",
 			Reason: "dropped by an operator", Attempts: 1, EnqueuedAt: t0, DiedAt: at(2 * time.Second)},
 	})
 }
