@@ -44,6 +44,7 @@ type Store struct {
 	dead    []relay.DeadLetter
 	journal []relay.JournalEntry
 	cursors map[string]relay.Cursor
+	nodes   map[string]relay.Node
 	ids     struct{ tti, tto, inbox, dead, journal int64 }
 	closed  bool
 	fail    error

@@ -46,6 +46,9 @@ const (
 	qAgents      query = "agents"
 	qTriggerOn   query = "notify_trigger_on"
 	qTriggerOff  query = "notify_trigger_off"
+	qNodeBeat    query = "node_heartbeat"
+	qNodeLeave   query = "node_leave"
+	qNodes       query = "nodes"
 )
 
 // queries holds every statement rendered with the configured names, and

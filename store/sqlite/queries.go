@@ -69,6 +69,15 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excl
 	sqlStatus = `SELECT pending, inbox, ready, in_flight, retrying, dead, outbox, oldest_age_s, done_1m FROM {{queue_status}}`
 
 	sqlAgents = `SELECT agent, pending, in_flight, last_activity FROM {{agent_status}} ORDER BY agent`
+
+	// A relay registers itself and refreshes its row with the same statement.
+	sqlNodeHeartbeat = `INSERT INTO {{node}} (id, host, pid, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`
+
+	sqlNodeLeave = `DELETE FROM {{node}} WHERE id = ?`
+
+	sqlNodes = `SELECT id, host, pid, version, started_at, heartbeat_at FROM {{node}} ORDER BY id`
 )
 
 // Multi-row statements.
@@ -154,6 +163,7 @@ type queries struct {
 	anyTTI, takeTTI, claim, reclaim, extend, release string
 	journal, deadLetters, status, agents             string
 	journalSince, journalHead, cursor, advanceCursor string
+	nodeHeartbeat, nodeLeave, nodes                  string
 
 	inbox, dead, journalRows, tto            *batch
 	remove, retry, next, lease, headOf       *batch
@@ -167,6 +177,7 @@ func renderQueries(names map[string]string) *queries {
 		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
+		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),
 		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),

@@ -1,0 +1,29 @@
+package relay
+
+import (
+	"context"
+	"time"
+)
+
+// Node is one running relay, a row of relay_node.
+type Node struct {
+	ID          string // the engine's node name, its lease owner
+	Host        string
+	PID         int
+	Version     string
+	StartedAt   time.Time
+	HeartbeatAt time.Time // set by Heartbeat from its now
+}
+
+// NodeRegistry is implemented by stores that keep relay_node, so operators
+// and DBAs see which relays are running and whether they are still alive.
+type NodeRegistry interface {
+	// Heartbeat registers the node, or refreshes its row when it is already
+	// there, with heartbeat_at = now.
+	Heartbeat(ctx context.Context, n Node, now time.Time) error
+	// Leave removes the node's row: the relay stopped cleanly. An id that is
+	// not registered is not an error.
+	Leave(ctx context.Context, id string) error
+	// Nodes lists the registered relays, ordered by id.
+	Nodes(ctx context.Context) ([]Node, error)
+}

@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+var _ relay.NodeRegistry = (*Store)(nil)
+
+// Heartbeat implements relay.NodeRegistry (sql/node_heartbeat.sql).
+func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
+	st, err := s.stmt(ctx, qNodeBeat)
+	if err != nil {
+		return fail("node heartbeat", err)
+	}
+	_, err = st.ExecContext(ctx, n.ID, n.Host, n.PID, n.Version, micro(n.StartedAt), micro(now))
+	return fail("node heartbeat", err)
+}
+
+// Leave implements relay.NodeRegistry.
+func (s *Store) Leave(ctx context.Context, id string) error {
+	st, err := s.stmt(ctx, qNodeLeave)
+	if err != nil {
+		return fail("node leave", err)
+	}
+	_, err = st.ExecContext(ctx, id)
+	return fail("node leave", err)
+}
+
+// Nodes implements relay.NodeRegistry.
+func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
+	st, err := s.stmt(ctx, qNodes)
+	if err != nil {
+		return nil, fail("read nodes", err)
+	}
+	rs, err := st.QueryContext(ctx)
+	if err != nil {
+		return nil, fail("read nodes", err)
+	}
+	defer rs.Close()
+	var out []relay.Node
+	for rs.Next() {
+		var n relay.Node
+		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &n.StartedAt, &n.HeartbeatAt); err != nil {
+			return nil, fail("read nodes", err)
+		}
+		n.StartedAt, n.HeartbeatAt = n.StartedAt.UTC(), n.HeartbeatAt.UTC()
+		out = append(out, n)
+	}
+	return out, fail("read nodes", rs.Err())
+}

@@ -1,0 +1,2 @@
+-- Relay $1 stopped cleanly.
+DELETE FROM {{node}} WHERE id = $1

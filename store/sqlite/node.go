@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+var _ relay.NodeRegistry = (*Store)(nil)
+
+// Heartbeat implements relay.NodeRegistry.
+func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q.nodeHeartbeat, n.ID, n.Host, n.PID, n.Version, micros(n.StartedAt), micros(now))
+	if err != nil {
+		return fail(ctx, "node heartbeat", err)
+	}
+	return nil
+}
+
+// Leave implements relay.NodeRegistry.
+func (s *Store) Leave(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.nodeLeave, id); err != nil {
+		return fail(ctx, "node leave", err)
+	}
+	return nil
+}
+
+// Nodes implements relay.NodeRegistry.
+func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
+	rs, err := s.db.QueryContext(ctx, s.q.nodes)
+	if err != nil {
+		return nil, fail(ctx, "read nodes", err)
+	}
+	defer rs.Close()
+	var out []relay.Node
+	for rs.Next() {
+		var n relay.Node
+		var started, beat int64
+		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &started, &beat); err != nil {
+			return nil, fail(ctx, "read nodes", err)
+		}
+		n.StartedAt, n.HeartbeatAt = fromMicros(started), fromMicros(beat)
+		out = append(out, n)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fail(ctx, "read nodes", err)
+	}
+	return out, nil
+}
