@@ -23,6 +23,10 @@ const (
 	InDoubtRetry InDoubtPolicy = "retry"
 )
 
+// DefaultLease is how long a claimed command is held without renewal when
+// EngineConfig.Lease is not set.
+const DefaultLease = 30 * time.Second
+
 // EngineConfig wires an Engine. Zero values take the documented defaults.
 type EngineConfig struct {
 	Node   string // lease owner: unique per running relay
@@ -74,7 +78,7 @@ func (c *EngineConfig) defaults() error {
 	setInt(&c.MaxAttempts, 5)
 	setInt(&c.MaxFrame, DefaultMaxFrame)
 	setDur(&c.PollInterval, 100*time.Millisecond)
-	setDur(&c.Lease, 30*time.Second)
+	setDur(&c.Lease, DefaultLease)
 	setDur(&c.ExecTimeout, 10*time.Second)
 	setDur(&c.ShutdownTimeout, 10*time.Second)
 	setDur(&c.Backoff.Base, 250*time.Millisecond)

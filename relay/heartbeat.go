@@ -1,0 +1,119 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// HeartbeatConfig wires a Heartbeat. Zero values take the documented defaults.
+type HeartbeatConfig struct {
+	Registry NodeRegistry
+	// Node is this relay's row; a zero StartedAt becomes the clock's time at Start.
+	Node   Node
+	Every  time.Duration // between refreshes (10s)
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// Heartbeat keeps this relay's row in relay_node: registered at Start,
+// refreshed every Every, removed at Stop. A row whose heartbeat stops moving
+// belongs to a relay that died without leaving.
+type Heartbeat struct {
+	cfg HeartbeatConfig
+	log *slog.Logger
+
+	mu       sync.Mutex
+	started  bool
+	stopping bool
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the loop has returned
+	left     chan struct{} // closed when Stop has finished
+}
+
+// NewHeartbeat validates the configuration.
+func NewHeartbeat(cfg HeartbeatConfig) (*Heartbeat, error) {
+	if cfg.Registry == nil {
+		return nil, errors.New("heartbeat needs a node registry")
+	}
+	if cfg.Node.ID == "" {
+		return nil, errors.New("heartbeat needs a node id")
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Heartbeat{cfg: cfg, log: cfg.Logger.With("node", cfg.Node.ID), done: make(chan struct{}), left: make(chan struct{})}, nil
+}
+
+// Start registers the node, so it is listed as soon as Start returns, and
+// starts refreshing it. A failed registration is returned and nothing runs.
+// The refreshes go on until Stop, whatever becomes of ctx.
+func (h *Heartbeat) Start(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started || h.stopping {
+		return nil
+	}
+	if h.cfg.Node.StartedAt.IsZero() {
+		h.cfg.Node.StartedAt = h.cfg.Clock.Now()
+	}
+	if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil {
+		return fmt.Errorf("register node: %w", err)
+	}
+	h.started = true
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel = cancel
+	go h.loop(loopCtx)
+	return nil
+}
+
+func (h *Heartbeat) loop(ctx context.Context) {
+	defer close(h.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.cfg.Clock.After(h.cfg.Every):
+		}
+		// A missed refresh is only logged: the next one may succeed, and the
+		// relay's work does not depend on it.
+		if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
+			h.log.Warn("node heartbeat", "err", err)
+		}
+	}
+}
+
+// Stop ends the refreshes and removes the node's row. Safe to call more than
+// once and from several goroutines: every call returns once the row is gone.
+// After Stop, Start does nothing.
+func (h *Heartbeat) Stop() {
+	h.mu.Lock()
+	if h.stopping {
+		h.mu.Unlock()
+		<-h.left
+		return
+	}
+	h.stopping = true
+	started := h.started
+	h.mu.Unlock()
+	defer close(h.left)
+	if !started {
+		return
+	}
+	h.cancel()
+	<-h.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.cfg.Registry.Leave(ctx, h.cfg.Node.ID); err != nil {
+		h.log.Warn("leave relay_node", "err", err)
+	}
+}
