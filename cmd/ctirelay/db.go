@@ -16,6 +16,7 @@ import (
 type database interface {
 	relay.Store
 	relay.Admin
+	relay.NodeRegistry
 	Migrate(ctx context.Context) ([]schema.Migration, error)
 	Pending(ctx context.Context) ([]schema.Migration, error)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,15 +88,20 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 		t.Fatalf("send of an unknown verb: code %d, out %q", code, out)
 	}
 	out, _, code = ctl(t, dir, "status", "--json", "--agents")
-	var st struct {
-		Dead   int `json:"dead"`
-		Inbox  int `json:"inbox"`
-		Agents []struct {
-			Agent string `json:"agent"`
-		} `json:"agents"`
-	}
+	var st statusJSON
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Dead != 7 || st.Inbox != 0 || len(st.Agents) < 2 {
 		t.Fatalf("status: code %d, %q", code, out)
+	}
+	// The running relay is listed in relay_node, alive.
+	host, _ := os.Hostname()
+	pid := relay.cmd.Process.Pid
+	if len(st.Nodes) != 1 || st.Nodes[0].PID != pid || st.Nodes[0].Host != host || st.Nodes[0].Stale ||
+		!strings.HasPrefix(st.Nodes[0].ID, fmt.Sprintf("%s-%d-", host, pid)) || st.Nodes[0].Version == "" || st.StaleAfterS != 30 {
+		t.Fatalf("status nodes while the relay runs:\n%s", out)
+	}
+	out, _, code = ctl(t, dir, "status")
+	if code != 0 || !strings.Contains(out, "NODE") || !strings.Contains(out, st.Nodes[0].ID+"  "+host) || strings.Contains(out, "(stale)") {
+		t.Fatalf("status text while the relay runs: code %d\n%s", code, out)
 	}
 	out, _, code = ctl(t, dir, "dead", "list")
 	if code != 0 || !strings.Contains(out, "UNKNOWN_VERB") || !strings.Contains(out, "TOO_LARGE") {
@@ -139,6 +146,29 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if log := relay.logText(); !strings.Contains(log, "relay engine stopped") {
 		t.Fatalf("no clean shutdown in the log:\n%s", log)
 	}
+	// A clean shutdown removes the relay's row.
+	out, _, code = ctl(t, dir, "status", "--json")
+	st = statusJSON{}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Nodes == nil || len(st.Nodes) != 0 {
+		t.Fatalf("status nodes after the relay stopped: code %d\n%s", code, out)
+	}
+}
+
+// statusJSON is what the tests read of `ctirelay status --json`.
+type statusJSON struct {
+	Dead   int `json:"dead"`
+	Inbox  int `json:"inbox"`
+	Agents []struct {
+		Agent string `json:"agent"`
+	} `json:"agents"`
+	Nodes []struct {
+		ID      string `json:"id"`
+		Host    string `json:"host"`
+		PID     int    `json:"pid"`
+		Version string `json:"version"`
+		Stale   bool   `json:"stale"`
+	} `json:"nodes"`
+	StaleAfterS float64 `json:"stale_after_s"`
 }
 
 func TestE2EMigratePrintThenApply(t *testing.T) {

@@ -68,6 +68,18 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	// Listed in relay_node while the engine runs; the row goes once it and
+	// the bridges have stopped (deferred calls run after the stops below).
+	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(*node, clock.Now()),
+		Every: heartbeatEvery(cfg), Clock: clock, Logger: log})
+	if err == nil {
+		err = hb.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		engine.Stop()
+		return err
+	}
+	defer hb.Stop()
 	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, *node, clock, log)
 	if err != nil {
 		engine.Stop()

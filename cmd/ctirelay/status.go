@@ -48,11 +48,17 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 			rows = append(rows, r)
 		}
 	}
+	nodes, err := db.Nodes(ctx)
+	if err != nil {
+		return fmt.Errorf("read relays: %w", err)
+	}
+	relays := relayRows(nodes, now, staleAfter(cfg))
 	if *asJSON {
 		out := map[string]any{
 			"pending": st.Pending, "inbox": st.Inbox, "ready": st.Ready, "in_flight": st.InFlight,
 			"retrying": st.Retrying, "dead": st.Dead, "outbox": st.Outbox,
 			"oldest_age_s": st.OldestAge.Seconds(), "done_1m": st.Done1m,
+			"nodes": relays, "stale_after_s": staleAfter(cfg).Seconds(),
 		}
 		if *agents {
 			if rows == nil {
@@ -71,7 +77,11 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 	fmt.Fprintf(tw, "dead\t%d\n", st.Dead)
 	fmt.Fprintf(tw, "unread in %s\t%d\n", orDefault(cfg.Database.OutboundTable, "T_TTO"), st.Outbox)
 	fmt.Fprintf(tw, "answered last minute\t%d\n", st.Done1m)
+	fmt.Fprintf(tw, "relays\t%d\t(stale %d)\n", len(relays), countStale(relays))
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := printRelays(env.stdout, relays); err != nil {
 		return err
 	}
 	if *agents {
