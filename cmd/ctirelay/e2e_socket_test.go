@@ -95,21 +95,12 @@ func TestE2ESocketBridge(t *testing.T) {
 	simArgs := []string{"--ring-time", "0s", "--talk-time", "1s"}
 	sw := startSimServer(t, simAddr, simArgs...)
 	dir := t.TempDir()
-	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
-switch:
-  driver: tactium
-  tactium:
-    address: %s
-    reply_timeout: 2s
-engine:
-  max_attempts: 20
-  backoff_base: 100ms
-  backoff_max: 500ms
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), tactiumRelayConfig(simAddr, fmt.Sprintf(`
 bridges:
   socket:
     listen: %s
     poll_interval: 10ms
-`, simAddr, sockAddr))
+`, sockAddr)))
 	relayProc := startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {

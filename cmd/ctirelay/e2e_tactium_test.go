@@ -46,6 +46,22 @@ func (s *simServer) kill() {
 	}
 }
 
+// tactiumRelayConfig points a relay at a Tactium socket with retries quick
+// enough to ride out a switch restart in a test; extra is appended YAML.
+func tactiumRelayConfig(switchAddr, extra string) string {
+	return fmt.Sprintf(`
+switch:
+  driver: tactium
+  tactium:
+    address: %s
+    reply_timeout: 2s
+engine:
+  max_attempts: 20
+  backoff_base: 100ms
+  backoff_max: 500ms
+`, switchAddr) + extra
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -66,17 +82,7 @@ func TestE2ERelayDrivesATactiumSocket(t *testing.T) {
 	simArgs := []string{"--ring-time", "0s", "--talk-time", "1s"}
 	sw := startSimServer(t, addr, simArgs...)
 	dir := t.TempDir()
-	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
-switch:
-  driver: tactium
-  tactium:
-    address: %s
-    reply_timeout: 2s
-engine:
-  max_attempts: 20
-  backoff_base: 100ms
-  backoff_max: 500ms
-`, addr))
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), tactiumRelayConfig(addr, ""))
 	relay := startRelay(t, dir, "--config", cfg)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
