@@ -2,6 +2,7 @@ package relay
 
 import (
 	"strings"
+	"unicode"
 )
 
 // Verb names a command sent to the switch. Verbs are matched without regard to
@@ -56,6 +57,11 @@ func ParseCommand(f Frame) (Command, error) {
 	if len(f) == 0 || f.Login() == "" {
 		return Command{}, Errorf(CodeMalformed, "the first field (agent login) is empty")
 	}
+	if strings.ContainsFunc(strings.TrimSpace(f.Login()), badLoginRune) {
+		// A field may hold '<' and line breaks, so a frame left unclosed on a
+		// socket swallows the next one into its login; refuse such a login.
+		return Command{}, Errorf(CodeMalformed, "the agent login %q contains '<' or a control character", f.Login())
+	}
 	if len(f) < 2 || f.Verb() == "" {
 		return Command{}, Errorf(CodeMalformed, "the second field (verb) is missing")
 	}
@@ -102,3 +108,6 @@ func ParseCommand(f Frame) (Command, error) {
 	}
 	return Command{Frame: f, Login: f.Login(), Verb: v}, nil
 }
+
+// badLoginRune reports characters no agent login contains.
+func badLoginRune(r rune) bool { return r == '<' || unicode.IsControl(r) }

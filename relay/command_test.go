@@ -72,6 +72,8 @@ func TestParseCommandRejects(t *testing.T) {
 		{name: "no fields", frame: nil, code: CodeMalformed, message: "the first field (agent login) is empty"},
 		{name: "empty login", frame: Frame{"", "S"}, code: CodeMalformed, message: "the first field (agent login) is empty"},
 		{name: "only empty login", frame: Frame{""}, code: CodeMalformed, message: "the first field (agent login) is empty"},
+		{name: "unclosed field swallowed into the login", frame: Frame{"bad\r\n<maria", "S"}, code: CodeMalformed, message: `the agent login "bad\r\n<maria" contains '<' or a control character`},
+		{name: "tab in login", frame: Frame{"jo\tse", "S"}, code: CodeMalformed, message: `the agent login "jo\tse" contains '<' or a control character`},
 		{name: "no verb", frame: Frame{"jose"}, code: CodeMalformed, message: "the second field (verb) is missing"},
 		{name: "empty verb", frame: Frame{"jose", ""}, code: CodeMalformed, message: "the second field (verb) is missing"},
 		{name: "unknown verb", frame: Frame{"jose", "XYZ"}, code: CodeUnknownVerb, message: `unknown verb "XYZ"`},
