@@ -14,19 +14,13 @@ func (e *Engine) dispatch(ctx context.Context, jobs []Job) {
 	e.start(ctx, jobs)
 }
 
-// start hands each command, already counted in flight, to a goroutine of
-// its own. The claim already guarantees a single command per agent, so order
-// per agent holds.
+// start hands each command, already counted in flight, to a worker. The
+// claim already guarantees a single command per agent, so order per agent
+// holds.
 func (e *Engine) start(ctx context.Context, jobs []Job) {
 	e.running.Add(len(jobs))
 	for _, j := range jobs {
-		w := work{ctx: ctx, job: j}
-		select {
-		case e.work <- w: // an idle worker takes it
-		default:
-			e.workers.Add(1)
-			go e.worker(w)
-		}
+		e.workers.submit(work{ctx: ctx, job: j})
 	}
 }
 
@@ -34,27 +28,6 @@ func (e *Engine) start(ctx context.Context, jobs []Job) {
 type work struct {
 	ctx context.Context
 	job Job
-}
-
-// worker runs commands until Stop closes the work channel. Workers wait for
-// the next command rather than end: a new goroutine grows its stack while
-// running a command, which cost a fifth of the relay's CPU at full speed. At
-// most MaxInFlight are ever needed at once, so no more are kept.
-func (e *Engine) worker(w work) {
-	defer e.workers.Done()
-	for {
-		e.run(w)
-		if e.idle.Add(1) > int64(e.cfg.MaxInFlight) {
-			e.idle.Add(-1)
-			return
-		}
-		next, ok := <-e.work
-		e.idle.Add(-1)
-		if !ok {
-			return
-		}
-		w = next
-	}
 }
 
 // run executes one command and queues its outcome, then the events its

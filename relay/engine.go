@@ -124,9 +124,7 @@ type Engine struct {
 	claimOpen bool
 	runCtx    context.Context // commands at the switch run under it
 
-	work    chan work // to idle workers; closed by Stop
-	workers sync.WaitGroup
-	idle    atomic.Int64
+	workers *workerPool
 
 	claimStarved atomic.Bool  // the claim loop waits for free slots
 	leftover     atomic.Int64 // intakes that left commands for Claim, so far
@@ -152,16 +150,18 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("engine config: %w", err)
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:        cfg,
 		log:        cfg.Logger.With("node", cfg.Node),
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
-		work:       make(chan work),
 		writerD:    make(chan struct{}),
 		stopped:    make(chan struct{}),
-	}, nil
+	}
+	// At most MaxInFlight commands run at once, so no more workers are kept.
+	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}
+	return e, nil
 }
 
 // Stats returns running totals.
@@ -248,8 +248,7 @@ func (e *Engine) Stop() {
 	}
 	e.abort()
 	// Nothing dispatches any more: loops and claiming have stopped.
-	close(e.work)
-	e.workers.Wait()
+	e.workers.close()
 	if err := e.cfg.Driver.Close(); err != nil {
 		e.log.Warn("close driver", "err", err)
 	}
