@@ -38,6 +38,7 @@ func benchCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	tuneGC(env)
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage

@@ -25,6 +25,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	tuneGC(env)
 	cfg, err := common.load(env)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	tuneGC(env)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "ctirelay sim: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
