@@ -14,28 +14,24 @@ WITH o AS (
     SELECT o.*
       FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
            WITH ORDINALITY AS o(id, owner, attempts, kind, not_before, reason, code, ord)
-), hit AS (
-    -- Each outcome whose lease still holds, its row reached by key and
-    -- locked (a takeover that commits first makes the row fail the check).
-    SELECT o.*
-      FROM o
-     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
-                          WHERE i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
-                            AND i.state = 'running'
-                            FOR UPDATE) x
 ), retried AS (
+    -- Driven from the outcomes (a probe by key each) and fenced in the
+    -- statement itself: a takeover that commits first changes owner or
+    -- attempts, and the update re-checks the row it waited for.
     UPDATE {{inbox}} i
-       SET state = 'ready', not_before = nullif(h.not_before, '')::timestamptz, last_error = h.reason,
+       SET state = 'ready', not_before = nullif(o.not_before, '')::timestamptz, last_error = o.reason,
            lease_owner = NULL, lease_expires = NULL
-      FROM hit h
-     WHERE h.kind = 'retry' AND i.id = h.id
+      FROM o
+     WHERE o.kind = 'retry' AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
+       AND i.state = 'running'
     RETURNING i.id
 ), finished AS (
     DELETE FROM {{inbox}} i
-     USING hit h
-     WHERE h.kind <> 'retry' AND i.id = h.id
+     USING o
+     WHERE o.kind <> 'retry' AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
+       AND i.state = 'running'
     RETURNING i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.attempts, i.enqueued_at,
-              h.ord, h.kind, h.reason, h.code
+              o.ord, o.kind, o.reason, o.code
 ), unblocked AS (
     -- The finished command was its agent's oldest, so the agent's next
     -- command (by id) is now its head. No other relay can hold it: it was
