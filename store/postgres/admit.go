@@ -17,6 +17,9 @@ import (
 // sql/admit.sql takes.
 type batch struct {
 	source, ref, agent, verb, frame, code, reason, reply []string
+	k                                                    []int64 // position among the admitted, 0 when rejected
+	first                                                []bool  // the agent's first admitted message here
+	seen                                                 map[string]struct{}
 	admitted                                             int
 	results                                              []relay.Enqueued
 }
@@ -24,6 +27,7 @@ type batch struct {
 func newBatch(n int) *batch {
 	mk := func() []string { return make([]string, 0, n) }
 	return &batch{source: mk(), ref: mk(), agent: mk(), verb: mk(), frame: mk(), code: mk(), reason: mk(), reply: mk(),
+		k: make([]int64, 0, n), first: make([]bool, 0, n), seen: make(map[string]struct{}, n),
 		results: make([]relay.Enqueued, 0, n)}
 }
 
@@ -36,12 +40,18 @@ func (b *batch) add(source, ref, raw string, maxFrame int) {
 	b.frame = append(b.frame, raw)
 	if a.Err == nil {
 		b.admitted++
+		b.k = append(b.k, int64(b.admitted))
+		_, seen := b.seen[a.Agent]
+		b.first = append(b.first, !seen)
+		b.seen[a.Agent] = struct{}{}
 		b.code = append(b.code, "")
 		b.reason = append(b.reason, "")
 		b.reply = append(b.reply, "")
 		b.results = append(b.results, relay.Enqueued{})
 		return
 	}
+	b.k = append(b.k, 0)
+	b.first = append(b.first, false)
 	b.code = append(b.code, a.Err.Code)
 	b.reason = append(b.reason, a.Err.Code+": "+a.Err.Message)
 	reply := ""
@@ -64,7 +74,7 @@ func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyT
 	}
 	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
 		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO,
-		lease.Owner, micro(until), max(lease.Limit, 0)).Scan(&last, &leased)
+		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil // nothing admitted
 	}
