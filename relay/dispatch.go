@@ -143,8 +143,12 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
 			}
 			e.inFlight.Add(-int64(len(outcomes)))
+			e.settles.Add(1)
 			if e.claimStarved.Load() || more {
 				signal(e.claimWake)
+			}
+			if e.intakeHeld.Load() {
+				signal(e.intakeWake)
 			}
 			break
 		}

@@ -35,8 +35,13 @@ type EngineConfig struct {
 	Clock  Clock
 	Logger *slog.Logger
 
-	MaxInFlight  int           // commands at the switch at once (256)
-	IntakeBatch  int           // T_TTI rows per intake transaction (1000)
+	MaxInFlight int // commands at the switch at once (256)
+	IntakeBatch int // T_TTI rows per intake transaction (1000)
+	// MaxInbox bounds the commands taken into the inbox and not yet settled
+	// (MaxInFlight + 2 × IntakeBatch): enough for every agent's next command
+	// to be there when the previous one is settled, while the rest of a
+	// backlog waits in T_TTI.
+	MaxInbox     int
 	WriteBatch   int           // outcomes/events per settle transaction (1000)
 	PollInterval time.Duration // fallback poll when no wake-up arrives (100ms)
 	Lease        time.Duration // how long a claimed command is held without renewal (30s)
@@ -75,6 +80,7 @@ func (c *EngineConfig) defaults() error {
 	setInt(&c.MaxInFlight, 256)
 	setInt(&c.IntakeBatch, 1000)
 	setInt(&c.WriteBatch, 1000)
+	setInt(&c.MaxInbox, c.MaxInFlight+2*c.IntakeBatch)
 	setInt(&c.MaxAttempts, 5)
 	setInt(&c.MaxFrame, DefaultMaxFrame)
 	setDur(&c.PollInterval, 100*time.Millisecond)
@@ -128,6 +134,8 @@ type Engine struct {
 
 	claimStarved atomic.Bool  // the claim loop waits for free slots
 	leftover     atomic.Int64 // intakes that left commands for Claim, so far
+	intakeHeld   atomic.Bool  // the intake waits for room in the inbox
+	settles      atomic.Int64 // settles applied, so far
 
 	intakeWake chan struct{}
 	claimWake  chan struct{}
@@ -364,11 +372,12 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		// Polls start PollInterval apart, however long each intake took: a
 		// row is never left waiting longer than that for lack of a wake-up.
 		nextPoll := now.Add(e.cfg.PollInterval)
-		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame}
+		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame, MaxInbox: e.cfg.MaxInbox}
 		var n int
 		var jobs []Job
 		var err error
 		room := 0
+		settles := e.settles.Load()
 		if leases && !e.claimStarved.Load() {
 			// A claim loop waiting for free slots goes first: the intake
 			// runs back to back through a backlog and would keep them all.
@@ -382,6 +391,13 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		} else {
 			n, err = e.cfg.Store.Intake(ctx, req)
 		}
+		// ErrInboxFull comes with what the intake took: the inbox bound,
+		// not T_TTI running dry, ended it.
+		full := errors.Is(err, ErrInboxFull)
+		if full {
+			err = nil
+		}
+		e.intakeHeld.Store(full)
 		if err == nil && len(jobs) < n {
 			e.leftover.Add(1)
 		}
@@ -408,9 +424,20 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 			if len(jobs) < n {
 				signal(e.claimWake)
 			}
-			if n >= e.cfg.IntakeBatch {
+		}
+		switch {
+		case full:
+			// The writer wakes the intake when a settle makes room; one
+			// that came before intakeHeld was set may have made it already.
+			if e.settles.Load() != settles {
 				continue
 			}
+			if !e.waitOr(ctx, e.intakeWake, nil, e.cfg.PollInterval) {
+				return
+			}
+			continue
+		case n >= e.cfg.IntakeBatch:
+			continue
 		}
 		if !e.waitOr(ctx, e.intakeWake, e.intakeNotify, max(nextPoll.Sub(e.cfg.Clock.Now()), 0)) {
 			return

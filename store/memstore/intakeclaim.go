@@ -22,7 +22,7 @@ func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim 
 		busy[r.Agent] = true
 	}
 	first := s.ids.inbox // admitted rows get larger ids
-	n := s.intakeLocked(req)
+	n, full := s.intakeLocked(req)
 	var jobs []relay.Job
 	for _, r := range s.inbox {
 		if len(jobs) >= claim.Limit {
@@ -36,5 +36,5 @@ func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim 
 		r.Attempts++
 		jobs = append(jobs, r.Job)
 	}
-	return n, jobs, nil
+	return n, jobs, full
 }

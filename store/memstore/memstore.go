@@ -41,6 +41,7 @@ type Store struct {
 	tti     []Row
 	tto     []Row
 	inbox   []*inboxRow // in id order
+	peak    int         // the most commands the inbox ever held
 	dead    []relay.DeadLetter
 	journal []relay.JournalEntry
 	cursors map[string]relay.Cursor
@@ -94,6 +95,13 @@ func (s *Store) InboxLen() int {
 	return len(s.inbox)
 }
 
+// MaxInboxLen is the most commands the inbox ever held at once.
+func (s *Store) MaxInboxLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
+
 func (s *Store) check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -140,6 +148,7 @@ func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, repl
 	s.ids.inbox++
 	j := relay.Job{ID: s.ids.inbox, Source: source, Ref: ref, Agent: a.Agent, Verb: a.Verb, Frame: raw, EnqueuedAt: now}
 	s.inbox = append(s.inbox, &inboxRow{Job: j, state: "ready"})
+	s.peak = max(s.peak, len(s.inbox))
 	s.journalAdd(relay.JournalEntry{At: now, Direction: relay.DirIn, Kind: relay.KindCommand, Agent: a.Agent, Frame: raw, Origin: source, Ref: ref, InboxID: j.ID})
 	return relay.Enqueued{ID: j.ID}
 }
@@ -151,17 +160,26 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
-	return s.intakeLocked(req), nil
+	return s.intakeLocked(req)
 }
 
-func (s *Store) intakeLocked(req relay.IntakeRequest) int {
+func (s *Store) intakeLocked(req relay.IntakeRequest) (int, error) {
+	limit, full := req.Limit, false
+	if req.MaxInbox > 0 {
+		if room := max(req.MaxInbox-len(s.inbox), 0); room < limit {
+			limit, full = room, true
+		}
+	}
 	slices.SortFunc(s.tti, func(a, b Row) int { return int(a.ID - b.ID) })
-	n := min(req.Limit, len(s.tti))
+	n := min(limit, len(s.tti))
 	for _, r := range s.tti[:n] {
 		s.admit(relay.SourceERP, strconv.FormatInt(r.ID, 10), r.Text, req.Now, req.MaxFrame, true)
 	}
 	s.tti = slices.Delete(s.tti, 0, n)
-	return n
+	if full && n == limit {
+		return n, relay.ErrInboxFull
+	}
+	return n, nil
 }
 
 // Enqueue implements relay.Store.

@@ -143,12 +143,19 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	// The take holds the intake lock to commit (sql/take_tti.sql): two
 	// relays take T_TTI in turn, or one could admit a later row of an agent
 	// before the other commits an earlier one.
-	rows, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit)
+	rows, full, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit, req.MaxInbox)
 	if err != nil {
 		return 0, nil, fail("intake: take rows", err)
 	}
+	var filled error // the inbox bound decided how many rows came
+	if full {
+		filled = relay.ErrInboxFull
+	}
 	if len(rows) == 0 {
-		return 0, nil, fail("intake: commit", tx.Commit())
+		if err := tx.Commit(); err != nil {
+			return 0, nil, fail("intake: commit", err)
+		}
+		return 0, nil, filled
 	}
 	b := newBatch(len(rows))
 	for _, r := range rows {
@@ -160,7 +167,7 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	if err := tx.Commit(); err != nil {
 		return 0, nil, fail("intake: commit", err)
 	}
-	return len(rows), jobs, nil
+	return len(rows), jobs, filled
 }
 
 type ttiRow struct {
@@ -169,30 +176,34 @@ type ttiRow struct {
 	text string
 }
 
-// takeTTI deletes and returns up to limit rows of T_TTI, oldest first.
-func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit int) ([]ttiRow, error) {
-	rs, err := st.QueryContext(ctx, limit)
+// takeTTI deletes and returns up to limit rows of T_TTI, oldest first, and
+// fewer when maxInbox bounds the inbox; full says that bound decided.
+func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int) (out []ttiRow, full bool, err error) {
+	rs, err := st.QueryContext(ctx, limit, maxInbox)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rs.Close()
-	var out []ttiRow
+	room := int64(limit)
 	for rs.Next() {
-		var r ttiRow
-		if err := rs.Scan(&r.id, &r.text); err != nil {
-			return nil, err
+		var id sql.NullInt64
+		var text sql.NullString
+		if err := rs.Scan(&room, &id, &text); err != nil {
+			return nil, false, err
 		}
-		out = append(out, r)
+		if id.Valid {
+			out = append(out, ttiRow{id: id.Int64, text: text.String})
+		}
 	}
 	if err := rs.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// DELETE ... RETURNING promises no order.
 	sortBy(out, func(r ttiRow) int64 { return r.id })
 	for i := range out {
 		out[i].ref = itoa(out[i].id)
 	}
-	return out, nil
+	return out, room < int64(limit) && int64(len(out)) >= room, nil
 }
 
 // Enqueue implements relay.Store for sources other than T_TTI: rejected

@@ -41,12 +41,17 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	}
 	var taken int
 	var jobs []relay.Job
+	var full bool
 	err = s.inTx(ctx, "intake", func(tx *sql.Tx) error {
-		msgs, err := s.takeTTI(ctx, tx, req.Limit)
+		limit, bounded, err := s.inboxRoom(ctx, tx, req)
 		if err != nil {
 			return err
 		}
-		taken = len(msgs)
+		msgs, err := s.takeTTI(ctx, tx, limit)
+		if err != nil {
+			return err
+		}
+		taken, full = len(msgs), bounded && len(msgs) == limit
 		a, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
 		if err != nil {
 			return err
@@ -56,6 +61,9 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if full {
+		return taken, jobs, relay.ErrInboxFull
 	}
 	return taken, jobs, nil
 }
@@ -109,6 +117,22 @@ func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissio
 	}
 	slices.Sort(heads)
 	return s.leaseIDs(ctx, tx, heads[:min(len(heads), claim.Limit)], claim)
+}
+
+// inboxRoom is how many rows the intake may take: req.Limit, or fewer when
+// req.MaxInbox bounds the inbox, and whether the inbox decided.
+func (s *Store) inboxRoom(ctx context.Context, tx *sql.Tx, req relay.IntakeRequest) (int, bool, error) {
+	if req.MaxInbox <= 0 {
+		return req.Limit, false, nil
+	}
+	var depth int
+	if err := tx.QueryRowContext(ctx, s.q.inboxDepth, req.MaxInbox).Scan(&depth); err != nil {
+		return 0, false, err
+	}
+	if room := max(req.MaxInbox-depth, 0); room < req.Limit {
+		return room, true, nil
+	}
+	return req.Limit, false, nil
 }
 
 // takeTTI deletes the oldest rows of T_TTI and returns them in IS_TTI order.

@@ -9,6 +9,9 @@ import "github.com/ctirelay/ctirelay/store"
 const (
 	sqlAnyTTI = `SELECT 1 FROM {{tti}} LIMIT 1`
 
+	// The inbox's depth, counted no further than the bound asked about.
+	sqlInboxDepth = `SELECT count(*) FROM (SELECT 1 FROM {{inbox}} LIMIT ?)`
+
 	// Take the oldest rows of the ERP's table. RETURNING order is not
 	// defined, so the caller sorts by IS_TTI.
 	sqlTakeTTI = `DELETE FROM {{tti}} WHERE IS_TTI IN (SELECT IS_TTI FROM {{tti}} ORDER BY IS_TTI LIMIT ?) RETURNING IS_TTI, DS_TTI`
@@ -160,10 +163,10 @@ SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
 
 // queries are the statements rendered with one store's table names.
 type queries struct {
-	anyTTI, takeTTI, claim, reclaim, extend, release string
-	journal, deadLetters, status, agents             string
-	journalSince, journalHead, cursor, advanceCursor string
-	nodeHeartbeat, nodeLeave, nodes                  string
+	anyTTI, inboxDepth, takeTTI, claim, reclaim, extend, release string
+	journal, deadLetters, status, agents                         string
+	journalSince, journalHead, cursor, advanceCursor             string
+	nodeHeartbeat, nodeLeave, nodes                              string
 
 	inbox, dead, journalRows, tto            *batch
 	remove, retry, next, lease, headOf       *batch
@@ -174,7 +177,7 @@ func renderQueries(names map[string]string) *queries {
 	r := func(s string) string { return store.Render(s, names) }
 	b := func(t batch) *batch { return t.render(names) }
 	return &queries{
-		anyTTI: r(sqlAnyTTI), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
+		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
