@@ -78,6 +78,7 @@ type SimConfig struct {
 type EngineConfig struct {
 	MaxInFlight     int      `yaml:"max_in_flight"`
 	IntakeBatch     int      `yaml:"intake_batch"`
+	MaxInbox        int      `yaml:"max_inbox"`
 	WriteBatch      int      `yaml:"write_batch"`
 	PollInterval    Duration `yaml:"poll_interval"`
 	Lease           Duration `yaml:"lease"`
@@ -334,7 +335,7 @@ func (c Config) Validate() error {
 	for _, n := range []struct {
 		key string
 		v   int
-	}{{"engine.max_in_flight", e.MaxInFlight}, {"engine.intake_batch", e.IntakeBatch}, {"engine.write_batch", e.WriteBatch},
+	}{{"engine.max_in_flight", e.MaxInFlight}, {"engine.intake_batch", e.IntakeBatch}, {"engine.max_inbox", e.MaxInbox}, {"engine.write_batch", e.WriteBatch},
 		{"engine.max_attempts", e.MaxAttempts}, {"engine.max_frame_bytes", e.MaxFrameBytes}} {
 		if n.v < 0 {
 			bad(n.key, "must not be negative")

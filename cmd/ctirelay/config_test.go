@@ -183,7 +183,7 @@ func TestShippedFullConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if time.Duration(cfg.Engine.Lease) != 30*time.Second || cfg.Engine.InDoubt != "dead" {
+	if time.Duration(cfg.Engine.Lease) != 30*time.Second || cfg.Engine.InDoubt != "dead" || cfg.Engine.MaxInbox != 2256 {
 		t.Fatalf("full.yaml engine = %+v", cfg.Engine)
 	}
 	if def := DefaultConfig(); cfg.Bridges.Socket.Listen != def.Bridges.Socket.Listen || cfg.Bridges.Socket.MaxConns != 1024 {

@@ -56,7 +56,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	e := cfg.Engine
 	engine, err := relay.NewEngine(relay.EngineConfig{
 		Node: *node, Store: db, Driver: driver, Clock: clock, Logger: log,
-		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, WriteBatch: e.WriteBatch,
+		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, MaxInbox: e.MaxInbox, WriteBatch: e.WriteBatch,
 		PollInterval: time.Duration(e.PollInterval), Lease: time.Duration(e.Lease),
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
 		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
