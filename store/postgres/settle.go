@@ -16,6 +16,7 @@ import (
 type settleArgs struct {
 	id, attempts                         []int64
 	owner, kind, notBefore, reason, code []string
+	agent                                []string
 	replyIdx                             []int64
 	replyFrame, replyOutcome             []string
 }
@@ -30,7 +31,7 @@ func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
 	n := len(keep)
 	a := &settleArgs{
 		id: make([]int64, 0, n), attempts: make([]int64, 0, n), owner: make([]string, 0, n), kind: make([]string, 0, n),
-		notBefore: make([]string, 0, n), reason: make([]string, 0, n), code: make([]string, 0, n),
+		notBefore: make([]string, 0, n), reason: make([]string, 0, n), code: make([]string, 0, n), agent: make([]string, 0, n),
 		replyIdx: make([]int64, 0, n), replyFrame: make([]string, 0, n), replyOutcome: make([]string, 0, n),
 	}
 	for _, i := range keep {
@@ -38,6 +39,7 @@ func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
 		a.id = append(a.id, o.Job.ID)
 		a.attempts = append(a.attempts, int64(o.Job.Attempts))
 		a.owner = append(a.owner, o.Job.Owner)
+		a.agent = append(a.agent, o.Job.Agent)
 		a.reason = append(a.reason, o.Reason)
 		kind, notBefore, code := "done", "", ""
 		switch o.Kind {
@@ -88,7 +90,7 @@ func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	rs, err := st.QueryContext(ctx, pq.Array(a.id), pq.Array(a.owner), pq.Array(a.attempts), pq.Array(a.kind),
 		pq.Array(a.notBefore), pq.Array(a.reason), pq.Array(a.code),
 		pq.Array(a.replyIdx), pq.Array(a.replyFrame), pq.Array(a.replyOutcome), micro(now),
-		owner, micro(until), max(claim.Limit, 0))
+		owner, micro(until), max(claim.Limit, 0), pq.Array(a.agent))
 	if err != nil {
 		return 0, nil, fail("settle", err)
 	}

@@ -23,8 +23,11 @@ WITH intake_lock AS (
     -- statement's snapshot.
     SELECT m.k
       FROM msg m
-     WHERE $11 <> '' AND m.first
-       AND NOT EXISTS (SELECT 1 FROM {{inbox}} o WHERE o.agent = m.agent)
+      -- a lateral probe stops at the agent's first command; NOT EXISTS was
+      -- planned as a bitmap of every command of the agent
+      LEFT JOIN LATERAL (SELECT true AS busy FROM {{inbox}} o
+                          WHERE o.agent = m.agent ORDER BY o.agent, o.id LIMIT 1) b ON true
+     WHERE $11 <> '' AND m.first AND b.busy IS NULL
      ORDER BY m.k
      LIMIT $13
 ), block AS (

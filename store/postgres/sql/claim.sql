@@ -17,20 +17,21 @@ WITH RECURSIVE head AS (
                            FROM {{inbox}} i
                           WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
 ), ready AS (
-    SELECT h.id
+    SELECT h.agent, h.id
       FROM head h
      WHERE h.state = 'ready' AND (h.not_before IS NULL OR h.not_before <= $2)
      ORDER BY h.id
 ), picked AS (
-    -- locked one by one, oldest first, until the limit
-    SELECT l.id
+    -- locked one by one, oldest first, until the limit; updated below by
+    -- the row version locked here
+    SELECT l.tid
       FROM ready r
-     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
-                          WHERE i.id = r.id AND i.state = 'ready'
+     CROSS JOIN LATERAL (SELECT i.ctid AS tid FROM {{inbox}} i
+                          WHERE i.agent = r.agent AND i.id = r.id AND i.state = 'ready'
                             FOR UPDATE SKIP LOCKED) l
      LIMIT $3
 )
 UPDATE {{inbox}} u
    SET state = 'running', lease_owner = $1, lease_expires = $4, attempts = u.attempts + 1
- WHERE u.id = ANY (ARRAY(SELECT id FROM picked))
+ WHERE u.ctid = ANY (ARRAY(SELECT tid FROM picked))
 RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at

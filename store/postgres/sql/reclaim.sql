@@ -12,19 +12,19 @@ WITH RECURSIVE head AS (
                            FROM {{inbox}} i
                           WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
 ), expired AS (
-    SELECT h.id
+    SELECT h.agent, h.id
       FROM head h
      WHERE h.state = 'running' AND h.lease_expires < $2
      ORDER BY h.id
 ), picked AS (
-    SELECT l.id
+    SELECT l.tid
       FROM expired e
-     CROSS JOIN LATERAL (SELECT i.id FROM {{inbox}} i
-                          WHERE i.id = e.id AND i.state = 'running' AND i.lease_expires < $2
+     CROSS JOIN LATERAL (SELECT i.ctid AS tid FROM {{inbox}} i
+                          WHERE i.agent = e.agent AND i.id = e.id AND i.state = 'running' AND i.lease_expires < $2
                             FOR UPDATE SKIP LOCKED) l
      LIMIT $3
 )
 UPDATE {{inbox}} u
    SET lease_owner = $1, lease_expires = $4, attempts = u.attempts + 1
- WHERE u.id = ANY (ARRAY(SELECT id FROM picked))
+ WHERE u.ctid = ANY (ARRAY(SELECT tid FROM picked))
 RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at

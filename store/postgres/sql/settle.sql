@@ -1,7 +1,8 @@
--- Applies a batch of outcomes in one statement. $1..$7 are parallel arrays,
--- one element per outcome: inbox id, lease owner, attempts (the fence),
--- kind ('done', 'retry', 'dead'), not_before ('' for none), reason and the
--- ERR code of a dead command ('' for none). $8..$10 are the reply frames:
+-- Applies a batch of outcomes in one statement. $1..$7 and $15 are parallel
+-- arrays, one element per outcome: inbox id, lease owner, attempts (the
+-- fence), kind ('done', 'retry', 'dead'), not_before ('' for none), reason,
+-- the ERR code of a dead command ('' for none) and the agent (with the id,
+-- the inbox key). $8..$10 are the reply frames:
 -- the 1-based outcome each answers, the frame and 'ok' or 'err'. $11 is now.
 -- An outcome whose row was taken over (owner, attempts or state changed) is
 -- skipped. In the same transaction it leases, for $12 until $13, up to $14 of
@@ -12,8 +13,8 @@
 -- from the outcomes whatever the plan (see claim.sql).
 WITH o AS (
     SELECT o.*
-      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
-           WITH ORDINALITY AS o(id, owner, attempts, kind, not_before, reason, code, ord)
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $15::text[])
+           WITH ORDINALITY AS o(id, owner, attempts, kind, not_before, reason, code, agent, ord)
 ), retried AS (
     -- Driven from the outcomes (a probe by key each) and fenced in the
     -- statement itself: a takeover that commits first changes owner or
@@ -22,31 +23,32 @@ WITH o AS (
        SET state = 'ready', not_before = nullif(o.not_before, '')::timestamptz, last_error = o.reason,
            lease_owner = NULL, lease_expires = NULL
       FROM o
-     WHERE o.kind = 'retry' AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
+     WHERE o.kind = 'retry' AND i.agent = o.agent AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
        AND i.state = 'running'
     RETURNING i.id
 ), finished AS (
     DELETE FROM {{inbox}} i
      USING o
-     WHERE o.kind <> 'retry' AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
+     WHERE o.kind <> 'retry' AND i.agent = o.agent AND i.id = o.id AND i.lease_owner = o.owner AND i.attempts = o.attempts
        AND i.state = 'running'
     RETURNING i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.attempts, i.enqueued_at,
               o.ord, o.kind, o.reason, o.code
 ), unblocked AS (
     -- The finished command was its agent's oldest, so the agent's next
     -- command (by id) is now its head. No other relay can hold it: it was
-    -- not a head until this transaction commits.
-    SELECT n.id
+    -- not a head until this transaction commits. Nothing else changes it
+    -- meanwhile either, so it is updated below by the row version read here.
+    SELECT n.tid, n.id
       FROM finished f
-     CROSS JOIN LATERAL (SELECT i.id, i.state, i.not_before FROM {{inbox}} i
+     CROSS JOIN LATERAL (SELECT i.ctid AS tid, i.id, i.state, i.not_before FROM {{inbox}} i
                           WHERE i.agent = f.agent AND i.id > f.id ORDER BY i.id LIMIT 1) n
      WHERE n.state = 'ready' AND (n.not_before IS NULL OR n.not_before <= $11)
 ), next AS (
-    SELECT id FROM unblocked ORDER BY id LIMIT $14
+    SELECT tid FROM unblocked ORDER BY id LIMIT $14
 ), claimed AS (
     UPDATE {{inbox}} u
        SET state = 'running', lease_owner = $12, lease_expires = $13, attempts = u.attempts + 1
-     WHERE u.id = ANY (ARRAY(SELECT id FROM next)) AND u.state = 'ready'
+     WHERE u.ctid = ANY (ARRAY(SELECT tid FROM next)) AND u.state = 'ready'
     RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at
 ), dead AS (
     INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
