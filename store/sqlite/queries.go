@@ -107,7 +107,7 @@ var (
 	batchRemove = batch{
 		head:  `DELETE FROM {{inbox}} WHERE state = 'running' AND (id, lease_owner, attempts) IN (VALUES `,
 		tuple: `(?, ?, ?)`, params: 3,
-		tail: `) RETURNING id, lease_owner, attempts, source, source_ref, agent, verb, frame, enqueued_at`,
+		tail: `) RETURNING id, lease_owner, attempts`,
 	}
 	// The next command of each agent whose command a settle removed (agent
 	// and removed id per tuple) is now its head: those ready and due.
@@ -118,6 +118,20 @@ var (
 SELECT i.id FROM f JOIN {{inbox}} AS i
     ON i.id = (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id)
  WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= (SELECT now FROM p))`,
+	}
+	// Lease the next command of each agent whose command a settle removed
+	// (agent and removed id per tuple), when it is ready and due: one
+	// statement when every one of them may be leased (owner, lease expiry
+	// and now first).
+	batchLeaseNext = batch{
+		head:  `WITH p(owner, until, now) AS (SELECT ?, ?, ?), f(agent, id) AS (VALUES `,
+		tuple: `(?, ?)`, params: 2, fixed: 3,
+		tail: `)
+UPDATE {{inbox}} SET state = 'running', lease_owner = (SELECT owner FROM p), lease_expires = (SELECT until FROM p),
+       attempts = attempts + 1
+ WHERE id IN (SELECT (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id) FROM f)
+   AND state = 'ready' AND (not_before IS NULL OR not_before <= (SELECT now FROM p))
+RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`,
 	}
 	// The oldest command of each agent given: an agent's command just
 	// admitted is at the head of its queue when it is that oldest one.
@@ -170,6 +184,7 @@ type queries struct {
 
 	inbox, dead, journalRows, tto            *batch
 	remove, retry, next, lease, headOf       *batch
+	leaseNext                                *batch
 	retryDead, deleteRetried, dropDeadLetter *batch
 }
 
@@ -183,6 +198,7 @@ func renderQueries(names map[string]string) *queries {
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),
+		leaseNext: b(batchLeaseNext),
 		retryDead: b(batchRetryDead), deleteRetried: b(batchDeleteRetried), dropDeadLetter: b(batchDropDead),
 	}
 }

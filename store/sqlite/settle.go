@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"time"
 
@@ -67,6 +68,11 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 	if claim.Limit <= 0 || len(removed) == 0 {
 		return nil, nil
 	}
+	if len(removed) <= claim.Limit {
+		// Removed commands are of distinct agents (one in flight each), so
+		// there is at most one next command per removed one: all fit.
+		return s.leaseAllNext(ctx, tx, removed, claim)
+	}
 	var next []int64
 	err := each(len(removed), func(lo, hi int) error {
 		args := make([]any, 0, s.q.next.fixed+(hi-lo)*s.q.next.params)
@@ -95,6 +101,29 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 	return s.leaseIDs(ctx, tx, next[:min(len(next), claim.Limit)], claim)
 }
 
+// leaseAllNext leases the next command of every agent in removed that has
+// one ready, in one statement per run of rows.
+func (s *Store) leaseAllNext(ctx context.Context, tx *sql.Tx, removed []store.Removed, claim relay.ClaimRequest) ([]relay.Job, error) {
+	var jobs []relay.Job
+	err := each(len(removed), func(lo, hi int) error {
+		args := make([]any, 0, s.q.leaseNext.fixed+(hi-lo)*s.q.leaseNext.params)
+		args = append(args, claim.Owner, micros(claim.LeaseUntil), micros(claim.Now))
+		for _, r := range removed[lo:hi] {
+			args = append(args, r.Agent, r.ID)
+		}
+		rs, err := tx.QueryContext(ctx, s.q.leaseNext.sql(hi-lo), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		more, err := scanJobs(rs, claim.Owner)
+		jobs = append(jobs, more...)
+		return err
+	})
+	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs, err
+}
+
 // leaseIDs leases the ready commands with the given ids to claim.Owner
 // and returns them in id order.
 func (s *Store) leaseIDs(ctx context.Context, tx *sql.Tx, ids []int64, claim relay.ClaimRequest) ([]relay.Job, error) {
@@ -119,14 +148,23 @@ func (s *Store) leaseIDs(ctx context.Context, tx *sql.Tx, ids []int64, claim rel
 }
 
 // removeFenced deletes the inbox rows of Done and Dead outcomes still held
-// as the outcome says, and returns them as they were.
+// as the outcome says, and returns them as they were: the job each outcome
+// carries, since the fence matched its very lease (a row's other columns
+// never change), so the statement returns only the fence.
 func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.Outcome, idx []int) ([]store.Removed, error) {
+	type lease struct {
+		id       int64
+		owner    string
+		attempts int
+	}
 	var removed []store.Removed
 	err := each(len(idx), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*s.q.remove.params)
+		jobs := make(map[lease]relay.Job, hi-lo)
 		for _, i := range idx[lo:hi] {
 			j := outcomes[i].Job
 			args = append(args, j.ID, j.Owner, j.Attempts)
+			jobs[lease{j.ID, j.Owner, j.Attempts}] = j
 		}
 		rs, err := tx.QueryContext(ctx, s.q.remove.sql(hi-lo), args...)
 		if err != nil {
@@ -134,14 +172,16 @@ func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.O
 		}
 		defer rs.Close()
 		for rs.Next() {
-			var r store.Removed
-			var verb string
-			var enq int64
-			if err := rs.Scan(&r.ID, &r.Owner, &r.Attempts, &r.Source, &r.Ref, &r.Agent, &verb, &r.Frame, &enq); err != nil {
+			var l lease
+			if err := rs.Scan(&l.id, &l.owner, &l.attempts); err != nil {
 				return err
 			}
-			r.Verb, r.EnqueuedAt = relay.Verb(verb), fromMicros(enq)
-			removed = append(removed, r)
+			j, ok := jobs[l]
+			if !ok {
+				return fmt.Errorf("removed inbox row %d was not asked for", l.id)
+			}
+			removed = append(removed, store.Removed{ID: j.ID, Owner: j.Owner, Attempts: j.Attempts, Source: j.Source,
+				Ref: j.Ref, Agent: j.Agent, Verb: j.Verb, Frame: j.Frame, EnqueuedAt: j.EnqueuedAt})
 		}
 		return rs.Err()
 	})
