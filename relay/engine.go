@@ -38,9 +38,9 @@ type EngineConfig struct {
 	MaxInFlight int // commands at the switch at once (256)
 	IntakeBatch int // T_TTI rows per intake transaction (1000)
 	// MaxInbox bounds the commands taken into the inbox and not yet settled
-	// (MaxInFlight + 2 × IntakeBatch): enough for every agent's next command
-	// to be there when the previous one is settled, while the rest of a
-	// backlog waits in T_TTI.
+	// (MaxInFlight + 2 × IntakeBatch; below zero, no bound): enough for every
+	// agent's next command to be there when the previous one is settled,
+	// while the rest of a backlog waits in T_TTI.
 	MaxInbox     int
 	WriteBatch   int           // outcomes/events per settle transaction (1000)
 	PollInterval time.Duration // fallback poll when no wake-up arrives (100ms)
@@ -80,7 +80,9 @@ func (c *EngineConfig) defaults() error {
 	setInt(&c.MaxInFlight, 256)
 	setInt(&c.IntakeBatch, 1000)
 	setInt(&c.WriteBatch, 1000)
-	setInt(&c.MaxInbox, c.MaxInFlight+2*c.IntakeBatch)
+	if c.MaxInbox == 0 {
+		c.MaxInbox = c.MaxInFlight + 2*c.IntakeBatch
+	}
 	setInt(&c.MaxAttempts, 5)
 	setInt(&c.MaxFrame, DefaultMaxFrame)
 	setDur(&c.PollInterval, 100*time.Millisecond)
@@ -372,7 +374,7 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		// Polls start PollInterval apart, however long each intake took: a
 		// row is never left waiting longer than that for lack of a wake-up.
 		nextPoll := now.Add(e.cfg.PollInterval)
-		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame, MaxInbox: e.cfg.MaxInbox}
+		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame, MaxInbox: max(e.cfg.MaxInbox, 0)}
 		var n int
 		var jobs []Job
 		var err error

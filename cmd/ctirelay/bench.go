@@ -25,6 +25,7 @@ func benchCmd(ctx context.Context, env *cli, args []string) error {
 	duration := fs.Duration("duration", 0, "how long to offer commands: at --rate (default 30s), or without --rate as fast as the relay takes them")
 	batch := fs.Int("batch", 1000, "intake and write batch of the relay; also the floor's batch")
 	inFlight := fs.Int("max-in-flight", 0, "commands at the switch at once (default: --agents)")
+	maxInbox := fs.Int("max-inbox", 0, "commands the relay takes into its inbox ahead of the switch (default: max-in-flight + 2 × batch; -1: no bound)")
 	poll := fs.Duration("poll", 100*time.Millisecond, "the relay's fallback poll interval")
 	notify := fs.Bool("notify", true, "PostgreSQL: install the T_TTI notify trigger (off: the relay polls)")
 	synchronous := fs.String("synchronous", "FULL", "SQLite: PRAGMA synchronous")
@@ -51,7 +52,7 @@ func benchCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	cfg := benchConfig{
 		db:     benchDBSpec{dsn: *dsn, synchronous: *synchronous, notify: *notify, keep: *keep},
-		agents: *agents, rate: *rate, duration: *duration, batch: *batch, maxInFlight: *inFlight,
+		agents: *agents, rate: *rate, duration: *duration, batch: *batch, maxInFlight: *inFlight, maxInbox: *maxInbox,
 		poll: *poll, floor: *floor, floorRows: *floorRows, stall: *stall,
 		log: newLogger(LogConfig{Level: *logLevel}, env.stderr),
 	}

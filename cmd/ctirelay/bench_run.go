@@ -33,6 +33,7 @@ type benchConfig struct {
 	duration    time.Duration
 	batch       int
 	maxInFlight int
+	maxInbox    int
 	poll        time.Duration
 	floor       bool
 	floorRows   int64
@@ -128,7 +129,7 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 	engine, err := relay.NewEngine(relay.EngineConfig{
 		Node: "bench-" + randomSuffix(), Store: wrapStore(t.store, probe),
 		Driver: &probeDriver{Driver: sim.NewDriver(sw), p: probe, agents: cfg.agents},
-		Logger: cfg.log, MaxInFlight: cfg.maxInFlight, IntakeBatch: cfg.batch, WriteBatch: cfg.batch,
+		Logger: cfg.log, MaxInFlight: cfg.maxInFlight, MaxInbox: cfg.maxInbox, IntakeBatch: cfg.batch, WriteBatch: cfg.batch,
 		PollInterval: cfg.poll,
 	})
 	if err != nil {

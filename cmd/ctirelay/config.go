@@ -335,11 +335,14 @@ func (c Config) Validate() error {
 	for _, n := range []struct {
 		key string
 		v   int
-	}{{"engine.max_in_flight", e.MaxInFlight}, {"engine.intake_batch", e.IntakeBatch}, {"engine.max_inbox", e.MaxInbox}, {"engine.write_batch", e.WriteBatch},
+	}{{"engine.max_in_flight", e.MaxInFlight}, {"engine.intake_batch", e.IntakeBatch}, {"engine.write_batch", e.WriteBatch},
 		{"engine.max_attempts", e.MaxAttempts}, {"engine.max_frame_bytes", e.MaxFrameBytes}} {
 		if n.v < 0 {
 			bad(n.key, "must not be negative")
 		}
+	}
+	if e.MaxInbox < -1 {
+		bad("engine.max_inbox", "-1 (no bound), 0 (the default) or a number of commands")
 	}
 	if e.MaxFrameBytes > 1<<20 {
 		bad("engine.max_frame_bytes", "at most 1048576")
