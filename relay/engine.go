@@ -137,6 +137,7 @@ type Engine struct {
 	claimStarved atomic.Bool  // the claim loop waits for free slots
 	leftover     atomic.Int64 // intakes that left commands for Claim, so far
 	intakeHeld   atomic.Bool  // the intake waits for room in the inbox
+	headsDry     atomic.Bool  // the last claim had free slots and found no command ready
 	settles      atomic.Int64 // settles applied, so far
 
 	intakeWake chan struct{}
@@ -375,6 +376,13 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		// row is never left waiting longer than that for lack of a wake-up.
 		nextPoll := now.Add(e.cfg.PollInterval)
 		req := IntakeRequest{Limit: e.cfg.IntakeBatch, Now: now, MaxFrame: e.cfg.MaxFrame, MaxInbox: max(e.cfg.MaxInbox, 0)}
+		if e.headsDry.Swap(false) {
+			// Slots are free and no agent has a command ready: the inbox
+			// holds only commands queued behind others of their agent (one
+			// busy agent can fill it). The bound must not keep every other
+			// agent's rows in T_TTI, so this batch is taken whatever it is.
+			req.MaxInbox = 0
+		}
 		var n int
 		var jobs []Job
 		var err error
@@ -429,9 +437,10 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		}
 		switch {
 		case full:
-			// The writer wakes the intake when a settle makes room; one
-			// that came before intakeHeld was set may have made it already.
-			if e.settles.Load() != settles {
+			// The writer wakes the intake when a settle makes room, and the
+			// claim loop when it finds too few commands; either may have
+			// come before intakeHeld was set.
+			if e.settles.Load() != settles || e.headsDry.Load() {
 				continue
 			}
 			if !e.waitOr(ctx, e.intakeWake, nil, e.cfg.PollInterval) {
@@ -482,6 +491,13 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 			continue
 		}
 		failures = 0
+		// Free slots and not one command ready: whatever the inbox holds
+		// waits behind its agents' commands at the switch.
+		dry := len(jobs) == 0
+		e.headsDry.Store(dry)
+		if dry && e.intakeHeld.Load() {
+			signal(e.intakeWake)
+		}
 		if len(jobs) >= room {
 			continue
 		}
