@@ -82,7 +82,7 @@ type IntakeRequest struct {
 	MaxFrame int
 	// MaxInbox, when above zero, bounds the inbox: the store takes at most
 	// MaxInbox minus the commands already in it, and says ErrInboxFull when
-	// that room ran out before Limit did. Rows wait in T_TTI meanwhile: a
+	// that room ran out before Limit did with rows left in T_TTI. Rows wait in T_TTI meanwhile: a
 	// backlog moved into the inbox all at once only made every inbox index
 	// larger and slower to change.
 	MaxInbox int
@@ -90,7 +90,7 @@ type IntakeRequest struct {
 
 // ErrInboxFull is returned by Intake and IntakeClaim, with what they took
 // (maybe nothing), when the inbox holds IntakeRequest.MaxInbox commands and
-// T_TTI may hold more: the caller goes on once commands are settled.
+// T_TTI holds more: the caller goes on once commands are settled.
 var ErrInboxFull = errors.New("inbox full")
 
 // Store is the durable queue seam. Every dialect passes store/storetest.

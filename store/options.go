@@ -33,6 +33,11 @@ const (
 // identifier is deliberately strict: configured names are pasted into SQL.
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
+// MaxPrefix is the longest prefix: with the longest name built from it
+// (prefix + "schema_migrations"), still an identifier PostgreSQL keeps whole
+// (63 bytes); longer, it cuts names, and two indexes could get the same one.
+const MaxPrefix = 63 - len("schema_migrations")
+
 // ValidIdentifier reports whether s may be used as a table, schema or prefix name.
 func ValidIdentifier(s string) bool { return identifier.MatchString(s) }
 
@@ -62,6 +67,9 @@ func (o Options) WithDefaults() (Options, error) {
 		if !ValidIdentifier(c.val) {
 			return o, fmt.Errorf("invalid %s %q: use letters, digits and _ (start with a letter or _), at most 63", c.key, c.val)
 		}
+	}
+	if len(o.Prefix) > MaxPrefix {
+		return o, fmt.Errorf("invalid prefix %q: at most %d characters, so that every table and index named from it fits in 63", o.Prefix, MaxPrefix)
 	}
 	if strings.EqualFold(o.InboundTable, o.OutboundTable) {
 		return o, fmt.Errorf("inbound_table and outbound_table are both %q", o.InboundTable)

@@ -176,7 +176,7 @@ func (s *Store) intakeLocked(req relay.IntakeRequest) (int, error) {
 		s.admit(relay.SourceERP, strconv.FormatInt(r.ID, 10), r.Text, req.Now, req.MaxFrame, true)
 	}
 	s.tti = slices.Delete(s.tti, 0, n)
-	if full && n == limit {
+	if full && n == limit && len(s.tti) > 0 {
 		return n, relay.ErrInboxFull
 	}
 	return n, nil

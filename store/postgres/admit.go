@@ -119,21 +119,32 @@ func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim 
 	return s.intake(ctx, req, claim)
 }
 
-func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (n int, jobs []relay.Job, err error) {
+func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if req.Limit <= 0 {
 		return 0, nil, nil
 	}
+	n, jobs, full, err := s.intakeTx(ctx, req, claim)
+	if err == nil && full {
+		// committed: the bound, not T_TTI, ended this intake
+		return n, jobs, relay.ErrInboxFull
+	}
+	return n, jobs, err
+}
+
+// intakeTx is one intake transaction; full says the inbox bound ended it
+// with rows left in T_TTI.
+func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (n int, jobs []relay.Job, full bool, err error) {
 	take, err := s.stmt(ctx, qTakeTTI)
 	if err != nil {
-		return 0, nil, fail("intake", err)
+		return 0, nil, false, fail("intake", err)
 	}
 	admit, err := s.stmt(ctx, qAdmit)
 	if err != nil {
-		return 0, nil, fail("intake", err)
+		return 0, nil, false, fail("intake", err)
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return 0, nil, fail("intake: begin", err)
+		return 0, nil, false, fail("intake: begin", err)
 	}
 	defer func() {
 		if err != nil {
@@ -145,29 +156,21 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	// before the other commits an earlier one.
 	rows, full, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit, req.MaxInbox)
 	if err != nil {
-		return 0, nil, fail("intake: take rows", err)
+		return 0, nil, false, fail("intake: take rows", err)
 	}
-	var filled error // the inbox bound decided how many rows came
-	if full {
-		filled = relay.ErrInboxFull
-	}
-	if len(rows) == 0 {
-		if err := tx.Commit(); err != nil {
-			return 0, nil, fail("intake: commit", err)
+	if len(rows) > 0 {
+		b := newBatch(len(rows))
+		for _, r := range rows {
+			b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
 		}
-		return 0, nil, filled
+		if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true, claim); err != nil {
+			return 0, nil, false, fail("intake: record", err)
+		}
 	}
-	b := newBatch(len(rows))
-	for _, r := range rows {
-		b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
+	if err = tx.Commit(); err != nil {
+		return 0, nil, false, fail("intake: commit", err)
 	}
-	if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true, claim); err != nil {
-		return 0, nil, fail("intake: record", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, nil, fail("intake: commit", err)
-	}
-	return len(rows), jobs, filled
+	return len(rows), jobs, full, nil
 }
 
 type ttiRow struct {
@@ -177,7 +180,8 @@ type ttiRow struct {
 }
 
 // takeTTI deletes and returns up to limit rows of T_TTI, oldest first, and
-// fewer when maxInbox bounds the inbox; full says that bound decided.
+// fewer when maxInbox bounds the inbox; full says that bound ended the take
+// with rows left in T_TTI.
 func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int) (out []ttiRow, full bool, err error) {
 	rs, err := st.QueryContext(ctx, limit, maxInbox)
 	if err != nil {
@@ -185,10 +189,11 @@ func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int)
 	}
 	defer rs.Close()
 	room := int64(limit)
+	var more bool
 	for rs.Next() {
 		var id sql.NullInt64
 		var text sql.NullString
-		if err := rs.Scan(&room, &id, &text); err != nil {
+		if err := rs.Scan(&room, &more, &id, &text); err != nil {
 			return nil, false, err
 		}
 		if id.Valid {
@@ -203,7 +208,7 @@ func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int)
 	for i := range out {
 		out[i].ref = itoa(out[i].id)
 	}
-	return out, room < int64(limit) && int64(len(out)) >= room, nil
+	return out, room < int64(limit) && more, nil
 }
 
 // Enqueue implements relay.Store for sources other than T_TTI: rejected

@@ -124,6 +124,7 @@ func TestOpenRejectsBadNames(t *testing.T) {
 		{store.Options{InboundTable: "T_TTI; DROP TABLE x"}, "inbound_table"},
 		{store.Options{Schema: "cti-prod"}, "schema"},
 		{store.Options{Prefix: "1relay_"}, "prefix"},
+		{store.Options{Prefix: strings.Repeat("p", store.MaxPrefix+1)}, "at most 46"},
 	}
 	for _, tt := range tests {
 		// no database needed: names are checked before connecting
@@ -154,5 +155,29 @@ func TestViewsForDBAs(t *testing.T) {
 			t.Fatalf("%s: %v", view, err)
 		}
 		_ = rows.Close()
+	}
+}
+
+// Every step applies with the longest prefix the names allow: PostgreSQL
+// shortens long table names when it names their keys, so no step may
+// spell a key's name from the prefix. The inbox ends up keyed by
+// (agent, id) whatever the prefix.
+func TestMigrateWithALongPrefix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	prefix := strings.Repeat("p", store.MaxPrefix-1) + "_"
+	s := open(t, dsn, store.Options{Prefix: prefix})
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate with prefix %q: %v", prefix, err)
+	}
+	var cols string
+	err := rawDB(t, dsn).QueryRow(`SELECT string_agg(a.attname, ',' ORDER BY k.n)
+		  FROM pg_constraint c
+		 CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+		  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+		 WHERE c.conrelid = $1::regclass AND c.contype = 'p'`, prefix+"inbox").Scan(&cols)
+	if err != nil || cols != "agent,id" {
+		t.Fatalf("inbox key = %q, %v; want agent,id", cols, err)
 	}
 }

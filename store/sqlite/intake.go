@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -51,7 +52,17 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 		if err != nil {
 			return err
 		}
-		taken, full = len(msgs), bounded && len(msgs) == limit
+		taken = len(msgs)
+		if bounded && taken == limit {
+			// full only if the bound, not T_TTI, ended the take
+			var one int
+			switch err := tx.QueryRowContext(ctx, s.q.anyTTI).Scan(&one); {
+			case err == nil:
+				full = true
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
 		a, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
 		if err != nil {
 			return err

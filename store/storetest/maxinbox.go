@@ -14,9 +14,9 @@ func init() {
 }
 
 // With MaxInbox set, intake moves only as many rows as leave that many
-// commands in the inbox and says ErrInboxFull when that bound, not T_TTI,
-// ended it (taking nothing when there is no room at all); it goes on once
-// settles make room. The rest waits in T_TTI, in order.
+// commands in the inbox and says ErrInboxFull when that bound ended it with
+// rows left in T_TTI (taking nothing when there is no room at all); it goes
+// on once settles make room. The rest waits in T_TTI, in order.
 func intakeMaxInbox(t *testing.T, e *env) {
 	ctx := context.Background()
 	for _, f := range []string{"<a><S>$", "<b><S>$", "<c><S>$", "<d><S>$", "<e><S>$", "<f><S>$"} {
@@ -55,9 +55,14 @@ func intakeMaxInbox(t *testing.T, e *env) {
 
 	req.MaxInbox = 10 // room for more than T_TTI holds: T_TTI ended it
 	take("room to spare", 1, nil)
+	req.MaxInbox = 5 // no room, but nothing waits either
+	take("full with T_TTI empty", 0, nil)
+	req.MaxInbox = 6 // room for exactly what waits
+	e.exec(t, `INSERT INTO {{tti}} (DS_TTI) VALUES ('<g><S>$')`)
+	take("room for exactly the last row", 1, nil)
 	req.MaxInbox = 0 // no bound
 	take("unbounded", 0, nil)
-	if got := len(e.inbox(t)); got != 5 {
-		t.Fatalf("inbox holds %d commands, want 5", got)
+	if got := len(e.inbox(t)); got != 6 {
+		t.Fatalf("inbox holds %d commands, want 6", got)
 	}
 }

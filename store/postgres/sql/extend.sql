@@ -1,7 +1,8 @@
 -- Pushes back the lease of what $1 holds to $2. Leased commands are heads of
--- their agents' queues, found as in claim.sql, and
--- updated by the row version the walk read (the UPDATE re-checks a row
--- changed since).
+-- their agents' queues, found as in claim.sql. Each is locked by the row
+-- version the walk read, skipping the ones a settle of the same relay holds
+-- (they are being finished; waiting for them, while that settle waits for a
+-- row locked here, would deadlock), and updated as locked.
 WITH RECURSIVE head AS (
     (SELECT i.ctid AS tid, i.agent, i.id, i.state, i.lease_owner
        FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
@@ -11,8 +12,14 @@ WITH RECURSIVE head AS (
      CROSS JOIN LATERAL (SELECT i.ctid AS tid, i.agent, i.id, i.state, i.lease_owner
                            FROM {{inbox}} i
                           WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
+), mine AS (
+    SELECT l.tid
+      FROM head h
+     CROSS JOIN LATERAL (SELECT i.ctid AS tid FROM {{inbox}} i
+                          WHERE i.ctid = h.tid AND i.state = 'running' AND i.lease_owner = $1
+                            FOR UPDATE SKIP LOCKED) l
+     WHERE h.state = 'running' AND h.lease_owner = $1
 )
 UPDATE {{inbox}} u
    SET lease_expires = $2
- WHERE u.ctid = ANY (ARRAY(SELECT h.tid FROM head h WHERE h.state = 'running' AND h.lease_owner = $1))
-   AND u.state = 'running' AND u.lease_owner = $1
+ WHERE u.ctid = ANY (ARRAY(SELECT tid FROM mine))

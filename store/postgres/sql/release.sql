@@ -1,7 +1,10 @@
 -- Hands back what the owner holds, as if it had never been claimed. Leased
 -- commands are heads of their agents' queues, found as in claim.sql, and
--- updated by the row version the walk read (the UPDATE re-checks a row
--- changed since).
+-- updated by the row version the walk read; the UPDATE's conditions are
+-- checked again on the row it changes (PostgreSQL follows a row changed
+-- since to its newest version, or skips it; either way no row that stopped
+-- being this owner's is touched). Release runs once the relay has stopped
+-- settling, so nothing of its own is locked meanwhile.
 WITH RECURSIVE head AS (
     (SELECT i.ctid AS tid, i.agent, i.id, i.state, i.lease_owner
        FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)

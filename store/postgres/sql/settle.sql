@@ -18,7 +18,7 @@ WITH o AS (
 ), retried AS (
     -- Driven from the outcomes (a probe by key each) and fenced in the
     -- statement itself: a takeover that commits first changes owner or
-    -- attempts, and the update re-checks the row it waited for.
+    -- attempts, and the conditions are checked again on the row waited for.
     UPDATE {{inbox}} i
        SET state = 'ready', not_before = nullif(o.not_before, '')::timestamptz, last_error = o.reason,
            lease_owner = NULL, lease_expires = NULL
