@@ -4,8 +4,20 @@
 -- command (the relay knows whose it was). So the primary key becomes
 -- (agent, id) and the separate (agent, id) index goes: one B-tree entry per
 -- command instead of two. Ids stay unique: they come from the identity.
+-- Relays of earlier versions look inbox rows up by id alone: stop them all
+-- before this step runs (docs/operations.md, Migrations).
+-- The old key's name is looked up: PostgreSQL shortens a long table name
+-- when it names a key, so it cannot be spelled from the prefix.
 -- Index names are unqualified, as in step 2.
-ALTER TABLE {{inbox}}
-    DROP CONSTRAINT {{prefix}}inbox_pkey,
-    ADD CONSTRAINT {{prefix}}inbox_pkey PRIMARY KEY (agent, id);
+DO $$
+DECLARE
+    old_key name;
+BEGIN
+    SELECT conname INTO STRICT old_key
+      FROM pg_constraint
+     WHERE conrelid = '{{inbox}}'::regclass AND contype = 'p';
+    EXECUTE format('ALTER TABLE {{inbox}} DROP CONSTRAINT %I', old_key);
+END
+$$;
+ALTER TABLE {{inbox}} ADD PRIMARY KEY (agent, id);
 DROP INDEX {{prefix}}inbox_agent_id;
