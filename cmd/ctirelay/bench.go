@@ -126,6 +126,9 @@ func (c *benchConfig) resolve(n int64, sweep string) error {
 	if c.maxInFlight <= 0 {
 		c.maxInFlight = c.agents
 	}
+	if c.maxInbox < -1 {
+		return errors.New("--max-inbox must be -1 (no bound), 0 (the relay's default) or a number of commands")
+	}
 	if c.floorRows <= 0 {
 		c.floor = false
 	}

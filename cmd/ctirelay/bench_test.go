@@ -175,6 +175,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"--agents", "0"},
 		{"--rate", "-1"},
 		{"--batch", "0"},
+		{"--max-inbox", "-2"},
 		{"extra"},
 	} {
 		env, _, errs := simEnv()

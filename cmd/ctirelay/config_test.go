@@ -118,6 +118,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad table name", "database:\n  inbound_table: \"T_TTI; DROP TABLE x\"\n", "invalid inbound_table"},
 		{"bad migrate", "database:\n  migrate: sometimes\n", "database.migrate: must be auto or off"},
 		{"negative", "engine:\n  max_in_flight: -1\n", "engine.max_in_flight: must not be negative"},
+		{"max inbox", "engine:\n  max_inbox: -2\n", "engine.max_inbox: -1 (no bound), 0 (the default) or a number of commands"},
 		{"bad log level", "log:\n  level: loud\n", "log.level"},
 		{"wrong type", "engine:\n  max_attempts: many\n", "max_attempts"},
 		{"missing env", "database:\n  dsn: ${CTIRELAY_TEST_UNSET_VARIABLE}\n", "environment variable CTIRELAY_TEST_UNSET_VARIABLE is not set"},
@@ -138,6 +139,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestConfigMaxInboxMinusOneLiftsTheBound(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(writeConfig(t, "engine:\n  max_inbox: -1\n"))
+	if err != nil || cfg.Engine.MaxInbox != -1 {
+		t.Fatalf("max_inbox -1: %+v, %v", cfg.Engine, err)
 	}
 }
 
