@@ -104,42 +104,37 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 // leaseAllNext leases the next command of every agent in removed that has
 // one ready, in one statement per run of rows.
 func (s *Store) leaseAllNext(ctx context.Context, tx *sql.Tx, removed []store.Removed, claim relay.ClaimRequest) ([]relay.Job, error) {
-	var jobs []relay.Job
-	err := each(len(removed), func(lo, hi int) error {
-		args := make([]any, 0, s.q.leaseNext.fixed+(hi-lo)*s.q.leaseNext.params)
-		args = append(args, claim.Owner, micros(claim.LeaseUntil), micros(claim.Now))
-		for _, r := range removed[lo:hi] {
-			args = append(args, r.Agent, r.ID)
-		}
-		rs, err := tx.QueryContext(ctx, s.q.leaseNext.sql(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		more, err := scanJobs(rs, claim.Owner)
-		jobs = append(jobs, more...)
-		return err
+	fixed := []any{claim.Owner, micros(claim.LeaseUntil), micros(claim.Now)}
+	return s.leaseRows(ctx, tx, s.q.leaseNext, fixed, len(removed), claim.Owner, func(args []any, i int) []any {
+		return append(args, removed[i].Agent, removed[i].ID)
 	})
-	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
-	return jobs, err
 }
 
 // leaseIDs leases the ready commands with the given ids to claim.Owner
 // and returns them in id order.
 func (s *Store) leaseIDs(ctx context.Context, tx *sql.Tx, ids []int64, claim relay.ClaimRequest) ([]relay.Job, error) {
+	fixed := []any{claim.Owner, micros(claim.LeaseUntil)}
+	return s.leaseRows(ctx, tx, s.q.lease, fixed, len(ids), claim.Owner, func(args []any, i int) []any {
+		return append(args, ids[i])
+	})
+}
+
+// leaseRows runs a leasing batch statement over n rows (fixed parameters
+// first, then row appends each row's) and returns the jobs it leased in id
+// order.
+func (s *Store) leaseRows(ctx context.Context, tx *sql.Tx, b *batch, fixed []any, n int, owner string, row func([]any, int) []any) ([]relay.Job, error) {
 	var jobs []relay.Job
-	err := each(len(ids), func(lo, hi int) error {
-		args := make([]any, 0, s.q.lease.fixed+hi-lo)
-		args = append(args, claim.Owner, micros(claim.LeaseUntil))
-		for _, id := range ids[lo:hi] {
-			args = append(args, id)
+	err := each(n, func(lo, hi int) error {
+		args := append(make([]any, 0, len(fixed)+(hi-lo)*b.params), fixed...)
+		for i := lo; i < hi; i++ {
+			args = row(args, i)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.lease.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, b.sql(hi-lo), args...)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
-		more, err := scanJobs(rs, claim.Owner)
+		more, err := scanJobs(rs, owner)
 		jobs = append(jobs, more...)
 		return err
 	})
