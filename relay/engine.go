@@ -438,7 +438,7 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		switch {
 		case full:
 			// The writer wakes the intake when a settle makes room, and the
-			// claim loop when it finds too few commands; either may have
+			// claim loop when it finds none ready; either may have
 			// come before intakeHeld was set.
 			if e.settles.Load() != settles || e.headsDry.Load() {
 				continue
