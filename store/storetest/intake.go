@@ -17,6 +17,7 @@ func init() {
 	register("IntakeGeneratedIDs", intakeGeneratedIDs)
 	register("IntakeRejectsBadRowsAndKeepsMoving", intakeRejects)
 	register("IntakeLargeBatch", intakeLargeBatch)
+	register("IntakeKeepsTextExactly", intakeKeepsText)
 	register("ConcurrentIntakesKeepIsTtiOrder", concurrentIntakes)
 	register("EnqueueOtherSources", enqueueOtherSources)
 }
@@ -304,4 +305,61 @@ func enqueueOtherSources(t *testing.T, e *env) {
 		replyEntry(t0, "jose", reply, "socket", "conn-7", 0, relay.OutcomeErr, 0),
 		cmdEntry(t0, "ana", "<ana><L><ON>$", "http", "req-1", got[2].ID),
 	})
+}
+
+// Whatever the ERP writes reaches the inbox, relay_dead, the journal and the
+// ERR reply byte for byte: quotes, backslashes, SQL and quoting syntax,
+// non-ASCII letters and control characters are text, never SQL.
+func intakeKeepsText(t *testing.T, e *env) {
+	raws := []string{
+		"<o'brien><A><85><40050500><>$",
+		`<jo\ão><S>$`,
+		`<ana><A><85><'; DROP TABLE x; --><>$`,
+		`<zé><A><85><$$><E'\\'>$`,
+		"<maria><A><85><\"quoted\"><{a,b}>$",
+		"<ana\t\r\n><S>$",
+		`<o'brien><XYZ'\>$`, // unknown verb: refused with an ERR that quotes it
+		`<'\><L><MAYBE'>$`,
+		"ação 'sem' \\ moldura",
+	}
+	ids := e.insertTTI(t, raws...)
+	if n := e.intake(t, 100, t0); n != len(raws) {
+		t.Fatalf("Intake took %d rows, want %d", n, len(raws))
+	}
+	var wantInbox, gotInbox, wantDead, gotDead, wantTTO []string
+	var wantJournal []relay.JournalEntry
+	for i, raw := range raws {
+		a := relay.Admit(raw, 0)
+		ref := strconv.FormatInt(ids[i], 10)
+		if a.Err == nil {
+			wantInbox = append(wantInbox, ref+" "+a.Agent+" "+string(a.Verb)+" "+raw)
+			continue
+		}
+		wantDead = append(wantDead, ref+" "+a.Agent+" "+raw+" "+a.Err.Code+": "+a.Err.Message)
+		wantJournal = append(wantJournal, rejectedEntry(t0, a.Agent, raw, "erp", ref))
+		if r := a.Reply(); r != nil {
+			wantTTO = append(wantTTO, r.String())
+			wantJournal = append(wantJournal, replyEntry(t0, a.Agent, r.String(), "erp", ref, 0, relay.OutcomeErr, 0))
+		}
+	}
+	for _, r := range e.inbox(t) {
+		gotInbox = append(gotInbox, r.Ref+" "+r.Agent+" "+r.Verb+" "+r.Frame)
+	}
+	for _, r := range e.dead(t) {
+		gotDead = append(gotDead, r.Ref+" "+r.Agent+" "+r.Frame+" "+r.Reason)
+	}
+	if len(wantInbox) == 0 || len(wantDead) == 0 {
+		t.Fatalf("fixtures: %d admitted, %d refused; want some of each", len(wantInbox), len(wantDead))
+	}
+	equal(t, "inbox", gotInbox, wantInbox)
+	equal(t, "relay_dead", gotDead, wantDead)
+	equal(t, "T_TTO", e.tto(t), wantTTO)
+	var gotRefused []relay.JournalEntry
+	for _, j := range e.journal(t) {
+		if j.Kind != relay.KindCommand {
+			j.ID = 0
+			gotRefused = append(gotRefused, j)
+		}
+	}
+	equal(t, "journal of the refused", gotRefused, wantJournal)
 }
