@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"database/sql/driver"
-	"strings"
 	"sync/atomic"
 )
 
 // sqlCounter counts what the relay's store sends to the database, through a
 // database/sql driver wrapper (store.Options.WrapConnector): every statement
 // (queries, executions of prepared statements, PREPARE, BEGIN, COMMIT,
-// ROLLBACK; a query text of several statements counts once, being one round
-// trip) and every transaction (a commit, or a statement run outside one). A
-// query text that starts with BEGIN or ends with COMMIT opens or commits a
-// transaction as database/sql's own would.
+// ROLLBACK) and every transaction (a commit, or a statement run outside one).
 // The PostgreSQL wake-up listener has its own connection and is not counted.
 type sqlCounter struct {
 	statements   atomic.Int64
@@ -54,20 +50,10 @@ type countingConn struct {
 	inTx  bool // database/sql uses a connection from one goroutine at a time
 }
 
-// statement counts one statement, and a transaction when it runs on its own
-// or commits one.
-func (k *countingConn) statement(query string) {
+// statement counts one statement, and a transaction when it runs on its own.
+func (k *countingConn) statement() {
 	k.c.statements.Add(1)
-	query = strings.TrimSpace(query)
-	switch {
-	case strings.HasPrefix(query, "BEGIN"):
-		k.inTx = true
-	case strings.HasSuffix(query, "COMMIT"):
-		k.inTx = false
-		k.c.transactions.Add(1)
-	case query == "ROLLBACK":
-		k.inTx = false
-	case !k.inTx:
+	if !k.inTx {
 		k.c.transactions.Add(1)
 	}
 }
@@ -120,7 +106,7 @@ func (k *countingConn) ExecContext(ctx context.Context, query string, args []dri
 	}
 	r, err := e.ExecContext(ctx, query, args)
 	if err != driver.ErrSkip {
-		k.statement(query)
+		k.statement()
 	}
 	return r, err
 }
@@ -132,7 +118,7 @@ func (k *countingConn) QueryContext(ctx context.Context, query string, args []dr
 	}
 	r, err := q.QueryContext(ctx, query, args)
 	if err != driver.ErrSkip {
-		k.statement(query)
+		k.statement()
 	}
 	return r, err
 }
@@ -192,18 +178,18 @@ func (s *countingStmt) Close() error  { return s.inner.Close() }
 func (s *countingStmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *countingStmt) Exec(args []driver.Value) (driver.Result, error) {
-	s.conn.statement("")
+	s.conn.statement()
 	return s.inner.Exec(args)
 }
 
 func (s *countingStmt) Query(args []driver.Value) (driver.Rows, error) {
-	s.conn.statement("")
+	s.conn.statement()
 	return s.inner.Query(args)
 }
 
 func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if e, ok := s.inner.(driver.StmtExecContext); ok {
-		s.conn.statement("")
+		s.conn.statement()
 		return e.ExecContext(ctx, args)
 	}
 	return s.Exec(values(args))
@@ -211,7 +197,7 @@ func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if q, ok := s.inner.(driver.StmtQueryContext); ok {
-		s.conn.statement("")
+		s.conn.statement()
 		return q.QueryContext(ctx, args)
 	}
 	return s.Query(values(args))

@@ -321,17 +321,6 @@ func TestSQLCounterCountsStatementsAndTransactions(t *testing.T) {
 			}
 			return tx.Rollback()
 		}, 2, 0},
-		// a transaction in query texts of several statements, as the
-		// PostgreSQL intake sends it
-		{func() error { _, err := db.Exec("BEGIN; INSERT INTO t VALUES (3)"); return err }, 1, 0},
-		{func() error { _, err := db.Exec("INSERT INTO t VALUES (4); COMMIT"); return err }, 1, 1},
-		{func() error {
-			if _, err := db.Exec("BEGIN; INSERT INTO t VALUES (5)"); err != nil {
-				return err
-			}
-			_, err := db.Exec("ROLLBACK")
-			return err
-		}, 2, 0},
 	}
 	for i, s := range steps {
 		before := c.snapshot()
