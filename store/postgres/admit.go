@@ -68,45 +68,19 @@ func (b *batch) add(source, ref, raw string, maxFrame int) {
 func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool, lease relay.ClaimRequest) ([]relay.Job, error) {
 	var last int64
 	var leased pq.Int64Array
+	until := lease.LeaseUntil
+	if until.IsZero() {
+		until = now
+	}
 	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
 		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO,
-		lease.Owner, micro(leaseUntil(lease, now)), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased)
+		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil // nothing admitted
 	}
 	if err != nil {
 		return nil, err
 	}
-	return b.recorded(last, leased, now, lease)
-}
-
-// admitArgs is the argument list of sql/admit.sql as literals, in the
-// order of record's parameters.
-func (b *batch) admitArgs(now time.Time, replyToTTO bool, lease relay.ClaimRequest) (string, error) {
-	var l literals
-	for _, v := range [][]string{b.source, b.ref, b.agent, b.verb, b.frame, b.code, b.reason, b.reply} {
-		l.texts(v)
-	}
-	l.time(now)
-	l.bool(replyToTTO)
-	l.text(lease.Owner)
-	l.time(leaseUntil(lease, now))
-	l.int(int64(max(lease.Limit, 0)))
-	l.ints(b.k)
-	l.bools(b.first)
-	return l.String()
-}
-
-func leaseUntil(lease relay.ClaimRequest, now time.Time) time.Time {
-	if lease.LeaseUntil.IsZero() {
-		return now
-	}
-	return lease.LeaseUntil
-}
-
-// recorded fills in the inbox ids from the last one handed out, and returns
-// the leased commands (ids in order) as jobs.
-func (b *batch) recorded(last int64, leased []int64, now time.Time, lease relay.ClaimRequest) ([]relay.Job, error) {
 	id := last - int64(b.admitted)
 	var jobs []relay.Job
 	for i := range b.results {
@@ -122,7 +96,7 @@ func (b *batch) recorded(last int64, leased []int64, now time.Time, lease relay.
 		}
 	}
 	if len(leased) > 0 {
-		return nil, fmt.Errorf("leased inbox ids %v are not among those admitted", leased)
+		return nil, fmt.Errorf("leased inbox ids %v are not among those admitted", []int64(leased))
 	}
 	return jobs, nil
 }
@@ -155,6 +129,86 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 		return n, jobs, relay.ErrInboxFull
 	}
 	return n, jobs, err
+}
+
+// intakeTx is one intake transaction; full says the inbox bound ended it
+// with rows left in T_TTI.
+func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (n int, jobs []relay.Job, full bool, err error) {
+	take, err := s.stmt(ctx, qTakeTTI)
+	if err != nil {
+		return 0, nil, false, fail("intake", err)
+	}
+	admit, err := s.stmt(ctx, qAdmit)
+	if err != nil {
+		return 0, nil, false, fail("intake", err)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, nil, false, fail("intake: begin", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	// The take holds the intake lock to commit (sql/take_tti.sql): two
+	// relays take T_TTI in turn, or one could admit a later row of an agent
+	// before the other commits an earlier one.
+	rows, full, err := s.takeTTI(ctx, tx.StmtxContext(ctx, take), req.Limit, req.MaxInbox)
+	if err != nil {
+		return 0, nil, false, fail("intake: take rows", err)
+	}
+	if len(rows) > 0 {
+		b := newBatch(len(rows))
+		for _, r := range rows {
+			b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
+		}
+		if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true, claim); err != nil {
+			return 0, nil, false, fail("intake: record", err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return 0, nil, false, fail("intake: commit", err)
+	}
+	return len(rows), jobs, full, nil
+}
+
+type ttiRow struct {
+	id   int64
+	ref  string
+	text string
+}
+
+// takeTTI deletes and returns up to limit rows of T_TTI, oldest first, and
+// fewer when maxInbox bounds the inbox; full says that bound ended the take
+// with rows left in T_TTI.
+func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int) (out []ttiRow, full bool, err error) {
+	rs, err := st.QueryContext(ctx, limit, maxInbox)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rs.Close()
+	room := int64(limit)
+	var more bool
+	for rs.Next() {
+		var id sql.NullInt64
+		var text sql.NullString
+		if err := rs.Scan(&room, &more, &id, &text); err != nil {
+			return nil, false, err
+		}
+		if id.Valid {
+			out = append(out, ttiRow{id: id.Int64, text: text.String})
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, false, err
+	}
+	// DELETE ... RETURNING promises no order.
+	sortBy(out, func(r ttiRow) int64 { return r.id })
+	for i := range out {
+		out[i].ref = itoa(out[i].id)
+	}
+	return out, room < int64(limit) && more, nil
 }
 
 // Enqueue implements relay.Store for sources other than T_TTI: rejected

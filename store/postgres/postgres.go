@@ -38,14 +38,12 @@ var (
 
 // Store is a relay.Store, relay.Admin and relay.Notifier on PostgreSQL.
 type Store struct {
-	db *sqlx.DB
-	q  *queries
-	// intakeSQL is how intakes run their two statements (intake.go).
-	intakeSQL intakeStatements
-	opts      store.Options
-	names     map[string]string // store.Options.Names(): for the migrator
-	log       *slog.Logger
-	wake      *listener
+	db    *sqlx.DB
+	q     *queries
+	opts  store.Options
+	names map[string]string // store.Options.Names(): for the migrator
+	log   *slog.Logger
+	wake  *listener
 
 	mu     sync.Mutex
 	closed bool
@@ -100,7 +98,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, q: q, intakeSQL: newIntakeStatements(q), opts: opts, names: opts.Names(), log: opts.Logger}
+	s := &Store{db: db, q: q, opts: opts, names: opts.Names(), log: opts.Logger}
 	if s.wake, err = listen(ctx, dsn, s.log); err != nil {
 		_ = db.Close()
 		return nil, err
