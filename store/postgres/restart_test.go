@@ -30,6 +30,10 @@ func TestDatabaseRestart(t *testing.T) {
 		t.Fatalf("Enqueue = %+v, %v", got, err)
 	}
 	awaitWakeup(t, s.Wakeups(), "enqueue")
+	if _, err := rawDB(t, dsn).Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<ana><S>$')`); err != nil {
+		t.Fatal(err)
+	}
+	intake := func() (int, error) { return s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}) }
 
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
@@ -47,6 +51,7 @@ func TestDatabaseRestart(t *testing.T) {
 			return err
 		}},
 		{"Status", func() error { _, err := s.Status(ctx, t0); return err }},
+		{"Intake", func() error { _, err := intake(); return err }},
 	} {
 		err := call.f()
 		if err == nil {
@@ -73,6 +78,19 @@ func TestDatabaseRestart(t *testing.T) {
 	}
 	if len(jobs) != 1 || jobs[0].Frame != "<jose><S>$" || jobs[0].Attempts != 1 {
 		t.Fatalf("Claim after restart = %+v; the command queued before it must be there", jobs)
+	}
+	// The row the ERP wrote before the restart is taken once.
+	for try := 0; ; try++ {
+		n, err := intake()
+		if err == nil {
+			if n != 1 {
+				t.Fatalf("Intake after restart took %d rows, want the 1 left in T_TTI", n)
+			}
+			break
+		}
+		if try == 5 {
+			t.Fatalf("Intake after restart: %v", err)
+		}
 	}
 	// The listener sends a wake-up once it has reconnected.
 	awaitWakeup(t, s.Wakeups(), "listener reconnection")
