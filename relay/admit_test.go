@@ -108,7 +108,18 @@ func TestAdmit(t *testing.T) {
 		},
 		{
 			name: "unclosed login", raw: "<jose", code: CodeMalformed,
-			message: "malformed frame at byte 0: field 1 is not closed with '>'",
+			message: "malformed frame at byte 0: field 1 has no closing angle bracket",
+		},
+		{
+			// The reason travels inside the ERR's message field, where a '>'
+			// would arrive as ')' and tell the sender the wrong character.
+			name: "unclosed second field", raw: "<jose><S", agent: "jose", code: CodeMalformed,
+			message: "malformed frame at byte 6: field 2 has no closing angle bracket",
+			reply:   "<jose><ERR><MALFORMED><malformed frame at byte 6: field 2 has no closing angle bracket>$",
+		},
+		{
+			name: "closing bracket first", raw: "><jose><S>$", code: CodeMalformed,
+			message: "malformed frame at byte 0: expected '<', found a closing angle bracket",
 		},
 		{name: "empty", raw: "", code: CodeMalformed, message: "malformed frame at byte 0: empty message"},
 		{name: "not a frame", raw: "hello", code: CodeMalformed, message: "malformed frame at byte 0: expected '<', found 'h'"},

@@ -141,7 +141,7 @@ func scan(s string, atEnd bool) (Frame, int, error) {
 		return nil, i, errShort
 	}
 	if s[i] != '<' {
-		return nil, i, &FrameError{Offset: i, Reason: fmt.Sprintf("expected '<', found %q", s[i])}
+		return nil, i, &FrameError{Offset: i, Reason: "expected '<', found " + describe(s[i])}
 	}
 	fields := make(Frame, 0, 4)
 	for {
@@ -164,7 +164,7 @@ func scan(s string, atEnd bool) (Frame, int, error) {
 					return append(fields, ""), len(s), nil
 				}
 				if atEnd {
-					return nil, i, &FrameError{Offset: i, Reason: fmt.Sprintf("field %d is not closed with '>'", len(fields)+1), Login: fields.Login()}
+					return nil, i, &FrameError{Offset: i, Reason: fmt.Sprintf("field %d has no closing angle bracket", len(fields)+1), Login: fields.Login()}
 				}
 				return nil, i, errShort
 			}
@@ -180,3 +180,13 @@ func scan(s string, atEnd bool) (Frame, int, error) {
 }
 
 var errShort = errors.New("incomplete frame")
+
+// describe names a byte for a FrameError's reason. Reasons travel inside the
+// ERR reply's message field, where '>' cannot be carried (it is written as
+// ')'), so a '>' is named in words rather than quoted.
+func describe(c byte) string {
+	if c == '>' {
+		return "a closing angle bracket"
+	}
+	return fmt.Sprintf("%q", c)
+}

@@ -289,12 +289,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "no fields", in: "$", offset: 0, reason: "expected '<', found '$'"},
 		{name: "no fields after whitespace", in: "  $", offset: 2, reason: "expected '<', found '$'"},
 		{name: "not a frame", in: "jose", offset: 0, reason: "expected '<', found 'j'"},
+		{name: "closing bracket first", in: "><S>$", offset: 0, reason: "expected '<', found a closing angle bracket"},
 		{name: "garbage before", in: " x<jose><S>$", offset: 1, reason: "expected '<', found 'x'"},
 		{name: "missing dollar", in: "<jose><S>", offset: 9, reason: "missing '$' at the end", login: "jose"},
 		{name: "missing dollar after whitespace", in: "<jose><S>\r\n", offset: 11, reason: "missing '$' at the end", login: "jose"},
-		{name: "unclosed first field", in: "<jose", offset: 0, reason: "field 1 is not closed with '>'"},
-		{name: "unclosed second field", in: "<jose><S", offset: 6, reason: "field 2 is not closed with '>'", login: "jose"},
-		{name: "unclosed field with dollar", in: "<a><b><$x", offset: 6, reason: "field 3 is not closed with '>'", login: "a"},
+		{name: "unclosed first field", in: "<jose", offset: 0, reason: "field 1 has no closing angle bracket"},
+		{name: "unclosed second field", in: "<jose><S", offset: 6, reason: "field 2 has no closing angle bracket", login: "jose"},
+		{name: "unclosed field with dollar", in: "<a><b><$x", offset: 6, reason: "field 3 has no closing angle bracket", login: "a"},
 		{name: "garbage between fields", in: "<jose>x<S>$", offset: 6, reason: "unexpected 'x' between fields", login: "jose"},
 		{name: "nul between fields", in: "<jose>\x00<S>$", offset: 6, reason: `unexpected '\x00' between fields`, login: "jose"},
 		{name: "data after dollar", in: "<jose><S>$x", offset: 10, reason: "data after the closing '$'", login: "jose"},
@@ -326,6 +327,10 @@ func TestParseErrors(t *testing.T) {
 			}
 			if errors.Is(err, ErrTooLarge) {
 				t.Errorf("a malformed frame must not read as too large")
+			}
+			if strings.ContainsRune(fe.Reason, '>') {
+				// the ERR reply would carry it as ')'
+				t.Errorf("reason %q holds a '>', which no ERR message can carry", fe.Reason)
 			}
 		})
 	}
