@@ -53,11 +53,18 @@ func (c Command) Arg(i int) string { return c.Frame.Arg(i) }
 // ParseCommand validates a frame as a command: a login, a known verb and the
 // arguments the verb takes. The error is a *ProtocolError carrying the code of
 // the ERR reply the originator must receive.
+//
+// Spaces around the login are not part of it: `< jose >` is jose, in the
+// routing key, in the frame sent to the switch and in the replies, so the
+// returned Command's Frame carries the login trimmed.
 func ParseCommand(f Frame) (Command, error) {
-	if len(f) == 0 || f.Login() == "" {
+	if len(f) == 0 || strings.TrimSpace(f.Login()) == "" {
 		return Command{}, Errorf(CodeMalformed, "the first field (agent login) is empty")
 	}
-	if strings.ContainsFunc(strings.TrimSpace(f.Login()), badLoginRune) {
+	if login := strings.TrimSpace(f.Login()); login != f.Login() {
+		f = append(Frame{login}, f[1:]...)
+	}
+	if strings.ContainsFunc(f.Login(), badLoginRune) {
 		// A field may hold '<' and line breaks, so a frame left unclosed on a
 		// socket swallows the next one into its login; refuse such a login.
 		return Command{}, Errorf(CodeMalformed, "the agent login %q contains '<' or a control character", f.Login())

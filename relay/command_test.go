@@ -12,6 +12,7 @@ func TestParseCommandAccepts(t *testing.T) {
 		name  string
 		frame Frame
 		verb  Verb
+		want  Frame // the command's frame, when not the one given
 	}{
 		{name: "logon", frame: Frame{"jose", "L", "ON"}, verb: VerbLogon},
 		{name: "logoff", frame: Frame{"jose", "L", "OFF"}, verb: VerbLogon},
@@ -40,17 +41,28 @@ func TestParseCommandAccepts(t *testing.T) {
 		{name: "hang up", frame: Frame{"jose", "D"}, verb: VerbHangUp},
 		{name: "current call", frame: Frame{"jose", "AC"}, verb: VerbCurrentCall},
 		{name: "current call mixed case", frame: Frame{"jose", "aC"}, verb: VerbCurrentCall},
-		{name: "login kept as sent", frame: Frame{" Jose ", "S"}, verb: VerbStatus},
+		// One rule everywhere: spaces around the login are not part of it,
+		// so the switch gets the login the relay routes by.
+		{name: "login trimmed", frame: Frame{" Jose\t", "S"}, verb: VerbStatus, want: Frame{"Jose", "S"}},
+		{name: "login trimmed with arguments", frame: Frame{" jose ", "P", "ON", " 1 "}, verb: VerbPause, want: Frame{"jose", "P", "ON", " 1 "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			want := tt.want
+			if want == nil {
+				want = tt.frame
+			}
+			sent := tt.frame.String()
 			cmd, err := ParseCommand(tt.frame)
 			if err != nil {
 				t.Fatalf("ParseCommand(%q): %v", tt.frame, err)
 			}
-			if cmd.Verb != tt.verb || cmd.Login != tt.frame[0] || !reflect.DeepEqual(cmd.Frame, tt.frame) {
-				t.Fatalf("ParseCommand(%q) = %+v, want verb %s, login %q and the frame", tt.frame, cmd, tt.verb, tt.frame[0])
+			if cmd.Verb != tt.verb || cmd.Login != want[0] || !reflect.DeepEqual(cmd.Frame, want) {
+				t.Fatalf("ParseCommand(%q) = %+v, want verb %s, login %q and the frame %q", tt.frame, cmd, tt.verb, want[0], want)
+			}
+			if tt.frame.String() != sent {
+				t.Errorf("ParseCommand changed the frame it was given: %q, was %s", tt.frame, sent)
 			}
 			for i := range 4 {
 				if cmd.Arg(i) != tt.frame.Arg(i) {
