@@ -87,3 +87,44 @@ func sanitizeLogin(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// A message refused at admission whose agent still has earlier commands
+// unfinished is not answered at once: its ERR would overtake their replies,
+// and Tactium replies carry no request id, so an ERP pairs them with its
+// commands by order. The store queues it behind them as an inbox row whose
+// verb is refusedMark followed by the refusal ("CODE: message"), and the
+// engine answers that ERR when the row reaches the head of its agent's queue,
+// without the switch. The refusal is stored rather than decided again from
+// the frame: the limit a bridge admitted with (its own max_frame_bytes) need
+// not be the engine's.
+const refusedMark = "!"
+
+// RefusedVerb is the inbox verb that marks a queued refused message and
+// carries its refusal (see Job.Refusal). A real verb never starts with '!'.
+func RefusedVerb(p *ProtocolError) Verb {
+	return Verb(refusedMark + p.Code + ": " + p.Message)
+}
+
+// IsRefused reports whether v marks a queued refused message.
+func (v Verb) IsRefused() bool { return strings.HasPrefix(string(v), refusedMark) }
+
+// Refusal is the admission error of a job that is a queued refused message
+// (its verb is a RefusedVerb), or nil for a command.
+func (j Job) Refusal() *ProtocolError {
+	if !j.Verb.IsRefused() {
+		return nil
+	}
+	code, msg, _ := strings.Cut(string(j.Verb)[len(refusedMark):], ": ")
+	return &ProtocolError{Code: code, Message: msg}
+}
+
+// RefusedOutcome settles a queued refused message: dead, with the ERR its
+// admission decided, the switch never involved. ok is false for a command.
+func RefusedOutcome(j Job) (o Outcome, ok bool) {
+	p := j.Refusal()
+	if p == nil {
+		return Outcome{}, false
+	}
+	return Outcome{Job: j, Kind: Dead, Reason: p.Code + ": " + p.Message,
+		Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}, true
+}

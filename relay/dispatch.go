@@ -47,6 +47,11 @@ func (e *Engine) run(w work) {
 
 // execute runs one command at the switch and classifies what happened.
 func (e *Engine) execute(ctx context.Context, j Job) Outcome {
+	if o, ok := RefusedOutcome(j); ok {
+		// Refused at admission and queued only to keep its agent's order:
+		// answered now, never sent.
+		return o
+	}
 	f, err := Parse(j.Frame)
 	var cmd Command
 	if err == nil {

@@ -553,6 +553,9 @@ func (e *Engine) reclaim(ctx context.Context, now time.Time) {
 // abandoned decides the fate of a command that may or may not have reached
 // the switch.
 func (e *Engine) abandoned(j Job, now time.Time, why string) Outcome {
+	if o, ok := RefusedOutcome(j); ok {
+		return o // never reached the switch: nothing is in doubt
+	}
 	if j.Verb.Idempotent() || e.cfg.InDoubt == InDoubtRetry {
 		return Outcome{Job: j, Kind: Retry, NotBefore: now, Reason: why}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -86,33 +87,55 @@ func TestAdmitJournalsInMessageOrder(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	msgs := []relay.Inbound{
-		{Source: relay.SourceERP, Ref: "1", Raw: "<jose><S>$"},
-		{Source: relay.SourceERP, Ref: "2", Raw: "<jose><NOPE>$"},
+		{Source: relay.SourceERP, Ref: "1", Raw: "<jose><NOPE>$"},
+		{Source: relay.SourceERP, Ref: "2", Raw: "<jose><S>$"},
 		{Source: relay.SourceSocket, Ref: "c", Raw: "<ana><NOPE>$"},
 		{Source: relay.SourceERP, Ref: "3", Raw: "garbage"},
 		{Source: relay.SourceSocket, Ref: "c", Raw: "<ana><L><ON>$"},
+		{Source: relay.SourceERP, Ref: "4", Raw: "<jose><XYZ>$"}, // held behind <jose><S>$
+		{Source: relay.SourceCLI, Ref: "x", Raw: "<bob><Q>$"},    // held behind bob's command in the inbox
 	}
-	a := Admit(msgs, now, 0)
-	if len(a.Inbox) != 2 || len(a.Dead) != 3 {
+	var asked []string
+	a, err := Admit(msgs, now, 0, func(agents []string) (map[string]bool, error) {
+		asked = append(asked, agents...)
+		return map[string]bool{"bob": true}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// only agents no earlier command of the batch holds back are looked up
+	if !reflect.DeepEqual(asked, []string{"jose", "ana", "bob"}) {
+		t.Fatalf("asked about %q", asked)
+	}
+	if len(a.Inbox) != 4 || len(a.Dead) != 3 {
 		t.Fatalf("inbox %+v dead %+v", a.Inbox, a.Dead)
 	}
-	// only the ERP's rejection with a readable login is answered in T_TTO
+	if a.Inbox[2].Verb != relay.RefusedVerb(&relay.ProtocolError{Code: relay.CodeUnknownVerb, Message: `unknown verb "XYZ"`}) ||
+		a.Inbox[3].Agent != "bob" || !a.Inbox[3].Verb.IsRefused() {
+		t.Fatalf("held rows %+v", a.Inbox[2:])
+	}
+	// only the ERP's rejection answered now with a readable login is in T_TTO
 	if !reflect.DeepEqual(a.Outbox, []string{`<jose><ERR><UNKNOWN_VERB><unknown verb "NOPE">$`}) {
 		t.Fatalf("outbox %q", a.Outbox)
 	}
-	rows := a.Journal([]int64{10, 11})
+	rows := a.Journal([]int64{10, 11, 12, 13})
 	var got []string
 	for _, r := range rows {
-		got = append(got, r.Direction+"/"+r.Kind+"/"+r.Origin+"/"+r.Ref+"/"+r.Outcome)
+		got = append(got, fmt.Sprintf("%s/%s/%s/%s/%s/%d", r.Direction, r.Kind, r.Origin, r.Ref, r.Outcome, r.InboxID))
 	}
-	want := []string{"in/command/erp/1/", "in/rejected/erp/2/", "out/reply/erp/2/err", "in/rejected/socket/c/", "out/reply/socket/c/err", "in/rejected/erp/3/", "in/command/socket/c/"}
+	want := []string{"in/rejected/erp/1//0", "out/reply/erp/1/err/0", "in/command/erp/2//10", "in/rejected/socket/c//0", "out/reply/socket/c/err/0",
+		"in/rejected/erp/3//0", "in/command/socket/c//11", "in/rejected/erp/4//12", "in/rejected/cli/x//13"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("journal\n got %q\nwant %q", got, want)
 	}
-	if rows[0].InboxID != 10 || rows[6].InboxID != 11 || a.Results[0].ID != 10 || a.Results[4].ID != 11 {
-		t.Fatalf("ids: journal %d %d, results %+v", rows[0].InboxID, rows[6].InboxID, a.Results)
-	}
-	if a.Results[1].Err == nil || a.Results[1].Err.Code != relay.CodeUnknownVerb || a.Results[3].Err.Code != relay.CodeMalformed {
-		t.Fatalf("results %+v", a.Results)
+	wantResults := []string{"0 UNKNOWN_VERB", "10 ", "0 UNKNOWN_VERB", "0 MALFORMED", "11 ", "12 ", "13 "}
+	for i, r := range a.Results {
+		code := ""
+		if r.Err != nil {
+			code = r.Err.Code
+		}
+		if g := fmt.Sprintf("%d %s", r.ID, code); g != wantResults[i] {
+			t.Errorf("result %d = %q, want %q", i, g, wantResults[i])
+		}
 	}
 }

@@ -85,7 +85,11 @@ func PlanSettle(outcomes []relay.Outcome, remove []int, removed []Removed, now t
 			}
 		}
 		if o.Kind == relay.Dead {
-			w.Dead = append(w.Dead, DeadRow{InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent, Verb: r.Verb,
+			verb := r.Verb
+			if verb.IsRefused() {
+				verb = "" // refused at admission: no verb, never retried
+			}
+			w.Dead = append(w.Dead, DeadRow{InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent, Verb: verb,
 				Frame: r.Frame, Code: ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts,
 				EnqueuedAt: r.EnqueuedAt, DiedAt: now})
 		}

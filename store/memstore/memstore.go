@@ -130,9 +130,13 @@ func (s *Store) ttoAdd(text string) {
 }
 
 // admit records one message in the inbox or, rejected, in dead letters.
+// A refused message whose agent has commands in the inbox is held behind
+// them (see store.Admissions): queued with relay.RefusedVerb, answered and
+// dead-lettered when it reaches the head of its agent's queue.
 func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, replyInTTO bool) relay.Enqueued {
 	a := relay.Admit(raw, maxFrame)
-	if a.Err != nil {
+	held := a.Err != nil && a.Reply() != nil && slices.ContainsFunc(s.inbox, func(r *inboxRow) bool { return r.Agent == a.Agent })
+	if a.Err != nil && !held {
 		s.ids.dead++
 		s.dead = append(s.dead, relay.DeadLetter{ID: s.ids.dead, Source: source, Ref: ref, Agent: a.Agent, Frame: raw,
 			Code: a.Err.Code, Reason: a.Err.Code + ": " + a.Err.Message, EnqueuedAt: now, DiedAt: now})
@@ -145,11 +149,15 @@ func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, repl
 		}
 		return relay.Enqueued{Err: a.Err}
 	}
+	verb, kind := a.Verb, relay.KindCommand
+	if held {
+		verb, kind = relay.RefusedVerb(a.Err), relay.KindRejected
+	}
 	s.ids.inbox++
-	j := relay.Job{ID: s.ids.inbox, Source: source, Ref: ref, Agent: a.Agent, Verb: a.Verb, Frame: raw, EnqueuedAt: now}
+	j := relay.Job{ID: s.ids.inbox, Source: source, Ref: ref, Agent: a.Agent, Verb: verb, Frame: raw, EnqueuedAt: now}
 	s.inbox = append(s.inbox, &inboxRow{Job: j, state: "ready"})
 	s.peak = max(s.peak, len(s.inbox))
-	s.journalAdd(relay.JournalEntry{At: now, Direction: relay.DirIn, Kind: relay.KindCommand, Agent: a.Agent, Frame: raw, Origin: source, Ref: ref, InboxID: j.ID})
+	s.journalAdd(relay.JournalEntry{At: now, Direction: relay.DirIn, Kind: kind, Agent: a.Agent, Frame: raw, Origin: source, Ref: ref, InboxID: j.ID})
 	return relay.Enqueued{ID: j.ID}
 }
 
@@ -301,9 +309,13 @@ func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []st
 			}
 		}
 		if o.Kind == relay.Dead {
+			verb := r.Verb
+			if verb.IsRefused() {
+				verb = "" // refused at admission: never retried
+			}
 			s.ids.dead++
 			s.dead = append(s.dead, relay.DeadLetter{ID: s.ids.dead, InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent,
-				Verb: r.Verb, Frame: r.Frame, Code: store.ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})
+				Verb: verb, Frame: r.Frame, Code: store.ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})
 		}
 	}
 	return applied, finished

@@ -17,10 +17,10 @@ import (
 // sql/admit.sql takes.
 type batch struct {
 	source, ref, agent, verb, frame, code, reason, reply []string
-	k                                                    []int64 // position among the admitted, 0 when rejected
+	k                                                    []int64 // above 0: enters the inbox whatever it holds
 	first                                                []bool  // the agent's first admitted message here
 	seen                                                 map[string]struct{}
-	admitted                                             int
+	queued                                               int // messages with k above 0
 	results                                              []relay.Enqueued
 }
 
@@ -31,60 +31,78 @@ func newBatch(n int) *batch {
 		results: make([]relay.Enqueued, 0, n)}
 }
 
+// add decides one message. A refused one that can be answered is held in
+// the inbox behind an earlier command of its agent in this batch (k above
+// 0); without one, sql/admit.sql holds it when the agent has commands in
+// the inbox, and answers it at once otherwise.
 func (b *batch) add(source, ref, raw string, maxFrame int) {
 	a := relay.Admit(raw, maxFrame)
 	b.source = append(b.source, source)
 	b.ref = append(b.ref, ref)
 	b.agent = append(b.agent, a.Agent)
-	b.verb = append(b.verb, string(a.Verb))
 	b.frame = append(b.frame, raw)
+	_, seen := b.seen[a.Agent]
 	if a.Err == nil {
-		b.admitted++
-		b.k = append(b.k, int64(b.admitted))
-		_, seen := b.seen[a.Agent]
+		b.queued++
+		b.k = append(b.k, int64(b.queued))
 		b.first = append(b.first, !seen)
 		b.seen[a.Agent] = struct{}{}
+		b.verb = append(b.verb, string(a.Verb))
 		b.code = append(b.code, "")
 		b.reason = append(b.reason, "")
 		b.reply = append(b.reply, "")
 		b.results = append(b.results, relay.Enqueued{})
 		return
 	}
-	b.k = append(b.k, 0)
 	b.first = append(b.first, false)
 	b.code = append(b.code, a.Err.Code)
 	b.reason = append(b.reason, a.Err.Code+": "+a.Err.Message)
-	reply := ""
-	if r := a.Reply(); r != nil {
-		reply = r.String()
+	r := a.Reply()
+	if r == nil {
+		b.k = append(b.k, 0)
+		b.verb = append(b.verb, "")
+		b.reply = append(b.reply, "")
+		b.results = append(b.results, relay.Enqueued{Err: a.Err})
+		return
 	}
-	b.reply = append(b.reply, reply)
+	b.verb = append(b.verb, string(relay.RefusedVerb(a.Err)))
+	b.reply = append(b.reply, r.String())
+	if seen {
+		b.queued++
+		b.k = append(b.k, int64(b.queued))
+		b.results = append(b.results, relay.Enqueued{})
+		return
+	}
+	b.k = append(b.k, 0)
 	b.results = append(b.results, relay.Enqueued{Err: a.Err})
 }
 
-// record runs sql/admit.sql and fills in the inbox ids of admitted messages.
-// With a lease owner, it leases the commands that arrive at the head of their
-// agent's queue (up to lease.Limit) and returns them.
+// record runs sql/admit.sql and fills in the inbox ids of what entered the
+// inbox. With a lease owner, it leases the commands that arrive at the head
+// of their agent's queue (up to lease.Limit) and returns them.
 func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool, lease relay.ClaimRequest) ([]relay.Job, error) {
 	var last int64
-	var leased pq.Int64Array
+	var leased, held pq.Int64Array
 	until := lease.LeaseUntil
 	if until.IsZero() {
 		until = now
 	}
 	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
 		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO,
-		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased)
+		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased, &held)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil // nothing admitted
+		return nil, nil // nothing entered the inbox
 	}
 	if err != nil {
 		return nil, err
 	}
-	id := last - int64(b.admitted)
+	id := last - int64(b.queued+len(held))
 	var jobs []relay.Job
 	for i := range b.results {
-		if b.results[i].Err != nil {
+		if len(held) > 0 && held[0] == int64(i+1) {
+			held = held[1:]
+			b.results[i] = relay.Enqueued{} // its ERR comes as its reply
+		} else if b.k[i] == 0 {
 			continue
 		}
 		id++
@@ -95,8 +113,8 @@ func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyT
 				Verb: relay.Verb(b.verb[i]), Frame: b.frame[i], Attempts: 1, EnqueuedAt: micro(now), Owner: lease.Owner})
 		}
 	}
-	if len(leased) > 0 {
-		return nil, fmt.Errorf("leased inbox ids %v are not among those admitted", []int64(leased))
+	if len(leased) > 0 || len(held) > 0 {
+		return nil, fmt.Errorf("leased inbox ids %v or held messages %v are not among those queued", []int64(leased), []int64(held))
 	}
 	return jobs, nil
 }

@@ -202,7 +202,12 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 // admit writes a batch of messages: inbox rows, dead letters, journal and the
 // ERR replies due to the ERP.
 func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now time.Time, maxFrame int) (*store.Admissions, error) {
-	a := store.Admit(msgs, now, maxFrame)
+	a, err := store.Admit(msgs, now, maxFrame, func(agents []string) (map[string]bool, error) {
+		return s.busy(ctx, tx, agents)
+	})
+	if err != nil {
+		return nil, err
+	}
 	ids, err := insertInbox(ctx, tx, s.q.inbox, a.Inbox, now)
 	if err != nil {
 		return nil, err
@@ -220,4 +225,33 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now
 		return nil, err
 	}
 	return a, nil
+}
+
+// busy says which of agents have commands in the inbox: a message refused
+// for one of them waits behind those commands for its ERR.
+func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(agents))
+	err := each(len(agents), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, ag := range agents[lo:hi] {
+			args = append(args, ag)
+		}
+		rs, err := tx.QueryContext(ctx, s.q.headOf.sql(hi-lo), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var agent string
+			var oldest sql.NullInt64
+			if err := rs.Scan(&agent, &oldest); err != nil {
+				return err
+			}
+			if oldest.Valid {
+				out[agent] = true
+			}
+		}
+		return rs.Err()
+	})
+	return out, err
 }

@@ -111,7 +111,7 @@ func journalSince(t *testing.T, e *env) {
 		t.Fatalf("JournalHead of an empty journal = %d", got)
 	}
 	ids := e.cli(t, t0, "<jose><L><ON>$", "<ana><S>$")
-	e.enqueue(t, t0, relay.Inbound{Source: relay.SourceSocket, Ref: "7@127.0.0.1:5000", Raw: "<jose><XYZ>$"})
+	e.enqueue(t, t0, relay.Inbound{Source: relay.SourceSocket, Ref: "7@127.0.0.1:5000", Raw: "<pedro><XYZ>$"})
 	jobs := e.claim(t, "r1", 10, t0, at(time.Minute))
 	e.settle(t, at(time.Second),
 		relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("jose")}},
@@ -146,7 +146,7 @@ func journalSince(t *testing.T, e *env) {
 		return got
 	}
 	// The journal: 2 commands, rejected + its ERR reply, 2 replies, 2 events.
-	reject := replyEntry(t0, "jose", "<jose><ERR><UNKNOWN_VERB><unknown verb \"XYZ\">$", "socket", "7@127.0.0.1:5000", 0, relay.OutcomeErr, 0)
+	reject := replyEntry(t0, "pedro", "<pedro><ERR><UNKNOWN_VERB><unknown verb \"XYZ\">$", "socket", "7@127.0.0.1:5000", 0, relay.OutcomeErr, 0)
 	want := []relay.JournalEntry{
 		reject,
 		replyEntry(at(time.Second), "jose", "<jose><OK>$", "cli", "cli-1", ids[0], relay.OutcomeOK, time.Second),

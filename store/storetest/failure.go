@@ -74,7 +74,7 @@ func cancelled(t *testing.T, e *env) {
 // A row leaves T_TTI only in the transaction that records it: when recording
 // fails, the rows stay for the next intake.
 func intakeAtomic(t *testing.T, e *env) {
-	e.insertTTI(t, "<jose><S>$", "<jose><BAD>$", "<ana><S>$")
+	e.insertTTI(t, "<jose><S>$", "<maria><BAD>$", "<ana><S>$")
 	away := e.Names["prefix"] + "dead_away"
 	qualifiedAway := away
 	if s := e.Names["schema"]; s != "" {
@@ -84,7 +84,7 @@ func intakeAtomic(t *testing.T, e *env) {
 	if _, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}); err == nil {
 		t.Fatal("Intake succeeded without relay_dead")
 	}
-	equal(t, "T_TTI after the failed intake", e.tti(t), []string{"<jose><S>$", "<jose><BAD>$", "<ana><S>$"})
+	equal(t, "T_TTI after the failed intake", e.tti(t), []string{"<jose><S>$", "<maria><BAD>$", "<ana><S>$"})
 	equal(t, "inbox after the failed intake", e.inbox(t), []inboxRow(nil))
 	if n := e.count(t, `SELECT count(*) FROM {{journal}}`); n != 0 {
 		t.Fatalf("journal has %d rows after the failed intake", n)

@@ -280,7 +280,7 @@ func concurrentIntakes(t *testing.T, e *env) {
 func enqueueOtherSources(t *testing.T, e *env) {
 	got := e.enqueue(t, t0,
 		relay.Inbound{Source: relay.SourceSocket, Ref: "conn-7", Raw: "<jose><S>$"},
-		relay.Inbound{Source: relay.SourceSocket, Ref: "conn-7", Raw: "<jose><BOGUS>$"},
+		relay.Inbound{Source: relay.SourceSocket, Ref: "conn-7", Raw: "<pedro><BOGUS>$"},
 		relay.Inbound{Source: relay.SourceHTTP, Ref: "req-1", Raw: "<ana><L><ON>$"},
 	)
 	if got[0].Err != nil || got[2].Err != nil || got[0].ID == 0 || got[2].ID <= got[0].ID {
@@ -295,14 +295,14 @@ func enqueueOtherSources(t *testing.T, e *env) {
 	})
 	reason := relay.CodeUnknownVerb + `: unknown verb "BOGUS"`
 	dead := e.dead(t)
-	equal(t, "relay_dead", dead, []deadRow{{ID: dead[0].ID, Source: "socket", Ref: "conn-7", Agent: "jose",
-		Frame: "<jose><BOGUS>$", Code: relay.CodeUnknownVerb, Reason: reason, EnqueuedAt: us(t0), DiedAt: us(t0)}})
+	equal(t, "relay_dead", dead, []deadRow{{ID: dead[0].ID, Source: "socket", Ref: "conn-7", Agent: "pedro",
+		Frame: "<pedro><BOGUS>$", Code: relay.CodeUnknownVerb, Reason: reason, EnqueuedAt: us(t0), DiedAt: us(t0)}})
 	equal(t, "T_TTO", e.tto(t), []string(nil))
-	reply := `<jose><ERR><UNKNOWN_VERB><unknown verb "BOGUS">$`
+	reply := `<pedro><ERR><UNKNOWN_VERB><unknown verb "BOGUS">$`
 	equal(t, "journal", e.journal(t), []relay.JournalEntry{
 		cmdEntry(t0, "jose", "<jose><S>$", "socket", "conn-7", got[0].ID),
-		rejectedEntry(t0, "jose", "<jose><BOGUS>$", "socket", "conn-7"),
-		replyEntry(t0, "jose", reply, "socket", "conn-7", 0, relay.OutcomeErr, 0),
+		rejectedEntry(t0, "pedro", "<pedro><BOGUS>$", "socket", "conn-7"),
+		replyEntry(t0, "pedro", reply, "socket", "conn-7", 0, relay.OutcomeErr, 0),
 		cmdEntry(t0, "ana", "<ana><L><ON>$", "http", "req-1", got[2].ID),
 	})
 }
@@ -318,7 +318,7 @@ func intakeKeepsText(t *testing.T, e *env) {
 		`<zé><A><85><$$><E'\\'>$`,
 		"<maria><A><85><\"quoted\"><{a,b}>$",
 		"<ana\t\r\n><S>$",
-		`<o'brien><XYZ'\>$`, // unknown verb: refused with an ERR that quotes it
+		`<o'neil><XYZ'\>$`, // unknown verb: refused with an ERR that quotes it
 		`<'\><L><MAYBE'>$`,
 		"ação 'sem' \\ moldura",
 	}

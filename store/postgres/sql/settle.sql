@@ -52,7 +52,10 @@ WITH o AS (
     RETURNING u.id, u.source, u.source_ref, u.agent, u.verb, u.frame, u.attempts, u.enqueued_at
 ), dead AS (
     INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
-    SELECT f.id, f.source, f.source_ref, f.agent, f.verb, f.frame, nullif(f.code, ''), f.reason, f.attempts, f.enqueued_at, $11
+    -- a message refused at admission (its verb starts with '!') has no
+    -- verb here: it can never be retried
+    SELECT f.id, f.source, f.source_ref, f.agent, CASE WHEN left(f.verb, 1) <> '!' THEN f.verb END, f.frame,
+           nullif(f.code, ''), f.reason, f.attempts, f.enqueued_at, $11
       FROM finished f
      WHERE f.kind = 'dead'
      ORDER BY f.ord
