@@ -51,7 +51,7 @@ func TestRejectedFramesAreAnsweredAndDeadLettered(t *testing.T) {
 		{"unknown verb", "<jose><XYZ>$", `<jose><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`, `UNKNOWN_VERB: unknown verb "XYZ"`},
 		{"bad arguments", "<jose><P><ON>$", "<jose><ERR><BAD_ARGS><P: expected <ON)<code) or <OFF)>$", "BAD_ARGS: P: expected <ON><code> or <OFF>"},
 		{"over the queue's limit", "<jose><A><><" + strings.Repeat("9", 40) + "><>$", "<jose><ERR><TOO_LARGE><frame of 56 bytes is over the 32-byte limit>$", "TOO_LARGE: frame of 56 bytes is over the 32-byte limit"},
-		{"blank login", "< ><S>$", "< ><ERR><MALFORMED><the first field (agent login) is empty>$", "MALFORMED: the first field (agent login) is empty"},
+		{"blank login", "< ><S>$", "<><ERR><MALFORMED><the first field (agent login) is empty>$", "MALFORMED: the first field (agent login) is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

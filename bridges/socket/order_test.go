@@ -1,0 +1,47 @@
+package socket
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store/memstore"
+)
+
+// A frame refused while its agent has an earlier command queued waits behind
+// it: the connection gets its ERR as the reply, once that command is settled.
+func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
+	t.Parallel()
+	s := memstore.New()
+	r := newRig(t, Config{Store: s})
+	x, y := r.dial(), r.dial()
+	x.send("<ana><S>$")
+	first := r.claim("<ana><S>$")
+	y.send("<ana><XYZ>$")
+	waitFor(t, "the refused frame held in the inbox", func() bool { return s.InboxLen() == 2 })
+	if dead, _ := s.DeadLetters(context.Background(), 0, 10); len(dead) != 0 {
+		t.Fatalf("dead-lettered before its agent's earlier command was answered: %+v", dead)
+	}
+	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: first, Kind: relay.Done,
+		Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	x.expect("<ana><S><1>$")
+	held := r.claim("<ana><XYZ>$")
+	o, ok := relay.RefusedOutcome(held)
+	if !ok {
+		t.Fatalf("claimed %+v, want the held refusal", held)
+	}
+	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{o}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	y.expect(`<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
+	if dead, _ := s.DeadLetters(context.Background(), 0, 10); len(dead) != 1 || dead[0].Source != relay.SourceSocket || dead[0].Verb != "" {
+		t.Fatalf("relay_dead = %+v", dead)
+	}
+	// y's connection goes on
+	y.send("<ana><S>$")
+	r.answer("<ana><S>$", relay.StatusReply("ana", relay.StateAvailable))
+	y.expect("<ana><S><1>$")
+}
