@@ -111,3 +111,21 @@ func TestEngineReclaimedRefusalIsAnsweredWithItsERR(t *testing.T) {
 		t.Fatalf("the switch saw %v", calls)
 	}
 }
+
+// One rule for spaces around the login: `< ana >` is ana for the queue, for
+// the switch and in the reply.
+func TestEngineSendsTheLoginTrimmed(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	r := newRig(t, nil)
+	r.store.InsertTTI(0, "< ana\t><L><ON>$")
+	r.store.InsertTTI(0, "<ana><S>$")
+	r.start()
+	r.until("two replies", 0, func() bool { return len(r.store.TTO()) == 2 })
+	if got, want := r.tto(), []string{"<ana><OK>$", "<ana><S><1>$"}; !slices.Equal(got, want) {
+		t.Fatalf("T_TTO = %q, want %q", got, want)
+	}
+	calls := r.driver.Calls()
+	if len(calls) != 2 || calls[0].Login != "ana" || calls[0].Frame.String() != "<ana><L><ON>$" {
+		t.Fatalf("the switch saw %+v, want the login without its spaces", calls)
+	}
+}
