@@ -24,7 +24,11 @@ WITH intake_lock AS (
     -- the inbox, waits behind them (its verb marks it refused), so its ERR
     -- does not overtake their replies: it is answered and dead-lettered
     -- when it reaches the head of its agent's queue. Otherwise it is
-    -- answered now, at no cost but this probe.
+    -- answered now, at no cost but this probe. Intake probes with the
+    -- intake lock held since take_tti.sql, so it sees every earlier
+    -- command; Enqueue's snapshot may predate a command another source
+    -- commits while it waits for the lock, one its sender never sent
+    -- before this message, so no pairing by order is broken.
     SELECT m.ord
       FROM msg m
      CROSS JOIN LATERAL (SELECT true AS busy FROM {{inbox}} o
