@@ -25,6 +25,9 @@ type Inbound struct {
 
 // Enqueued tells what became of one Inbound: queued with an inbox id, or
 // rejected (and already dead-lettered and answered) with the admission error.
+// A message refused while its agent had an earlier command unfinished is
+// queued (an ID, no Err): its ERR comes as its reply, in the agent's order,
+// like any command's (see RefusedVerb).
 type Enqueued struct {
 	ID  int64
 	Err *ProtocolError
@@ -98,8 +101,10 @@ var ErrInboxFull = errors.New("inbox full")
 type Store interface {
 	// Intake takes up to Limit rows from T_TTI in IS_TTI order and, in the
 	// same transaction, records each in the inbox (or, when Admit rejects it,
-	// in relay_dead with an ERR reply in T_TTO) and in the journal. It returns
-	// how many rows it took.
+	// in relay_dead with an ERR reply in T_TTO) and in the journal. A
+	// rejected row whose agent has an earlier command unfinished goes to the
+	// inbox instead, marked with RefusedVerb, so its ERR keeps the agent's
+	// order. It returns how many rows it took.
 	Intake(ctx context.Context, req IntakeRequest) (int, error)
 	// Enqueue records messages from other sources like Intake does.
 	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
