@@ -1,12 +1,10 @@
 package pgtest
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // dirPattern names cluster directories; ownerFile inside holds the pid of the
@@ -40,10 +38,4 @@ func sweepStale() {
 		}
 		_ = os.RemoveAll(dir)
 	}
-}
-
-// alive reports whether a process exists (signal 0 checks without sending).
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -1,6 +1,9 @@
+//go:build unix
+
 package pgtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -67,4 +70,10 @@ func (o owner) chown(dir string) error {
 		}
 		return os.Lchown(path, int(o.cred.Uid), int(o.cred.Gid))
 	})
+}
+
+// alive reports whether a process exists (signal 0 checks without sending).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
