@@ -3,23 +3,14 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"time"
-
-	"github.com/ctirelay/ctirelay/store"
 )
-
-var errBadConn = driver.ErrBadConn
 
 // Pending returns the steps not yet recorded in the database, in order,
 // without changing anything (a database never migrated has them all pending).
-func Pending(ctx context.Context, db *sql.DB, dialect string, names map[string]string) ([]Migration, error) {
-	d, err := lookup(dialect)
-	if err != nil {
-		return nil, err
-	}
-	all, err := Migrations(dialect)
+func (d Dialect) Pending(ctx context.Context, db *sql.DB, names map[string]string) ([]Migration, error) {
+	all, err := d.Steps()
 	if err != nil {
 		return nil, err
 	}
@@ -38,27 +29,22 @@ func Pending(ctx context.Context, db *sql.DB, dialect string, names map[string]s
 // Apply runs every pending step, each in its own transaction together with
 // its record in {{migrations}}, and returns the steps it ran. A step found
 // recorded once its transaction has begun (another migrator was faster) is
-// skipped. On PostgreSQL an advisory lock is held around the whole run so
-// relays starting together do not race.
-func Apply(ctx context.Context, db *sql.DB, dialect string, names map[string]string) (applied []Migration, err error) {
-	d, err := lookup(dialect)
+// skipped. The dialect's Lock, when it has one, is held around the whole run
+// so relays starting together do not race.
+func (d Dialect) Apply(ctx context.Context, db *sql.DB, names map[string]string) (applied []Migration, err error) {
+	all, err := d.Steps()
 	if err != nil {
 		return nil, err
 	}
-	all, err := Migrations(dialect)
-	if err != nil {
-		return nil, err
-	}
-	// One connection for the whole run: the advisory lock belongs to a
-	// session, and a single-connection pool (SQLite) must not be asked for a
+	// One connection for the whole run: a lock may belong to a session, and a single-connection pool (SQLite) must not be asked for a
 	// second one.
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer c.Close()
-	if d.lock != nil {
-		unlock, err := d.lock(ctx, c)
+	if d.Lock != nil {
+		unlock, err := d.Lock(ctx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +54,7 @@ func Apply(ctx context.Context, db *sql.DB, dialect string, names map[string]str
 			}
 		}()
 	}
-	if _, err := c.ExecContext(ctx, d.bootstrapSQL(names)); err != nil {
+	if _, err := c.ExecContext(ctx, d.Bootstrap(names)); err != nil {
 		return nil, fmt.Errorf("create %s: %w", names["migrations"], err)
 	}
 	done, err := appliedVersions(ctx, c, d, names)
@@ -88,7 +74,7 @@ func Apply(ctx context.Context, db *sql.DB, dialect string, names map[string]str
 }
 
 // applyOne runs one step and its record in one transaction.
-func applyOne(ctx context.Context, c *sql.Conn, d dialect, m Migration, names map[string]string) (ran bool, err error) {
+func applyOne(ctx context.Context, c *sql.Conn, d Dialect, m Migration, names map[string]string) (ran bool, err error) {
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migration %s: begin: %w", m.File, err)
@@ -99,16 +85,16 @@ func applyOne(ctx context.Context, c *sql.Conn, d dialect, m Migration, names ma
 		}
 	}()
 	var n int
-	if err := tx.QueryRowContext(ctx, store.Render(d.isApplied, names), m.Version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, Render(d.IsApplied, names), m.Version).Scan(&n); err != nil {
 		return false, fmt.Errorf("migration %s: check version: %w", m.File, err)
 	}
 	if n > 0 {
 		return false, tx.Rollback()
 	}
-	if _, err := tx.ExecContext(ctx, Render(m, names)); err != nil {
+	if _, err := tx.ExecContext(ctx, m.Rendered(names)); err != nil {
 		return false, fmt.Errorf("migration %s: %w", m.File, err)
 	}
-	if _, err := tx.ExecContext(ctx, store.Render(d.record, names), m.Version, m.Name, d.stamp(time.Now())); err != nil {
+	if _, err := tx.ExecContext(ctx, Render(d.Record, names), m.Version, m.Name, d.Stamp(time.Now())); err != nil {
 		return false, fmt.Errorf("migration %s: record: %w", m.File, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -118,16 +104,16 @@ func applyOne(ctx context.Context, c *sql.Conn, d dialect, m Migration, names ma
 }
 
 // appliedVersions reads the recorded versions; none when the table is absent.
-func appliedVersions(ctx context.Context, c *sql.Conn, d dialect, names map[string]string) (map[int]bool, error) {
+func appliedVersions(ctx context.Context, c *sql.Conn, d Dialect, names map[string]string) (map[int]bool, error) {
 	var exists bool
-	if err := c.QueryRowContext(ctx, d.exists, names["migrations"]).Scan(&exists); err != nil {
+	if err := c.QueryRowContext(ctx, d.Exists, names["migrations"]).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("look for %s: %w", names["migrations"], err)
 	}
 	done := map[int]bool{}
 	if !exists {
 		return done, nil
 	}
-	rows, err := c.QueryContext(ctx, store.Render(`SELECT version FROM {{migrations}}`, names))
+	rows, err := c.QueryContext(ctx, Render(`SELECT version FROM {{migrations}}`, names))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", names["migrations"], err)
 	}

@@ -7,13 +7,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"go.uber.org/goleak"
 	_ "modernc.org/sqlite"
 
 	"github.com/ctirelay/ctirelay/schema"
-	"github.com/ctirelay/ctirelay/store"
 )
+
+// The migrator is tested here on a dialect of the test's own (its steps in
+// memory, on SQLite); each store package tests its real steps.
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -27,165 +31,182 @@ func openSQLite(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-func names(t *testing.T, o store.Options) map[string]string {
+func names(t *testing.T, tb schema.Tables) map[string]string {
 	t.Helper()
-	o, err := o.WithDefaults()
+	tb, err := tb.WithDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o.Names()
+	return tb.Names()
 }
 
-func TestMigrations(t *testing.T) {
-	t.Parallel()
-	for _, d := range []string{schema.SQLite, schema.Postgres} {
-		ms, err := schema.Migrations(d)
-		if err != nil {
-			t.Fatalf("%s: %v", d, err)
-		}
-		for i, m := range ms {
-			if i > 0 && m.Version <= ms[i-1].Version {
-				t.Errorf("%s: %s not after %s", d, m.File, ms[i-1].File)
-			}
-			if !strings.HasPrefix(m.File, "000") || !strings.HasSuffix(m.File, ".sql") || m.SQL == "" {
-				t.Errorf("%s: odd migration %+v", d, m)
-			}
-		}
+// testDialect is SQLite's version table with steps of the test's own.
+func testDialect(steps fstest.MapFS) schema.Dialect {
+	return schema.Dialect{
+		Name:       "test",
+		Migrations: steps,
+		Bootstrap: func(n map[string]string) string {
+			return schema.Render("CREATE TABLE IF NOT EXISTS {{migrations}} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)", n)
+		},
+		Exists:    `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`,
+		IsApplied: `SELECT count(*) FROM {{migrations}} WHERE version = ?`,
+		Record:    `INSERT INTO {{migrations}} (version, name, applied_at) VALUES (?, ?, ?)`,
+		Stamp:     func(t time.Time) any { return t.UnixMicro() },
 	}
-	ms, err := schema.Migrations(schema.SQLite)
+}
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+var twoSteps = fstest.MapFS{
+	"0002_more.sql": file("CREATE TABLE {{prefix}}more (id INTEGER);"),
+	"0001_init.sql": file("CREATE TABLE {{inbox}} (id INTEGER); CREATE TABLE IF NOT EXISTS {{tti}} (IS_TTI INTEGER PRIMARY KEY, DS_TTI TEXT);"),
+	"README.md":     file("not a step"),
+	"0003_x.txt":    file("not a step either"),
+}
+
+func TestSteps(t *testing.T) {
+	t.Parallel()
+	ms, err := testDialect(twoSteps).Steps()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].Version != 1 || ms[0].Name != "init" || ms[0].File != "0001_init.sql" {
-		t.Fatalf("sqlite first step = %+v", ms[0])
+	if len(ms) != 2 || ms[0].Version != 1 || ms[0].Name != "init" || ms[0].File != "0001_init.sql" || ms[1].Version != 2 || ms[1].Name != "more" {
+		t.Fatalf("steps = %+v", ms)
 	}
-	if _, err := schema.Migrations("oracle"); err == nil || !strings.Contains(err.Error(), `"oracle"`) {
-		t.Fatalf("unknown dialect: err = %v", err)
+	dup := fstest.MapFS{"0001_a.sql": file("SELECT 1"), "0001_b.sql": file("SELECT 2")}
+	if _, err := testDialect(dup).Steps(); err == nil || !strings.Contains(err.Error(), "share version 1") {
+		t.Fatalf("two steps of one version: err = %v", err)
+	}
+	if _, err := (schema.Dialect{Name: "oracle"}).Steps(); err == nil || !strings.Contains(err.Error(), "oracle") {
+		t.Fatalf("a dialect without migrations: err = %v", err)
+	}
+}
+
+func TestTablesValidate(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		tb   schema.Tables
+		want string
+	}{
+		{schema.Tables{InboundTable: "T_TTI; DROP TABLE x"}, "invalid inbound_table"},
+		{schema.Tables{OutboundTable: "a b"}, "invalid outbound_table"},
+		{schema.Tables{Schema: "cti-prod"}, "invalid schema"},
+		{schema.Tables{Prefix: "1relay_"}, "invalid prefix"},
+		{schema.Tables{Prefix: strings.Repeat("p", schema.MaxPrefix+1)}, "at most 46"},
+		{schema.Tables{InboundTable: "erp", OutboundTable: "ERP"}, "both"},
+	} {
+		if _, err := c.tb.WithDefaults(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: err = %v, want %q", c.tb, err, c.want)
+		}
+	}
+	tb, err := schema.Tables{}.WithDefaults()
+	if err != nil || tb != (schema.Tables{InboundTable: "T_TTI", OutboundTable: "T_TTO", Prefix: "relay_"}) {
+		t.Fatalf("defaults = %+v, %v", tb, err)
 	}
 }
 
 func TestRenderUsesConfiguredNames(t *testing.T) {
 	t.Parallel()
-	ms, err := schema.Migrations(schema.SQLite)
-	if err != nil {
-		t.Fatal(err)
+	n := names(t, schema.Tables{Schema: "cti", InboundTable: "ERP_IN", OutboundTable: "ERP_OUT", Prefix: "cti_"})
+	got := schema.Render("SELECT * FROM {{tti}}, {{tto}}, {{inbox}}, {{migrations}} -- {{tti_name}} {{prefix}} {{schema}}", n)
+	want := "SELECT * FROM cti.ERP_IN, cti.ERP_OUT, cti.cti_inbox, cti.cti_schema_migrations -- ERP_IN cti_ cti"
+	if got != want {
+		t.Fatalf("Render = %q, want %q", got, want)
 	}
-	n := names(t, store.Options{InboundTable: "ERP_IN", OutboundTable: "ERP_OUT", Prefix: "cti_"})
-	sql := schema.Render(ms[0], n)
-	for _, want := range []string{"CREATE TABLE IF NOT EXISTS ERP_IN (", "CREATE TABLE IF NOT EXISTS ERP_OUT (", "CREATE TABLE cti_inbox (", "CREATE VIEW cti_queue_status AS"} {
-		if !strings.Contains(sql, want) {
-			t.Errorf("rendered SQL lacks %q", want)
-		}
-	}
-	if strings.Contains(sql, "{{") || strings.Contains(sql, "T_TTI") || strings.Contains(sql, "relay_") {
-		t.Errorf("rendered SQL still holds a default name or placeholder")
-	}
-	boot, err := schema.Bootstrap(schema.SQLite, n)
-	if err != nil || !strings.Contains(boot, "CREATE TABLE IF NOT EXISTS cti_schema_migrations") {
-		t.Fatalf("bootstrap = %q, %v", boot, err)
-	}
-	boot, err = schema.Bootstrap(schema.Postgres, names(t, store.Options{Schema: "cti"}))
-	if err != nil || !strings.HasPrefix(boot, "CREATE SCHEMA IF NOT EXISTS cti;\n") || !strings.Contains(boot, "cti.relay_schema_migrations") {
-		t.Fatalf("postgres bootstrap = %q, %v", boot, err)
+	for _, bad := range []string{"SELECT {{nope}}", "SELECT {{tti"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Render(%q) did not panic", bad)
+				}
+			}()
+			schema.Render(bad, n)
+		}()
 	}
 }
 
-func TestApplySQLite(t *testing.T) {
+func TestApply(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
-	n := names(t, store.Options{})
+	d := testDialect(twoSteps)
+	n := names(t, schema.Tables{})
 
-	all, err := schema.Migrations(schema.SQLite)
-	if err != nil {
-		t.Fatal(err)
+	pending, err := d.Pending(ctx, db, n)
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("fresh database: pending %+v, %v", pending, err)
 	}
-	pending, err := schema.Pending(ctx, db, schema.SQLite, n)
-	if err != nil {
-		t.Fatal(err)
+	var objects int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&objects); err != nil || objects != 0 {
+		t.Fatalf("Pending created something: %d objects, %v", objects, err)
 	}
-	if len(pending) != len(all) {
-		t.Fatalf("fresh database: %d pending, want %d", len(pending), len(all))
-	}
-	var tables int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil || tables != 0 {
-		t.Fatalf("Pending created something: %d objects, %v", tables, err)
-	}
-
-	applied, err := schema.Apply(ctx, db, schema.SQLite, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(applied) != len(all) || applied[0].File != "0001_init.sql" {
-		t.Fatalf("applied %+v", applied)
+	applied, err := d.Apply(ctx, db, n)
+	if err != nil || len(applied) != 2 || applied[0].File != "0001_init.sql" {
+		t.Fatalf("applied %+v, %v", applied, err)
 	}
 	var version int
 	var name string
 	var at int64
-	if err := db.QueryRow(`SELECT version, name, applied_at FROM relay_schema_migrations`).Scan(&version, &name, &at); err != nil {
+	if err := db.QueryRow(`SELECT version, name, applied_at FROM relay_schema_migrations WHERE version = 1`).Scan(&version, &name, &at); err != nil {
 		t.Fatal(err)
 	}
 	if version != 1 || name != "init" || at <= 0 {
 		t.Fatalf("recorded %d %q %d", version, name, at)
 	}
-	for _, table := range []string{"T_TTI", "T_TTO", "relay_inbox", "relay_dead", "relay_journal", "relay_cursor", "relay_node", "relay_job_run", "relay_queue_status", "relay_agent_status", "relay_throughput"} {
+	for _, table := range []string{"T_TTI", "relay_inbox", "relay_more"} {
 		if _, err := db.Exec(`SELECT * FROM ` + table + ` LIMIT 0`); err != nil {
 			t.Errorf("%s: %v", table, err)
 		}
 	}
-
-	again, err := schema.Apply(ctx, db, schema.SQLite, n)
+	again, err := d.Apply(ctx, db, n)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second Apply: %+v, %v", again, err)
 	}
-	pending, err = schema.Pending(ctx, db, schema.SQLite, n)
-	if err != nil || len(pending) != 0 {
+	if pending, err = d.Pending(ctx, db, n); err != nil || len(pending) != 0 {
 		t.Fatalf("after Apply: pending %+v, %v", pending, err)
 	}
 }
 
-// The ERP's tables may exist before the relay is installed; they are kept as
-// they are, rows included.
-func TestApplyKeepsExistingLegacyTables(t *testing.T) {
+// A step that fails leaves nothing of itself and no record: the next Apply
+// runs it again.
+func TestApplyFailedStepIsNotRecorded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "erp.db"))
-	if _, err := db.Exec(`CREATE TABLE T_TTI (IS_TTI INTEGER PRIMARY KEY, DS_TTI TEXT);
-		INSERT INTO T_TTI VALUES (7, '<jose><S>$');`); err != nil {
-		t.Fatal(err)
+	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	n := names(t, schema.Tables{})
+	bad := fstest.MapFS{
+		"0001_init.sql": file("CREATE TABLE {{inbox}} (id INTEGER);"),
+		"0002_bad.sql":  file("CREATE TABLE {{dead}} (id INTEGER); SELECT no_such_function();"),
 	}
-	if _, err := schema.Apply(ctx, db, schema.SQLite, names(t, store.Options{})); err != nil {
-		t.Fatal(err)
+	applied, err := testDialect(bad).Apply(ctx, db, n)
+	if err == nil || !strings.Contains(err.Error(), "0002_bad.sql") || len(applied) != 1 {
+		t.Fatalf("Apply = %+v, %v; want step 1 applied and step 2's error", applied, err)
 	}
-	var ddl, ds string
-	if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'T_TTI'`).Scan(&ddl); err != nil {
-		t.Fatal(err)
+	if _, err := db.Exec(`SELECT * FROM relay_dead`); err == nil {
+		t.Fatal("the failed step's table exists")
 	}
-	if ddl != "CREATE TABLE T_TTI (IS_TTI INTEGER PRIMARY KEY, DS_TTI TEXT)" {
-		t.Fatalf("T_TTI altered: %s", ddl)
-	}
-	if err := db.QueryRow(`SELECT DS_TTI FROM T_TTI WHERE IS_TTI = 7`).Scan(&ds); err != nil || ds != "<jose><S>$" {
-		t.Fatalf("row lost: %q %v", ds, err)
+	pending, err := testDialect(bad).Pending(ctx, db, n)
+	if err != nil || len(pending) != 1 || pending[0].Version != 2 {
+		t.Fatalf("pending = %+v, %v", pending, err)
 	}
 }
 
-// Two relays starting at once on one SQLite file: each step runs once.
-func TestApplyConcurrentSQLite(t *testing.T) {
+// Migrators started together: each step runs once.
+func TestApplyConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "relay.db")
-	n := names(t, store.Options{})
+	n := names(t, schema.Tables{})
+	d := testDialect(twoSteps)
 	dbs := []*sql.DB{openSQLite(t, path), openSQLite(t, path), openSQLite(t, path)}
 	var wg sync.WaitGroup
 	counts := make([]int, len(dbs))
 	errs := make([]error, len(dbs))
 	for i, db := range dbs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			applied, err := schema.Apply(ctx, db, schema.SQLite, n)
+		wg.Go(func() {
+			applied, err := d.Apply(ctx, db, n)
 			counts[i], errs[i] = len(applied), err
-		}()
+		})
 	}
 	wg.Wait()
 	total := 0
@@ -195,23 +216,31 @@ func TestApplyConcurrentSQLite(t *testing.T) {
 		}
 		total += counts[i]
 	}
-	all, _ := schema.Migrations(schema.SQLite)
-	if total != len(all) {
-		t.Fatalf("%d steps applied in all, want %d", total, len(all))
-	}
-	var rows int
-	if err := dbs[0].QueryRow(`SELECT count(*) FROM relay_schema_migrations`).Scan(&rows); err != nil || rows != len(all) {
-		t.Fatalf("%d recorded, %v", rows, err)
+	if total != 2 {
+		t.Fatalf("%d steps applied in all, want 2", total)
 	}
 }
 
-func TestApplyUnknownDialect(t *testing.T) {
+// A dialect's lock is held around the whole run, on the run's connection,
+// and released at the end.
+func TestApplyHoldsTheLock(t *testing.T) {
 	t.Parallel()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "x.db"))
-	if _, err := schema.Apply(context.Background(), db, "mysql", nil); err == nil {
-		t.Fatal("no error for an unknown dialect")
+	ctx := context.Background()
+	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	d := testDialect(twoSteps)
+	var events []string
+	d.Lock = func(ctx context.Context, c *sql.Conn) (func() error, error) {
+		events = append(events, "lock")
+		return func() error { events = append(events, "unlock"); return nil }, nil
 	}
-	if _, err := schema.Pending(context.Background(), db, "mysql", nil); err == nil {
-		t.Fatal("no error for an unknown dialect")
+	d.Bootstrap = func(n map[string]string) string {
+		events = append(events, "bootstrap")
+		return testDialect(nil).Bootstrap(n)
+	}
+	if _, err := d.Apply(ctx, db, names(t, schema.Tables{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(events, " "); got != "lock bootstrap unlock" {
+		t.Fatalf("events = %q", got)
 	}
 }

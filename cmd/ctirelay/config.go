@@ -300,7 +300,7 @@ func (c Config) Validate() error {
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
 	}
-	if _, _, err := parseDSN(c.Database.DSN); err != nil {
+	if _, _, err := store.ParseDSN(c.Database.DSN); err != nil {
 		bad("database.dsn", "%v", err)
 	}
 	if _, err := c.storeOptions(); err != nil {

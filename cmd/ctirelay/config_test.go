@@ -161,31 +161,6 @@ func TestConfigEnvDefault(t *testing.T) {
 	}
 }
 
-func TestParseDSN(t *testing.T) {
-	t.Parallel()
-	cases := []struct{ dsn, dialect, target, err string }{
-		{"sqlite:ctirelay.db", "sqlite", "ctirelay.db", ""},
-		{"sqlite:///var/lib/ctirelay/q.db", "sqlite", "/var/lib/ctirelay/q.db", ""},
-		{"postgres://u:p@h/db", "postgres", "postgres://u:p@h/db", ""},
-		{"postgresql://h/db", "postgres", "postgresql://h/db", ""},
-		{"sqlserver://h?database=erp", "sqlserver", "sqlserver://h?database=erp", ""},
-		{"sqlite:", "", "", "names no file"},
-		{"mysql://u:secret@h/db", "", "", `"mysql://u:***@h/db": unknown kind`},
-	}
-	for _, c := range cases {
-		d, tgt, err := parseDSN(c.dsn)
-		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("parseDSN(%q) error = %v, want %q", c.dsn, err, c.err)
-			}
-			continue
-		}
-		if err != nil || d != c.dialect || tgt != c.target {
-			t.Errorf("parseDSN(%q) = %q, %q, %v", c.dsn, d, tgt, err)
-		}
-	}
-}
-
 func TestShippedFullConfigLoads(t *testing.T) {
 	t.Parallel()
 	cfg, err := LoadConfig(filepath.Join("..", "..", "testdata", "config", "full.yaml"))

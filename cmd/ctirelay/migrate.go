@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // migrateCmd applies pending migrations, or prints them for a DBA to review.
@@ -47,16 +47,17 @@ func printMigrations(ctx context.Context, env *cli, cfg Config, db database) err
 		fmt.Fprintln(env.stdout, "-- schema is up to date: nothing to run")
 		return nil
 	}
-	dialect, _, _ := parseDSN(cfg.Database.DSN)
-	opts, _ := cfg.storeOptions()
-	names := opts.Names()
-	boot, err := schema.Bootstrap(dialect, names)
+	name, _, _ := store.ParseDSN(cfg.Database.DSN)
+	d, err := store.Lookup(name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "-- ctirelay migrations for %s (%d pending)\n-- version table\n%s\n", dialect, len(pending), strings.TrimSpace(boot))
+	opts, _ := cfg.storeOptions()
+	names := opts.Names()
+	boot := d.Migrations.BootstrapSQL(names)
+	fmt.Fprintf(env.stdout, "-- ctirelay migrations for %s (%d pending)\n-- version table\n%s\n", d.Name, len(pending), strings.TrimSpace(boot))
 	for _, m := range pending {
-		fmt.Fprintf(env.stdout, "\n-- %04d %s\n%s\n", m.Version, m.Name, strings.TrimSpace(schema.Render(m, names)))
+		fmt.Fprintf(env.stdout, "\n-- %04d %s\n%s\n", m.Version, m.Name, strings.TrimSpace(m.Rendered(names)))
 	}
 	return nil
 }

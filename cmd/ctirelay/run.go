@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
@@ -86,7 +87,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		engine.Stop()
 		return err
 	}
-	log.Info("ctirelay running", "db", redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", *node,
+	log.Info("ctirelay running", "db", store.Redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", *node,
 		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
 		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"))
 	<-ctx.Done()

@@ -63,7 +63,7 @@ func TestConcurrentMigrate(t *testing.T) {
 	if err != nil || len(all) != 0 {
 		t.Fatalf("Pending after concurrent Migrate = %+v, %v", all, err)
 	}
-	steps, err := schema.Migrations(schema.Postgres)
+	steps, err := postgres.Migrations.Steps()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestOpenRejectsBadNames(t *testing.T) {
 		{store.Options{InboundTable: "T_TTI; DROP TABLE x"}, "inbound_table"},
 		{store.Options{Schema: "cti-prod"}, "schema"},
 		{store.Options{Prefix: "1relay_"}, "prefix"},
-		{store.Options{Prefix: strings.Repeat("p", store.MaxPrefix+1)}, "at most 46"},
+		{store.Options{Prefix: strings.Repeat("p", schema.MaxPrefix+1)}, "at most 46"},
 	}
 	for _, tt := range tests {
 		// no database needed: names are checked before connecting
@@ -166,7 +166,7 @@ func TestMigrateWithALongPrefix(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
-	prefix := strings.Repeat("p", store.MaxPrefix-1) + "_"
+	prefix := strings.Repeat("p", schema.MaxPrefix-1) + "_"
 	s := open(t, dsn, store.Options{Prefix: prefix})
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate with prefix %q: %v", prefix, err)
@@ -179,5 +179,23 @@ func TestMigrateWithALongPrefix(t *testing.T) {
 		 WHERE c.conrelid = $1::regclass AND c.contype = 'p'`, prefix+"inbox").Scan(&cols)
 	if err != nil || cols != "agent,id" {
 		t.Fatalf("inbox key = %q, %v; want agent,id", cols, err)
+	}
+}
+
+// With a schema configured, the version table's bootstrap creates the
+// schema first: every relay table lives in it.
+func TestBootstrapCreatesTheSchema(t *testing.T) {
+	t.Parallel()
+	o, err := store.Options{Schema: "cti"}.WithDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := postgres.Migrations.BootstrapSQL(o.Names())
+	if !strings.HasPrefix(boot, "CREATE SCHEMA IF NOT EXISTS cti;\n") || !strings.Contains(boot, "cti.relay_schema_migrations") {
+		t.Fatalf("postgres bootstrap = %q", boot)
+	}
+	o, _ = store.Options{}.WithDefaults()
+	if boot := postgres.Migrations.BootstrapSQL(o.Names()); strings.Contains(boot, "SCHEMA") {
+		t.Fatalf("bootstrap without a schema = %q", boot)
 	}
 }

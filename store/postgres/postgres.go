@@ -115,7 +115,7 @@ func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	applied, err := schema.Apply(ctx, s.db.DB, schema.Postgres, s.names)
+	applied, err := Migrations.Apply(ctx, s.db.DB, s.names)
 	if err != nil {
 		return applied, fail("migrate", err)
 	}
@@ -127,7 +127,7 @@ func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	p, err := schema.Pending(ctx, s.db.DB, schema.Postgres, s.names)
+	p, err := Migrations.Pending(ctx, s.db.DB, s.names)
 	if err != nil {
 		return nil, fail("pending migrations", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/ctirelay/ctirelay/schema"
 	"github.com/ctirelay/ctirelay/store"
 )
 
@@ -16,7 +17,7 @@ import (
 var sqlFiles embed.FS
 
 // Advisory lock keys (ASCII "ctirintk", "ctiroutp"); the migrator uses
-// "ctirmigr". They are per database, shared by every relay on it.
+// "ctirmigr", migrate.go. They are per database, shared by every relay on it.
 const (
 	// intakeLockKey serialises writers of new inbox rows.
 	intakeLockKey int64 = 0x63746972696e746b
@@ -87,7 +88,7 @@ func loadQueries(names map[string]string) (*queries, error) {
 			return nil, fmt.Errorf("read embedded sql: %w", err)
 		}
 		name := query(e.Name()[:len(e.Name())-len(".sql")])
-		q.text[name] = store.Render(string(b), names)
+		q.text[name] = schema.Render(string(b), names)
 	}
 	return q, nil
 }

@@ -3,7 +3,7 @@ package sqlite
 import (
 	"strings"
 
-	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/schema"
 )
 
 // maxRows bounds the rows of one multi-row statement. With at most 11
@@ -20,8 +20,8 @@ type batch struct {
 }
 
 func (b batch) render(names map[string]string) *batch {
-	b.head = store.Render(b.head, names)
-	b.tail = store.Render(b.tail, names)
+	b.head = schema.Render(b.head, names)
+	b.tail = schema.Render(b.tail, names)
 	if b.sep == "" {
 		b.sep = ", "
 	}

@@ -1,6 +1,6 @@
 package sqlite
 
-import "github.com/ctirelay/ctirelay/store"
+import "github.com/ctirelay/ctirelay/schema"
 
 // Every SQL statement of the SQLite dialect. Table names are {{placeholders}}
 // rendered once at Open; multi-row statements are split into head, one row
@@ -189,7 +189,7 @@ type queries struct {
 }
 
 func renderQueries(names map[string]string) *queries {
-	r := func(s string) string { return store.Render(s, names) }
+	r := func(s string) string { return schema.Render(s, names) }
 	b := func(t batch) *batch { return t.render(names) }
 	return &queries{
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),

@@ -150,7 +150,7 @@ func (s *Store) Names() map[string]string { return s.names }
 
 // Migrate applies the pending schema steps and returns them.
 func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
-	applied, err := schema.Apply(ctx, s.db.DB, schema.SQLite, s.names)
+	applied, err := Migrations.Apply(ctx, s.db.DB, s.names)
 	if err != nil {
 		return applied, fmt.Errorf("migrate %s: %w", s.path, err)
 	}
@@ -162,7 +162,7 @@ func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
 
 // Pending returns the schema steps not yet applied.
 func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
-	return schema.Pending(ctx, s.db.DB, schema.SQLite, s.names)
+	return Migrations.Pending(ctx, s.db.DB, s.names)
 }
 
 // Close closes the database and releases the relay lock; safe to call twice.

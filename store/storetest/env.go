@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
-	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/schema"
 )
 
 // t0 is the suite's clock: every time a case passes to the store is derived
@@ -27,7 +27,7 @@ type env struct {
 }
 
 func (e *env) sql(query string) string {
-	q := store.Render(query, e.Names)
+	q := schema.Render(query, e.Names)
 	if e.Rebind != nil {
 		q = e.Rebind(q)
 	}

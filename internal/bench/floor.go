@@ -1,17 +1,16 @@
-package main
+package bench
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/ctirelay/ctirelay/schema"
 )
 
 // floorResult is what the database alone does: the cheapest SQL that moves
 // rows from T_TTI to T_TTO, oldest first, batch rows per transaction, on one
-// connection, with the same durability settings as the relay.
+// connection, with the same durability settings as the relay. The SQL is the
+// dialect's (store.Bench.Floor).
 type floorResult struct {
 	Rows       int64   `json:"rows"`
 	Batch      int     `json:"batch"`
@@ -20,37 +19,19 @@ type floorResult struct {
 	SQL        string  `json:"sql"`
 }
 
-// floorSQL is the move, per dialect: one statement on PostgreSQL; on SQLite,
-// which has no data-modifying CTE, a copy and a delete in one transaction
-// (a single writer, so both see the same oldest rows).
-func floorSQL(dialect string, names map[string]string) []string {
-	tti, tto := names["tti"], names["tto"]
-	if dialect == schema.Postgres {
-		return []string{`WITH moved AS (
-    DELETE FROM ` + tti + ` WHERE IS_TTI = ANY (ARRAY(
-        SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT $1 FOR UPDATE SKIP LOCKED))
-    RETURNING IS_TTI, DS_TTI)
-INSERT INTO ` + tto + ` (DS_TTO) SELECT DS_TTI FROM moved ORDER BY IS_TTI`}
-	}
-	return []string{
-		`INSERT INTO ` + tto + ` (DS_TTO) SELECT DS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ?`,
-		`DELETE FROM ` + tti + ` WHERE IS_TTI IN (SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ?)`,
-	}
-}
-
 // measureFloor preloads rows into a fresh T_TTI and times moving them all.
-func measureFloor(ctx context.Context, t *benchTarget, rows int64, batch, agents int, progress func(string, int64, int64)) (floorResult, error) {
+func measureFloor(ctx context.Context, t *target, rows int64, batch, agents int, progress func(string, int64, int64)) (floorResult, error) {
 	res := floorResult{Rows: rows, Batch: batch}
-	w := newERPWriter(t.erp, t.names["tti"], agents)
+	w := newERPWriter(t.ERP, t.Names["tti"], agents)
 	if err := w.preload(ctx, rows, preloadChunk, func(done int64) { progress("floor: preload", done, rows) }); err != nil {
 		return res, fmt.Errorf("floor: %w", err)
 	}
-	stmts := floorSQL(t.dialect, t.names)
+	stmts := t.dialect.Bench.Floor(t.Names)
 	res.SQL = stmts[0]
 	if len(stmts) > 1 {
 		res.SQL = "BEGIN; " + stmts[0] + "; " + stmts[1] + "; COMMIT"
 	}
-	conn, err := t.erp.Conn(ctx)
+	conn, err := t.ERP.Conn(ctx)
 	if err != nil {
 		return res, fmt.Errorf("floor: %w", err)
 	}

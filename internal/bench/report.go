@@ -1,14 +1,15 @@
-package main
+package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 )
 
-// benchReport is everything one ctirelay bench invocation measured.
-type benchReport struct {
+// Report is everything one ctirelay bench invocation measured.
+type Report struct {
 	Database    string       `json:"database"`
 	Agents      int          `json:"agents"`
 	Batch       int          `json:"batch"`
@@ -21,16 +22,16 @@ type benchReport struct {
 	Runs        []runResult  `json:"runs"`
 }
 
-func (r *benchReport) writeJSON(w io.Writer) error {
+func (r *Report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-func (r *benchReport) writeText(w io.Writer) {
+func (r *Report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "ctirelay bench: %s, %d agents, batch %d, max in flight %d, poll %s\n",
 		r.Database, r.Agents, r.Batch, r.MaxInFlight, r.Poll)
-	fmt.Fprintf(w, "machine: %d CPUs, load average %s at start\n", r.CPUs, orDefault(r.LoadAverage, "unknown"))
+	fmt.Fprintf(w, "machine: %d CPUs, load average %s at start\n", r.CPUs, cmp.Or(r.LoadAverage, "unknown"))
 	if f := r.Floor; f != nil {
 		fmt.Fprintf(w, "database floor: %s rows/s (%s rows T_TTI→T_TTO in batches of %d, %.2fs)\n",
 			thousands(int64(f.RowsPerSec)), thousands(f.Rows), f.Batch, f.Seconds)

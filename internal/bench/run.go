@@ -1,10 +1,9 @@
-package main
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,24 +21,6 @@ const (
 
 // preloadChunk is the rows per INSERT when the bench fills T_TTI.
 const preloadChunk = 2000
-
-// benchConfig is one invocation of ctirelay bench.
-type benchConfig struct {
-	db          benchDBSpec
-	mode        string
-	backlogs    []int64 // burn-down: one run per size
-	agents      int
-	rate        float64
-	duration    time.Duration
-	batch       int
-	maxInFlight int
-	maxInbox    int
-	poll        time.Duration
-	floor       bool
-	floorRows   int64
-	stall       time.Duration // give up when nothing is answered for this long
-	log         *slog.Logger
-}
 
 // runResult is one run's figures.
 type runResult struct {
@@ -100,18 +81,18 @@ func (r *rssPeak) done() int64 {
 // runBench runs the relay in process on fresh tables: preloading (burn-down)
 // or inserting while it runs (rate, stream), until every command inserted is
 // answered.
-func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progressBar) (runResult, error) {
+func runBench(ctx context.Context, cfg Config, backlog int64, bar *progressBar) (runResult, error) {
 	res := runResult{Mode: cfg.mode}
-	t, err := openBenchTarget(ctx, cfg.db, cfg.log)
+	t, err := openTarget(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		if derr := t.drop(); derr != nil {
-			cfg.log.Warn("bench: remove the run's tables", "where", t.where, "err", derr)
+		if derr := t.Drop(); derr != nil {
+			cfg.Log.Warn("bench: remove the run's tables", "where", t.Where, "err", derr)
 		}
 	}()
-	w := newERPWriter(t.erp, t.names["tti"], cfg.agents)
+	w := newERPWriter(t.ERP, t.Names["tti"], cfg.Agents)
 	probe := newBenchProbe(w.log)
 	if cfg.mode == modeBurnDown {
 		res.Backlog = backlog
@@ -122,15 +103,15 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 		probe.timed.Store(true)
 	}
 
-	sw, err := sim.New(sim.Config{Seed: 1, Logger: cfg.log})
+	sw, err := sim.New(sim.Config{Seed: 1, Logger: cfg.Log})
 	if err != nil {
 		return res, fmt.Errorf("bench switch: %w", err)
 	}
 	engine, err := relay.NewEngine(relay.EngineConfig{
-		Node: "bench-" + randomSuffix(), Store: wrapStore(t.store, probe),
-		Driver: &probeDriver{Driver: sim.NewDriver(sw), p: probe, agents: cfg.agents},
-		Logger: cfg.log, MaxInFlight: cfg.maxInFlight, MaxInbox: cfg.maxInbox, IntakeBatch: cfg.batch, WriteBatch: cfg.batch,
-		PollInterval: cfg.poll,
+		Node: "bench-" + randomSuffix(), Store: wrapStore(t.Store, probe),
+		Driver: &probeDriver{Driver: sim.NewDriver(sw), p: probe, agents: cfg.Agents},
+		Logger: cfg.Log, MaxInFlight: cfg.MaxInFlight, MaxInbox: cfg.MaxInbox, IntakeBatch: cfg.Batch, WriteBatch: cfg.Batch,
+		PollInterval: cfg.Poll,
 	})
 	if err != nil {
 		return res, err
@@ -188,19 +169,19 @@ func runBench(ctx context.Context, cfg benchConfig, backlog int64, bar *progress
 }
 
 // feed inserts the run's rows while the relay runs and returns how many.
-func feed(ctx context.Context, cfg benchConfig, w *erpWriter, probe *benchProbe, backlog int64, bar *progressBar) (int64, error) {
+func feed(ctx context.Context, cfg Config, w *erpWriter, probe *benchProbe, backlog int64, bar *progressBar) (int64, error) {
 	switch cfg.mode {
 	case modeRate:
-		fctx, cancel := context.WithTimeout(ctx, cfg.duration)
+		fctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 		began := time.Now()
-		go tick(fctx, func() { bar.show("offer", int64(time.Since(began).Seconds()), int64(cfg.duration.Seconds())) })
-		return w.offer(fctx, cfg.rate, 0, cfg.batch)
+		go tick(fctx, func() { bar.show("offer", int64(time.Since(began).Seconds()), int64(cfg.Duration.Seconds())) })
+		return w.offer(fctx, cfg.Rate, 0, cfg.Batch)
 	case modeStream:
-		fctx, cancel := context.WithTimeout(ctx, cfg.duration)
+		fctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 		go tick(fctx, func() { bar.show("stream", probe.replied.Load(), probe.replied.Load()) })
-		return w.saturate(fctx, int64(cfg.maxInFlight+2*cfg.batch), cfg.batch, probe.replied.Load, probe.changed)
+		return w.saturate(fctx, int64(cfg.MaxInFlight+2*cfg.Batch), cfg.Batch, probe.replied.Load, probe.changed)
 	}
 	return backlog, nil
 }
@@ -219,8 +200,8 @@ func tick(ctx context.Context, fn func()) {
 }
 
 // drain waits until want commands are answered, failing when none is for
-// cfg.stall.
-func drain(ctx context.Context, cfg benchConfig, probe *benchProbe, want int64, bar *progressBar) error {
+// cfg.Stall.
+func drain(ctx context.Context, cfg Config, probe *benchProbe, want int64, bar *progressBar) error {
 	last, lastAt := probe.replied.Load(), time.Now()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -232,8 +213,8 @@ func drain(ctx context.Context, cfg benchConfig, probe *benchProbe, want int64, 
 		}
 		if n != last {
 			last, lastAt = n, time.Now()
-		} else if time.Since(lastAt) > cfg.stall {
-			return fmt.Errorf("bench: no reply for %s with %d of %d answered", cfg.stall, n, want)
+		} else if time.Since(lastAt) > cfg.Stall {
+			return fmt.Errorf("bench: no reply for %s with %d of %d answered", cfg.Stall, n, want)
 		}
 		select {
 		case <-ctx.Done():
@@ -246,10 +227,10 @@ func drain(ctx context.Context, cfg benchConfig, probe *benchProbe, want int64, 
 
 // verifyOutbox checks the run left what it must: every row taken from
 // T_TTI, the inbox empty, one reply per command in T_TTO.
-func verifyOutbox(ctx context.Context, t *benchTarget, want int64) error {
+func verifyOutbox(ctx context.Context, t *target, want int64) error {
 	var tti, inbox, tto int64
-	err := t.erp.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM "+t.names["tti"]+"), (SELECT count(*) FROM "+
-		t.names["inbox"]+"), (SELECT count(*) FROM "+t.names["tto"]+")").Scan(&tti, &inbox, &tto)
+	err := t.ERP.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM "+t.Names["tti"]+"), (SELECT count(*) FROM "+
+		t.Names["inbox"]+"), (SELECT count(*) FROM "+t.Names["tto"]+")").Scan(&tti, &inbox, &tto)
 	if err != nil {
 		return fmt.Errorf("bench: verify: %w", err)
 	}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package bench
 
 // residentBytes is not measured on this system.
 func residentBytes() (int64, bool) { return 0, false }
