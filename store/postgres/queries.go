@@ -3,17 +3,15 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
 	"strconv"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/ctirelay/ctirelay/schema"
 	"github.com/ctirelay/ctirelay/store"
 )
 
-//go:embed sql/*.sql
+//go:embed sql/*.sql sql/fragment/*.sql
 var sqlFiles embed.FS
 
 // Advisory lock keys (ASCII "ctirintk", "ctiroutp"); the migrator uses
@@ -25,7 +23,8 @@ const (
 	outputLockKey int64 = 0x637469726f757470
 )
 
-// query names a statement: the file sql/<name>.sql.
+// query names a statement: the file sql/<name>.sql (which may include
+// sql/fragment/*.sql, see store.LoadSQL).
 type query string
 
 const (
@@ -77,18 +76,13 @@ func sqlNames(o store.Options) map[string]string {
 }
 
 func loadQueries(names map[string]string) (*queries, error) {
-	entries, err := sqlFiles.ReadDir("sql")
+	text, err := store.LoadSQL(mustSub(sqlFiles, "sql"), names)
 	if err != nil {
-		return nil, fmt.Errorf("read embedded sql: %w", err)
+		return nil, err
 	}
-	q := &queries{text: make(map[query]string, len(entries)), prepared: map[query]*sqlx.Stmt{}}
-	for _, e := range entries {
-		b, err := sqlFiles.ReadFile("sql/" + e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read embedded sql: %w", err)
-		}
-		name := query(e.Name()[:len(e.Name())-len(".sql")])
-		q.text[name] = schema.Render(string(b), names)
+	q := &queries{text: make(map[query]string, len(text)), prepared: map[query]*sqlx.Stmt{}}
+	for name, t := range text {
+		q.text[query(name)] = t
 	}
 	return q, nil
 }

@@ -1,22 +1,13 @@
 -- Leases up to $3 commands that are ready at $2 and at the head of their
 -- agent's queue (the agent's oldest command, in any state). The heads are
--- found by skipping along (agent, id): one index probe per agent with
+-- found by skipping along (agent, id) (fragment/heads.sql): one index probe per agent with
 -- commands, whatever the backlog. Rows another claimer is taking are
 -- skipped, and its claim makes that head running, so two relays never hold
 -- commands of one agent. Every step is an index lookup driven from the heads:
 -- a plan made while the inbox was empty must not scan it whole once it holds
 -- a backlog (the relay's sessions also run with enable_seqscan off, see
 -- postgres.go).
-WITH RECURSIVE head AS (
-    (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
-       FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
-    UNION ALL
-    SELECT n.agent, n.id, n.state, n.not_before, n.lease_owner, n.lease_expires
-      FROM head h
-     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
-                           FROM {{inbox}} i
-                          WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
-), ready AS (
+{{> heads}}, ready AS (
     SELECT h.agent, h.id
       FROM head h
      WHERE h.state = 'ready' AND (h.not_before IS NULL OR h.not_before <= $2)

@@ -1,17 +1,8 @@
 -- Takes over up to $3 commands whose lease expired before $2, whoever held
 -- them; the attempt count fences the previous holder's Settle. A leased
 -- command is always the head of its agent's queue, so the heads are all
--- that is looked at (see claim.sql).
-WITH RECURSIVE head AS (
-    (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
-       FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
-    UNION ALL
-    SELECT n.agent, n.id, n.state, n.not_before, n.lease_owner, n.lease_expires
-      FROM head h
-     CROSS JOIN LATERAL (SELECT i.agent, i.id, i.state, i.not_before, i.lease_owner, i.lease_expires
-                           FROM {{inbox}} i
-                          WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
-), expired AS (
+-- that is looked at (fragment/heads.sql, as in claim.sql).
+{{> heads}}, expired AS (
     SELECT h.agent, h.id
       FROM head h
      WHERE h.state = 'running' AND h.lease_expires < $2

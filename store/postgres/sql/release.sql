@@ -1,20 +1,11 @@
 -- Hands back what the owner holds, as if it had never been claimed. Leased
--- commands are heads of their agents' queues, found as in claim.sql, and
+-- commands are heads of their agents' queues, found as in fragment/heads.sql, and
 -- updated by the row version the walk read; the UPDATE's conditions are
 -- checked again on the row it changes (PostgreSQL follows a row changed
 -- since to its newest version, or skips it; either way no row that stopped
 -- being this owner's is touched). Release runs once the relay has stopped
 -- settling, so nothing of its own is locked meanwhile.
-WITH RECURSIVE head AS (
-    (SELECT i.ctid AS tid, i.agent, i.id, i.state, i.lease_owner
-       FROM {{inbox}} i ORDER BY i.agent, i.id LIMIT 1)
-    UNION ALL
-    SELECT n.tid, n.agent, n.id, n.state, n.lease_owner
-      FROM head h
-     CROSS JOIN LATERAL (SELECT i.ctid AS tid, i.agent, i.id, i.state, i.lease_owner
-                           FROM {{inbox}} i
-                          WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n
-)
+{{> heads}}
 UPDATE {{inbox}} u
    SET state = 'ready', lease_owner = NULL, lease_expires = NULL, attempts = u.attempts - 1
  WHERE u.ctid = ANY (ARRAY(SELECT h.tid FROM head h WHERE h.state = 'running' AND h.lease_owner = $1))
