@@ -8,6 +8,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Journal implements relay.Admin: entries after afterID in id order. Writers
@@ -22,7 +23,8 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	if err != nil {
 		return nil, fail("read journal", err)
 	}
-	return scanJournal(rs)
+	out, err := store.ScanJournal(rs, store.Timestamp)
+	return out, fail("read journal", err)
 }
 
 // JournalHead implements relay.JournalHeader: the last journal id.
@@ -134,34 +136,10 @@ func (s *Store) atClock(ctx context.Context, now time.Time, f func(tx *sql.Tx) e
 	if err := s.check(); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, s.q.text[qSetClock], tsText(now)); err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// scanJournal reads the rows of the journal queries.
-func scanJournal(rs *sql.Rows) ([]relay.JournalEntry, error) {
-	defer rs.Close()
-	var out []relay.JournalEntry
-	for rs.Next() {
-		var e relay.JournalEntry
-		var latency int64
-		if err := rs.Scan(&e.ID, &e.At, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
-			&e.InboxID, &e.Outcome, &latency); err != nil {
-			return nil, fail("read journal", err)
+	return store.InTx(ctx, s.db, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.text[qSetClock], tsText(now)); err != nil {
+			return err
 		}
-		e.At = e.At.UTC()
-		e.Latency = time.Duration(latency) * time.Microsecond
-		out = append(out, e)
-	}
-	return out, fail("read journal", rs.Err())
+		return f(tx)
+	})
 }

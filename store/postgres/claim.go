@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Claim implements relay.Store in one statement (sql/claim.sql).
@@ -35,33 +34,11 @@ func (s *Store) lease(ctx context.Context, name query, req relay.ClaimRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return scanJobs(ctx, st, req.Owner, micro(req.Now), req.Limit, micro(req.LeaseUntil))
-}
-
-func scanJobs(ctx context.Context, st *sqlx.Stmt, args ...any) ([]relay.Job, error) {
-	rs, err := st.QueryContext(ctx, args...)
+	rs, err := st.QueryContext(ctx, req.Owner, micro(req.Now), req.Limit, micro(req.LeaseUntil))
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	owner := args[0].(string)
-	var jobs []relay.Job
-	for rs.Next() {
-		j := relay.Job{Owner: owner}
-		var verb string
-		if err := rs.Scan(&j.ID, &j.Source, &j.Ref, &j.Agent, &verb, &j.Frame, &j.Attempts, &j.EnqueuedAt); err != nil {
-			return nil, err
-		}
-		j.Verb = relay.Verb(verb)
-		j.EnqueuedAt = j.EnqueuedAt.UTC()
-		jobs = append(jobs, j)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	// UPDATE ... RETURNING promises no order; callers get id order.
-	sortBy(jobs, func(j relay.Job) int64 { return j.ID })
-	return jobs, nil
+	return store.ScanJobs(rs, req.Owner, store.Timestamp)
 }
 
 // Extend implements relay.Store.

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 var (
@@ -39,7 +40,8 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	if err != nil {
 		return nil, fail("read journal", err)
 	}
-	return scanJournal(rs)
+	out, err := store.ScanJournal(rs, store.Timestamp)
+	return out, fail("read journal", err)
 }
 
 // Cursor implements relay.Cursors.

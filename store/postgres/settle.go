@@ -113,7 +113,7 @@ func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	if err := rs.Err(); err != nil {
 		return 0, nil, fail("settle", err)
 	}
-	sortBy(jobs, func(j relay.Job) int64 { return j.ID })
+	store.SortJobs(jobs)
 	return n, jobs, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // defaultPage is the page size when a caller passes no limit.
@@ -26,7 +27,11 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	if err != nil {
 		return nil, fail(ctx, "read journal", err)
 	}
-	return scanJournal(ctx, rs)
+	out, err := store.ScanJournal(rs, store.UnixMicros)
+	if err != nil {
+		return nil, fail(ctx, "read journal", err)
+	}
+	return out, nil
 }
 
 // DeadLetters returns dead letters with id > afterID in id order.
@@ -62,13 +67,13 @@ func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int,
 	}
 	n := 0
 	err := s.inTx(ctx, "retry dead letters", func(tx *sql.Tx) error {
-		return each(len(ids), func(lo, hi int) error {
+		return store.Each(len(ids), maxRows, func(lo, hi int) error {
 			args := make([]any, 0, 1+hi-lo)
 			args = append(args, micros(now))
 			for _, id := range ids[lo:hi] {
 				args = append(args, id)
 			}
-			res, err := tx.ExecContext(ctx, s.q.retryDead.sql(hi-lo), args...)
+			res, err := tx.ExecContext(ctx, s.q.retryDead.SQL(hi-lo), args...)
 			if err != nil {
 				return err
 			}
@@ -76,7 +81,7 @@ func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int,
 			if err != nil {
 				return err
 			}
-			res, err = tx.ExecContext(ctx, s.q.deleteRetried.sql(hi-lo), args[1:]...)
+			res, err = tx.ExecContext(ctx, s.q.deleteRetried.SQL(hi-lo), args[1:]...)
 			if err != nil {
 				return err
 			}
@@ -105,12 +110,12 @@ func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	}
 	n := 0
 	err := s.inTx(ctx, "drop dead letters", func(tx *sql.Tx) error {
-		return each(len(ids), func(lo, hi int) error {
+		return store.Each(len(ids), maxRows, func(lo, hi int) error {
 			args := make([]any, 0, hi-lo)
 			for _, id := range ids[lo:hi] {
 				args = append(args, id)
 			}
-			res, err := tx.ExecContext(ctx, s.q.dropDeadLetter.sql(hi-lo), args...)
+			res, err := tx.ExecContext(ctx, s.q.dropDeadLetter.SQL(hi-lo), args...)
 			if err != nil {
 				return err
 			}

@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"slices"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Claim leases the heads of the agents' queues in one statement: SQLite runs
@@ -40,40 +39,7 @@ func (s *Store) lease(ctx context.Context, query, owner string, until time.Time,
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	jobs, err := scanJobs(rs, owner)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
-	return jobs, nil
-}
-
-// scanJobs reads leased rows (id, source, source_ref, agent, verb, frame,
-// attempts, enqueued_at) as jobs held by owner.
-func scanJobs(rs *sql.Rows, owner string) ([]relay.Job, error) {
-	var jobs []relay.Job
-	for rs.Next() {
-		j := relay.Job{Owner: owner}
-		var verb string
-		var enq int64
-		if err := rs.Scan(&j.ID, &j.Source, &j.Ref, &j.Agent, &verb, &j.Frame, &j.Attempts, &enq); err != nil {
-			return nil, err
-		}
-		j.Verb, j.EnqueuedAt = relay.Verb(verb), fromMicros(enq)
-		jobs = append(jobs, j)
-	}
-	return jobs, rs.Err()
-}
-
-func cmpID(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return store.ScanJobs(rs, owner, store.UnixMicros)
 }
 
 // Extend pushes back the lease of every command owner holds.

@@ -2,13 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 var (
@@ -41,23 +40,8 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	if err != nil {
 		return nil, fail(ctx, "read journal", err)
 	}
-	return scanJournal(ctx, rs)
-}
-
-// scanJournal reads the rows of sqlJournal and sqlJournalSince.
-func scanJournal(ctx context.Context, rs *sql.Rows) ([]relay.JournalEntry, error) {
-	defer rs.Close()
-	var out []relay.JournalEntry
-	for rs.Next() {
-		var e relay.JournalEntry
-		var at, latency int64
-		if err := rs.Scan(&e.ID, &at, &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref, &e.InboxID, &e.Outcome, &latency); err != nil {
-			return nil, fail(ctx, "read journal", err)
-		}
-		e.At, e.Latency = fromMicros(at), time.Duration(latency)*time.Microsecond
-		out = append(out, e)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := store.ScanJournal(rs, store.UnixMicros)
+	if err != nil {
 		return nil, fail(ctx, "read journal", err)
 	}
 	return out, nil

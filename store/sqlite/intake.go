@@ -101,12 +101,12 @@ func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissio
 		}
 	}
 	var heads []int64
-	err := each(len(agents), func(lo, hi int) error {
+	err := store.Each(len(agents), maxRows, func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
 		for _, ag := range agents[lo:hi] {
 			args = append(args, ag)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.headOf.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, s.q.headOf.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}
@@ -231,12 +231,12 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now
 // for one of them waits behind those commands for its ERR.
 func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(agents))
-	err := each(len(agents), func(lo, hi int) error {
+	err := store.Each(len(agents), maxRows, func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
 		for _, ag := range agents[lo:hi] {
 			args = append(args, ag)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.headOf.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, s.q.headOf.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}

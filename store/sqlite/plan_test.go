@@ -29,8 +29,8 @@ func TestHotStatementsNeverScanTheInbox(t *testing.T) {
 	q := s.q
 	statements := map[string]string{
 		"claim": q.claim, "reclaim": q.reclaim, "extend": q.extend, "release": q.release,
-		"remove": q.remove.sql(2), "retry": q.retry.sql(2), "next": q.next.sql(2),
-		"leaseNext": q.leaseNext.sql(2), "lease": q.lease.sql(2), "headOf": q.headOf.sql(2),
+		"remove": q.remove.SQL(2), "retry": q.retry.SQL(2), "next": q.next.SQL(2),
+		"leaseNext": q.leaseNext.SQL(2), "lease": q.lease.SQL(2), "headOf": q.headOf.SQL(2),
 		"journalSince": q.journalSince,
 	}
 	for name, text := range statements {

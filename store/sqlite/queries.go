@@ -1,10 +1,13 @@
 package sqlite
 
-import "github.com/ctirelay/ctirelay/schema"
+import (
+	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
+)
 
 // Every SQL statement of the SQLite dialect. Table names are {{placeholders}}
 // rendered once at Open; multi-row statements are split into head, one row
-// tuple and tail (see batch). Times are INTEGER microseconds since the epoch.
+// tuple and tail (see store.Batch). Times are INTEGER microseconds since the epoch.
 
 const (
 	sqlAnyTTI = `SELECT 1 FROM {{tti}} LIMIT 1`
@@ -83,38 +86,43 @@ ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version
 	sqlNodes = `SELECT id, host, pid, version, started_at, heartbeat_at FROM {{node}} ORDER BY id`
 )
 
+// maxRows bounds the rows of one multi-row statement. With at most 11
+// parameters a row this stays far below SQLite's 32766 bound parameters,
+// while one statement still carries a whole typical batch.
+const maxRows = 512
+
 // Multi-row statements.
 var (
-	batchInbox = batch{
-		head:  `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at) VALUES `,
-		tuple: `(?, ?, ?, ?, ?, 'ready', 0, ?)`, params: 6,
-		tail: ` RETURNING id`,
+	batchInbox = store.Batch{
+		Head:  `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at) VALUES `,
+		Tuple: `(?, ?, ?, ?, ?, 'ready', 0, ?)`, Params: 6,
+		Tail: ` RETURNING id`,
 	}
-	batchDead = batch{
-		head:  `INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at) VALUES `,
-		tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, params: 11,
+	batchDead = store.Batch{
+		Head:  `INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at) VALUES `,
+		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 11,
 	}
-	batchJournal = batch{
-		head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us) VALUES `,
-		tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, params: 10,
+	batchJournal = store.Batch{
+		Head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us) VALUES `,
+		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 10,
 	}
-	batchTTO = batch{
-		head:  `INSERT INTO {{tto}} (DS_TTO) VALUES `,
-		tuple: `(?)`, params: 1,
+	batchTTO = store.Batch{
+		Head:  `INSERT INTO {{tto}} (DS_TTO) VALUES `,
+		Tuple: `(?)`, Params: 1,
 	}
 	// Settle's fence: a row is removed only if it is still running under
 	// the job's owner and attempt.
-	batchRemove = batch{
-		head:  `DELETE FROM {{inbox}} WHERE state = 'running' AND (id, lease_owner, attempts) IN (VALUES `,
-		tuple: `(?, ?, ?)`, params: 3,
-		tail: `) RETURNING id, lease_owner, attempts`,
+	batchRemove = store.Batch{
+		Head:  `DELETE FROM {{inbox}} WHERE state = 'running' AND (id, lease_owner, attempts) IN (VALUES `,
+		Tuple: `(?, ?, ?)`, Params: 3,
+		Tail: `) RETURNING id, lease_owner, attempts`,
 	}
 	// The next command of each agent whose command a settle removed (agent
-	// and removed id per tuple) is now its head: those ready and due.
-	batchNext = batch{
-		head:  `WITH p(now) AS (SELECT ?), f(agent, id) AS (VALUES `,
-		tuple: `(?, ?)`, params: 2, fixed: 1,
-		tail: `)
+	// and removed id per tuple) is now its Head: those ready and due.
+	batchNext = store.Batch{
+		Head:  `WITH p(now) AS (SELECT ?), f(agent, id) AS (VALUES `,
+		Tuple: `(?, ?)`, Params: 2, Fixed: 1,
+		Tail: `)
 SELECT i.id FROM f JOIN {{inbox}} AS i
     ON i.id = (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id)
  WHERE i.state = 'ready' AND (i.not_before IS NULL OR i.not_before <= (SELECT now FROM p))`,
@@ -123,10 +131,10 @@ SELECT i.id FROM f JOIN {{inbox}} AS i
 	// (agent and removed id per tuple), when it is ready and due: one
 	// statement when every one of them may be leased (owner, lease expiry
 	// and now first).
-	batchLeaseNext = batch{
-		head:  `WITH p(owner, until, now) AS (SELECT ?, ?, ?), f(agent, id) AS (VALUES `,
-		tuple: `(?, ?)`, params: 2, fixed: 3,
-		tail: `)
+	batchLeaseNext = store.Batch{
+		Head:  `WITH p(owner, until, now) AS (SELECT ?, ?, ?), f(agent, id) AS (VALUES `,
+		Tuple: `(?, ?)`, Params: 2, Fixed: 3,
+		Tail: `)
 UPDATE {{inbox}} SET state = 'running', lease_owner = (SELECT owner FROM p), lease_expires = (SELECT until FROM p),
        attempts = attempts + 1
  WHERE id IN (SELECT (SELECT min(n.id) FROM {{inbox}} AS n WHERE n.agent = f.agent AND n.id > f.id) FROM f)
@@ -135,43 +143,43 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`,
 	}
 	// The oldest command of each agent given: an agent's command just
 	// admitted is at the head of its queue when it is that oldest one.
-	batchHeadOf = batch{
-		head:  `WITH f(agent) AS (VALUES `,
-		tuple: `(?)`, params: 1,
-		tail: `) SELECT f.agent, (SELECT min(i.id) FROM {{inbox}} AS i WHERE i.agent = f.agent) FROM f`,
+	batchHeadOf = store.Batch{
+		Head:  `WITH f(agent) AS (VALUES `,
+		Tuple: `(?)`, Params: 1,
+		Tail: `) SELECT f.agent, (SELECT min(i.id) FROM {{inbox}} AS i WHERE i.agent = f.agent) FROM f`,
 	}
 	// Lease the commands given by id (owner and lease expiry first).
-	batchLease = batch{
-		head:  `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE state = 'ready' AND id IN (`,
-		tuple: `?`, params: 1, sep: `, `, fixed: 2,
-		tail: `) RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`,
+	batchLease = store.Batch{
+		Head:  `UPDATE {{inbox}} SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 WHERE state = 'ready' AND id IN (`,
+		Tuple: `?`, Params: 1, Sep: `, `, Fixed: 2,
+		Tail: `) RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`,
 	}
-	batchRetry = batch{
-		head: `UPDATE {{inbox}} AS i SET state = 'ready', not_before = v.column4, last_error = v.column5,
+	batchRetry = store.Batch{
+		Head: `UPDATE {{inbox}} AS i SET state = 'ready', not_before = v.column4, last_error = v.column5,
        lease_owner = NULL, lease_expires = NULL
   FROM (VALUES `,
-		tuple: `(?, ?, ?, ?, ?)`, params: 5,
-		tail: `) AS v
+		Tuple: `(?, ?, ?, ?, ?)`, Params: 5,
+		Tail: `) AS v
  WHERE i.id = v.column1 AND i.lease_owner = v.column2 AND i.attempts = v.column3 AND i.state = 'running'
 RETURNING id`,
 	}
 	// Dead letters with a verb go back to the tail of the inbox, oldest first.
-	batchRetryDead = batch{
-		head: `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at)
+	batchRetryDead = store.Batch{
+		Head: `INSERT INTO {{inbox}} (source, source_ref, agent, verb, frame, state, attempts, enqueued_at)
 SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
  WHERE verb IS NOT NULL AND id IN (`,
-		tuple: `?`, params: 1, sep: `, `,
-		tail: `) ORDER BY id`, fixed: 1,
+		Tuple: `?`, Params: 1, Sep: `, `,
+		Tail: `) ORDER BY id`, Fixed: 1,
 	}
-	batchDeleteRetried = batch{
-		head:  `DELETE FROM {{dead}} WHERE verb IS NOT NULL AND id IN (`,
-		tuple: `?`, params: 1, sep: `, `,
-		tail: `)`,
+	batchDeleteRetried = store.Batch{
+		Head:  `DELETE FROM {{dead}} WHERE verb IS NOT NULL AND id IN (`,
+		Tuple: `?`, Params: 1, Sep: `, `,
+		Tail: `)`,
 	}
-	batchDropDead = batch{
-		head:  `DELETE FROM {{dead}} WHERE id IN (`,
-		tuple: `?`, params: 1, sep: `, `,
-		tail: `)`,
+	batchDropDead = store.Batch{
+		Head:  `DELETE FROM {{dead}} WHERE id IN (`,
+		Tuple: `?`, Params: 1, Sep: `, `,
+		Tail: `)`,
 	}
 )
 
@@ -182,15 +190,15 @@ type queries struct {
 	journalSince, journalHead, cursor, advanceCursor             string
 	nodeHeartbeat, nodeLeave, nodes                              string
 
-	inbox, dead, journalRows, tto            *batch
-	remove, retry, next, lease, headOf       *batch
-	leaseNext                                *batch
-	retryDead, deleteRetried, dropDeadLetter *batch
+	inbox, dead, journalRows, tto            *store.Batch
+	remove, retry, next, lease, headOf       *store.Batch
+	leaseNext                                *store.Batch
+	retryDead, deleteRetried, dropDeadLetter *store.Batch
 }
 
 func renderQueries(names map[string]string) *queries {
 	r := func(s string) string { return schema.Render(s, names) }
-	b := func(t batch) *batch { return t.render(names) }
+	b := func(t store.Batch) *store.Batch { return t.Rendered(names) }
 	return &queries{
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),

@@ -74,13 +74,13 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 		return s.leaseAllNext(ctx, tx, removed, claim)
 	}
 	var next []int64
-	err := each(len(removed), func(lo, hi int) error {
-		args := make([]any, 0, s.q.next.fixed+(hi-lo)*s.q.next.params)
+	err := store.Each(len(removed), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, s.q.next.Fixed+(hi-lo)*s.q.next.Params)
 		args = append(args, micros(claim.Now))
 		for _, r := range removed[lo:hi] {
 			args = append(args, r.Agent, r.ID)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.next.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, s.q.next.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}
@@ -122,23 +122,22 @@ func (s *Store) leaseIDs(ctx context.Context, tx *sql.Tx, ids []int64, claim rel
 // leaseRows runs a leasing batch statement over n rows (fixed parameters
 // first, then row appends each row's) and returns the jobs it leased in id
 // order.
-func (s *Store) leaseRows(ctx context.Context, tx *sql.Tx, b *batch, fixed []any, n int, owner string, row func([]any, int) []any) ([]relay.Job, error) {
+func (s *Store) leaseRows(ctx context.Context, tx *sql.Tx, b *store.Batch, fixed []any, n int, owner string, row func([]any, int) []any) ([]relay.Job, error) {
 	var jobs []relay.Job
-	err := each(n, func(lo, hi int) error {
-		args := append(make([]any, 0, len(fixed)+(hi-lo)*b.params), fixed...)
+	err := store.Each(n, maxRows, func(lo, hi int) error {
+		args := append(make([]any, 0, len(fixed)+(hi-lo)*b.Params), fixed...)
 		for i := lo; i < hi; i++ {
 			args = row(args, i)
 		}
-		rs, err := tx.QueryContext(ctx, b.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}
-		defer rs.Close()
-		more, err := scanJobs(rs, owner)
+		more, err := store.ScanJobs(rs, owner, store.UnixMicros)
 		jobs = append(jobs, more...)
 		return err
 	})
-	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmpID(a.ID, b.ID) })
+	store.SortJobs(jobs)
 	return jobs, err
 }
 
@@ -153,15 +152,15 @@ func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.O
 		attempts int
 	}
 	var removed []store.Removed
-	err := each(len(idx), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*s.q.remove.params)
+	err := store.Each(len(idx), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*s.q.remove.Params)
 		jobs := make(map[lease]relay.Job, hi-lo)
 		for _, i := range idx[lo:hi] {
 			j := outcomes[i].Job
 			args = append(args, j.ID, j.Owner, j.Attempts)
 			jobs[lease{j.ID, j.Owner, j.Attempts}] = j
 		}
-		rs, err := tx.QueryContext(ctx, s.q.remove.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, s.q.remove.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}
@@ -186,13 +185,13 @@ func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.O
 // retryFenced puts Retry outcomes back to ready and counts those applied.
 func (s *Store) retryFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.Outcome, idx []int) (int, error) {
 	n := 0
-	err := each(len(idx), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*s.q.retry.params)
+	err := store.Each(len(idx), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*s.q.retry.Params)
 		for _, i := range idx[lo:hi] {
 			o := outcomes[i]
 			args = append(args, o.Job.ID, o.Job.Owner, o.Job.Attempts, nullMicros(o.NotBefore), store.NullString(o.Reason))
 		}
-		rs, err := tx.QueryContext(ctx, s.q.retry.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, s.q.retry.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}

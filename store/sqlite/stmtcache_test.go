@@ -10,35 +10,6 @@ import (
 	"modernc.org/sqlite"
 )
 
-func TestEachRunsPowersOfTwo(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		n    int
-		want []int
-	}{
-		{0, nil},
-		{1, []int{1}},
-		{7, []int{4, 2, 1}},
-		{512, []int{512}},
-		{1000, []int{512, 256, 128, 64, 32, 8}},
-		{1100, []int{512, 512, 64, 8, 4}},
-	} {
-		var got []int
-		next := 0
-		_ = each(tt.n, func(lo, hi int) error {
-			if lo != next {
-				t.Fatalf("each(%d): run starts at %d, want %d", tt.n, lo, next)
-			}
-			next = hi
-			got = append(got, hi-lo)
-			return nil
-		})
-		if !slices.Equal(got, tt.want) || next != tt.n {
-			t.Errorf("each(%d) runs = %v, want %v", tt.n, got, tt.want)
-		}
-	}
-}
-
 // The cache hands back the same prepared statement, prepares a spare one
 // while the cached one still has rows open, and forgets nothing it reads.
 func TestCachingConnReusesStatements(t *testing.T) {

@@ -12,16 +12,8 @@ import (
 // inTx runs fn in one transaction (BEGIN IMMEDIATE, from the DSN): all of
 // it is committed or none.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := store.InTx(ctx, s.db, nil, fn); err != nil {
 		return fail(ctx, op, err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return fail(ctx, op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(ctx, op+": commit", err)
 	}
 	return nil
 }
@@ -40,15 +32,15 @@ func nullMicros(t time.Time) any {
 
 // insertInbox inserts admitted commands in order and returns their ids in
 // the same order (AUTOINCREMENT ids grow with each row inserted).
-func insertInbox(ctx context.Context, tx *sql.Tx, b *batch, rows []store.InboxRow, now time.Time) ([]int64, error) {
+func insertInbox(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store.InboxRow, now time.Time) ([]int64, error) {
 	ids := make([]int64, 0, len(rows))
 	at := micros(now)
-	err := each(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*b.params)
+	err := store.Each(len(rows), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*b.Params)
 		for _, r := range rows[lo:hi] {
 			args = append(args, r.Source, r.Ref, r.Agent, string(r.Verb), r.Frame, at)
 		}
-		rs, err := tx.QueryContext(ctx, b.sql(hi-lo), args...)
+		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
 		if err != nil {
 			return err
 		}
@@ -67,21 +59,21 @@ func insertInbox(ctx context.Context, tx *sql.Tx, b *batch, rows []store.InboxRo
 	return ids, err
 }
 
-func insertDead(ctx context.Context, tx *sql.Tx, b *batch, rows []store.DeadRow) error {
-	return each(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*b.params)
+func insertDead(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store.DeadRow) error {
+	return store.Each(len(rows), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*b.Params)
 		for _, r := range rows[lo:hi] {
 			args = append(args, store.NullID(r.InboxID), r.Source, r.Ref, r.Agent, store.NullVerb(r.Verb), r.Frame,
 				store.NullString(r.Code), r.Reason, r.Attempts, micros(r.EnqueuedAt), micros(r.DiedAt))
 		}
-		_, err := tx.ExecContext(ctx, b.sql(hi-lo), args...)
+		_, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 		return err
 	})
 }
 
-func insertJournal(ctx context.Context, tx *sql.Tx, b *batch, rows []store.JournalRow) error {
-	return each(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*b.params)
+func insertJournal(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store.JournalRow) error {
+	return store.Each(len(rows), maxRows, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*b.Params)
 		for _, r := range rows[lo:hi] {
 			var latency any
 			if r.HasLatency {
@@ -90,18 +82,18 @@ func insertJournal(ctx context.Context, tx *sql.Tx, b *batch, rows []store.Journ
 			args = append(args, micros(r.At), r.Direction, r.Kind, r.Agent, r.Frame, r.Origin,
 				store.NullString(r.Ref), store.NullID(r.InboxID), store.NullString(r.Outcome), latency)
 		}
-		_, err := tx.ExecContext(ctx, b.sql(hi-lo), args...)
+		_, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 		return err
 	})
 }
 
-func insertTTO(ctx context.Context, tx *sql.Tx, b *batch, frames []string) error {
-	return each(len(frames), func(lo, hi int) error {
+func insertTTO(ctx context.Context, tx *sql.Tx, b *store.Batch, frames []string) error {
+	return store.Each(len(frames), maxRows, func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
 		for _, f := range frames[lo:hi] {
 			args = append(args, f)
 		}
-		_, err := tx.ExecContext(ctx, b.sql(hi-lo), args...)
+		_, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 		return err
 	})
 }

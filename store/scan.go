@@ -1,0 +1,98 @@
+package store
+
+import (
+	"cmp"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// TimeColumn says how a dialect's time columns scan: it returns a Scan
+// destination that sets *t, in UTC (UnixMicros, Timestamp).
+type TimeColumn func(t *time.Time) any
+
+// UnixMicros scans INTEGER microseconds since the Unix epoch (SQLite).
+func UnixMicros(t *time.Time) any { return microsDest{t} }
+
+// Timestamp scans a native timestamp (PostgreSQL's timestamptz).
+func Timestamp(t *time.Time) any { return timestampDest{t} }
+
+type microsDest struct{ t *time.Time }
+
+func (d microsDest) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*d.t = time.UnixMicro(v).UTC()
+	case nil:
+		*d.t = time.Time{}
+	default:
+		return fmt.Errorf("time column: %T is not microseconds", src)
+	}
+	return nil
+}
+
+type timestampDest struct{ t *time.Time }
+
+func (d timestampDest) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*d.t = v.UTC()
+	case nil:
+		*d.t = time.Time{}
+	default:
+		return fmt.Errorf("time column: %T is not a timestamp", src)
+	}
+	return nil
+}
+
+// ScanJobs reads leased rows (id, source, source_ref, agent, verb, frame,
+// attempts, enqueued_at) as jobs held by owner, in id order (UPDATE …
+// RETURNING promises none), and closes rs.
+func ScanJobs(rs *sql.Rows, owner string, at TimeColumn) ([]relay.Job, error) {
+	defer rs.Close()
+	var jobs []relay.Job
+	for rs.Next() {
+		j := relay.Job{Owner: owner}
+		var verb string
+		if err := rs.Scan(&j.ID, &j.Source, &j.Ref, &j.Agent, &verb, &j.Frame, &j.Attempts, at(&j.EnqueuedAt)); err != nil {
+			return nil, err
+		}
+		j.Verb = relay.Verb(verb)
+		jobs = append(jobs, j)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	SortJobs(jobs)
+	return jobs, nil
+}
+
+// SortJobs puts jobs in id order, the order the engine is handed them.
+func SortJobs(jobs []relay.Job) {
+	slices.SortFunc(jobs, func(a, b relay.Job) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// ScanJournal reads journal rows (id, at, direction, kind, agent, frame,
+// origin, source_ref, inbox_id, outcome, latency_us; NULLs coalesced to
+// zero values by the query) and closes rs.
+func ScanJournal(rs *sql.Rows, at TimeColumn) ([]relay.JournalEntry, error) {
+	defer rs.Close()
+	var out []relay.JournalEntry
+	for rs.Next() {
+		var e relay.JournalEntry
+		var latency int64
+		if err := rs.Scan(&e.ID, at(&e.At), &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
+			&e.InboxID, &e.Outcome, &latency); err != nil {
+			return nil, err
+		}
+		e.Latency = time.Duration(latency) * time.Microsecond
+		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
