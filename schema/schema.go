@@ -22,9 +22,9 @@ import (
 // create and read its version table, and how to keep two migrators apart.
 type Dialect struct {
 	Name string // as reported in errors: "sqlite", "postgres"
-	// Migrations holds the steps, NNNN_name.sql at its root; other files
+	// FS holds the steps, NNNN_name.sql at its root; other files
 	// (a README) are ignored. A step that has shipped is never edited.
-	Migrations fs.FS
+	FS fs.FS
 	// Bootstrap returns the SQL that creates {{migrations}} (and whatever
 	// it lives in, such as a configured schema) when absent.
 	Bootstrap func(names map[string]string) string
@@ -51,10 +51,10 @@ var stepFile = regexp.MustCompile(`^([0-9]{4})_([a-z0-9_]+)\.sql$`)
 
 // Steps returns the dialect's steps in version order.
 func (d Dialect) Steps() ([]Migration, error) {
-	if d.Migrations == nil {
+	if d.FS == nil {
 		return nil, fmt.Errorf("%s: no migrations", d.Name)
 	}
-	entries, err := fs.ReadDir(d.Migrations, ".")
+	entries, err := fs.ReadDir(d.FS, ".")
 	if err != nil {
 		return nil, fmt.Errorf("read %s migrations: %w", d.Name, err)
 	}
@@ -70,7 +70,7 @@ func (d Dialect) Steps() ([]Migration, error) {
 			return nil, fmt.Errorf("%s migrations %s and %s share version %d", d.Name, prev, e.Name(), v)
 		}
 		seen[v] = e.Name()
-		body, err := fs.ReadFile(d.Migrations, e.Name())
+		body, err := fs.ReadFile(d.FS, e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s/%s: %w", d.Name, e.Name(), err)
 		}

@@ -43,8 +43,8 @@ func names(t *testing.T, tb schema.Tables) map[string]string {
 // testDialect is SQLite's version table with steps of the test's own.
 func testDialect(steps fstest.MapFS) schema.Dialect {
 	return schema.Dialect{
-		Name:       "test",
-		Migrations: steps,
+		Name: "test",
+		FS:   steps,
 		Bootstrap: func(n map[string]string) string {
 			return schema.Render("CREATE TABLE IF NOT EXISTS {{migrations}} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)", n)
 		},

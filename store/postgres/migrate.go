@@ -23,8 +23,8 @@ const migrateLockKey int64 = 0x637469726d696772
 // (migrations/), its version table, and an advisory lock around the run so
 // relays starting together do not race.
 var Migrations = schema.Dialect{
-	Name:       "postgres",
-	Migrations: mustSub(migrationFiles, "migrations"),
+	Name: "postgres",
+	FS:   mustSub(migrationFiles, "migrations"),
 	Bootstrap: func(names map[string]string) string {
 		s := schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    integer     PRIMARY KEY,

@@ -15,8 +15,8 @@ var migrationFiles embed.FS
 // and version table. Each step's transaction is enough to keep migrators
 // apart, SQLite having a single writer.
 var Migrations = schema.Dialect{
-	Name:       "sqlite",
-	Migrations: mustSub(migrationFiles, "migrations"),
+	Name: "sqlite",
+	FS:   mustSub(migrationFiles, "migrations"),
 	Bootstrap: func(names map[string]string) string {
 		return schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    INTEGER PRIMARY KEY,
