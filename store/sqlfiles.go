@@ -78,3 +78,14 @@ func stripComments(s string) string {
 	}
 	return s
 }
+
+// Sub is the directory dir of an embedded file system, such as a dialect's
+// migrations/ or sql/; dir is a constant naming an embedded directory, so a
+// failure is a programming error.
+func Sub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}

@@ -6,10 +6,10 @@ import (
 	"database/sql/driver"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 //go:embed migrations/*.sql
@@ -24,7 +24,7 @@ const migrateLockKey int64 = 0x637469726d696772
 // relays starting together do not race.
 var Migrations = schema.Dialect{
 	Name: "postgres",
-	FS:   mustSub(migrationFiles, "migrations"),
+	FS:   store.Sub(migrationFiles, "migrations"),
 	Bootstrap: func(names map[string]string) string {
 		s := schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    integer     PRIMARY KEY,
@@ -60,12 +60,4 @@ func advisoryLock(ctx context.Context, c *sql.Conn) (func() error, error) {
 		}
 		return nil
 	}, nil
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // dir is a constant naming an embedded directory
-	}
-	return sub
 }

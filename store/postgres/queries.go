@@ -76,7 +76,7 @@ func sqlNames(o store.Options) map[string]string {
 }
 
 func loadQueries(names map[string]string) (*queries, error) {
-	text, err := store.LoadSQL(mustSub(sqlFiles, "sql"), names)
+	text, err := store.LoadSQL(store.Sub(sqlFiles, "sql"), names)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,10 @@ package sqlite
 
 import (
 	"embed"
-	"io/fs"
 	"time"
 
 	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 //go:embed migrations/*.sql
@@ -16,7 +16,7 @@ var migrationFiles embed.FS
 // apart, SQLite having a single writer.
 var Migrations = schema.Dialect{
 	Name: "sqlite",
-	FS:   mustSub(migrationFiles, "migrations"),
+	FS:   store.Sub(migrationFiles, "migrations"),
 	Bootstrap: func(names map[string]string) string {
 		return schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    INTEGER PRIMARY KEY,
@@ -29,12 +29,4 @@ var Migrations = schema.Dialect{
 	IsApplied: `SELECT count(*) FROM {{migrations}} WHERE version = ?`,
 	Record:    `INSERT INTO {{migrations}} (version, name, applied_at) VALUES (?, ?, ?)`,
 	Stamp:     func(t time.Time) any { return t.UnixMicro() },
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // dir is a constant naming an embedded directory
-	}
-	return sub
 }
