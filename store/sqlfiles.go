@@ -80,7 +80,7 @@ func stripComments(s string) string {
 }
 
 // Sub is the directory dir of an embedded file system, such as a dialect's
-// migrations/ or sql/; dir is a constant naming an embedded directory, so a
+// sql/; dir is a constant naming an embedded directory, so a
 // failure is a programming error.
 func Sub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)

@@ -4,27 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"embed"
 	"fmt"
 	"time"
 
 	"github.com/ctirelay/ctirelay/schema"
-	"github.com/ctirelay/ctirelay/store"
 )
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
 
 // migrateLockKey is the advisory lock held while migrating ("ctirmigr" in
 // ASCII); other locks of the relay use other keys (queries.go).
 const migrateLockKey int64 = 0x637469726d696772
 
 // Migrations is the PostgreSQL dialect of the migrator: its steps
-// (migrations/), its version table, and an advisory lock around the run so
+// (schema/postgres/), its version table, and an advisory lock around the run so
 // relays starting together do not race.
 var Migrations = schema.Dialect{
 	Name: "postgres",
-	FS:   store.Sub(migrationFiles, "migrations"),
+	FS:   schema.Migrations("postgres"),
 	Bootstrap: func(names map[string]string) string {
 		s := schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    integer     PRIMARY KEY,

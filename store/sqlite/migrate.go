@@ -1,22 +1,17 @@
 package sqlite
 
 import (
-	"embed"
 	"time"
 
 	"github.com/ctirelay/ctirelay/schema"
-	"github.com/ctirelay/ctirelay/store"
 )
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Migrations is the SQLite dialect of the migrator: its steps (migrations/)
+// Migrations is the SQLite dialect of the migrator: its steps (schema/sqlite/)
 // and version table. Each step's transaction is enough to keep migrators
 // apart, SQLite having a single writer.
 var Migrations = schema.Dialect{
 	Name: "sqlite",
-	FS:   store.Sub(migrationFiles, "migrations"),
+	FS:   schema.Migrations("sqlite"),
 	Bootstrap: func(names map[string]string) string {
 		return schema.Render(`CREATE TABLE IF NOT EXISTS {{migrations}} (
     version    INTEGER PRIMARY KEY,
