@@ -9,7 +9,6 @@ import (
 
 	"github.com/ctirelay/ctirelay/bridges/tactium"
 	"github.com/ctirelay/ctirelay/relay"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // DefaultAddr is where the bridge listens by default: loopback, one port
@@ -42,7 +41,7 @@ type Config struct {
 	Limits      tactium.Limits
 	TLS         *tls.Config
 	AdminSecret string
-	Charset     wire.Charset
+	Charset     relay.Charset
 	// MaxFrame is the admission limit of the queue (engine.max_frame_bytes).
 	MaxFrame int
 	// PollInterval is how often the journal is read for replies and events.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // Codes of the ERR replies only this server sends; the others are relay's.
@@ -38,7 +37,7 @@ type Server struct {
 	// <ADMSOCKET><L><ON><secret>$ or <ADMSOCKET><S><secret>$.
 	AdminSecret string
 	// Charset of the bytes on the wire (UTF-8 by default).
-	Charset wire.Charset
+	Charset relay.Charset
 	Logger  *slog.Logger
 	Clock   relay.Clock
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 func TestServerFraming(t *testing.T) {
@@ -170,7 +169,7 @@ func TestServerWindows1252(t *testing.T) {
 		}
 		return nil, nil
 	}}
-	srv := startServer(t, &Server{Backend: backend, Charset: wire.Windows1252})
+	srv := startServer(t, &Server{Backend: backend, Charset: relay.Windows1252})
 	c := dial(t, srv)
 	c.roundTrip("<jos\xe9><A><><40050500><Servi\xe7o>$", "<jos\xe9><OK>$")
 	c.roundTrip("<jos\xe9><AC>$", "<jos\xe9><A><><><7001><><40050500><Servi\xe7o_Emprestimo><><>$")

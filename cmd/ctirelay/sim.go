@@ -40,7 +40,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cs, err := tactium.ParseCharset(*charset)
+	cs, err := relay.ParseCharset(*charset)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/ctirelay/ctirelay/internal/tlstest"
 
 	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
@@ -74,8 +75,8 @@ func TestDriverWithSimulatedSwitch(t *testing.T) {
 func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 	t.Parallel()
 	serverTLS, clientTLS := tlstest.SelfSigned(t)
-	s := startSimServer(t, &bridge.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252}, sim.Config{Seed: 1})
-	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252})
+	s := startSimServer(t, &bridge.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: relay.Windows1252}, sim.Config{Seed: 1})
+	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: relay.Windows1252})
 	events := newSink()
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
