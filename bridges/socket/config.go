@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -38,7 +38,7 @@ type Config struct {
 	// enqueues ("<node>/<connection>@<client address>").
 	Node string
 	// Limits, TLS, AdminSecret and Charset are the socket server's.
-	Limits      tactium.Limits
+	Limits      tactiumserver.Limits
 	TLS         *tls.Config
 	AdminSecret string
 	Charset     relay.Charset

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/memstore"
@@ -73,7 +73,7 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 	t.Parallel()
 	// A small queue: the replay is written at the client's pace while live
 	// events keep coming and must wait their turn.
-	r := newRig(t, Config{Limits: tactium.Limits{OutboundQueue: 8}, Batch: 50})
+	r := newRig(t, Config{Limits: tactiumserver.Limits{OutboundQueue: 8}, Batch: 50})
 	c := r.logon("jose")
 	c.close(r, 0)
 	var all []string
@@ -162,7 +162,7 @@ func TestReplayErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, Config{Limits: tactium.Limits{MaxLogins: 1}})
+			r := newRig(t, Config{Limits: tactiumserver.Limits{MaxLogins: 1}})
 			c := r.dial()
 			c.roundTrip(tt.send, tt.want)
 			c.roundTrip("<ana><REPLAY>$", "<ana><REPLAY><0>$")

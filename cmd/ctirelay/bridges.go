@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/socket"
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -72,7 +72,7 @@ func newSocketBridge(cfg Config, db database, node string, clock relay.Clock, lo
 	}
 	b, err := socket.New(socket.Config{
 		Addr: sc.Listen, Store: st, Node: node,
-		Limits: bridge.Limits{
+		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
 		},
 		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,

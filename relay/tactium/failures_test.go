@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
@@ -89,7 +89,7 @@ func TestDriverSwitchDown(t *testing.T) {
 		t.Skipf("cannot listen on %s again: %v", addr, err)
 	}
 	ln.Close()
-	s := startSimServer(t, &bridge.Server{Addr: addr}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{Addr: addr}, sim.Config{Seed: 1})
 	clock.Advance(time.Second)
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {
 		t.Fatalf("after the switch came back: %s", got)
@@ -230,7 +230,7 @@ func TestDriverOneCommandInFlightPerLogin(t *testing.T) {
 
 func TestDriverReconnectsAfterServerRestart(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{}, sim.Config{Seed: 1})
 	addr := s.addr()
 	clock := relaytest.NewClock(epoch)
 	d := newDriver(t, tactium.Config{Addr: addr, Clock: clock, Backoff: fixedBackoff(time.Second)})
@@ -253,7 +253,7 @@ func TestDriverReconnectsAfterServerRestart(t *testing.T) {
 		t.Fatalf("Execute while the switch is away = %v, want transient, not sent", err)
 	}
 
-	s2 := startSimServer(t, &bridge.Server{Addr: addr}, sim.Config{Seed: 1})
+	s2 := startSimServer(t, &tactiumserver.Server{Addr: addr}, sim.Config{Seed: 1})
 	clock.Advance(time.Second)
 	waitFor(t, "the monitoring connection again", func() bool { return s2.srv.Stats().Monitoring == 1 })
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {

@@ -14,7 +14,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
@@ -102,11 +103,11 @@ func newDriver(t testing.TB, cfg tactium.Config) *tactium.Driver {
 type simServer struct {
 	sw    *sim.Switch
 	clock *relaytest.Clock
-	srv   *bridge.Server
+	srv   *tactiumserver.Server
 	stop  func()
 }
 
-func startSimServer(t testing.TB, srv *bridge.Server, cfg sim.Config) *simServer {
+func startSimServer(t testing.TB, srv *tactiumserver.Server, cfg sim.Config) *simServer {
 	t.Helper()
 	clock := relaytest.NewClock(epoch)
 	cfg.Clock = clock
@@ -120,12 +121,12 @@ func startSimServer(t testing.TB, srv *bridge.Server, cfg sim.Config) *simServer
 	if srv.Addr == "" {
 		srv.Addr = "127.0.0.1:0"
 	}
-	srv.Backend = bridge.SwitchBackend{Switch: sw}
+	srv.Backend = simbackend.Backend{Switch: sw}
 	if err := srv.Start(context.Background()); err != nil {
 		sw.Stop()
 		t.Fatal(err)
 	}
-	s := &simServer{sw: sw, clock: clock, srv: srv, stop: bridge.MirrorEvents(sw, srv, 64)}
+	s := &simServer{sw: sw, clock: clock, srv: srv, stop: simbackend.MirrorEvents(sw, srv, 64)}
 	t.Cleanup(s.close)
 	return s
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/internal/tlstest"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
@@ -17,7 +17,7 @@ import (
 // serving the simulated switch, in process.
 func TestDriverWithSimulatedSwitch(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{}, sim.Config{Seed: 1, TalkTime: time.Minute})
+	s := startSimServer(t, &tactiumserver.Server{}, sim.Config{Seed: 1, TalkTime: time.Minute})
 	d := newDriver(t, tactium.Config{Addr: s.addr()})
 	events := newSink()
 	if err := d.Open(t.Context(), events); err != nil {
@@ -75,7 +75,7 @@ func TestDriverWithSimulatedSwitch(t *testing.T) {
 func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 	t.Parallel()
 	serverTLS, clientTLS := tlstest.SelfSigned(t)
-	s := startSimServer(t, &bridge.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: relay.Windows1252}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: relay.Windows1252}, sim.Config{Seed: 1})
 	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: relay.Windows1252})
 	events := newSink()
 	if err := d.Open(t.Context(), events); err != nil {
@@ -96,7 +96,7 @@ func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 
 func TestDriverWrongSecretKeepsRetrying(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{AdminSecret: "s3cret"}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{AdminSecret: "s3cret"}, sim.Config{Seed: 1})
 	clock := relaytest.NewClock(epoch)
 	d := newDriver(t, tactium.Config{Addr: s.addr(), AdminSecret: "guess", Clock: clock})
 	if err := d.Open(t.Context(), newSink()); err != nil {
