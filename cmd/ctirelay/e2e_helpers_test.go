@@ -176,18 +176,6 @@ func ctl(t *testing.T, dir string, args ...string) (stdout, stderr string, code 
 	return o.String(), e.String(), 0
 }
 
-// waitFor polls cond (real time: a separate process is working) until it holds.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // column reads one text column of every row.
 func column(t *testing.T, db *sql.DB, query string, args ...any) []string {
 	t.Helper()

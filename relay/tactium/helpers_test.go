@@ -18,6 +18,7 @@ import (
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -139,18 +140,6 @@ func (s *simServer) close() {
 
 func (s *simServer) addr() string { return s.srv.ListenAddr().String() }
 
-// waitFor polls cond until it holds, failing after the safety deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(safety)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // fakeTactium is a strict Tactium IP Integration server: it reads frames
 // byte for byte, answers each with exactly the bytes answer gives, and
 // records what arrived on which connection. <ADMSOCKET><L><ON>$ makes a
@@ -239,7 +228,7 @@ func (f *fakeTactium) received() []string {
 // waitSeen waits until the frame has arrived on some connection.
 func (f *fakeTactium) waitSeen(t testing.TB, frame string) {
 	t.Helper()
-	waitFor(t, frame+" at the server", func() bool {
+	wait.For(t, frame+" at the server", func() bool {
 		for _, s := range f.received() {
 			if strings.HasSuffix(s, " "+frame) {
 				return true

@@ -9,6 +9,7 @@ import (
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -23,7 +24,7 @@ func TestDriverWithSimulatedSwitch(t *testing.T) {
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
 
 	steps := []struct{ send, want string }{
 		{"<jose><S>$", "<jose><S><0>$"},
@@ -81,7 +82,7 @@ func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
 	if got := execute(t, d, "<joão><L><ON>$"); got != "<joão><OK>$" {
 		t.Fatalf("L ON = %s", got)
 	}
