@@ -122,7 +122,7 @@ type Engine struct {
 	abort    context.CancelFunc // cuts off commands still at the switch
 	loops    sync.WaitGroup     // intake, claim, lease loops
 	running  sync.WaitGroup     // commands at the switch
-	writerD  chan struct{}      // closed when the writer has flushed everything
+	writerDone  chan struct{}      // closed when the writer has flushed everything
 	stopped  chan struct{}      // closed when Stop has finished
 
 	// gate lets the writer dispatch the commands a settle leased only while
@@ -167,7 +167,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
-		writerD:    make(chan struct{}),
+		writerDone:    make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
 	// At most MaxInFlight commands run at once, so no more workers are kept.
@@ -264,7 +264,7 @@ func (e *Engine) Stop() {
 		e.log.Warn("close driver", "err", err)
 	}
 	close(e.output)
-	<-e.writerD
+	<-e.writerDone
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
