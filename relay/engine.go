@@ -115,15 +115,15 @@ type Engine struct {
 	cfg EngineConfig
 	log *slog.Logger
 
-	mu       sync.Mutex
-	started  bool
-	stopping bool
-	cancel   context.CancelFunc // stops intake, claim and lease loops
-	abort    context.CancelFunc // cuts off commands still at the switch
-	loops    sync.WaitGroup     // intake, claim, lease loops
-	running  sync.WaitGroup     // commands at the switch
-	writerDone  chan struct{}      // closed when the writer has flushed everything
-	stopped  chan struct{}      // closed when Stop has finished
+	mu         sync.Mutex
+	started    bool
+	stopping   bool
+	cancel     context.CancelFunc // stops intake, claim and lease loops
+	abort      context.CancelFunc // cuts off commands still at the switch
+	loops      sync.WaitGroup     // intake, claim, lease loops
+	running    sync.WaitGroup     // commands at the switch
+	writerDone chan struct{}      // closed when the writer has flushed everything
+	stopped    chan struct{}      // closed when Stop has finished
 
 	// gate lets the writer dispatch the commands a settle leased only while
 	// claiming is open: Stop closes it before it waits for commands at the
@@ -167,7 +167,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
-		writerDone:    make(chan struct{}),
+		writerDone: make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
 	// At most MaxInFlight commands run at once, so no more workers are kept.
