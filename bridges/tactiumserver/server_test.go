@@ -315,3 +315,16 @@ func TestServerRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestServerLifecycle(t *testing.T) {
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		srv := &Server{Addr: "127.0.0.1:0", Backend: &fakeBackend{}}
+		t.Cleanup(func() {
+			srv.Stop()
+			if n := srv.Stats().Connections; n != 0 {
+				t.Errorf("%d connections after Stop", n)
+			}
+		})
+		return srv
+	})
+}
