@@ -122,7 +122,11 @@ func startSimServer(t testing.TB, srv *tactiumserver.Server, cfg sim.Config) *si
 	if srv.Addr == "" {
 		srv.Addr = "127.0.0.1:0"
 	}
-	srv.Backend = simbackend.Backend{Switch: sw}
+	var backend tactiumserver.Backend = simbackend.Backend{Switch: sw}
+	if h, ok := srv.Backend.(*holdBackend); ok {
+		h.next, backend = backend, h // set before the server starts
+	}
+	srv.Backend = backend
 	if err := srv.Start(context.Background()); err != nil {
 		sw.Stop()
 		t.Fatal(err)
