@@ -42,6 +42,41 @@ type Harness struct {
 	Event func(login string)
 }
 
+// Holder is a ready Harness.Hold for a switch the test runs: the switch
+// calls Arrive as each command reaches it. The zero value is ready.
+type Holder struct {
+	mu      sync.Mutex
+	release chan struct{}
+	reached chan struct{}
+}
+
+// Hold implements Harness.Hold.
+func (h *Holder) Hold() (reached <-chan struct{}, release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.release, h.reached = make(chan struct{}), make(chan struct{}, 16)
+	ch := h.release
+	return h.reached, sync.OnceFunc(func() {
+		h.mu.Lock()
+		h.release, h.reached = nil, nil
+		h.mu.Unlock()
+		close(ch)
+	})
+}
+
+// Arrive reports a command reaching the switch. While holding it returns a
+// channel closed at release, which the switch waits on before answering
+// (or until the command's context ends); otherwise nil: answer at once.
+func (h *Holder) Arrive() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.release == nil {
+		return nil
+	}
+	h.reached <- struct{}{}
+	return h.release
+}
+
 // Samples is a well-formed command for each verb, as the engine would send
 // it: the suite executes each one the driver says it supports.
 var Samples = map[relay.Verb]string{
@@ -110,7 +145,24 @@ func open(t *testing.T, h *Harness, s *sink) {
 	t.Cleanup(func() { _ = h.Driver.Close() })
 }
 
-// execute runs cmd with ctx, failing the test if Execute never returns.
+// within runs f and returns what it returns, failing the test if it never
+// does: a hang is a failure, how long f takes is not asserted.
+func within[T any](t *testing.T, what string, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(wait.Safety):
+		t.Fatalf("%s did not return within %v", what, wait.Safety)
+		var zero T
+		return zero
+	}
+}
+
+// execute runs the command with ctx, failing the test if Execute never
+// returns.
 func execute(t *testing.T, d relay.Driver, ctx context.Context, frame string) ([]relay.Frame, error) {
 	t.Helper()
 	cmd := Command(t, frame)
@@ -118,31 +170,16 @@ func execute(t *testing.T, d relay.Driver, ctx context.Context, frame string) ([
 		frames []relay.Frame
 		err    error
 	}
-	done := make(chan result, 1)
-	go func() {
+	r := within(t, "Execute "+frame, func() result {
 		f, err := d.Execute(ctx, cmd)
-		done <- result{f, err}
-	}()
-	select {
-	case r := <-done:
-		return r.frames, r.err
-	case <-time.After(wait.Safety):
-		t.Fatalf("Execute %s did not return within %v", frame, wait.Safety)
-		return nil, nil
-	}
+		return result{f, err}
+	})
+	return r.frames, r.err
 }
 
 func closeWithin(t *testing.T, d relay.Driver) error {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- d.Close() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(wait.Safety):
-		t.Fatalf("Close did not return within %v", wait.Safety)
-		return nil
-	}
+	return within(t, "Close", d.Close)
 }
 
 func closeTwice(t *testing.T, h *Harness) {
@@ -242,13 +279,7 @@ func held(t *testing.T, h *Harness, ctx context.Context) (result <-chan error, r
 
 func waitResult(t *testing.T, done <-chan error) error {
 	t.Helper()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(wait.Safety):
-		t.Fatalf("Execute did not return within %v", wait.Safety)
-		return nil
-	}
+	return within(t, "Execute", func() error { return <-done })
 }
 
 // The switch has a dial and no answer comes before the deadline: the engine
@@ -443,13 +474,7 @@ func concurrentLogins(t *testing.T, h *Harness) {
 			}
 		})
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(wait.Safety):
-		t.Fatalf("concurrent commands did not finish within %v", wait.Safety)
-	}
+	within(t, "the concurrent commands", func() struct{} { wg.Wait(); return struct{}{} })
 	close(errs)
 	for err := range errs {
 		t.Error(err)

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +17,21 @@ const think = 1234567 * time.Nanosecond
 // holding, when the hold is released.
 type holdClock struct {
 	*relaytest.Clock
-	mu      sync.Mutex
-	hold    chan time.Time // closed by release
-	reached chan struct{}
+	drivertest.Holder
 }
 
 func (c *holdClock) After(d time.Duration) <-chan time.Time {
 	if d != think {
 		return c.Clock.After(d)
 	}
-	c.mu.Lock()
-	hold, reached := c.hold, c.reached
-	c.mu.Unlock()
-	if hold == nil {
-		now := make(chan time.Time, 1)
-		now <- time.Time{}
-		return now
+	at := make(chan time.Time, 1)
+	release := c.Arrive()
+	if release == nil {
+		at <- time.Time{}
+		return at
 	}
-	reached <- struct{}{}
-	return hold
-}
-
-func (c *holdClock) holdNext() (<-chan struct{}, func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	hold, reached := make(chan time.Time), make(chan struct{}, 16)
-	c.hold, c.reached = hold, reached
-	return reached, sync.OnceFunc(func() {
-		c.mu.Lock()
-		c.hold = nil
-		c.mu.Unlock()
-		close(hold)
-	})
+	go func() { <-release; at <- time.Time{} }() // ends at release, which the suite always calls
+	return at
 }
 
 func TestDriverSuite(t *testing.T) {
@@ -63,7 +45,7 @@ func TestDriverSuite(t *testing.T) {
 		t.Cleanup(func() { d.Close() })
 		return &drivertest.Harness{
 			Driver: d,
-			Hold:   clock.holdNext,
+			Hold:   clock.Hold,
 			// Ending any call and dialling again: EndCall, then the new
 			// call's A and G.
 			Event: func(login string) {

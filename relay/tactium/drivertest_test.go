@@ -16,39 +16,19 @@ import (
 // holdBackend passes commands to the simulated switch, or, while holding,
 // keeps them unanswered until released or their connection closes.
 type holdBackend struct {
-	next tactiumserver.Backend
-
-	mu      sync.Mutex
-	hold    chan struct{}
-	reached chan struct{}
+	drivertest.Holder
+	next tactiumserver.Backend // set before the server starts
 }
 
 func (b *holdBackend) Command(ctx context.Context, x *tactiumserver.Session, cmd relay.Command) ([]relay.Frame, error) {
-	b.mu.Lock()
-	hold, reached := b.hold, b.reached
-	b.mu.Unlock()
-	if hold != nil {
-		reached <- struct{}{}
+	if release := b.Arrive(); release != nil {
 		select {
-		case <-hold:
+		case <-release:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 	return b.next.Command(ctx, x, cmd)
-}
-
-func (b *holdBackend) holdNext() (<-chan struct{}, func()) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	hold, reached := make(chan struct{}), make(chan struct{}, 16)
-	b.hold, b.reached = hold, reached
-	return reached, sync.OnceFunc(func() {
-		b.mu.Lock()
-		b.hold = nil
-		b.mu.Unlock()
-		close(hold)
-	})
 }
 
 // TestDriverSuite runs the driver suite against ctirelay's own server
@@ -61,7 +41,7 @@ func TestDriverSuite(t *testing.T) {
 		var monitored sync.Once
 		return &drivertest.Harness{
 			Driver: d,
-			Hold:   backend.holdNext,
+			Hold:   backend.Hold,
 			// The connections close under the driver; the server stays.
 			Drop: func() {
 				for _, x := range s.srv.Sessions() {
