@@ -22,14 +22,14 @@ type Service interface {
 //
 //   - Start runs the component's start function once and returns its error.
 //     A start that fails leaves nothing running and the component
-//     unstarted: Start may be tried again. A context that has already ended
-//     fails Start with its error. Start while running does nothing.
+//     unstarted: Start may be tried again. Start while running does nothing.
 //   - Stop runs the stop function the start returned, once, and every call,
 //     concurrent ones included, returns when it has finished. Stop twice is
 //     safe; Stop before Start (or during a start) leaves the component
 //     stopped.
 //   - The end of the context given to Start stops the component as Stop
-//     does. Pass context.WithoutCancel to keep it running until Stop.
+//     does (at once, for a context that has already ended). Pass
+//     context.WithoutCancel to keep it running until Stop.
 //   - Start after Stop returns ErrStopped: a component runs once; build a
 //     new one to run again.
 //
@@ -64,9 +64,6 @@ func (l *StartStop) Start(ctx context.Context, start func(ctx context.Context) (
 		return nil
 	case lifeStopping, lifeStopped:
 		return ErrStopped
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 	stop, err := start(ctx)
 	if err != nil {
