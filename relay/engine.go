@@ -142,13 +142,14 @@ type Engine struct {
 	// Wake-ups straight from a SplitNotifier store (nil otherwise).
 	intakeNotify, claimNotify <-chan struct{}
 	output                    chan output
+	order                     eventOrder // replies before the events their command caused
+	inFlight                  atomic.Int64
+	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
+
 	// outputMu guards closing output against the driver's sink: an event
 	// that comes after the writer has closed is refused, not sent.
 	outputMu     sync.RWMutex
 	outputClosed bool
-	order        eventOrder // replies before the events their command caused
-	inFlight     atomic.Int64
-	stats        struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
 }
 
 // output is one item for the writer: an outcome or an event.
