@@ -25,8 +25,8 @@ type Service interface {
 //     unstarted: Start may be tried again. Start while running does nothing.
 //   - Stop runs the stop function the start returned, once, and every call,
 //     concurrent ones included, returns when it has finished. Stop twice is
-//     safe; Stop before Start (or during a start) leaves the component
-//     stopped.
+//     safe; Stop before Start leaves the component stopped, and Stop during
+//     a start waits for it, then stops what it started.
 //   - The end of the context given to Start stops the component as Stop
 //     does (at once, for a context that has already ended). Pass
 //     context.WithoutCancel to keep it running until Stop.
@@ -55,7 +55,8 @@ const (
 // Start runs start unless the component is running or stopped. start gets
 // Start's context for the work of starting (opening, registering); what runs
 // afterwards must not depend on it, as stop is what ends it. stop is called
-// once, by Stop or when ctx ends.
+// once, by Stop or when ctx ends. start runs under the lifecycle's lock, so
+// it must not call Stop or Stopped itself.
 func (l *StartStop) Start(ctx context.Context, start func(ctx context.Context) (stop func(), err error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
