@@ -30,7 +30,10 @@ func TestDriverSuite(t *testing.T) {
 					for {
 						select {
 						case <-started:
-							reached <- struct{}{}
+							select {
+							case reached <- struct{}{}:
+							default:
+							}
 						case <-quit:
 							return
 						}
