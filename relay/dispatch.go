@@ -106,7 +106,7 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 // is ready into one batch, settles the outcomes, then publishes the events,
 // so a busy relay writes big batches and an idle one writes at once.
 func (e *Engine) writer() {
-	defer close(e.writerD)
+	defer close(e.writerDone)
 	var outcomes []Outcome
 	var events []Frame
 	for first := range e.output {

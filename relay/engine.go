@@ -115,15 +115,12 @@ type Engine struct {
 	cfg EngineConfig
 	log *slog.Logger
 
-	mu       sync.Mutex
-	started  bool
-	stopping bool
-	cancel   context.CancelFunc // stops intake, claim and lease loops
-	abort    context.CancelFunc // cuts off commands still at the switch
-	loops    sync.WaitGroup     // intake, claim, lease loops
-	running  sync.WaitGroup     // commands at the switch
-	writerD  chan struct{}      // closed when the writer has flushed everything
-	stopped  chan struct{}      // closed when Stop has finished
+	life       StartStop
+	cancel     context.CancelFunc // stops intake, claim and lease loops
+	abort      context.CancelFunc // cuts off commands still at the switch
+	loops      sync.WaitGroup     // intake, claim, lease loops
+	running    sync.WaitGroup     // commands at the switch
+	writerDone chan struct{}      // closed when the writer has flushed everything
 
 	// gate lets the writer dispatch the commands a settle leased only while
 	// claiming is open: Stop closes it before it waits for commands at the
@@ -148,6 +145,11 @@ type Engine struct {
 	order                     eventOrder // replies before the events their command caused
 	inFlight                  atomic.Int64
 	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
+
+	// outputMu guards closing output against the driver's sink: an event
+	// that comes after the writer has closed is refused, not sent.
+	outputMu     sync.RWMutex
+	outputClosed bool
 }
 
 // output is one item for the writer: an outcome or an event.
@@ -167,8 +169,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
-		writerD:    make(chan struct{}),
-		stopped:    make(chan struct{}),
+		writerDone: make(chan struct{}),
 	}
 	// At most MaxInFlight commands run at once, so no more workers are kept.
 	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}
@@ -185,17 +186,17 @@ func (e *Engine) Stats() EngineStats {
 }
 
 // Start opens the driver and starts the loops. It returns once the driver is
-// open; the engine runs until Stop or until ctx ends.
-func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.started {
-		return nil
-	}
+// open; the engine runs until Stop or until ctx ends (StartStop's contract:
+// Start after Stop returns ErrStopped).
+func (e *Engine) Start(ctx context.Context) error { return e.life.Start(ctx, e.startUp) }
+
+// Stopped is closed once the engine has stopped.
+func (e *Engine) Stopped() <-chan struct{} { return e.life.Stopped() }
+
+func (e *Engine) startUp(ctx context.Context) (func(), error) {
 	if err := e.cfg.Driver.Open(ctx, EventSinkFunc(e.event)); err != nil {
-		return fmt.Errorf("open driver: %w", err)
+		return nil, fmt.Errorf("open driver: %w", err)
 	}
-	e.started = true
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel, e.abort = cancel, abort
@@ -213,36 +214,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
 	go func() { defer e.loops.Done(); e.claimLoop(loopCtx, runCtx) }()
 	go func() { defer e.loops.Done(); e.leaseLoop(loopCtx) }()
-	go func() {
-		select {
-		case <-ctx.Done():
-			e.Stop()
-		case <-loopCtx.Done():
-		}
-	}()
 	e.log.Info("relay engine started", "max_in_flight", e.cfg.MaxInFlight, "in_doubt", e.cfg.InDoubt)
-	return nil
+	return e.shutdown, nil
 }
 
 // Stop stops claiming, lets commands at the switch finish for up to
 // ShutdownTimeout, settles what they answered, releases what is left and
 // closes the driver. Safe to call more than once and from several goroutines:
 // every call returns once the engine has stopped.
-func (e *Engine) Stop() {
-	e.mu.Lock()
-	if !e.started {
-		e.mu.Unlock()
-		return
-	}
-	if e.stopping {
-		e.mu.Unlock()
-		<-e.stopped
-		return
-	}
-	e.stopping = true
-	e.mu.Unlock()
-	defer close(e.stopped)
+func (e *Engine) Stop() { e.life.Stop() }
 
+// shutdown is Stop's work, run once.
+func (e *Engine) shutdown() {
 	e.cancel()
 	e.gate.Lock()
 	e.claimOpen = false
@@ -263,8 +246,12 @@ func (e *Engine) Stop() {
 	if err := e.cfg.Driver.Close(); err != nil {
 		e.log.Warn("close driver", "err", err)
 	}
+	// A driver may race Close with a last event: the sink sees outputClosed.
+	e.outputMu.Lock()
+	e.outputClosed = true
 	close(e.output)
-	<-e.writerD
+	e.outputMu.Unlock()
+	<-e.writerDone
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
@@ -281,15 +268,19 @@ func signal(ch chan struct{}) {
 }
 
 // event is the driver's sink: events wait in the writer's queue, which
-// applies back-pressure to the driver when the database is slow.
+// applies back-pressure to the driver when the database is slow. An event
+// after the writer has closed (a driver racing Close with a last event) is
+// logged as not recorded.
 func (e *Engine) event(ctx context.Context, f Frame) {
-	defer func() {
-		// The driver may race Close with a last event; the writer is gone then.
-		if recover() != nil {
-			e.log.Warn("event after shutdown not recorded", "frame", f.String())
-		}
-	}()
 	e.order.event(f, func(f Frame) {
+		// Read-locked while it waits for room: Stop closes output under the
+		// write lock, once the writer has taken what waits.
+		e.outputMu.RLock()
+		defer e.outputMu.RUnlock()
+		if e.outputClosed {
+			e.log.Warn("event after shutdown not recorded", "frame", f.String())
+			return
+		}
 		select {
 		case e.output <- output{event: f}:
 		case <-ctx.Done():

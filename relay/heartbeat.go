@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -23,15 +22,9 @@ type HeartbeatConfig struct {
 // refreshed every Every, removed at Stop. A row whose heartbeat stops moving
 // belongs to a relay that died without leaving.
 type Heartbeat struct {
-	cfg HeartbeatConfig
-	log *slog.Logger
-
-	mu       sync.Mutex
-	started  bool
-	stopping bool
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when the loop has returned
-	left     chan struct{} // closed when Stop has finished
+	cfg  HeartbeatConfig
+	log  *slog.Logger
+	life StartStop
 }
 
 // NewHeartbeat validates the configuration.
@@ -51,33 +44,44 @@ func NewHeartbeat(cfg HeartbeatConfig) (*Heartbeat, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Heartbeat{cfg: cfg, log: cfg.Logger.With("node", cfg.Node.ID), done: make(chan struct{}), left: make(chan struct{})}, nil
+	return &Heartbeat{cfg: cfg, log: cfg.Logger.With("node", cfg.Node.ID)}, nil
 }
 
 // Start registers the node, so it is listed as soon as Start returns, and
 // starts refreshing it. A failed registration is returned and nothing runs.
-// The refreshes go on until Stop, whatever becomes of ctx.
-func (h *Heartbeat) Start(ctx context.Context) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.started || h.stopping {
-		return nil
-	}
+// The refreshes go on until Stop or the end of ctx (StartStop's contract).
+func (h *Heartbeat) Start(ctx context.Context) error { return h.life.Start(ctx, h.start) }
+
+// Stop ends the refreshes and removes the node's row. Safe to call more than
+// once and from several goroutines: every call returns once the row is gone.
+// After Stop, Start returns ErrStopped.
+func (h *Heartbeat) Stop() { h.life.Stop() }
+
+// Stopped is closed once the heartbeat has stopped and left relay_node.
+func (h *Heartbeat) Stopped() <-chan struct{} { return h.life.Stopped() }
+
+func (h *Heartbeat) start(ctx context.Context) (func(), error) {
 	if h.cfg.Node.StartedAt.IsZero() {
 		h.cfg.Node.StartedAt = h.cfg.Clock.Now()
 	}
 	if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil {
-		return fmt.Errorf("register node: %w", err)
+		return nil, fmt.Errorf("register node: %w", err)
 	}
-	h.started = true
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel = cancel
-	go h.loop(loopCtx)
-	return nil
+	done := make(chan struct{})
+	go func() { defer close(done); h.loop(loopCtx) }()
+	return func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.cfg.Registry.Leave(ctx, h.cfg.Node.ID); err != nil {
+			h.log.Warn("leave relay_node", "err", err)
+		}
+	}, nil
 }
 
 func (h *Heartbeat) loop(ctx context.Context) {
-	defer close(h.done)
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,31 +93,5 @@ func (h *Heartbeat) loop(ctx context.Context) {
 		if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
 			h.log.Warn("node heartbeat", "err", err)
 		}
-	}
-}
-
-// Stop ends the refreshes and removes the node's row. Safe to call more than
-// once and from several goroutines: every call returns once the row is gone.
-// After Stop, Start does nothing.
-func (h *Heartbeat) Stop() {
-	h.mu.Lock()
-	if h.stopping {
-		h.mu.Unlock()
-		<-h.left
-		return
-	}
-	h.stopping = true
-	started := h.started
-	h.mu.Unlock()
-	defer close(h.left)
-	if !started {
-		return
-	}
-	h.cancel()
-	<-h.done
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.cfg.Registry.Leave(ctx, h.cfg.Node.ID); err != nil {
-		h.log.Warn("leave relay_node", "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
@@ -77,10 +79,10 @@ func TestHeartbeat(t *testing.T) {
 			wg.Wait()
 			hb.Stop()
 			wantNodes(t, s, nil)
-			if err := hb.Start(context.Background()); err != nil {
-				t.Fatal(err)
+			if err := hb.Start(context.Background()); !errors.Is(err, relay.ErrStopped) {
+				t.Fatalf("Start after Stop = %v, want ErrStopped", err)
 			}
-			wantNodes(t, s, nil) // Start after Stop does nothing
+			wantNodes(t, s, nil)
 		}},
 	}
 	for _, c := range cases {
@@ -137,14 +139,24 @@ func wantNodes(t *testing.T, s *memstore.Store, want []relay.Node) {
 	}
 }
 
-// waitNodes polls until the loop has written want (it runs on its own goroutine).
+// waitNodes waits until the loop has written want (it runs on its own goroutine).
 func waitNodes(t *testing.T, s *memstore.Store, want []relay.Node) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for got := nodes(t, s); !reflect.DeepEqual(got, want); got = nodes(t, s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("relay_node = %+v, want %+v", got, want)
+	wait.For(t, fmt.Sprintf("relay_node = %+v", want), func() bool { return reflect.DeepEqual(nodes(t, s), want) })
+}
+
+func TestHeartbeatLifecycle(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		s := memstore.New()
+		hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: s, Node: relay.Node{ID: "node-a"}, Clock: relaytest.NewClock(epoch)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond) // yield to the loop; not waiting for time to pass
-	}
+		t.Cleanup(func() {
+			hb.Stop()
+			wantNodes(t, s, nil) // however it stopped, it left
+		})
+		return hb
+	})
 }

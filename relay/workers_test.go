@@ -4,23 +4,11 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
-)
 
-// waitFor polls cond for a goroutine of the pool to get there; it is not
-// waiting for time to pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
 
 // gatedPool runs jobs that wait for their own release channel.
 type gatedPool struct {
@@ -70,7 +58,7 @@ func TestWorkerPoolHandsWorkToTheLastIdleWorker(t *testing.T) {
 	}
 	for i, gate := range gates {
 		close(gate)
-		waitFor(t, "a worker to go idle", func() bool { return len(g.idle()) == i+1 })
+		wait.For(t, "a worker to go idle", func() bool { return len(g.idle()) == i+1 })
 	}
 	before := g.idle()
 	gate := g.submitGated(4)
@@ -78,7 +66,7 @@ func TestWorkerPoolHandsWorkToTheLastIdleWorker(t *testing.T) {
 		t.Fatalf("the command went to another worker than the one idle last")
 	}
 	close(gate)
-	waitFor(t, "the worker to come back", func() bool { return len(g.idle()) == 3 })
+	wait.For(t, "the worker to come back", func() bool { return len(g.idle()) == 3 })
 	if got := g.idle(); got[2] != before[2] {
 		t.Fatalf("a different worker came back last")
 	}
@@ -94,7 +82,7 @@ func TestWorkerPoolKeepsAtMostMaxIdle(t *testing.T) {
 	a, b := g.submitGated(1), g.submitGated(2)
 	close(a)
 	close(b)
-	waitFor(t, "both commands to finish and one worker to wait", func() bool {
+	wait.For(t, "both commands to finish and one worker to wait", func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.done == 2 && len(g.idle()) == 1

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 )
 
 // ErrStopped is returned by Start after Stop.
@@ -25,7 +25,7 @@ const drainTimeout = 5 * time.Second
 type Bridge struct {
 	cfg Config
 	log *slog.Logger
-	srv *tactium.Server
+	srv *tactiumserver.Server
 
 	mu       sync.Mutex // lifecycle
 	started  bool
@@ -38,12 +38,12 @@ type Bridge struct {
 	// The follower's state, and what REPLAY reads to cut between the
 	// replayed events and the live ones. Held while events are fanned out.
 	fmu       sync.Mutex
-	pos       int64                       // last journal id processed
-	start     int64                       // journal head at Start
-	delivered map[string]int64            // key -> last event id handed to a connection
-	dirty     map[string]int64            // delivered positions not yet saved
-	states    map[*tactium.Session]*state // per connection
-	open      *waiter                     // the command whose replies are being read
+	pos       int64                             // last journal id processed
+	start     int64                             // journal head at Start
+	delivered map[string]int64                  // key -> last event id handed to a connection
+	dirty     map[string]int64                  // delivered positions not yet saved
+	states    map[*tactiumserver.Session]*state // per connection
+	open      *waiter                           // the command whose replies are being read
 
 	// Commands waiting for their reply, by inbox id. Held across Enqueue so
 	// the follower cannot read a reply before its waiter is registered.
@@ -59,10 +59,10 @@ func New(cfg Config) (*Bridge, error) {
 	b := &Bridge{
 		cfg: cfg, log: cfg.Logger.With("bridge", "socket"),
 		delivered: map[string]int64{}, dirty: map[string]int64{},
-		states: map[*tactium.Session]*state{}, waiters: map[int64]*waiter{},
+		states: map[*tactiumserver.Session]*state{}, waiters: map[int64]*waiter{},
 		halted: make(chan struct{}),
 	}
-	b.srv = &tactium.Server{
+	b.srv = &tactiumserver.Server{
 		Addr: cfg.Addr, Backend: b, Limits: cfg.Limits, TLS: cfg.TLS, AdminSecret: cfg.AdminSecret,
 		Charset: cfg.Charset, Logger: b.log, Clock: cfg.Clock,
 	}
@@ -100,7 +100,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 func (b *Bridge) ListenAddr() net.Addr { return b.srv.ListenAddr() }
 
 // Stats are the socket server's counts.
-func (b *Bridge) Stats() tactium.Stats { return b.srv.Stats() }
+func (b *Bridge) Stats() tactiumserver.Stats { return b.srv.Stats() }
 
 // Quiesce makes the bridge answer new commands <login><ERR><SHUTDOWN><…>$
 // instead of queueing them, while replies and events still flow: called

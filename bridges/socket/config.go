@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // DefaultAddr is where the bridge listens by default: loopback, one port
@@ -39,10 +38,10 @@ type Config struct {
 	// enqueues ("<node>/<connection>@<client address>").
 	Node string
 	// Limits, TLS, AdminSecret and Charset are the socket server's.
-	Limits      tactium.Limits
+	Limits      tactiumserver.Limits
 	TLS         *tls.Config
 	AdminSecret string
-	Charset     wire.Charset
+	Charset     relay.Charset
 	// MaxFrame is the admission limit of the queue (engine.max_frame_bytes).
 	MaxFrame int
 	// PollInterval is how often the journal is read for replies and events.

@@ -1,5 +1,5 @@
 // Package socket is the relay's socket bridge: a Tactium-compatible TCP
-// server (bridges/tactium) in front of the durable queue, for clients that
+// server (bridges/tactiumserver) in front of the durable queue, for clients that
 // speak the Tactium IP socket protocol and cannot do SQL.
 //
 // Commands received on a connection are enqueued (source "socket", the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
@@ -27,13 +28,13 @@ func TestWithTheEngine(t *testing.T) {
 	r := newRig(t, Config{Store: s})
 	defer engine.Stop() // after the bridge has stopped (cleanups run later)
 	jose := r.dial()
-	jose.roundTrip("<jose><L><ON>$", "<jose><OK>$")
-	jose.roundTrip("<jose><S>$", "<jose><S><1>$")
+	jose.RoundTrip("<jose><L><ON>$", "<jose><OK>$")
+	jose.RoundTrip("<jose><S>$", "<jose><S><1>$")
 
 	s.InsertTTI(0, "<jose><P><OFF>$") // the ERP's command: its reply goes to T_TTO
 	driver.Emit(context.Background(), relay.EndCall("jose"))
-	jose.expect("<jose><EndCall>$")
-	waitFor(t, "T_TTO", func() bool { return len(s.TTO()) == 2 })
+	jose.Expect("<jose><EndCall>$")
+	wait.For(t, "T_TTO", func() bool { return len(s.TTO()) == 2 })
 	var tto []string
 	for _, row := range s.TTO() {
 		tto = append(tto, row.Text)
@@ -42,7 +43,7 @@ func TestWithTheEngine(t *testing.T) {
 		t.Fatalf("T_TTO = %q", tto)
 	}
 	// The socket got the event only: its next frame answers its next command.
-	jose.roundTrip("<jose><S>$", "<jose><S><1>$")
+	jose.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	calls := driver.Calls()
 	if len(calls) != 4 {
 		t.Fatalf("the switch got %d commands, want 4", len(calls))

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -104,7 +104,7 @@ func (b *Bridge) reply(e relay.JournalEntry) {
 
 // fanout sends an event to every connection bound to its agent and to
 // every ADMSOCKET connection, recording what each has been handed.
-func (b *Bridge) fanout(ctx context.Context, e relay.JournalEntry, sessions []*tactium.Session) {
+func (b *Bridge) fanout(ctx context.Context, e relay.JournalEntry, sessions []*tactiumserver.Session) {
 	var f relay.Frame
 	key := strings.ToLower(e.Agent)
 	for _, x := range sessions {

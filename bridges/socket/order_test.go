@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
@@ -16,10 +17,10 @@ func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 	s := memstore.New()
 	r := newRig(t, Config{Store: s})
 	x, y := r.dial(), r.dial()
-	x.send("<ana><S>$")
+	x.Send("<ana><S>$")
 	first := r.claim("<ana><S>$")
-	y.send("<ana><XYZ>$")
-	waitFor(t, "the refused frame held in the inbox", func() bool { return s.InboxLen() == 2 })
+	y.Send("<ana><XYZ>$")
+	wait.For(t, "the refused frame held in the inbox", func() bool { return s.InboxLen() == 2 })
 	if dead, _ := s.DeadLetters(context.Background(), 0, 10); len(dead) != 0 {
 		t.Fatalf("dead-lettered before its agent's earlier command was answered: %+v", dead)
 	}
@@ -27,7 +28,7 @@ func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 		Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	x.expect("<ana><S><1>$")
+	x.Expect("<ana><S><1>$")
 	held := r.claim("<ana><XYZ>$")
 	o, ok := relay.RefusedOutcome(held)
 	if !ok {
@@ -36,12 +37,12 @@ func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{o}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	y.expect(`<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
+	y.Expect(`<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
 	if dead, _ := s.DeadLetters(context.Background(), 0, 10); len(dead) != 1 || dead[0].Source != relay.SourceSocket || dead[0].Verb != "" {
 		t.Fatalf("relay_dead = %+v", dead)
 	}
 	// y's connection goes on
-	y.send("<ana><S>$")
+	y.Send("<ana><S>$")
 	r.answer("<ana><S>$", relay.StatusReply("ana", relay.StateAvailable))
-	y.expect("<ana><S><1>$")
+	y.Expect("<ana><S><1>$")
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"maps"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -45,7 +45,7 @@ type gap struct{ from, to int64 }
 // client that falls this far behind is disconnected, as a slow reader is.
 const maxHeld = 8192
 
-func (st *state) deliver(x *tactium.Session, f relay.Frame) {
+func (st *state) deliver(x *tactiumserver.Session, f relay.Frame) {
 	if !st.holding {
 		x.Send(f)
 		return
@@ -57,7 +57,7 @@ func (st *state) deliver(x *tactium.Session, f relay.Frame) {
 	}
 }
 
-func (b *Bridge) state(x *tactium.Session) *state {
+func (b *Bridge) state(x *tactiumserver.Session) *state {
 	st := b.states[x]
 	if st == nil {
 		st = &state{gaps: map[string]gap{}}
@@ -67,15 +67,15 @@ func (b *Bridge) state(x *tactium.Session) *state {
 }
 
 // prune forgets closed connections.
-func (b *Bridge) prune(open []*tactium.Session) {
+func (b *Bridge) prune(open []*tactiumserver.Session) {
 	if len(b.states) == 0 {
 		return
 	}
-	alive := make(map[*tactium.Session]bool, len(open))
+	alive := make(map[*tactiumserver.Session]bool, len(open))
 	for _, x := range open {
 		alive[x] = true
 	}
-	maps.DeleteFunc(b.states, func(x *tactium.Session, _ *state) bool { return !alive[x] })
+	maps.DeleteFunc(b.states, func(x *tactiumserver.Session, _ *state) bool { return !alive[x] })
 }
 
 // live fixes the connection's gap for key, if not yet fixed: it is about

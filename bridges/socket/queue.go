@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ tactium.ExtensionBackend = (*Bridge)(nil)
+var _ tactiumserver.ExtensionBackend = (*Bridge)(nil)
 
 // enqueueTimeout bounds one Enqueue. It is not tied to the connection: a
 // command received is queued even if its client leaves at once.
@@ -19,22 +19,22 @@ const enqueueTimeout = 10 * time.Second
 // waiter is a command of a connection waiting for its reply.
 type waiter struct {
 	id      int64
-	session *tactium.Session
+	session *tactiumserver.Session
 	done    chan struct{} // closed once its replies are sent
 }
 
-// Command implements tactium.Backend: the command enters the durable queue
+// Command implements tactiumserver.Backend: the command enters the durable queue
 // and the connection waits for its reply, which the follower writes.
-func (b *Bridge) Command(ctx context.Context, x *tactium.Session, cmd relay.Command) ([]relay.Frame, error) {
+func (b *Bridge) Command(ctx context.Context, x *tactiumserver.Session, cmd relay.Command) ([]relay.Frame, error) {
 	return b.queue(ctx, x, cmd.Frame)
 }
 
-// Extension implements tactium.ExtensionBackend: REPLAY is the bridge's
+// Extension implements tactiumserver.ExtensionBackend: REPLAY is the bridge's
 // own verb; any other frame the server could not take as a command is
 // offered to the queue as well, which dead-letters and journals it like a
 // bad T_TTI row and gives the ERR to answer. ADMSOCKET frames other than
 // REPLAY are left to the server.
-func (b *Bridge) Extension(ctx context.Context, x *tactium.Session, f relay.Frame) ([]relay.Frame, bool, error) {
+func (b *Bridge) Extension(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, bool, error) {
 	if strings.EqualFold(f.Verb(), VerbReplay) {
 		return b.replay(ctx, x, f)
 	}
@@ -45,7 +45,7 @@ func (b *Bridge) Extension(ctx context.Context, x *tactium.Session, f relay.Fram
 	return frames, true, err
 }
 
-func (b *Bridge) queue(ctx context.Context, x *tactium.Session, f relay.Frame) ([]relay.Frame, error) {
+func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, error) {
 	if b.stopping.Load() {
 		return nil, relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
 	}
@@ -71,7 +71,7 @@ func (b *Bridge) queue(ctx context.Context, x *tactium.Session, f relay.Frame) (
 	}
 	select {
 	case <-w.done:
-		return nil, tactium.ErrAnswered
+		return nil, tactiumserver.ErrAnswered
 	case <-ctx.Done():
 		// The client left; the command still runs and its reply stays in
 		// the journal.
@@ -85,7 +85,7 @@ func (b *Bridge) queue(ctx context.Context, x *tactium.Session, f relay.Frame) (
 }
 
 // ref names the connection in relay_inbox.source_ref and the journal.
-func (b *Bridge) ref(x *tactium.Session) string {
+func (b *Bridge) ref(x *tactiumserver.Session) string {
 	r := fmt.Sprintf("%d@%s", x.ID(), x.RemoteAddr())
 	if b.cfg.Node != "" {
 		r = b.cfg.Node + "/" + r

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -22,7 +22,7 @@ var replayKinds = []string{relay.KindEvent}
 // replay answers REPLAY on x. It binds an agent's connection like S does,
 // fixes what the connection missed, writes it at the client's pace while
 // live events wait, then the count, then the live events that waited.
-func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) ([]relay.Frame, bool, error) {
+func (b *Bridge) replay(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, bool, error) {
 	login := strings.TrimSpace(f.Login())
 	admin := strings.EqualFold(login, relay.AdminLogin)
 	key := strings.ToLower(login)
@@ -35,7 +35,7 @@ func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) 
 	case len(f.Args()) > 1:
 		return nil, true, relay.Errorf(relay.CodeBadArgs, "REPLAY: expected nothing or <journal id>")
 	case admin && !x.Admin():
-		return nil, true, relay.Errorf(tactium.CodeUnauthorized, "log on first: <"+relay.AdminLogin+"><L><ON>$")
+		return nil, true, relay.Errorf(tactiumserver.CodeUnauthorized, "log on first: <"+relay.AdminLogin+"><L><ON>$")
 	}
 	since := int64(-1)
 	if len(f.Args()) == 1 {
@@ -67,7 +67,7 @@ func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) 
 	switch {
 	case err == nil:
 		err = x.Deliver(ctx, relay.Frame{f.Login(), VerbReplay, strconv.Itoa(n)})
-	case ctx.Err() == nil && !errors.Is(err, tactium.ErrSessionClosed):
+	case ctx.Err() == nil && !errors.Is(err, tactiumserver.ErrSessionClosed):
 		b.log.Error("socket bridge: replay", "err", err, "login", login)
 		b.fmu.Lock()
 		st.gaps[key] = gap{from: reached, to: to} // the rest is for the next REPLAY
@@ -75,12 +75,12 @@ func (b *Bridge) replay(ctx context.Context, x *tactium.Session, f relay.Frame) 
 		err = x.Deliver(ctx, relay.ErrReply(f.Login(), relay.CodeRejected, "replay failed after "+strconv.Itoa(n)+" events; send REPLAY again"))
 	}
 	b.catchUp(ctx, x, st, err == nil)
-	return nil, true, tactium.ErrAnswered
+	return nil, true, tactiumserver.ErrAnswered
 }
 
 // catchUp writes the live events that waited during a replay, at the
 // client's pace, until none are left; then live events flow again.
-func (b *Bridge) catchUp(ctx context.Context, x *tactium.Session, st *state, ok bool) {
+func (b *Bridge) catchUp(ctx context.Context, x *tactiumserver.Session, st *state, ok bool) {
 	for {
 		b.fmu.Lock()
 		held := st.held
@@ -98,7 +98,7 @@ func (b *Bridge) catchUp(ctx context.Context, x *tactium.Session, st *state, ok 
 // replayRange writes key's events with ids in (from, to] to x at the
 // client's pace. It returns how many, and the journal id up to which they
 // were written.
-func (b *Bridge) replayRange(ctx context.Context, x *tactium.Session, key string, from, to int64) (int, int64, error) {
+func (b *Bridge) replayRange(ctx context.Context, x *tactiumserver.Session, key string, from, to int64) (int, int64, error) {
 	n, reached := 0, from
 	for after := from; after < to; {
 		entries, err := b.cfg.Store.JournalSince(ctx, after, replayKinds, b.cfg.Batch)

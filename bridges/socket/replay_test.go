@@ -11,20 +11,22 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/internal/tactiumtest"
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/memstore"
 	"github.com/ctirelay/ctirelay/store/sqlite"
 )
 
 // logon binds a fresh connection to jose with L ON, answered by the switch.
-func (r *rig) logon(login string) *client {
+func (r *rig) logon(login string) *tactiumtest.Client {
 	r.t.Helper()
 	c := r.dial()
-	c.send("<" + login + "><L><ON>$")
+	c.Send("<" + login + "><L><ON>$")
 	r.answer("<"+login+"><L><ON>$", relay.OK(login))
-	c.expect("<" + login + "><OK>$")
+	c.Expect("<" + login + "><OK>$")
 	return c
 }
 
@@ -33,8 +35,8 @@ func TestReplayAfterReconnectSendsExactlyWhatWasMissed(t *testing.T) {
 	r := newRig(t, Config{})
 	c := r.logon("jose")
 	r.publish(relay.EndCall("jose"))
-	c.expect("<jose><EndCall>$")
-	c.close(r, 0)
+	c.Expect("<jose><EndCall>$")
+	r.hangUp(c, 0)
 
 	missed := []relay.Frame{
 		relay.ReceptiveCall{Login: "jose", OriginDDD: "85", Origin: "40050500", Dest: "7001"}.Frame(),
@@ -45,14 +47,14 @@ func TestReplayAfterReconnectSendsExactlyWhatWasMissed(t *testing.T) {
 	r.caughtUp()
 
 	c = r.logon("jose")
-	c.send("<jose><REPLAY>$")
-	c.expect(missed[0].String() + missed[1].String() + missed[2].String() + "<jose><REPLAY><3>$")
+	c.Send("<jose><REPLAY>$")
+	c.Expect(missed[0].String() + missed[1].String() + missed[2].String() + "<jose><REPLAY><3>$")
 	r.publish(relay.EndCall("jose")) // then live, once
-	c.expect("<jose><EndCall>$")
-	c.roundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$")
+	c.Expect("<jose><EndCall>$")
+	c.RoundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$")
 	// The position is saved as the journal id of the last event delivered.
 	head, _ := r.store.JournalHead(context.Background())
-	waitFor(t, "the saved position", func() bool { return r.cursor("socket:jose") == head })
+	wait.For(t, "the saved position", func() bool { return r.cursor("socket:jose") == head })
 }
 
 func TestReplayBindsAndThenEventsAreLive(t *testing.T) {
@@ -61,9 +63,9 @@ func TestReplayBindsAndThenEventsAreLive(t *testing.T) {
 	r.publish(relay.EndCall("jose")) // missed: nobody was bound to jose yet
 	r.caughtUp()
 	c := r.dial()
-	c.roundTrip("<JOSE><REPLAY>$", "<jose><EndCall>$<JOSE><REPLAY><1>$")
+	c.RoundTrip("<JOSE><REPLAY>$", "<jose><EndCall>$<JOSE><REPLAY><1>$")
 	r.publish(relay.EndCall("jose"), relay.EndCall("ana"), relay.Recording("jose", "x"))
-	c.expect("<jose><EndCall>$<jose><G><x>$")
+	c.Expect("<jose><EndCall>$<jose><G><x>$")
 	if got := r.b.srv.Sessions()[0].Logins(); !slices.Equal(got, []string{"jose"}) {
 		t.Fatalf("bound to %q", got)
 	}
@@ -73,9 +75,9 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 	t.Parallel()
 	// A small queue: the replay is written at the client's pace while live
 	// events keep coming and must wait their turn.
-	r := newRig(t, Config{Limits: tactium.Limits{OutboundQueue: 8}, Batch: 50})
+	r := newRig(t, Config{Limits: tactiumserver.Limits{OutboundQueue: 8}, Batch: 50})
 	c := r.logon("jose")
-	c.close(r, 0)
+	r.hangUp(c, 0)
 	var all []string
 	const missed, live = 2000, 300
 	for i := range missed {
@@ -85,13 +87,13 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 	}
 	r.caughtUp()
 	c = r.dial()
-	c.send("<jose><REPLAY>$")
+	c.Send("<jose><REPLAY>$")
 	for i := range live {
 		f := relay.Recording("jose", "live-"+strconv.Itoa(i))
 		all = append(all, f.String())
 		r.publish(f)
 	}
-	got := c.frames(len(all) + 1)
+	got := c.Frames(len(all) + 1)
 	marker := slices.IndexFunc(got, func(s string) bool { return strings.HasPrefix(s, "<jose><REPLAY><") })
 	if marker < 0 {
 		t.Fatal("no REPLAY count")
@@ -118,18 +120,18 @@ func TestMonitorReplay(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, Config{AdminSecret: "s3cret"})
 	c := r.dial()
-	c.roundTrip("<ADMSOCKET><REPLAY>$", "<ADMSOCKET><ERR><UNAUTHORIZED><log on first: <ADMSOCKET)<L)<ON)$>$")
-	c.roundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
+	c.RoundTrip("<ADMSOCKET><REPLAY>$", "<ADMSOCKET><ERR><UNAUTHORIZED><log on first: <ADMSOCKET)<L)<ON)$>$")
+	c.RoundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
 	r.publish(relay.EndCall("jose"))
-	c.expect("<jose><EndCall>$")
-	c.close(r, 0)
+	c.Expect("<jose><EndCall>$")
+	r.hangUp(c, 0)
 	r.publish(relay.EndCall("ana"), relay.Recording("maria", "m"))
 	r.caughtUp()
 	c = r.dial()
-	c.roundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
-	c.roundTrip("<ADMSOCKET><REPLAY>$", "<ana><EndCall>$<maria><G><m>$<ADMSOCKET><REPLAY><2>$")
+	c.RoundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
+	c.RoundTrip("<ADMSOCKET><REPLAY>$", "<ana><EndCall>$<maria><G><m>$<ADMSOCKET><REPLAY><2>$")
 	head, _ := r.store.JournalHead(context.Background())
-	waitFor(t, "the saved position", func() bool { return r.cursor("socket:ADMSOCKET") == head })
+	wait.For(t, "the saved position", func() bool { return r.cursor("socket:ADMSOCKET") == head })
 }
 
 func TestReplayFromAJournalID(t *testing.T) {
@@ -137,8 +139,8 @@ func TestReplayFromAJournalID(t *testing.T) {
 	r := newRig(t, Config{})
 	c := r.logon("jose")
 	r.publish(relay.EndCall("jose"), relay.Recording("jose", "a"), relay.EndCall("ana"), relay.Recording("jose", "b"))
-	c.expect("<jose><EndCall>$<jose><G><a>$<jose><G><b>$")
-	c.close(r, 0)
+	c.Expect("<jose><EndCall>$<jose><G><a>$<jose><G><b>$")
+	r.hangUp(c, 0)
 	r.publish(relay.Recording("jose", "c"))
 	r.caughtUp()
 	entries, err := r.store.JournalSince(context.Background(), 0, []string{relay.KindEvent}, 100)
@@ -146,9 +148,9 @@ func TestReplayFromAJournalID(t *testing.T) {
 		t.Fatalf("journal %+v, %v", entries, err)
 	}
 	c = r.dial()
-	c.roundTrip(fmt.Sprintf("<jose><REPLAY><%d>$", entries[0].ID), "<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><3>$")
-	c.roundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$") // what was missed went with the first
-	c.roundTrip("<jose><REPLAY><0>$", "<jose><EndCall>$<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><4>$")
+	c.RoundTrip(fmt.Sprintf("<jose><REPLAY><%d>$", entries[0].ID), "<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><3>$")
+	c.RoundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$") // what was missed went with the first
+	c.RoundTrip("<jose><REPLAY><0>$", "<jose><EndCall>$<jose><G><a>$<jose><G><b>$<jose><G><c>$<jose><REPLAY><4>$")
 }
 
 func TestReplayErrors(t *testing.T) {
@@ -162,11 +164,11 @@ func TestReplayErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, Config{Limits: tactium.Limits{MaxLogins: 1}})
+			r := newRig(t, Config{Limits: tactiumserver.Limits{MaxLogins: 1}})
 			c := r.dial()
-			c.roundTrip(tt.send, tt.want)
-			c.roundTrip("<ana><REPLAY>$", "<ana><REPLAY><0>$")
-			c.roundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><the connection is bound to too many agents>$")
+			c.RoundTrip(tt.send, tt.want)
+			c.RoundTrip("<ana><REPLAY>$", "<ana><REPLAY><0>$")
+			c.RoundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><the connection is bound to too many agents>$")
 		})
 	}
 }
@@ -185,16 +187,16 @@ func TestReplayAfterTheRelayRestarts(t *testing.T) {
 	first := newRig(t, Config{Store: db})
 	c := first.logon("jose")
 	first.publish(relay.EndCall("jose"))
-	c.expect("<jose><EndCall>$")
+	c.Expect("<jose><EndCall>$")
 	first.b.Stop()
-	c.expectClosed()
+	c.ExpectClosed()
 
 	// While no bridge runs, the switch goes on (another relay, or this one
 	// before its bridge starts).
 	first.publish(relay.Recording("jose", "while-down"), relay.EndCall("jose"))
 	second := newRig(t, Config{Store: db})
 	c = second.dial()
-	c.roundTrip("<jose><REPLAY>$", "<jose><G><while-down>$<jose><EndCall>$<jose><REPLAY><2>$")
+	c.RoundTrip("<jose><REPLAY>$", "<jose><G><while-down>$<jose><EndCall>$<jose><REPLAY><2>$")
 }
 
 // failingReplays is a store whose event-only journal reads (replays; the
@@ -219,9 +221,9 @@ func TestReplayThatFailsCanBeAskedAgain(t *testing.T) {
 	r.caughtUp()
 	c := r.dial()
 	s.fail.Store(true)
-	c.roundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><replay failed after 0 events; send REPLAY again>$")
+	c.RoundTrip("<jose><REPLAY>$", "<jose><ERR><REJECTED><replay failed after 0 events; send REPLAY again>$")
 	r.publish(relay.EndCall("jose")) // bound all the same: live
-	c.expect("<jose><EndCall>$")
+	c.Expect("<jose><EndCall>$")
 	s.fail.Store(false)
-	c.roundTrip("<jose><REPLAY>$", "<jose><EndCall>$<jose><G><r>$<jose><REPLAY><2>$")
+	c.RoundTrip("<jose><REPLAY>$", "<jose><EndCall>$<jose><G><r>$<jose><REPLAY><2>$")
 }

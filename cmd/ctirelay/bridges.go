@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/socket"
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
-	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // bridgeRunner is a bridge as `run` drives it: started after the engine;
@@ -63,7 +62,7 @@ func newSocketBridge(cfg Config, db database, node string, clock relay.Clock, lo
 	if !ok {
 		return nil, fmt.Errorf("bridges.socket: the %T store cannot serve the socket bridge", db)
 	}
-	charset, err := tactium.ParseCharset(sc.Charset)
+	charset, err := relay.ParseCharset(sc.Charset)
 	if err != nil {
 		return nil, fmt.Errorf("bridges.socket.charset: %w", err)
 	}
@@ -73,7 +72,7 @@ func newSocketBridge(cfg Config, db database, node string, clock relay.Clock, lo
 	}
 	b, err := socket.New(socket.Config{
 		Addr: sc.Listen, Store: st, Node: node,
-		Limits: bridge.Limits{
+		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
 		},
 		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,
@@ -102,7 +101,7 @@ func (sc SocketBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	if sc.MaxFrameBytes > 1<<20 {
 		bad("bridges.socket.max_frame_bytes", "at most 1048576")
 	}
-	if _, err := tactium.ParseCharset(sc.Charset); err != nil {
+	if _, err := relay.ParseCharset(sc.Charset); err != nil {
 		bad("bridges.socket.charset", "%v", err)
 	}
 	if strings.ContainsAny(sc.AdminSecret, "<>$") {

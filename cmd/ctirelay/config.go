@@ -15,7 +15,6 @@ import (
 
 	"github.com/ctirelay/ctirelay/bridges/socket"
 	"github.com/ctirelay/ctirelay/relay"
-	"github.com/ctirelay/ctirelay/relay/tactium"
 	"github.com/ctirelay/ctirelay/store"
 )
 
@@ -317,7 +316,7 @@ func (c Config) Validate() error {
 		if c.Switch.Tactium.Address == "" {
 			bad("switch.tactium.address", "required with driver tactium (host:port of the Integration socket)")
 		}
-		if _, err := tactium.ParseCharset(c.Switch.Tactium.Charset); err != nil {
+		if _, err := relay.ParseCharset(c.Switch.Tactium.Charset); err != nil {
 			bad("switch.tactium.charset", "%v", err)
 		}
 	case "epbx", "httpdial":

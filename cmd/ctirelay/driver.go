@@ -22,7 +22,7 @@ func newDriver(cfg Config, clock relay.Clock, log *slog.Logger) (relay.Driver, e
 		return sim.NewDriver(sw), nil
 	case "tactium":
 		t := cfg.Switch.Tactium
-		charset, err := tactium.ParseCharset(t.Charset)
+		charset, err := relay.ParseCharset(t.Charset)
 		if err != nil {
 			return nil, fmt.Errorf("switch.tactium.charset: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/ctirelay/ctirelay/internal/pgtest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 var binary struct {
@@ -95,18 +96,14 @@ func startRelay(t *testing.T, dir string, args ...string) *relayProc {
 			<-p.done
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(p.logText(), "ctirelay running") {
+	wait.Within(t, 30*time.Second, "the relay to start", func() bool {
 		select {
 		case err := <-p.done:
 			t.Fatalf("relay exited at start (%v):\n%s", err, p.logText())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay did not start:\n%s", p.logText())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(p.logText(), "ctirelay running")
+	})
 	return p
 }
 
@@ -174,18 +171,6 @@ func ctl(t *testing.T, dir string, args ...string) (stdout, stderr string, code 
 		t.Fatal(err)
 	}
 	return o.String(), e.String(), 0
-}
-
-// waitFor polls cond (real time: a separate process is working) until it holds.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // column reads one text column of every row.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // orderConfig is a relay on a slow simulated switch: a command stays at the
@@ -39,12 +41,12 @@ func checkRepliesInOrder(t *testing.T, db *sql.DB, rebind func(string) string) {
 		}
 		return out
 	}
-	waitFor(t, "ana's logon", 20*time.Second, func() bool { return len(replies()) == 1 })
+	wait.Within(t, 20*time.Second, "ana's logon", func() bool { return len(replies()) == 1 })
 	if _, err := db.Exec(rebind(`INSERT INTO T_TTI (DS_TTI) VALUES (?), (?), (?)`),
 		"<ana><A><><40050500><>$", "<ana><Q>$", "<ana><S>$"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three more answers", 20*time.Second, func() bool { return len(replies()) >= 4 })
+	wait.Within(t, 20*time.Second, "three more answers", func() bool { return len(replies()) >= 4 })
 	got := replies()
 	want := []string{"<ana><OK>$", "<ana><OK>$", `<ana><ERR><UNKNOWN_VERB><unknown verb "Q">$`}
 	if len(got) != 4 || !slices.Equal(got[:3], want) || !strings.HasPrefix(got[3], "<ana><S><") {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/internal/pgtest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // pgRig is a PostgreSQL database migrated by the real binary, with a writer
@@ -177,7 +178,7 @@ func TestE2EPostgresThreeRelaysTenThousandCommands(t *testing.T) {
 		}
 		return fmt.Sprintf(f, agent)
 	})
-	waitFor(t, "10,000 answers", 3*time.Minute, func() bool { return r.replies() >= 10_000 })
+	wait.Within(t, 3*time.Minute, "10,000 answers", func() bool { return r.replies() >= 10_000 })
 	r.checkEveryCommandAnsweredOnceInOrder(10_000)
 	if dead := count(t, r.db, "SELECT count(*) FROM relay_dead"); dead != 0 {
 		t.Fatalf("%d dead letters", dead)
@@ -206,13 +207,13 @@ func TestE2EPostgresKillNineLosesNothing(t *testing.T) {
 		return fmt.Sprintf(f, agent)
 	})
 	total := agents * perAgent
-	waitFor(t, "a fifth of the answers", time.Minute, func() bool { return r.replies() >= total/5 })
+	wait.Within(t, time.Minute, "a fifth of the answers", func() bool { return r.replies() >= total/5 })
 	// max_in_flight 20 for 100 agents keeps every relay full while the backlog lasts.
-	waitFor(t, "relay 0 holding commands", time.Minute, func() bool {
+	wait.Within(t, time.Minute, "relay 0 holding commands", func() bool {
 		return count(t, r.db, "SELECT count(*) FROM relay_inbox WHERE lease_owner = 'relay-0' AND state = 'running'") >= 5
 	})
 	relays[0].kill()
-	waitFor(t, "every answer", 3*time.Minute, func() bool { return r.replies() >= total })
+	wait.Within(t, 3*time.Minute, "every answer", func() bool { return r.replies() >= total })
 	r.checkEveryCommandAnsweredOnceInOrder(total)
 
 	sent := map[int64]int{}

@@ -4,82 +4,46 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/internal/tactiumtest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
-// sockClient is a plain TCP client of the relay's socket bridge.
-type sockClient struct {
-	t   *testing.T
-	nc  net.Conn
-	dec *relay.Decoder
-}
-
-func dialSocket(t *testing.T, addr string) *sockClient {
+// dialSocket connects to the relay's socket bridge; reads wait up to 30 s
+// (the switch may be restarting).
+func dialSocket(t *testing.T, addr string) *tactiumtest.Client {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return &sockClient{t: t, nc: nc, dec: relay.NewDecoder(nc, 1<<20)}
-}
-
-// next reads n frames, waiting up to 30 s (the switch may be restarting).
-func (c *sockClient) next(n int) []string {
-	c.t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var out []string
-	for len(out) < n {
-		f, err := c.dec.Next()
-		if err != nil {
-			c.t.Fatalf("read %q, then %v", out, err)
-		}
-		out = append(out, f.String())
-	}
-	return out
-}
-
-func (c *sockClient) roundTrip(send string, want ...string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.nc, send); err != nil {
-		c.t.Fatal(err)
-	}
-	if got := c.next(len(want)); !slices.Equal(got, want) {
-		c.t.Fatalf("sent %q, got %q, want %q", send, got, want)
-	}
+	return tactiumtest.Dial(t, addr).Patient(30 * time.Second)
 }
 
 // replay sends a REPLAY and checks that the missed events arrive exactly once
 // and in order. Events the relay had not yet read from the journal when the
 // replay started follow the <login><REPLAY><n>$ count live, so the count
 // says how many came before it.
-func (c *sockClient) replay(send, login string, events []string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.nc, send); err != nil {
-		c.t.Fatal(err)
-	}
-	got := c.next(len(events) + 1)
+func replay(t *testing.T, c *tactiumtest.Client, send, login string, events []string) {
+	t.Helper()
+	c.Send(send)
+	got := c.Frames(len(events) + 1)
 	at := slices.IndexFunc(got, func(s string) bool { return strings.HasPrefix(s, "<"+login+"><REPLAY><") })
 	if at < 0 || got[at] != fmt.Sprintf("<%s><REPLAY><%d>$", login, at) {
-		c.t.Fatalf("sent %q, got %q: no count matching the events before it", send, got)
+		t.Fatalf("sent %q, got %q: no count matching the events before it", send, got)
 	}
 	if rest := slices.Delete(slices.Clone(got), at, at+1); !slices.Equal(rest, events) {
-		c.t.Fatalf("sent %q, got events %q, want %q", send, rest, events)
+		t.Fatalf("sent %q, got events %q, want %q", send, rest, events)
 	}
 }
 
-func (c *sockClient) expectClosed() {
-	c.t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if f, err := c.dec.Next(); err != io.EOF {
-		c.t.Fatalf("read %q (%v), want the relay to close the connection", f, err)
+// expectClosed waits for the relay to close the connection, with nothing
+// more sent first.
+func expectClosed(t *testing.T, c *tactiumtest.Client) {
+	t.Helper()
+	if got := c.ExpectClosed(); len(got) != 0 {
+		t.Fatalf("read %q, want the relay to close the connection", got)
 	}
 }
 
@@ -121,10 +85,10 @@ bridges:
 	}
 
 	admin := dialSocket(t, sockAddr)
-	admin.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	admin.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	insert("<jose><L><ON>$")
 	insert("<jose><A><85><40050500><>$")
-	waitFor(t, "the first call to end", 20*time.Second, endCalls(1))
+	wait.Within(t, 20*time.Second, "the first call to end", endCalls(1))
 	got := tto()
 	if len(got) != 5 || got[0] != "<jose><OK>$" || got[1] != "<jose><OK>$" {
 		t.Fatalf("T_TTO = %q", got)
@@ -134,18 +98,18 @@ bridges:
 		t.Fatalf("events in T_TTO = %q", events)
 	}
 	// The monitor saw the same events, not the ERP's replies.
-	if seen := admin.next(3); !slices.Equal(seen, events) {
+	if seen := admin.Frames(3); !slices.Equal(seen, events) {
 		t.Fatalf("the socket monitor saw %q, T_TTO has %q", seen, events)
 	}
 	// jose's client arrives after the call: it asks for what it missed.
 	jose := dialSocket(t, sockAddr)
-	jose.replay("<jose><REPLAY>$", "jose", events)
+	replay(t, jose, "<jose><REPLAY>$", "jose", events)
 
 	// Commands on the socket are answered there, not in T_TTO.
 	ana := dialSocket(t, sockAddr)
-	ana.roundTrip("<ana><L><ON>$", "<ana><OK>$")
-	ana.roundTrip("<ana><S>$", "<ana><S><1>$")
-	ana.roundTrip("<ana><XYZ>$", `<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
+	ana.RoundTrip("<ana><L><ON>$", "<ana><OK>$")
+	ana.RoundTrip("<ana><S>$", "<ana><S><1>$")
+	ana.RoundTrip("<ana><XYZ>$", `<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)
 	if n := len(tto()); n != 5 {
 		t.Fatalf("T_TTO has %d rows after the socket's commands: %q", n, tto())
 	}
@@ -160,15 +124,15 @@ bridges:
 	// and both are answered once it is back.
 	sw.kill()
 	insert("<jose><S>$")
-	if _, err := io.WriteString(ana.nc, "<ana><S>$"); err != nil {
+	if _, err := io.WriteString(ana.Conn(), "<ana><S>$"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the relay meet the dead switch at least once
 	startSimServer(t, simAddr, simArgs...)
-	if got := ana.next(1); got[0] != "<ana><S><0>$" { // a restarted switch has ana logged off
+	if got := ana.Frames(1); got[0] != "<ana><S><0>$" { // a restarted switch has ana logged off
 		t.Fatalf("ana got %q", got)
 	}
-	waitFor(t, "jose's status after the switch came back", 20*time.Second, func() bool { return slices.Contains(tto(), "<jose><S><0>$") })
+	wait.Within(t, 20*time.Second, "jose's status after the switch came back", func() bool { return slices.Contains(tto(), "<jose><S><0>$") })
 	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 1 {
 		t.Fatalf("%d dead letters, want only the unknown verb", n)
 	}
@@ -176,19 +140,19 @@ bridges:
 	// The relay restarts: its clients are disconnected, and what was
 	// delivered before is not delivered again.
 	relayProc.stop()
-	admin.expectClosed()
-	jose.expectClosed()
+	expectClosed(t, admin)
+	expectClosed(t, jose)
 	relayProc = startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
 	insert("<jose><L><ON>$")
 	insert("<jose><A><85><40050501><>$")
-	waitFor(t, "the second call to end", 20*time.Second, endCalls(2))
+	wait.Within(t, 20*time.Second, "the second call to end", endCalls(2))
 	got = tto()
 	second := got[len(got)-3:]
 	if !strings.HasPrefix(second[0], "<jose><A><") || second[2] != "<jose><EndCall>$" {
 		t.Fatalf("T_TTO = %q", got)
 	}
 	jose = dialSocket(t, sockAddr)
-	jose.replay("<jose><REPLAY>$", "jose", second)
+	replay(t, jose, "<jose><REPLAY>$", "jose", second)
 	if pos := column(t, db, "SELECT CAST(position AS TEXT) FROM relay_cursor WHERE name = 'socket:jose'"); len(pos) != 1 || pos[0] == "0" {
 		t.Fatalf("relay_cursor socket:jose = %q", pos)
 	}

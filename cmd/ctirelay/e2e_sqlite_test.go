@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // TestE2EQuickstartOnSQLite is the README's walk-through: run with no
@@ -32,7 +34,7 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><S>$')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two replies in T_TTO", 10*time.Second, func() bool { return len(tto()) == 2 })
+	wait.Within(t, 10*time.Second, "two replies in T_TTO", func() bool { return len(tto()) == 2 })
 	if got, want := tto(), []string{"<jose><OK>$", "<jose><S><1>$"}; !slices.Equal(got, want) {
 		t.Fatalf("T_TTO = %q, want %q", got, want)
 	}
@@ -41,7 +43,7 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><A><85><40050500><>$')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the dial's reply and A event", 10*time.Second, func() bool { return len(tto()) >= 4 })
+	wait.Within(t, 10*time.Second, "the dial's reply and A event", func() bool { return len(tto()) >= 4 })
 	got := tto()
 	if got[2] != "<jose><OK>$" || !strings.HasPrefix(got[3], "<jose><A><") || !strings.Contains(got[3], "<85><40050500>") {
 		t.Fatalf("after the dial T_TTO = %q", got)
@@ -59,7 +61,7 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<maria><S>$')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "maria's reply after the bad rows", 10*time.Second, func() bool { return slices.Contains(tto(), "<maria><S><0>$") })
+	wait.Within(t, 10*time.Second, "maria's reply after the bad rows", func() bool { return slices.Contains(tto(), "<maria><S><0>$") })
 	var errs []string
 	for _, s := range tto() {
 		if strings.Contains(s, "<ERR>") {

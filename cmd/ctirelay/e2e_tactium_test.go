@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // simServer is a `ctirelay sim --listen` process.
@@ -29,7 +31,7 @@ func startSimServer(t *testing.T, addr string, args ...string) *simServer {
 	s := &simServer{cmd: cmd, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(s.kill)
-	waitFor(t, "the sim server to listen on "+addr, 20*time.Second, func() bool {
+	wait.Within(t, 20*time.Second, "the sim server to listen on "+addr, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -99,7 +101,7 @@ func TestE2ERelayDrivesATactiumSocket(t *testing.T) {
 
 	insert("<jose><L><ON>$")
 	insert("<jose><A><85><40050500><>$")
-	waitFor(t, "the call to end", 20*time.Second, func() bool { return slices.Contains(tto(), "<jose><EndCall>$") })
+	wait.Within(t, 20*time.Second, "the call to end", func() bool { return slices.Contains(tto(), "<jose><EndCall>$") })
 	got := tto()
 	if got[0] != "<jose><OK>$" || got[1] != "<jose><OK>$" {
 		t.Fatalf("replies = %q", got)
@@ -115,7 +117,7 @@ func TestE2ERelayDrivesATactiumSocket(t *testing.T) {
 	insert("<jose><S>$")
 	time.Sleep(300 * time.Millisecond) // let the relay meet the dead switch at least once
 	startSimServer(t, addr, simArgs...)
-	waitFor(t, "the status reply after the switch came back", 20*time.Second, func() bool {
+	wait.Within(t, 20*time.Second, "the status reply after the switch came back", func() bool {
 		return slices.Contains(tto(), "<jose><S><0>$") // a restarted switch has jose logged off
 	})
 	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 0 {

@@ -13,7 +13,7 @@ func migrateCmd(ctx context.Context, env *cli, args []string) error {
 	fs := newFlags(env, "migrate", "")
 	var common commonFlags
 	common.register(fs)
-	print := fs.Bool("print", false, "print the SQL of the pending migrations instead of running it")
+	printOnly := fs.Bool("print", false, "print the SQL of the pending migrations instead of running it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func migrateCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *print {
+	if *printOnly {
 		return printMigrations(ctx, env, cfg, db)
 	}
 	applied, err := db.Migrate(ctx)

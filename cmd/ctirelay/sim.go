@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
@@ -28,7 +29,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 	secret := fs.String("admin-secret", "", "secret required to log on as ADMSOCKET: <ADMSOCKET><L><ON><secret>$ (env CTIRELAY_ADMIN_SECRET)")
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key serves TLS")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
-	maxConns := fs.Int("max-conns", bridge.DefaultMaxConns, "most connections at once")
+	maxConns := fs.Int("max-conns", tactiumserver.DefaultMaxConns, "most connections at once")
 	idle := fs.Duration("idle-timeout", 0, "close connections silent this long (0: never)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +41,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cs, err := tactium.ParseCharset(*charset)
+	cs, err := relay.ParseCharset(*charset)
 	if err != nil {
 		return err
 	}
@@ -61,9 +62,9 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &bridge.Server{
-		Addr: *listen, Backend: bridge.SwitchBackend{Switch: sw},
-		Limits: bridge.Limits{MaxConns: *maxConns, IdleTimeout: *idle},
+	srv := &tactiumserver.Server{
+		Addr: *listen, Backend: simbackend.Backend{Switch: sw},
+		Limits: tactiumserver.Limits{MaxConns: *maxConns, IdleTimeout: *idle},
 		TLS:    tlsConfig, AdminSecret: *secret, Charset: cs,
 		Logger: log.With("server", "tactium"), Clock: relay.SystemClock{},
 	}
@@ -71,7 +72,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer srv.Stop()
-	stopMirror := bridge.MirrorEvents(sw, srv, sim.DefaultEventBuffer)
+	stopMirror := simbackend.MirrorEvents(sw, srv, sim.DefaultEventBuffer)
 	defer stopMirror()
 	if err := sw.Start(context.WithoutCancel(ctx)); err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // syncBuffer is an io.Writer the test can read while the command writes.
@@ -61,17 +63,18 @@ func TestSimCmdServesTheSimulator(t *testing.T) {
 	}()
 	addrRE := regexp.MustCompile(`socket on (127\.0\.0\.1:\d+)`)
 	var addr string
-	deadline := time.Now().Add(10 * time.Second)
-	for addr == "" {
+	t.Cleanup(cancel) // also when no address is announced
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stderr: %s", errs)
+		}
+	})
+	wait.For(t, "the address announced", func() bool {
 		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
 			addr = m[1]
-		} else if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("no address announced; stderr: %s", errs)
-		} else {
-			time.Sleep(time.Millisecond)
 		}
-	}
+		return addr != ""
+	})
 	dial := func() (net.Conn, *bufio.Reader) {
 		nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 		if err != nil {

@@ -2,6 +2,8 @@ package relaytest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -11,7 +13,10 @@ var _ relay.Driver = (*Driver)(nil)
 
 // Driver is a scriptable fake switch. By default every command answers
 // <login><OK>$ (S answers <login><S><1>$). Handle overrides that; Gate makes
-// commands wait until released; Calls records what the engine sent.
+// commands wait until released; Calls records what the engine sent. It
+// behaves as drivertest asks of a driver: after Close, commands fail as
+// transient and events are dropped (unless LateEvents); unsupported verbs
+// are refused.
 type Driver struct {
 	mu      sync.Mutex
 	sink    relay.EventSink
@@ -20,6 +25,16 @@ type Driver struct {
 	maxPer  int            // highest running count seen for one login
 	opened  int
 	closed  int
+	isOpen  bool          // opened and not closed since
+	dropped chan struct{} // closed by Drop
+	// Close cancels openCtx, which ends the sink's context, then takes
+	// emitting for writing: no event reaches the sink after Close returns.
+	openCtx   context.Context
+	closeOpen context.CancelFunc
+	emitting  sync.RWMutex
+	// LateEvents makes Emit deliver after Close too, as a driver racing
+	// Close with a last event would (to test what the engine does then).
+	LateEvents bool
 	// Handle, when set, answers instead of the default.
 	Handle func(ctx context.Context, cmd relay.Command) ([]relay.Frame, error)
 	// Unsupported verbs are refused by Supports.
@@ -36,18 +51,34 @@ func (d *Driver) Open(_ context.Context, sink relay.EventSink) error {
 	defer d.mu.Unlock()
 	d.sink = sink
 	d.opened++
+	d.isOpen = true
+	d.openCtx, d.closeOpen = context.WithCancel(context.Background())
 	if d.running == nil {
 		d.running = map[string]int{}
 	}
+	if d.dropped == nil {
+		d.dropped = make(chan struct{})
+	}
 	return nil
 }
+
+// errClosed is what a command gets after Close: it never reached the switch.
+var errClosed = relay.Transient(errors.New("fake driver closed"))
 
 // Supports implements relay.Driver.
 func (d *Driver) Supports(v relay.Verb) bool { return !d.Unsupported[v] }
 
 // Execute implements relay.Driver.
 func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {
+	if d.Unsupported[cmd.Verb] {
+		return nil, relay.Errorf(relay.CodeUnsupported, "the fake switch cannot do %s", cmd.Verb)
+	}
 	d.mu.Lock()
+	if !d.isOpen && d.closed > 0 {
+		d.mu.Unlock()
+		return nil, errClosed
+	}
+	dropped := d.dropped
 	d.calls = append(d.calls, cmd)
 	d.running[cmd.Login]++
 	d.maxPer = max(d.maxPer, d.running[cmd.Login])
@@ -66,6 +97,8 @@ func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame,
 		case <-gate:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-dropped:
+			return nil, fmt.Errorf("fake switch connection lost: %w", relay.ErrInDoubt)
 		}
 	}
 	if handle != nil {
@@ -80,16 +113,49 @@ func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame,
 // Close implements relay.Driver.
 func (d *Driver) Close() error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.closed++
+	d.isOpen = false
+	if d.closeOpen != nil {
+		d.closeOpen()
+	}
+	d.mu.Unlock()
+	d.emitting.Lock()
+	defer d.emitting.Unlock()
 	return nil
 }
 
-// Emit delivers an unsolicited event as the switch would.
+// Drop makes the commands waiting at the Gate fail as a lost connection
+// would: in doubt.
+func (d *Driver) Drop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dropped != nil {
+		close(d.dropped)
+		d.dropped = make(chan struct{})
+	}
+}
+
+// Emit delivers an unsolicited event as the switch would: dropped once the
+// driver is closed (unless LateEvents) or before it is opened.
 func (d *Driver) Emit(ctx context.Context, f relay.Frame) {
 	d.mu.Lock()
-	sink := d.sink
+	sink, late := d.sink, d.LateEvents && !d.isOpen
 	d.mu.Unlock()
+	if late && sink != nil {
+		sink.Event(ctx, f)
+		return
+	}
+	d.emitting.RLock()
+	defer d.emitting.RUnlock()
+	d.mu.Lock()
+	open, openCtx := d.isOpen, d.openCtx
+	d.mu.Unlock()
+	if !open {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(openCtx, cancel)()
 	sink.Event(ctx, f)
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // A subscriber that does not keep up holds the switch back; once it reads,
@@ -35,19 +37,11 @@ func TestSlowSubscriberLosesNothing(t *testing.T) {
 	}
 	slow.settle()
 	slow.clock.Advance(time.Hour)
-	deadline := time.Now().Add(safety)
-	for {
+	wait.For(t, "the switch to fill the subscriber's buffer", func() bool {
 		slow.sw.mu.Lock()
-		stalled := len(slow.rec.sub.queue) >= 2 && !slow.sw.idle
-		slow.sw.mu.Unlock()
-		if stalled {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the switch did not fill the subscriber's buffer")
-		}
-		time.Sleep(time.Millisecond) // polling the scheduler goroutine
-	}
+		defer slow.sw.mu.Unlock()
+		return len(slow.rec.sub.queue) >= 2 && !slow.sw.idle
+	})
 	slow.sw.mu.Lock()
 	queued := len(slow.rec.sub.queue)
 	slow.sw.mu.Unlock()

@@ -3,13 +3,14 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // sink records events; block makes it wait for its context instead.
@@ -40,19 +41,14 @@ func (s *sink) Event(ctx context.Context, f relay.Frame) {
 // wait polls until n events have arrived.
 func (s *sink) wait(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(safety)
-	for {
+	var got []string
+	wait.For(t, fmt.Sprintf("%d events at the sink", n), func() bool {
 		s.mu.Lock()
-		got := slices.Clone(s.frames)
-		s.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sink got %q, want %d events", got, n)
-		}
-		time.Sleep(time.Millisecond) // polling the forwarding goroutine
-	}
+		defer s.mu.Unlock()
+		got = slices.Clone(s.frames)
+		return len(got) >= n
+	})
+	return got
 }
 
 func newDriver(t *testing.T, cfg Config) *Driver {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // t0 is the moment of the recording in the Tactium document's example.
@@ -199,23 +200,19 @@ func (r *recorder) start() {
 // and takes them.
 func (r *recorder) drain(t *testing.T) []string {
 	t.Helper()
-	deadline := time.Now().Add(safety)
-	for {
+	var got []string
+	wait.For(t, "the queued events to be delivered", func() bool {
 		r.sw.mu.Lock()
 		empty := len(r.sub.queue) == 0 && !r.sub.holding
 		delivered := r.sub.delivered
 		r.sw.mu.Unlock()
 		r.mu.Lock()
-		if empty && r.n == delivered {
-			got := r.frames
-			r.frames = nil
-			r.mu.Unlock()
-			return got
+		defer r.mu.Unlock()
+		if !empty || r.n != delivered {
+			return false
 		}
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatal("events were not delivered")
-		}
-		time.Sleep(time.Millisecond) // polling another goroutine, not waiting for time
-	}
+		got, r.frames = r.frames, nil
+		return true
+	})
+	return got
 }

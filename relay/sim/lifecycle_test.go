@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 )
 
 func TestStopTwiceAndAfterStop(t *testing.T) {
@@ -18,7 +19,7 @@ func TestStopTwiceAndAfterStop(t *testing.T) {
 	}
 	h.sw.Stop()
 	h.sw.Stop()
-	if err := h.sw.Start(context.Background()); !errors.Is(err, ErrStopped) {
+	if err := h.sw.Start(context.Background()); !errors.Is(err, relay.ErrStopped) {
 		t.Fatalf("Start after Stop: %v", err)
 	}
 	if _, err := h.sw.Handle(context.Background(), command(t, "<jose><S>$")); !errors.Is(err, ErrStopped) {
@@ -146,4 +147,20 @@ func TestCommandCatchesUp(t *testing.T) {
 	h.expect("<jose><A><><><7001><85><40050500><><><>$",
 		`<jose><G><c:\records\2015\1\16\7001-20150116-163842-P1C01-Station.wav>$`,
 		"<jose><EndCall>$")
+}
+
+func TestSwitchLifecycle(t *testing.T) {
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		sw, err := New(Config{Seed: 1, Clock: relaytest.NewClock(t0), InboundPerMinute: 60, DialerPerMinute: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sw.Stop()
+			if _, err := sw.Handle(context.Background(), command(t, "<jose><S>$")); !errors.Is(err, ErrStopped) {
+				t.Errorf("Handle after Stop: %v", err)
+			}
+		})
+		return sw
+	})
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"container/heap"
-	"context"
 	"time"
 )
 
@@ -90,7 +89,7 @@ func (s *Switch) pokeLocked() {
 
 // run is the scheduler: it keeps simulated time up with the clock, waiting
 // for the next action, for subscribers to make room, or for a new action.
-func (s *Switch) run(ctx context.Context) {
+func (s *Switch) run() {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
@@ -109,10 +108,6 @@ func (s *Switch) run(ctx context.Context) {
 		s.mu.Unlock()
 
 		select {
-		case <-ctx.Done():
-			s.halt()
-			s.closeSubscriptions()
-			return
 		case <-s.stop:
 			return
 		case <-timer:

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -14,8 +13,9 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// ErrStopped is returned for commands sent after Stop.
-var ErrStopped = errors.New("simulated switch stopped")
+// ErrStopped is returned for commands sent after Stop; it wraps
+// relay.ErrStopped, which Start returns after Stop.
+var ErrStopped = fmt.Errorf("simulated switch %w", relay.ErrStopped)
 
 // Switch is the simulated ACD. It is safe for concurrent use.
 type Switch struct {
@@ -40,8 +40,9 @@ type Switch struct {
 	// arrivals do not shift because a command drew a number.
 	rngInbound, rngDialer, rngRoute, rngTalk *rand.Rand
 
+	life      relay.StartStop
 	started   bool
-	stop      chan struct{}
+	stop      chan struct{} // closed by halt: commands get ErrStopped
 	stopOnce  sync.Once
 	wg        sync.WaitGroup
 	idle      bool // the scheduler is waiting, caught up
@@ -84,16 +85,13 @@ func New(cfg Config) (*Switch, error) {
 func (s *Switch) Config() Config { return s.cfg }
 
 // Start begins inbound and dialer traffic and keeps simulated time moving with
-// the clock until Stop or the end of ctx. Calling it again does nothing.
-func (s *Switch) Start(ctx context.Context) error {
+// the clock until Stop or the end of ctx (relay.StartStop's contract: calling
+// it again does nothing, after Stop it returns relay.ErrStopped).
+func (s *Switch) Start(ctx context.Context) error { return s.life.Start(ctx, s.startUp) }
+
+func (s *Switch) startUp(context.Context) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stoppedLocked() {
-		return ErrStopped
-	}
-	if s.started {
-		return nil
-	}
 	s.started = true
 	now := s.clock.Now()
 	if s.cfg.InboundPerMinute > 0 {
@@ -103,14 +101,23 @@ func (s *Switch) Start(ctx context.Context) error {
 		s.nextDialerLocked(now)
 	}
 	s.wg.Add(1)
-	go s.run(ctx)
+	go s.run()
 	s.log.Info("simulated switch started", "seed", s.cfg.Seed, "inbound_per_minute", s.cfg.InboundPerMinute, "dialer_per_minute", s.cfg.DialerPerMinute)
-	return nil
+	return s.shutdown, nil
 }
 
 // Stop ends the background behaviour and every subscription. Commands get
-// ErrStopped afterwards. Safe to call more than once.
+// ErrStopped afterwards, also when the switch was never started (it answers
+// commands without Start). Safe to call more than once.
 func (s *Switch) Stop() {
+	s.life.Stop()
+	s.shutdown() // for a switch that never started; a no-op otherwise
+}
+
+// Stopped is closed once the switch has stopped.
+func (s *Switch) Stopped() <-chan struct{} { return s.life.Stopped() }
+
+func (s *Switch) shutdown() {
 	s.halt()
 	s.wg.Wait()
 	s.closeSubscriptions()

@@ -32,7 +32,7 @@ type Config struct {
 	// server that guards the monitoring login (ctirelay's own server does).
 	AdminSecret string
 	// Charset of the bytes on the socket (UTF-8 by default).
-	Charset Charset
+	Charset relay.Charset
 	// TLS, when set, wraps every connection in TLS.
 	TLS *tls.Config
 	// DialTimeout and WriteTimeout bound network operations; they are

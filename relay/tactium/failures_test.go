@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -89,12 +90,12 @@ func TestDriverSwitchDown(t *testing.T) {
 		t.Skipf("cannot listen on %s again: %v", addr, err)
 	}
 	ln.Close()
-	s := startSimServer(t, &bridge.Server{Addr: addr}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{Addr: addr}, sim.Config{Seed: 1})
 	clock.Advance(time.Second)
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {
 		t.Fatalf("after the switch came back: %s", got)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
 }
 
 func TestDriverReplyTimeout(t *testing.T) {
@@ -230,7 +231,7 @@ func TestDriverOneCommandInFlightPerLogin(t *testing.T) {
 
 func TestDriverReconnectsAfterServerRestart(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{}, sim.Config{Seed: 1})
 	addr := s.addr()
 	clock := relaytest.NewClock(epoch)
 	d := newDriver(t, tactium.Config{Addr: addr, Clock: clock, Backoff: fixedBackoff(time.Second)})
@@ -238,7 +239,7 @@ func TestDriverReconnectsAfterServerRestart(t *testing.T) {
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {
 		t.Fatalf("L ON = %s", got)
 	}
@@ -248,14 +249,14 @@ func TestDriverReconnectsAfterServerRestart(t *testing.T) {
 	if !clock.WaitForWaiters(pending+1, safety) {
 		t.Fatal("the driver is not waiting to reconnect")
 	}
-	waitFor(t, "the driver to notice", func() bool { st := d.Status(); return !st.Monitoring && st.CommandConns == 0 })
+	wait.For(t, "the driver to notice", func() bool { st := d.Status(); return !st.Monitoring && st.CommandConns == 0 })
 	if _, err := d.Execute(t.Context(), command(t, "<jose><S>$")); !relay.IsTransient(err) || errors.Is(err, tactium.ErrInDoubt) {
 		t.Fatalf("Execute while the switch is away = %v, want transient, not sent", err)
 	}
 
-	s2 := startSimServer(t, &bridge.Server{Addr: addr}, sim.Config{Seed: 1})
+	s2 := startSimServer(t, &tactiumserver.Server{Addr: addr}, sim.Config{Seed: 1})
 	clock.Advance(time.Second)
-	waitFor(t, "the monitoring connection again", func() bool { return s2.srv.Stats().Monitoring == 1 })
+	wait.For(t, "the monitoring connection again", func() bool { return s2.srv.Stats().Monitoring == 1 })
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {
 		t.Fatalf("L ON after the restart = %s", got)
 	}

@@ -14,9 +14,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -102,11 +104,11 @@ func newDriver(t testing.TB, cfg tactium.Config) *tactium.Driver {
 type simServer struct {
 	sw    *sim.Switch
 	clock *relaytest.Clock
-	srv   *bridge.Server
+	srv   *tactiumserver.Server
 	stop  func()
 }
 
-func startSimServer(t testing.TB, srv *bridge.Server, cfg sim.Config) *simServer {
+func startSimServer(t testing.TB, srv *tactiumserver.Server, cfg sim.Config) *simServer {
 	t.Helper()
 	clock := relaytest.NewClock(epoch)
 	cfg.Clock = clock
@@ -120,12 +122,16 @@ func startSimServer(t testing.TB, srv *bridge.Server, cfg sim.Config) *simServer
 	if srv.Addr == "" {
 		srv.Addr = "127.0.0.1:0"
 	}
-	srv.Backend = bridge.SwitchBackend{Switch: sw}
+	var backend tactiumserver.Backend = simbackend.Backend{Switch: sw}
+	if h, ok := srv.Backend.(*holdBackend); ok {
+		h.next, backend = backend, h // set before the server starts
+	}
+	srv.Backend = backend
 	if err := srv.Start(context.Background()); err != nil {
 		sw.Stop()
 		t.Fatal(err)
 	}
-	s := &simServer{sw: sw, clock: clock, srv: srv, stop: bridge.MirrorEvents(sw, srv, 64)}
+	s := &simServer{sw: sw, clock: clock, srv: srv, stop: simbackend.MirrorEvents(sw, srv, 64)}
 	t.Cleanup(s.close)
 	return s
 }
@@ -137,18 +143,6 @@ func (s *simServer) close() {
 }
 
 func (s *simServer) addr() string { return s.srv.ListenAddr().String() }
-
-// waitFor polls cond until it holds, failing after the safety deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(safety)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // fakeTactium is a strict Tactium IP Integration server: it reads frames
 // byte for byte, answers each with exactly the bytes answer gives, and
@@ -238,7 +232,7 @@ func (f *fakeTactium) received() []string {
 // waitSeen waits until the frame has arrived on some connection.
 func (f *fakeTactium) waitSeen(t testing.TB, frame string) {
 	t.Helper()
-	waitFor(t, frame+" at the server", func() bool {
+	wait.For(t, frame+" at the server", func() bool {
 		for _, s := range f.received() {
 			if strings.HasSuffix(s, " "+frame) {
 				return true

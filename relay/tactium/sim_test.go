@@ -6,8 +6,10 @@ import (
 
 	"github.com/ctirelay/ctirelay/internal/tlstest"
 
-	bridge "github.com/ctirelay/ctirelay/bridges/tactium"
+	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -16,13 +18,13 @@ import (
 // serving the simulated switch, in process.
 func TestDriverWithSimulatedSwitch(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{}, sim.Config{Seed: 1, TalkTime: time.Minute})
+	s := startSimServer(t, &tactiumserver.Server{}, sim.Config{Seed: 1, TalkTime: time.Minute})
 	d := newDriver(t, tactium.Config{Addr: s.addr()})
 	events := newSink()
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 })
 
 	steps := []struct{ send, want string }{
 		{"<jose><S>$", "<jose><S><0>$"},
@@ -74,13 +76,13 @@ func TestDriverWithSimulatedSwitch(t *testing.T) {
 func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 	t.Parallel()
 	serverTLS, clientTLS := tlstest.SelfSigned(t)
-	s := startSimServer(t, &bridge.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252}, sim.Config{Seed: 1})
-	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: tactium.Windows1252})
+	s := startSimServer(t, &tactiumserver.Server{TLS: serverTLS, AdminSecret: "s3cret", Charset: relay.Windows1252}, sim.Config{Seed: 1})
+	d := newDriver(t, tactium.Config{Addr: s.addr(), TLS: clientTLS, AdminSecret: "s3cret", Charset: relay.Windows1252})
 	events := newSink()
 	if err := d.Open(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
+	wait.For(t, "the monitoring connection", func() bool { return s.srv.Stats().Monitoring == 1 && d.Status().Monitoring })
 	if got := execute(t, d, "<joão><L><ON>$"); got != "<joão><OK>$" {
 		t.Fatalf("L ON = %s", got)
 	}
@@ -95,7 +97,7 @@ func TestDriverTLSSecretAndWindows1252(t *testing.T) {
 
 func TestDriverWrongSecretKeepsRetrying(t *testing.T) {
 	t.Parallel()
-	s := startSimServer(t, &bridge.Server{AdminSecret: "s3cret"}, sim.Config{Seed: 1})
+	s := startSimServer(t, &tactiumserver.Server{AdminSecret: "s3cret"}, sim.Config{Seed: 1})
 	clock := relaytest.NewClock(epoch)
 	d := newDriver(t, tactium.Config{Addr: s.addr(), AdminSecret: "guess", Clock: clock})
 	if err := d.Open(t.Context(), newSink()); err != nil {

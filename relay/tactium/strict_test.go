@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
@@ -60,7 +61,7 @@ func TestDriverAgainstTheDocument(t *testing.T) {
 		"<jose><R><><85><40050500><><7017><><>$",
 		"<jose><EndCall>$",
 	)
-	waitFor(t, "the monitoring connection to be up", func() bool { return d.Status().Monitoring })
+	wait.For(t, "the monitoring connection to be up", func() bool { return d.Status().Monitoring })
 
 	// The wire: the monitor only logged on; every command connection first
 	// identified its agent (section 2.1); D and AC retired theirs.

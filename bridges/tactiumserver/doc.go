@@ -1,6 +1,6 @@
-// Package tactium is a Tactium-compatible socket server: the server side of
+// Package tactiumserver is a Tactium-compatible socket server: the server side of
 // the Tactium IP "Integração Socket" protocol, with the command handling left
-// to a Backend. ctirelay serves its simulated switch with it (SwitchBackend),
+// to a Backend. ctirelay serves its simulated switch with it (package simbackend),
 // and the relay's socket bridge serves the durable queue with it.
 //
 // A connection is bound to an agent by <login><L><ON>$ or <login><S>$ and
@@ -8,4 +8,4 @@
 // binds it to every agent, optionally only with a shared secret. Replies go
 // back on the connection that sent the command, in order. docs/tactium.md
 // has the details.
-package tactium
+package tactiumserver

@@ -1,4 +1,4 @@
-package tactium
+package tactiumserver
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func FuzzServerChunks(f *testing.F) {
 			t.Fatalf("server answered %q: %d frames (err %v), want %d", out, n, err, want)
 		}
 		c := dial(t, srv)
-		c.roundTrip("<probe><S>$", "<probe><S><1>$")
+		c.RoundTrip("<probe><S>$", "<probe><S><1>$")
 	})
 }
 

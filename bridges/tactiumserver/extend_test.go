@@ -1,4 +1,4 @@
-package tactium
+package tactiumserver
 
 import (
 	"context"
@@ -53,8 +53,8 @@ func TestServerExtensions(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t, &Server{Backend: &extBackend{}})
 			c := dial(t, srv)
-			c.roundTrip(tt.send, tt.want)
-			c.roundTrip("<ana><S>$", "<ana><S><1>$")
+			c.RoundTrip(tt.send, tt.want)
+			c.RoundTrip("<ana><S>$", "<ana><S><1>$")
 		})
 	}
 }
@@ -63,7 +63,7 @@ func TestSessionSendBindAndSessions(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{Limits: Limits{MaxLogins: 1}})
 	c := dial(t, srv)
-	c.roundTrip("<jose><S>$", "<jose><S><1>$")
+	c.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	sessions := srv.Sessions()
 	if len(sessions) != 1 {
 		t.Fatalf("%d sessions, want 1", len(sessions))
@@ -79,9 +79,9 @@ func TestSessionSendBindAndSessions(t *testing.T) {
 		t.Fatal("Bind of a bound agent reported failure")
 	}
 	x.Send(relay.EndCall("jose"), relay.Recording("jose", `c:\r.wav`))
-	c.expect(`<jose><EndCall>$<jose><G><c:\r.wav>$`)
+	c.Expect(`<jose><EndCall>$<jose><G><c:\r.wav>$`)
 	x.Close()
-	c.expectClosed()
+	c.ExpectClosed()
 	if err := x.Deliver(context.Background(), relay.EndCall("jose")); !errors.Is(err, ErrSessionClosed) {
 		t.Fatalf("Deliver after Close = %v", err)
 	}
@@ -91,7 +91,7 @@ func TestSessionDeliverWaitsForTheReader(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{Limits: Limits{OutboundQueue: 2}})
 	c := dial(t, srv)
-	c.roundTrip("<jose><S>$", "<jose><S><1>$")
+	c.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	x := srv.Sessions()[0]
 	// Far more than the queue holds: Deliver keeps pace with the reader
 	// instead of dropping the client as Send would.
@@ -106,7 +106,7 @@ func TestSessionDeliverWaitsForTheReader(t *testing.T) {
 	}()
 	want := relay.Recording("jose", strings.Repeat("x", 100)).String()
 	for range n {
-		c.expect(want)
+		c.Expect(want)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -120,19 +120,19 @@ func TestSessionDeliverWaitsForTheReader(t *testing.T) {
 	if err := x.Deliver(ctx, relay.OK("jose")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Deliver with a cancelled context = %v", err)
 	}
-	c.roundTrip("<ana><S>$", "<ana><S><1>$")
+	c.RoundTrip("<ana><S>$", "<ana><S><1>$")
 }
 
 func TestServerShutdownFlushesQueuedFrames(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{})
 	c := dial(t, srv)
-	c.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	c.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	for range 100 {
 		srv.Publish(relay.EndCall("jose"))
 	}
 	srv.Shutdown(context.Background())
-	got := string(c.expectClosed())
+	got := strings.Join(c.ExpectClosed(), "")
 	if got != strings.Repeat("<jose><EndCall>$", 100) {
 		t.Fatalf("after Shutdown the client read %d bytes: %.80q…", len(got), got)
 	}

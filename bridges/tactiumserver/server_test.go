@@ -1,4 +1,4 @@
-package tactium
+package tactiumserver
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 func TestServerFraming(t *testing.T) {
@@ -50,11 +50,11 @@ func TestServerFraming(t *testing.T) {
 			srv := startServer(t, &Server{Backend: backend, Limits: Limits{MaxFrameBytes: 32}})
 			c := dial(t, srv)
 			for _, chunk := range tt.chunks {
-				c.send(chunk)
+				c.Send(chunk)
 			}
-			c.expect(tt.want)
+			c.Expect(tt.want)
 			// The connection is kept after every error.
-			c.roundTrip("<ana><S>$", "<ana><S><1>$")
+			c.RoundTrip("<ana><S>$", "<ana><S><1>$")
 		})
 	}
 }
@@ -63,9 +63,9 @@ func TestServerEndOfStreamFlushesReplies(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{})
 	c := dial(t, srv)
-	c.send("<jose><S>$<jose><L><ON>$<jose")
-	c.nc.(interface{ CloseWrite() error }).CloseWrite()
-	got := string(c.expectClosed())
+	c.Send("<jose><S>$<jose><L><ON>$<jose")
+	c.Conn().(interface{ CloseWrite() error }).CloseWrite()
+	got := strings.Join(c.ExpectClosed(), "")
 	want := "<jose><S><1>$<jose><OK>$<><ERR><MALFORMED><malformed frame at byte 24: stream ended inside a frame>$"
 	if got != want {
 		t.Fatalf("got %q, want %q", got, want)
@@ -76,15 +76,15 @@ func TestServerBinding(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{})
 	admin := dial(t, srv)
-	admin.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	admin.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	admin2 := dial(t, srv)
-	admin2.roundTrip("<ADMSOCKET><S>$", "<ADMSOCKET><OK>$") // section 2.1's form
+	admin2.RoundTrip("<ADMSOCKET><S>$", "<ADMSOCKET><OK>$") // section 2.1's form
 	jose := dial(t, srv)
-	jose.roundTrip("<Jose><L><ON>$", "<Jose><OK>$") // logins bind without regard to case
+	jose.RoundTrip("<Jose><L><ON>$", "<Jose><OK>$") // logins bind without regard to case
 	maria := dial(t, srv)
-	maria.roundTrip("<maria><S>$", "<maria><S><1>$") // S binds too
+	maria.RoundTrip("<maria><S>$", "<maria><S><1>$") // S binds too
 	unbound := dial(t, srv)
-	unbound.roundTrip("<ana><P><OFF>$", "<ana><OK>$") // other verbs do not bind
+	unbound.RoundTrip("<ana><P><OFF>$", "<ana><OK>$") // other verbs do not bind
 
 	if st := srv.Stats(); st.Connections != 5 || st.Monitoring != 2 {
 		t.Fatalf("stats = %+v, want 5 connections, 2 monitoring", st)
@@ -99,20 +99,20 @@ func TestServerBinding(t *testing.T) {
 		srv.Publish(f)
 	}
 	all := `<jose><G><c:\records\2015\1\16\7016-20150116-163837-P2C05-Station.wav>$<maria><EndCall>$<ana><EndCall>$<jose><EndCall>$`
-	admin.expect(all)
-	admin2.expect(all)
+	admin.Expect(all)
+	admin2.Expect(all)
 	// A probe answered right after the events shows nothing else was queued.
-	jose.expect(`<jose><G><c:\records\2015\1\16\7016-20150116-163837-P2C05-Station.wav>$<jose><EndCall>$`)
-	jose.roundTrip("<jose><S>$", "<jose><S><1>$")
-	maria.expect("<maria><EndCall>$")
-	maria.roundTrip("<maria><S>$", "<maria><S><1>$")
-	unbound.roundTrip("<ana><P><OFF>$", "<ana><OK>$")
+	jose.Expect(`<jose><G><c:\records\2015\1\16\7016-20150116-163837-P2C05-Station.wav>$<jose><EndCall>$`)
+	jose.RoundTrip("<jose><S>$", "<jose><S><1>$")
+	maria.Expect("<maria><EndCall>$")
+	maria.RoundTrip("<maria><S>$", "<maria><S><1>$")
+	unbound.RoundTrip("<ana><P><OFF>$", "<ana><OK>$")
 
 	// L OFF on ADMSOCKET stops the flood.
-	admin.roundTrip("<ADMSOCKET><L><OFF>$", "<ADMSOCKET><OK>$")
+	admin.RoundTrip("<ADMSOCKET><L><OFF>$", "<ADMSOCKET><OK>$")
 	srv.Publish(relay.EndCall("jose"))
-	admin2.expect("<jose><EndCall>$")
-	admin.roundTrip("<ADMSOCKET><X>$", "<ADMSOCKET><ERR><REJECTED><ADMSOCKET is the monitoring login: send <ADMSOCKET)<L)<ON)$>$")
+	admin2.Expect("<jose><EndCall>$")
+	admin.RoundTrip("<ADMSOCKET><X>$", "<ADMSOCKET><ERR><REJECTED><ADMSOCKET is the monitoring login: send <ADMSOCKET)<L)<ON)$>$")
 }
 
 func TestServerAdminSecret(t *testing.T) {
@@ -133,13 +133,13 @@ func TestServerAdminSecret(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t, &Server{AdminSecret: "s3cret"})
 			c := dial(t, srv)
-			c.roundTrip(tt.logon, tt.want)
+			c.RoundTrip(tt.logon, tt.want)
 			srv.Publish(relay.EndCall("jose"))
 			if tt.admin {
-				c.expect("<jose><EndCall>$")
+				c.Expect("<jose><EndCall>$")
 			}
 			// Kept either way; the probe's answer comes next, so no event leaked.
-			c.roundTrip("<ana><P><OFF>$", "<ana><OK>$")
+			c.RoundTrip("<ana><P><OFF>$", "<ana><OK>$")
 		})
 	}
 }
@@ -149,17 +149,17 @@ func TestServerTLS(t *testing.T) {
 	serverTLS, clientTLS := tlstest.SelfSigned(t)
 	srv := startServer(t, &Server{TLS: serverTLS})
 	c := dialTLS(t, srv, clientTLS)
-	c.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
-	c.roundTrip("<jose><S>$", "<jose><S><1>$")
+	c.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	c.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	srv.Publish(relay.EndCall("maria"))
-	c.expect("<maria><EndCall>$")
+	c.Expect("<maria><EndCall>$")
 
 	// A client speaking plain TCP to the TLS port gets nothing it can use
 	// and the server carries on.
 	plain := dial(t, srv)
-	plain.send("<jose><S>$")
-	plain.expectClosed()
-	dialTLS(t, srv, clientTLS).roundTrip("<jose><S>$", "<jose><S><1>$")
+	plain.Send("<jose><S>$")
+	plain.ExpectClosed()
+	dialTLS(t, srv, clientTLS).RoundTrip("<jose><S>$", "<jose><S><1>$")
 }
 
 func TestServerWindows1252(t *testing.T) {
@@ -170,18 +170,18 @@ func TestServerWindows1252(t *testing.T) {
 		}
 		return nil, nil
 	}}
-	srv := startServer(t, &Server{Backend: backend, Charset: wire.Windows1252})
+	srv := startServer(t, &Server{Backend: backend, Charset: relay.Windows1252})
 	c := dial(t, srv)
-	c.roundTrip("<jos\xe9><A><><40050500><Servi\xe7o>$", "<jos\xe9><OK>$")
-	c.roundTrip("<jos\xe9><AC>$", "<jos\xe9><A><><><7001><><40050500><Servi\xe7o_Emprestimo><><>$")
+	c.RoundTrip("<jos\xe9><A><><40050500><Servi\xe7o>$", "<jos\xe9><OK>$")
+	c.RoundTrip("<jos\xe9><AC>$", "<jos\xe9><A><><><7001><><40050500><Servi\xe7o_Emprestimo><><>$")
 	cmds := backend.commands()
 	if len(cmds) != 2 || cmds[0].Login != "josé" || cmds[0].Arg(2) != "Serviço" {
 		t.Fatalf("backend got %q, want login josé and service Serviço", cmds)
 	}
 	// Events are encoded too; a character Windows-1252 lacks becomes '?'.
-	c.roundTrip("<JOS\xc9><L><ON>$", "<JOS\xc9><OK>$") // binds josé, without regard to case
+	c.RoundTrip("<JOS\xc9><L><ON>$", "<JOS\xc9><OK>$") // binds josé, without regard to case
 	srv.Publish(relay.ReceptiveCall{Login: "josé", Origin: "40050500", Dest: "Serviço ✓"}.Frame())
-	c.expect("<jos\xe9><R><><><40050500><><Servi\xe7o ?><><>$")
+	c.Expect("<jos\xe9><R><><><40050500><><Servi\xe7o ?><><>$")
 }
 
 func TestServerIdleTimeout(t *testing.T) {
@@ -193,7 +193,7 @@ func TestServerIdleTimeout(t *testing.T) {
 		t.Fatal("idle watchdog never armed")
 	}
 	clock.Advance(30 * time.Second)
-	c.roundTrip("<jose><S>$", "<jose><S><1>$") // traffic at 0:30
+	c.RoundTrip("<jose><S>$", "<jose><S><1>$") // traffic at 0:30
 	clock.Advance(30 * time.Second)            // 1:00: only 30s idle
 	if !clock.WaitForWaiters(1, safety) {
 		t.Fatal("idle watchdog not re-armed")
@@ -202,25 +202,25 @@ func TestServerIdleTimeout(t *testing.T) {
 		t.Fatalf("stats at 1:00 = %+v, want the connection kept", st)
 	}
 	clock.Advance(30 * time.Second) // 1:30: a minute since the last traffic
-	if rest := c.expectClosed(); len(rest) != 0 {
+	if rest := c.ExpectClosed(); len(rest) != 0 {
 		t.Fatalf("idle close sent %q", rest)
 	}
-	waitFor(t, "idle count", func() bool { return srv.Stats().Idle == 1 })
+	wait.For(t, "idle count", func() bool { return srv.Stats().Idle == 1 })
 }
 
 func TestServerMaxConnections(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{Limits: Limits{MaxConns: 1}})
 	first := dial(t, srv)
-	first.roundTrip("<jose><S>$", "<jose><S><1>$")
+	first.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	extra := dial(t, srv)
-	if got := string(extra.expectClosed()); got != "<><ERR><TOO_MANY_CONNECTIONS><the server accepts at most 1 connections>$" {
+	if got := strings.Join(extra.ExpectClosed(), ""); got != "<><ERR><TOO_MANY_CONNECTIONS><the server accepts at most 1 connections>$" {
 		t.Fatalf("extra connection got %q", got)
 	}
-	first.roundTrip("<jose><S>$", "<jose><S><1>$")
-	first.nc.Close()
-	waitFor(t, "the first connection to go", func() bool { return srv.Stats().Connections == 0 })
-	dial(t, srv).roundTrip("<maria><S>$", "<maria><S><1>$")
+	first.RoundTrip("<jose><S>$", "<jose><S><1>$")
+	first.Conn().Close()
+	wait.For(t, "the first connection to go", func() bool { return srv.Stats().Connections == 0 })
+	dial(t, srv).RoundTrip("<maria><S>$", "<maria><S><1>$")
 	if st := srv.Stats(); st.Rejected != 1 || st.Accepted != 2 {
 		t.Fatalf("stats = %+v, want 1 rejected, 2 accepted", st)
 	}
@@ -230,9 +230,9 @@ func TestServerDisconnectsSlowReader(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{Limits: Limits{OutboundQueue: 4}})
 	slow := dial(t, srv)
-	slow.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	slow.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	fast := dial(t, srv)
-	fast.roundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	fast.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 
 	// The slow client stops reading. Events keep flowing to the fast one; once
 	// the kernel buffers and the slow client's queue are full it is dropped.
@@ -242,14 +242,14 @@ func TestServerDisconnectsSlowReader(t *testing.T) {
 	for i := 0; i < most && !dropped; i++ {
 		f := relay.Recording("jose", payload)
 		srv.Publish(f)
-		fast.expect(f.String())
+		fast.Expect(f.String())
 		dropped = srv.Stats().SlowReaders == 1
 	}
 	if !dropped {
 		t.Fatalf("slow reader still connected after %d events", most)
 	}
-	slow.expectClosed()
-	fast.roundTrip("<jose><S>$", "<jose><S><1>$")
+	slow.ExpectClosed()
+	fast.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	if st := srv.Stats(); st.Connections != 1 || st.Monitoring != 1 {
 		t.Fatalf("stats = %+v, want the fast client alone", st)
 	}
@@ -262,10 +262,10 @@ func TestServerStartStop(t *testing.T) {
 		t.Fatalf("second Start: %v", err)
 	}
 	c := dial(t, srv)
-	c.roundTrip("<jose><S>$", "<jose><S><1>$")
+	c.RoundTrip("<jose><S>$", "<jose><S><1>$")
 	srv.Stop()
 	srv.Stop()
-	c.expectClosed()
+	c.ExpectClosed()
 	if err := srv.Start(context.Background()); err != ErrStopped {
 		t.Fatalf("Start after Stop = %v, want ErrStopped", err)
 	}
@@ -287,10 +287,10 @@ func TestServerStopsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dial(t, srv)
-	c.send("<jose><S>$")
+	c.Send("<jose><S>$")
 	<-blocked
 	cancel()
-	c.expectClosed()
+	c.ExpectClosed()
 	srv.Stop()
 }
 
@@ -314,4 +314,17 @@ func TestServerRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestServerLifecycle(t *testing.T) {
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		srv := &Server{Addr: "127.0.0.1:0", Backend: &fakeBackend{}}
+		t.Cleanup(func() {
+			srv.Stop()
+			if n := srv.Stats().Connections; n != 0 {
+				t.Errorf("%d connections after Stop", n)
+			}
+		})
+		return srv
+	})
 }

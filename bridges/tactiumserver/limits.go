@@ -1,4 +1,4 @@
-package tactium
+package tactiumserver
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package tactium
+package tactiumserver
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
-	wire "github.com/ctirelay/ctirelay/relay/tactium"
 )
 
 // Codes of the ERR replies only this server sends; the others are relay's.
@@ -21,8 +20,8 @@ const (
 	CodeUnauthorized       = "UNAUTHORIZED"         // ADMSOCKET without the right secret
 )
 
-// ErrStopped is returned by Start after Stop.
-var ErrStopped = errors.New("tactium server stopped")
+// ErrStopped is returned by Start after Stop (relay.StartStop's contract).
+var ErrStopped = relay.ErrStopped
 
 // Server is a Tactium-compatible socket server. Set the fields, then Start.
 type Server struct {
@@ -38,10 +37,11 @@ type Server struct {
 	// <ADMSOCKET><L><ON><secret>$ or <ADMSOCKET><S><secret>$.
 	AdminSecret string
 	// Charset of the bytes on the wire (UTF-8 by default).
-	Charset wire.Charset
+	Charset relay.Charset
 	Logger  *slog.Logger
 	Clock   relay.Clock
 
+	life     relay.StartStop
 	mu       sync.Mutex
 	lim      Limits
 	log      *slog.Logger
@@ -67,26 +67,26 @@ type Stats struct {
 	Idle        uint64 // connections closed for idleness
 }
 
-// Start listens and serves until Stop or the end of ctx. Calling it again
-// while running does nothing.
-func (s *Server) Start(ctx context.Context) error {
+// Start listens and serves until Stop or the end of ctx (relay.StartStop's
+// contract: calling it again while running does nothing; after Stop it
+// returns ErrStopped).
+func (s *Server) Start(ctx context.Context) error { return s.life.Start(ctx, s.listen) }
+
+// Stopped is closed once the server has stopped.
+func (s *Server) Stopped() <-chan struct{} { return s.life.Stopped() }
+
+func (s *Server) listen(context.Context) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
-		return ErrStopped
-	}
-	if s.started {
-		return nil
-	}
 	if s.Backend == nil {
-		return errors.New("tactium server: no backend")
+		return nil, errors.New("tactium server: no backend")
 	}
 	lim, err := s.Limits.withDefaults()
 	if err != nil {
-		return fmt.Errorf("tactium server: %w", err)
+		return nil, fmt.Errorf("tactium server: %w", err)
 	}
 	if strings.ContainsAny(s.AdminSecret, "<>$") {
-		return errors.New("tactium server: admin secret must not contain '<', '>' or '$'")
+		return nil, errors.New("tactium server: admin secret must not contain '<', '>' or '$'")
 	}
 	s.lim, s.log, s.clock = lim, s.Logger, s.Clock
 	if s.log == nil {
@@ -97,7 +97,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
-		return fmt.Errorf("tactium server: %w", err)
+		return nil, fmt.Errorf("tactium server: %w", err)
 	}
 	if s.TLS != nil {
 		ln = tls.NewListener(ln, s.TLS)
@@ -106,18 +106,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.done = make(chan struct{})
 	s.sessions = map[*Session]struct{}{}
 	s.refusing = map[net.Conn]struct{}{}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.accept()
-	go func() {
-		defer s.wg.Done()
-		select {
-		case <-ctx.Done():
-			s.halt()
-		case <-s.done:
-		}
-	}()
 	s.log.Info("tactium server listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "charset", s.Charset.String(), "admin_secret", s.AdminSecret != "")
-	return nil
+	return s.shutdown, nil
 }
 
 // ListenAddr is the address the server listens on once started (the
@@ -134,6 +126,11 @@ func (s *Server) ListenAddr() net.Addr {
 // Stop closes the listener and every connection and waits for them. Safe to
 // call more than once, and without Start.
 func (s *Server) Stop() {
+	s.life.Stop()
+	s.halt() // a server never started refuses what comes later too
+}
+
+func (s *Server) shutdown() {
 	s.halt()
 	s.wg.Wait()
 }
