@@ -75,9 +75,9 @@ type AgentStatus struct {
 	LastActivity time.Time
 }
 
-// Admin is what operators and DBAs use beside the engine. Every dialect
-// implements it next to Store and passes store/storetest.
-type Admin interface {
+// Operators is what operators and DBAs use beside the engine (ctirelay
+// status, dead, the status bridges).
+type Operators interface {
 	Journal(ctx context.Context, afterID int64, limit int) ([]JournalEntry, error)
 	DeadLetters(ctx context.Context, afterID int64, limit int) ([]DeadLetter, error)
 	// RetryDead re-enqueues dead letters at the back of their agent's queue.
@@ -85,10 +85,4 @@ type Admin interface {
 	DropDead(ctx context.Context, ids []int64) (int, error)
 	Status(ctx context.Context, now time.Time) (QueueStatus, error)
 	Agents(ctx context.Context, now time.Time) ([]AgentStatus, error)
-}
-
-// JournalHeader is implemented by stores that can say where the journal ends,
-// so followers (ctirelay tail, send --wait, bridges) can start from now.
-type JournalHeader interface {
-	JournalHead(ctx context.Context) (int64, error)
 }

@@ -108,9 +108,8 @@ func (s *nullStore) job(agent int) relay.Job {
 	return relay.Job{ID: s.nextID, Source: relay.SourceERP, Ref: "1", Agent: fmt.Sprintf("a%d", agent), Verb: relay.VerbPause, Frame: f, Attempts: 1, Owner: "bench"}
 }
 
-func (s *nullStore) Intake(context.Context, relay.IntakeRequest) (int, error) { return 0, nil }
-func (s *nullStore) Enqueue(context.Context, []relay.Inbound, time.Time, int) ([]relay.Enqueued, error) {
-	return nil, nil
+func (s *nullStore) Intake(context.Context, relay.IntakeRequest, relay.ClaimRequest) (int, []relay.Job, error) {
+	return 0, nil, nil
 }
 
 func (s *nullStore) Claim(_ context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
@@ -126,7 +125,7 @@ func (s *nullStore) Claim(_ context.Context, req relay.ClaimRequest) ([]relay.Jo
 	return jobs, nil
 }
 
-func (s *nullStore) SettleClaim(_ context.Context, outcomes []relay.Outcome, _ time.Time, req relay.ClaimRequest) (int, []relay.Job, error) {
+func (s *nullStore) Settle(_ context.Context, outcomes []relay.Outcome, _ time.Time, req relay.ClaimRequest) (int, []relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var jobs []relay.Job
@@ -143,13 +142,10 @@ func (s *nullStore) SettleClaim(_ context.Context, outcomes []relay.Outcome, _ t
 func (s *nullStore) Reclaim(context.Context, relay.ClaimRequest) ([]relay.Job, error) {
 	return nil, nil
 }
-func (s *nullStore) Extend(context.Context, string, time.Time) error { return nil }
-func (s *nullStore) Settle(_ context.Context, outcomes []relay.Outcome, _ time.Time) (int, error) {
-	return len(outcomes), nil
-}
+func (s *nullStore) Extend(context.Context, string, time.Time) error         { return nil }
 func (s *nullStore) Publish(context.Context, []relay.Frame, time.Time) error { return nil }
 func (s *nullStore) Release(context.Context, string) error                   { return nil }
-func (s *nullStore) Close() error                                            { return nil }
+func (s *nullStore) Wakeups() (_, _ <-chan struct{})                         { return nil, nil }
 
 func mustParse(b *testing.B, raw string) relay.Frame {
 	b.Helper()

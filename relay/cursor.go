@@ -13,22 +13,21 @@ type Cursor struct {
 	UpdatedAt time.Time
 }
 
-// Cursors is implemented by stores that keep durable journal positions, so a
+// JournalReader is what followers of the journal need (bridges, ctirelay
+// tail and send --wait): where it ends, the kinds of entries they want (one
+// query per poll whatever the number of clients), and durable positions, so a
 // bridge can tell a client what it missed while it was away, across restarts.
-type Cursors interface {
+type JournalReader interface {
+	// JournalSince returns up to limit entries with id > after whose kind is
+	// one of kinds (every kind when kinds is empty), in id order.
+	JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]JournalEntry, error)
+	// JournalHead returns the last journal id (0 when the journal is empty),
+	// so a follower can start from now.
+	JournalHead(ctx context.Context) (int64, error)
 	// Cursor returns the named position; found is false when none was saved.
 	Cursor(ctx context.Context, name string) (c Cursor, found bool, err error)
 	// AdvanceCursors saves positions in one transaction. A position only
 	// moves forward: a smaller one than the saved one is ignored, so relays
 	// sharing a cursor never move it back. UpdatedAt is set to now.
 	AdvanceCursors(ctx context.Context, cursors []Cursor, now time.Time) error
-}
-
-// JournalFollower is implemented by stores that let followers read only the
-// kinds of journal entries they need (bridges need replies and events, not
-// the commands taken), one query per poll whatever the number of clients.
-type JournalFollower interface {
-	// JournalSince returns up to limit entries with id > after whose kind is
-	// one of kinds (every kind when kinds is empty), in id order.
-	JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]JournalEntry, error)
 }

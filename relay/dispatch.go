@@ -171,30 +171,28 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 	}
 }
 
-// settle applies outcomes. On a first try with a store that can, the same
-// transaction leases the commands they leave at the head of their agents'
-// queues, and they are dispatched at once: a busy agent's next command needs
-// no separate claim. It returns how many outcomes applied, and whether
-// commands may have been left for the claim loop (all the settle could
-// lease, or none looked for).
+// settle applies outcomes. On a first try, the same transaction leases the
+// commands they leave at the head of their agents' queues, and they are
+// dispatched at once: a busy agent's next command needs no separate claim.
+// It returns how many outcomes applied, and whether commands may have been
+// left for the claim loop (all the settle could lease, or none looked for).
 func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (int, bool, error) {
-	sc, ok := e.cfg.Store.(SettleClaimer)
-	if !ok || !first {
-		n, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now())
+	if !first {
+		n, _, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now(), ClaimRequest{})
 		return n, true, err
 	}
 	e.gate.RLock()
 	defer e.gate.RUnlock()
 	now := e.cfg.Clock.Now()
 	if !e.claimOpen {
-		n, err := e.cfg.Store.Settle(ctx, outcomes, now)
+		n, _, err := e.cfg.Store.Settle(ctx, outcomes, now, ClaimRequest{})
 		return n, true, err
 	}
 	// The outcomes' slots are still counted in flight: at most that many
 	// commands can take their place.
 	room := min(len(outcomes), e.cfg.MaxInFlight-int(e.inFlight.Load())+len(outcomes))
 	leftover := e.leftover.Load()
-	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	n, jobs, err := e.cfg.Store.Settle(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	if err != nil {
 		return n, true, err
 	}

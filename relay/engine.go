@@ -30,7 +30,7 @@ const DefaultLease = 30 * time.Second
 // EngineConfig wires an Engine. Zero values take the documented defaults.
 type EngineConfig struct {
 	Node   string // lease owner: unique per running relay
-	Store  Store
+	Store  Queue
 	Driver Driver
 	Clock  Clock
 	Logger *slog.Logger
@@ -139,7 +139,7 @@ type Engine struct {
 
 	intakeWake chan struct{}
 	claimWake  chan struct{}
-	// Wake-ups straight from a SplitNotifier store (nil otherwise).
+	// Wake-ups straight from the store (nil when it has none).
 	intakeNotify, claimNotify <-chan struct{}
 	output                    chan output
 	order                     eventOrder // replies before the events their command caused
@@ -201,14 +201,8 @@ func (e *Engine) startUp(ctx context.Context) (func(), error) {
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel, e.abort = cancel, abort
 	e.runCtx, e.claimOpen = runCtx, true
-	switch n := e.cfg.Store.(type) {
-	case SplitNotifier:
-		// the loops wait on these themselves: one hop less per wake-up
-		e.intakeNotify, e.claimNotify = n.IntakeWakeups(), n.ClaimWakeups()
-	case Notifier:
-		e.loops.Add(1)
-		go func() { defer e.loops.Done(); e.wakeLoop(loopCtx, n.Wakeups(), e.intakeWake, e.claimWake) }()
-	}
+	// the loops wait on these themselves: one hop less per wake-up
+	e.intakeNotify, e.claimNotify = e.cfg.Store.Wakeups()
 	go e.writer()
 	e.loops.Add(3)
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
@@ -308,22 +302,6 @@ func (e *Engine) waitOr(ctx context.Context, wake chan struct{}, store <-chan st
 	}
 }
 
-func (e *Engine) wakeLoop(ctx context.Context, wakeups <-chan struct{}, loops ...chan struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-wakeups:
-			if !ok {
-				return
-			}
-			for _, l := range loops {
-				signal(l)
-			}
-		}
-	}
-}
-
 // retryDelay grows while the database keeps failing, so a restart is ridden
 // out without spinning.
 func retryDelay(failures int) time.Duration {
@@ -359,7 +337,6 @@ func (e *Engine) unreserve(n int) {
 }
 
 func (e *Engine) intakeLoop(ctx context.Context) {
-	ic, leases := e.cfg.Store.(IntakeClaimer)
 	failures := 0
 	for {
 		now := e.cfg.Clock.Now()
@@ -379,19 +356,15 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		var err error
 		room := 0
 		settles := e.settles.Load()
-		if leases && !e.claimStarved.Load() {
+		if !e.claimStarved.Load() {
 			// A claim loop waiting for free slots goes first: the intake
 			// runs back to back through a backlog and would keep them all.
 			room = e.reserve(e.cfg.IntakeBatch)
 		}
-		if room > 0 {
-			// Commands that arrive at the head of an idle agent's queue are
-			// leased in the intake's own transaction: no claim to wait for.
-			n, jobs, err = ic.IntakeClaim(ctx, req, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
-			e.unreserve(room - len(jobs))
-		} else {
-			n, err = e.cfg.Store.Intake(ctx, req)
-		}
+		// Commands that arrive at the head of an idle agent's queue are
+		// leased in the intake's own transaction: no claim to wait for.
+		n, jobs, err = e.cfg.Store.Intake(ctx, req, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		e.unreserve(room - len(jobs))
 		// ErrInboxFull comes with what the intake took: the inbox bound,
 		// not T_TTI running dry, ended it.
 		full := errors.Is(err, ErrInboxFull)

@@ -86,7 +86,7 @@ func TestEngineReclaimedRefusalIsAnsweredWithItsERR(t *testing.T) {
 	ctx := context.Background()
 	r.store.InsertTTI(0, "<ana><S>$")
 	r.store.InsertTTI(0, "<ana><L><MAYBE>$")
-	if _, err := r.store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: epoch}); err != nil {
+	if _, _, err := r.store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: epoch}, relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	// Another relay answers the S, takes the refused row and dies.
@@ -95,7 +95,7 @@ func TestEngineReclaimedRefusalIsAnsweredWithItsERR(t *testing.T) {
 	if err != nil || len(held) != 1 {
 		t.Fatalf("claim = %v, %v", held, err)
 	}
-	if _, err := r.store.Settle(ctx, []relay.Outcome{{Job: held[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, epoch); err != nil {
+	if _, _, err := r.store.Settle(ctx, []relay.Outcome{{Job: held[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, epoch, relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	if held, err = r.store.Claim(ctx, lease); err != nil || len(held) != 1 || held[0].Refusal() == nil {

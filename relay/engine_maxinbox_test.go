@@ -96,58 +96,72 @@ func TestEngineBoundedInboxDoesNotBlockOtherAgents(t *testing.T) {
 // only after the relay's writer has settled a command (the room that settle
 // made came before the engine knew its intake was waiting), and on which
 // every claim after the first fails, so no claim can wake the intake either.
+//
+// The intake must find the inbox full while the command is at the switch,
+// holding no in-flight slot (it would keep the claim loop from the command):
+// an intake that comes before the claim, with the slot, sees T_TTI as empty
+// (as if the ERP's rows were not committed yet) and is woken by the store
+// once the claim has taken the slot.
 type intakeRace struct {
 	*memstore.Store
-	release  chan struct{} // opened by the intake to let the switch answer
-	settled  chan struct{} // a settle returned
-	claims   atomic.Int32
-	fullSeen atomic.Bool
+	release    chan struct{} // opened by the intake to let the switch answer
+	settled    chan struct{} // a settle returned
+	intakeWake chan struct{} // the store's intake wake-ups
+	claims     atomic.Int32
+	fullSeen   atomic.Bool
+	early      atomic.Bool // an intake came before the claim
 }
 
-func (s *intakeRace) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
-	n, err := s.Store.Intake(ctx, req)
+func (s *intakeRace) Intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	if claim.Limit > 0 && !s.fullSeen.Load() {
+		s.early.Store(true)
+		return 0, nil, nil
+	}
+	n, jobs, err := s.Store.Intake(ctx, req, claim)
 	if errors.Is(err, relay.ErrInboxFull) && s.fullSeen.CompareAndSwap(false, true) {
 		close(s.release)
 		<-s.settled
 	}
-	return n, err
+	return n, jobs, err
 }
 
 func (s *intakeRace) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	if s.claims.Add(1) > 1 {
 		return nil, errors.New("claims are off in this test")
 	}
-	return s.Store.Claim(ctx, req)
+	jobs, err := s.Store.Claim(ctx, req)
+	if s.early.Load() {
+		s.intakeWake <- struct{}{}
+	}
+	return jobs, err
 }
 
-func (s *intakeRace) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
-	n, err := s.Store.Settle(ctx, outcomes, now)
+func (s *intakeRace) Wakeups() (intake, claim <-chan struct{}) { return s.intakeWake, nil }
+
+func (s *intakeRace) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	n, jobs, err := s.Store.Settle(ctx, outcomes, now, claim)
 	if err == nil {
 		select {
 		case s.settled <- struct{}{}:
 		default:
 		}
 	}
-	return n, err
+	return n, jobs, err
 }
-
-// Only relay.Store: no leases at intake or settle, so the claim loop is the
-// only way to the switch and the writer only settles.
-type storeOnly struct{ relay.Store }
 
 // A settle that makes room just before the intake says the inbox is full
 // must not leave the intake waiting for a wake-up that came too early: it
 // looks again at once (the clock never moves, so no poll would).
 func TestEngineIntakeSeesRoomMadeBeforeItWaited(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	race := &intakeRace{Store: memstore.New(), release: make(chan struct{}), settled: make(chan struct{}, 1)}
+	race := &intakeRace{Store: memstore.New(), release: make(chan struct{}), settled: make(chan struct{}, 1), intakeWake: make(chan struct{}, 1)}
 	if _, err := race.Enqueue(context.Background(), []relay.Inbound{{Source: relay.SourceCLI, Ref: "1", Raw: "<a><S>$"}}, epoch, 0); err != nil {
 		t.Fatal(err)
 	}
 	race.InsertTTI(0, "<a><P><ON><1>$")
 	race.InsertTTI(0, "<a><P><ON><2>$")
 	r := newRig(t, func(c *relay.EngineConfig) {
-		c.Store = storeOnly{race}
+		c.Store = race
 		c.IntakeBatch, c.MaxInFlight, c.MaxInbox = 2, 1, 1
 	})
 	r.driver.Handle = func(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {

@@ -242,7 +242,7 @@ func TestEngineReclaimsExpiredLeases(t *testing.T) {
 			r.store.InsertTTI(0, "<maria><P><ON><1>$")
 			ctx := context.Background()
 			// Another relay takes both and dies.
-			if _, err := r.store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: epoch}); err != nil {
+			if _, _, err := r.store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: epoch}, relay.ClaimRequest{}); err != nil {
 				t.Fatal(err)
 			}
 			held, err := r.store.Claim(ctx, relay.ClaimRequest{Owner: "dead-node", Limit: 10, Now: epoch, LeaseUntil: epoch.Add(time.Second)})

@@ -10,7 +10,7 @@ import (
 
 // HeartbeatConfig wires a Heartbeat. Zero values take the documented defaults.
 type HeartbeatConfig struct {
-	Registry NodeRegistry
+	Registry Nodes
 	// Node is this relay's row; a zero StartedAt becomes the clock's time at Start.
 	Node   Node
 	Every  time.Duration // between refreshes (10s)

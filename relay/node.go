@@ -15,9 +15,9 @@ type Node struct {
 	HeartbeatAt time.Time // set by Heartbeat from its now
 }
 
-// NodeRegistry is implemented by stores that keep relay_node, so operators
-// and DBAs see which relays are running and whether they are still alive.
-type NodeRegistry interface {
+// Nodes is relay_node, kept by each relay's heartbeat, so operators and DBAs
+// see which relays are running and whether they are still alive.
+type Nodes interface {
 	// Heartbeat registers the node, or refreshes its row when it is already
 	// there, with heartbeat_at = now.
 	Heartbeat(ctx context.Context, n Node, now time.Time) error

@@ -91,23 +91,53 @@ type IntakeRequest struct {
 	MaxInbox int
 }
 
-// ErrInboxFull is returned by Intake and IntakeClaim, with what they took
-// (maybe nothing), when the inbox holds IntakeRequest.MaxInbox commands and
-// T_TTI holds more: the caller goes on once commands are settled.
+// ErrInboxFull is returned by Intake, with what it took (maybe nothing),
+// when the inbox holds IntakeRequest.MaxInbox commands and T_TTI holds more:
+// the caller goes on once commands are settled.
 var ErrInboxFull = errors.New("inbox full")
 
-// Store is the durable queue seam. Every dialect passes store/storetest.
-// Each method is one transaction: nothing is half done.
+// Store is the durable queue seam: everything a dialect (store/sqlite,
+// store/postgres, store/memstore) implements, grouped by who uses it. Each
+// consumer takes only the group it needs; the binary opens a Store.
+//
+// For a dialect author: implement every method (there is nothing optional),
+// assert it at compile time with
+//
+//	var _ relay.Store = (*Store)(nil)
+//
+// and run store/storetest, which defines the semantics (admission, head of
+// queue, leases, settle, journal, cursors, nodes) for every dialect alike.
+// Each method is one transaction: nothing is half done. A cancelled context
+// is returned as the error and changes nothing; a closed store reports
+// errors and never pretends to have done the work.
 type Store interface {
-	// Intake takes up to Limit rows from T_TTI in IS_TTI order and, in the
-	// same transaction, records each in the inbox (or, when Admit rejects it,
-	// in relay_dead with an ERR reply in T_TTO) and in the journal. A
-	// rejected row whose agent has an earlier command unfinished goes to the
-	// inbox instead, marked with RefusedVerb, so its ERR keeps the agent's
-	// order. It returns how many rows it took.
-	Intake(ctx context.Context, req IntakeRequest) (int, error)
-	// Enqueue records messages from other sources like Intake does.
-	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
+	Queue
+	Sources
+	JournalReader
+	Operators
+	Nodes
+	// Close releases the store's resources. A second Close is harmless.
+	Close() error
+}
+
+// Queue is what the engine needs: commands in from T_TTI, leased at the head
+// of their agent's queue, settled, and the switch's events out.
+//
+// Intake and Settle lease, in their own transaction, the commands they leave
+// at the head of an agent's queue, up to claim.Limit, so the engine
+// dispatches them without a Claim. A claim with Limit zero (the zero
+// ClaimRequest) leases nothing: the call only takes rows or settles.
+type Queue interface {
+	// Intake takes up to req.Limit rows from T_TTI in IS_TTI order and, in
+	// the same transaction, records each in the inbox (or, when Admit
+	// rejects it, in relay_dead with an ERR reply in T_TTO) and in the
+	// journal. A rejected row whose agent has an earlier command unfinished
+	// goes to the inbox instead, marked with RefusedVerb, so its ERR keeps
+	// the agent's order. It leases up to claim.Limit of the commands that arrived at
+	// the head of their agent's queue (the agent had nothing waiting) to
+	// claim.Owner until claim.LeaseUntil. It returns how many rows it took
+	// and the leased commands in id order.
+	Intake(ctx context.Context, req IntakeRequest, claim ClaimRequest) (int, []Job, error)
 	// Claim leases head-of-queue commands: for any agent, only its oldest
 	// unfinished command is ever held, across every relay sharing the store.
 	Claim(ctx context.Context, req ClaimRequest) ([]Job, error)
@@ -116,54 +146,28 @@ type Store interface {
 	Reclaim(ctx context.Context, req ClaimRequest) ([]Job, error)
 	// Extend pushes back the lease of every command the owner holds.
 	Extend(ctx context.Context, owner string, until time.Time) error
-	// Settle applies outcomes. An outcome whose lease was taken over (owner or
-	// attempt no longer match) is ignored; the count applied is returned.
-	Settle(ctx context.Context, outcomes []Outcome, now time.Time) (int, error)
+	// Settle applies outcomes. An outcome whose lease was taken over (owner
+	// or attempt no longer match) is ignored; the count applied is returned.
+	// It leases up to claim.Limit of the commands the outcomes leave at the
+	// head of their agents' queues (the agent's next command, when it is
+	// ready at claim.Now), returning them in id order.
+	Settle(ctx context.Context, outcomes []Outcome, now time.Time, claim ClaimRequest) (int, []Job, error)
 	// Publish records switch events in T_TTO and the journal.
 	Publish(ctx context.Context, events []Frame, now time.Time) error
 	// Release hands back every command the owner holds, untouched, for
 	// another relay (or the next start) to take.
 	Release(ctx context.Context, owner string) error
-	// Close releases the store's resources.
-	Close() error
+	// Wakeups returns channels on which a value means "look now": intake
+	// when rows may have arrived in T_TTI, claim when inbox commands may
+	// have become claimable (added or unblocked by any relay). A store that
+	// cannot tell returns nil channels; the engine polls either way.
+	Wakeups() (intake, claim <-chan struct{})
 }
 
-// SettleClaimer is implemented by stores that can lease, in the transaction
-// that settles outcomes, the commands those outcomes leave at the head of
-// their agents' queues: the agent's next command, when it is ready at
-// claim.Now. The engine then dispatches it at once, without a Claim.
-type SettleClaimer interface {
-	// SettleClaim does what Settle does and leases up to claim.Limit of
-	// those commands to claim.Owner until claim.LeaseUntil, returning them
-	// in id order.
-	SettleClaim(ctx context.Context, outcomes []Outcome, now time.Time, claim ClaimRequest) (int, []Job, error)
-}
-
-// Notifier is implemented by stores that can wake relays when work arrives
-// (PostgreSQL LISTEN/NOTIFY). A value on the channel means "look now"; the
-// engine still polls as a fallback.
-type Notifier interface {
-	Wakeups() <-chan struct{}
-}
-
-// SplitNotifier is a Notifier that tells the two kinds of work apart, so the
-// engine wakes only the loop concerned: a relay's own intake and settles then
-// do not send its intake looking at an empty T_TTI.
-type SplitNotifier interface {
-	Notifier
-	// IntakeWakeups fires when rows may have arrived in T_TTI.
-	IntakeWakeups() <-chan struct{}
-	// ClaimWakeups fires when inbox commands may have become claimable.
-	ClaimWakeups() <-chan struct{}
-}
-
-// IntakeClaimer is implemented by stores that can lease, in the transaction
-// that takes rows from T_TTI, the commands that arrive at the head of their
-// agent's queue (the agent had nothing waiting): the engine dispatches them
-// at once, without a Claim.
-type IntakeClaimer interface {
-	// IntakeClaim does what Intake does and leases up to claim.Limit of
-	// those commands to claim.Owner until claim.LeaseUntil, returning how
-	// many rows it took and the leased commands in id order.
-	IntakeClaim(ctx context.Context, req IntakeRequest, claim ClaimRequest) (int, []Job, error)
+// Sources is what the bridges and `ctirelay send` need to offer messages
+// from sources other than T_TTI.
+type Sources interface {
+	// Enqueue records messages like Intake does, in one transaction:
+	// rejected ones are dead-lettered and answered in the journal.
+	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
 }

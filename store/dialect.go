@@ -16,8 +16,6 @@ import (
 // its own migrations.
 type DB interface {
 	relay.Store
-	relay.Admin
-	relay.NodeRegistry
 	Migrate(ctx context.Context) ([]schema.Migration, error)
 	Pending(ctx context.Context) ([]schema.Migration, error)
 }

@@ -12,7 +12,7 @@ import (
 
 func TestCommandsGoThroughTheQueue(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{Node: "relay-1"})
+	r := newRig(t, nil, Config{Node: "relay-1"})
 	c := r.dial()
 	c.Send("<jose><S>$")
 	j := r.answer("<jose><S>$", relay.StatusReply("jose", relay.StateLoggedOff))
@@ -32,7 +32,7 @@ func TestCommandsGoThroughTheQueue(t *testing.T) {
 func TestOneCommandSeveralReplies(t *testing.T) {
 	t.Parallel()
 	// One journal entry per read: the replies of one command span reads.
-	r := newRig(t, Config{Batch: 1})
+	r := newRig(t, nil, Config{Batch: 1})
 	c := r.dial()
 	c.Send("<jose><AC>$")
 	call := relay.ActiveCall{Login: "jose", Origin: "7001", DestDDD: "85", Dest: "40050500"}.Frame()
@@ -57,7 +57,7 @@ func TestRejectedFramesAreAnsweredAndDeadLettered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := memstore.New()
-			r := newRig(t, Config{Store: s, MaxFrame: 32})
+			r := newRig(t, s, Config{MaxFrame: 32})
 			c := r.dial()
 			c.RoundTrip(tt.send, tt.want)
 			dead, err := s.DeadLetters(context.Background(), 0, 10)
@@ -80,7 +80,7 @@ func TestRejectedFramesAreAnsweredAndDeadLettered(t *testing.T) {
 
 func TestEventsReachTheirAgentAndMonitors(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	jose, ana, admin, other := r.dial(), r.dial(), r.dial(), r.dial()
 	jose.Send("<Jose><L><ON>$")
 	r.answer("<Jose><L><ON>$", relay.OK("Jose"))
@@ -115,7 +115,7 @@ func TestEventsReachTheirAgentAndMonitors(t *testing.T) {
 func TestReplyComesBeforeTheEventsItCaused(t *testing.T) {
 	t.Parallel()
 	s := memstore.New()
-	r := newRig(t, Config{Store: s})
+	r := newRig(t, s, Config{})
 	c := r.dial()
 	c.Send("<jose><L><ON>$")
 	r.answer("<jose><L><ON>$", relay.OK("jose"))
@@ -135,7 +135,7 @@ func TestReplyComesBeforeTheEventsItCaused(t *testing.T) {
 func TestQuiesceRefusesNewCommands(t *testing.T) {
 	t.Parallel()
 	s := memstore.New()
-	r := newRig(t, Config{Store: s})
+	r := newRig(t, s, Config{})
 	c := r.dial()
 	c.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	r.b.Quiesce()
@@ -149,14 +149,14 @@ func TestQuiesceRefusesNewCommands(t *testing.T) {
 
 func TestStopDeliversWhatTheEngineWrote(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	admin, jose := r.dial(), r.dial()
 	admin.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
 	jose.Send("<jose><S>$")
 	j := r.claim("<jose><S>$") // claimed, answered below, as the engine finishes it while stopping
 	r.b.Quiesce()
-	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: j, Kind: relay.Done,
-		Replies: []relay.Frame{relay.StatusReply("jose", relay.StateAvailable)}}}, j.EnqueuedAt); err != nil {
+	if _, _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: j, Kind: relay.Done,
+		Replies: []relay.Frame{relay.StatusReply("jose", relay.StateAvailable)}}}, j.EnqueuedAt, relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	r.publish(relay.EndCall("ana"))

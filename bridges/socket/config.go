@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -24,10 +23,8 @@ const (
 
 // Store is what the bridge needs of the durable queue.
 type Store interface {
-	Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error)
-	relay.JournalFollower
-	relay.JournalHeader
-	relay.Cursors
+	relay.Sources
+	relay.JournalReader
 }
 
 // Config wires a Bridge. Zero values take the defaults.

@@ -25,7 +25,7 @@ func TestWithTheEngine(t *testing.T) {
 	if err := engine.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := newRig(t, Config{Store: s})
+	r := newRig(t, s, Config{})
 	defer engine.Stop() // after the bridge has stopped (cleanups run later)
 	jose := r.dial()
 	jose.RoundTrip("<jose><L><ON>$", "<jose><OK>$")

@@ -19,15 +19,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the commands the bridge queued and settles them, and publishes events.
 type rig struct {
 	t     *testing.T
-	store Store
+	store relay.Store
 	b     *Bridge
 }
 
-func newRig(t *testing.T, cfg Config) *rig {
+// newRig starts a bridge on s (a new memstore when nil).
+func newRig(t *testing.T, s relay.Store, cfg Config) *rig {
 	t.Helper()
-	if cfg.Store == nil {
-		cfg.Store = memstore.New()
+	if s == nil {
+		s = memstore.New()
 	}
+	cfg.Store = s
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -42,18 +44,18 @@ func newRig(t *testing.T, cfg Config) *rig {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(b.Stop)
-	return &rig{t: t, store: cfg.Store, b: b}
+	return &rig{t: t, store: s, b: b}
 }
 
 // engine is the store seen by the test as the engine sees it.
-func (r *rig) engine() relay.Store { return r.store.(relay.Store) }
+func (r *rig) engine() relay.Queue { return r.store }
 
 // answer waits for the next command the bridge queued, checks its frame
 // and settles it with replies.
 func (r *rig) answer(frame string, replies ...relay.Frame) relay.Job {
 	r.t.Helper()
 	j := r.claim(frame)
-	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: j, Kind: relay.Done, Replies: replies}}, time.Now()); err != nil {
+	if _, _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: j, Kind: relay.Done, Replies: replies}}, time.Now(), relay.ClaimRequest{}); err != nil {
 		r.t.Fatalf("Settle: %v", err)
 	}
 	return j

@@ -15,7 +15,7 @@ import (
 func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 	t.Parallel()
 	s := memstore.New()
-	r := newRig(t, Config{Store: s})
+	r := newRig(t, s, Config{})
 	x, y := r.dial(), r.dial()
 	x.Send("<ana><S>$")
 	first := r.claim("<ana><S>$")
@@ -24,8 +24,8 @@ func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 	if dead, _ := s.DeadLetters(context.Background(), 0, 10); len(dead) != 0 {
 		t.Fatalf("dead-lettered before its agent's earlier command was answered: %+v", dead)
 	}
-	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: first, Kind: relay.Done,
-		Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, time.Now()); err != nil {
+	if _, _, err := r.engine().Settle(context.Background(), []relay.Outcome{{Job: first, Kind: relay.Done,
+		Replies: []relay.Frame{relay.StatusReply("ana", relay.StateAvailable)}}}, time.Now(), relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	x.Expect("<ana><S><1>$")
@@ -34,7 +34,7 @@ func TestRefusedFrameAnsweredInItsAgentsOrder(t *testing.T) {
 	if !ok {
 		t.Fatalf("claimed %+v, want the held refusal", held)
 	}
-	if _, err := r.engine().Settle(context.Background(), []relay.Outcome{o}, time.Now()); err != nil {
+	if _, _, err := r.engine().Settle(context.Background(), []relay.Outcome{o}, time.Now(), relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	y.Expect(`<ana><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`)

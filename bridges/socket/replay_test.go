@@ -32,7 +32,7 @@ func (r *rig) logon(login string) *tactiumtest.Client {
 
 func TestReplayAfterReconnectSendsExactlyWhatWasMissed(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	c := r.logon("jose")
 	r.publish(relay.EndCall("jose"))
 	c.Expect("<jose><EndCall>$")
@@ -59,7 +59,7 @@ func TestReplayAfterReconnectSendsExactlyWhatWasMissed(t *testing.T) {
 
 func TestReplayBindsAndThenEventsAreLive(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	r.publish(relay.EndCall("jose")) // missed: nobody was bound to jose yet
 	r.caughtUp()
 	c := r.dial()
@@ -75,7 +75,7 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 	t.Parallel()
 	// A small queue: the replay is written at the client's pace while live
 	// events keep coming and must wait their turn.
-	r := newRig(t, Config{Limits: tactiumserver.Limits{OutboundQueue: 8}, Batch: 50})
+	r := newRig(t, nil, Config{Limits: tactiumserver.Limits{OutboundQueue: 8}, Batch: 50})
 	c := r.logon("jose")
 	r.hangUp(c, 0)
 	var all []string
@@ -118,7 +118,7 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 
 func TestMonitorReplay(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{AdminSecret: "s3cret"})
+	r := newRig(t, nil, Config{AdminSecret: "s3cret"})
 	c := r.dial()
 	c.RoundTrip("<ADMSOCKET><REPLAY>$", "<ADMSOCKET><ERR><UNAUTHORIZED><log on first: <ADMSOCKET)<L)<ON)$>$")
 	c.RoundTrip("<ADMSOCKET><L><ON><s3cret>$", "<ADMSOCKET><OK>$")
@@ -136,7 +136,7 @@ func TestMonitorReplay(t *testing.T) {
 
 func TestReplayFromAJournalID(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	c := r.logon("jose")
 	r.publish(relay.EndCall("jose"), relay.Recording("jose", "a"), relay.EndCall("ana"), relay.Recording("jose", "b"))
 	c.Expect("<jose><EndCall>$<jose><G><a>$<jose><G><b>$")
@@ -164,7 +164,7 @@ func TestReplayErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, Config{Limits: tactiumserver.Limits{MaxLogins: 1}})
+			r := newRig(t, nil, Config{Limits: tactiumserver.Limits{MaxLogins: 1}})
 			c := r.dial()
 			c.RoundTrip(tt.send, tt.want)
 			c.RoundTrip("<ana><REPLAY>$", "<ana><REPLAY><0>$")
@@ -184,7 +184,7 @@ func TestReplayAfterTheRelayRestarts(t *testing.T) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	first := newRig(t, Config{Store: db})
+	first := newRig(t, db, Config{})
 	c := first.logon("jose")
 	first.publish(relay.EndCall("jose"))
 	c.Expect("<jose><EndCall>$")
@@ -194,7 +194,7 @@ func TestReplayAfterTheRelayRestarts(t *testing.T) {
 	// While no bridge runs, the switch goes on (another relay, or this one
 	// before its bridge starts).
 	first.publish(relay.Recording("jose", "while-down"), relay.EndCall("jose"))
-	second := newRig(t, Config{Store: db})
+	second := newRig(t, db, Config{})
 	c = second.dial()
 	c.RoundTrip("<jose><REPLAY>$", "<jose><G><while-down>$<jose><EndCall>$<jose><REPLAY><2>$")
 }
@@ -216,7 +216,7 @@ func (s *failingReplays) JournalSince(ctx context.Context, after int64, kinds []
 func TestReplayThatFailsCanBeAskedAgain(t *testing.T) {
 	t.Parallel()
 	s := &failingReplays{Store: memstore.New()}
-	r := newRig(t, Config{Store: s})
+	r := newRig(t, s, Config{})
 	r.publish(relay.EndCall("jose"), relay.Recording("jose", "r"))
 	r.caughtUp()
 	c := r.dial()

@@ -32,8 +32,8 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	defer db.Close()
 	head := int64(0)
-	if h, ok := db.(relay.JournalHeader); ok && *wait > 0 {
-		if head, err = h.JournalHead(ctx); err != nil {
+	if *wait > 0 {
+		if head, err = db.JournalHead(ctx); err != nil {
 			return err
 		}
 	}
@@ -70,7 +70,7 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 }
 
 // awaitReplies follows the journal until every pending command is answered.
-func awaitReplies(ctx context.Context, env *cli, db database, after int64, pending map[int64]string, wait time.Duration) error {
+func awaitReplies(ctx context.Context, env *cli, db relay.Operators, after int64, pending map[int64]string, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for len(pending) > 0 {
 		entries, err := db.Journal(ctx, after, 1000)

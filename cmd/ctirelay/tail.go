@@ -30,11 +30,8 @@ func tailCmd(ctx context.Context, env *cli, args []string) error {
 	defer db.Close()
 	after := *from
 	if after < 0 {
-		after = 0
-		if h, ok := db.(relay.JournalHeader); ok {
-			if after, err = h.JournalHead(ctx); err != nil {
-				return err
-			}
+		if after, err = db.JournalHead(ctx); err != nil {
+			return err
 		}
 	}
 	for {

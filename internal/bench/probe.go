@@ -143,48 +143,13 @@ type probeStore struct {
 	p *benchProbe
 }
 
-// notifyingProbeStore and splitProbeStore keep the store's wake-ups visible
-// to the engine, which picks how to wait by the store's type.
-type notifyingProbeStore struct {
-	*probeStore
-	relay.Notifier
-}
-
-type splitProbeStore struct {
-	*probeStore
-	relay.SplitNotifier
-}
-
 func wrapStore(s relay.Store, p *benchProbe) relay.Store {
-	ps := &probeStore{Store: s, p: p}
-	switch n := s.(type) {
-	case relay.SplitNotifier:
-		return splitProbeStore{probeStore: ps, SplitNotifier: n}
-	case relay.Notifier:
-		return notifyingProbeStore{probeStore: ps, Notifier: n}
-	}
-	return ps
+	return &probeStore{Store: s, p: p}
 }
 
-func (s *probeStore) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
+func (s *probeStore) Intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	began := time.Now()
-	n, err := s.Store.Intake(ctx, req)
-	s.p.ops.intake.add(n, began)
-	if n > 0 {
-		s.p.notify()
-	}
-	return n, err
-}
-
-// IntakeClaim forwards to the store's IntakeClaim when it has one.
-func (s *probeStore) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
-	ic, ok := s.Store.(relay.IntakeClaimer)
-	if !ok {
-		n, err := s.Intake(ctx, req)
-		return n, nil, err
-	}
-	began := time.Now()
-	n, jobs, err := ic.IntakeClaim(ctx, req, claim)
+	n, jobs, err := s.Store.Intake(ctx, req, claim)
 	s.p.ops.intake.add(n, began)
 	s.p.ops.intakeClaimed.Add(int64(len(jobs)))
 	if n > 0 {
@@ -200,27 +165,10 @@ func (s *probeStore) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay
 	return jobs, err
 }
 
-func (s *probeStore) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
+// Settle counts what the settle leased with the claims.
+func (s *probeStore) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	began := time.Now()
-	n, err := s.Store.Settle(ctx, outcomes, now)
-	s.p.ops.settle.add(len(outcomes), began)
-	if err != nil {
-		return n, err
-	}
-	s.p.settled(outcomes)
-	return n, nil
-}
-
-// SettleClaim forwards to the store's SettleClaim when it has one, and
-// counts what it leased with the claims.
-func (s *probeStore) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
-	sc, ok := s.Store.(relay.SettleClaimer)
-	if !ok {
-		n, err := s.Settle(ctx, outcomes, now)
-		return n, nil, err
-	}
-	began := time.Now()
-	n, jobs, err := sc.SettleClaim(ctx, outcomes, now, claim)
+	n, jobs, err := s.Store.Settle(ctx, outcomes, now, claim)
 	s.p.ops.settle.add(len(outcomes), began)
 	if err != nil {
 		return n, nil, err

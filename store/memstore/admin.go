@@ -8,7 +8,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// Journal implements relay.Admin.
+// Journal implements relay.Operators.
 func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.JournalEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -24,14 +24,14 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	return out, nil
 }
 
-// JournalHead implements relay.JournalHeader.
+// JournalHead implements relay.JournalReader.
 func (s *Store) JournalHead(ctx context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.ids.journal, s.check(ctx)
 }
 
-// DeadLetters implements relay.Admin.
+// DeadLetters implements relay.Operators.
 func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]relay.DeadLetter, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -47,7 +47,7 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	return out, nil
 }
 
-// RetryDead implements relay.Admin.
+// RetryDead implements relay.Operators.
 func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,7 +70,7 @@ func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int,
 	return n, nil
 }
 
-// DropDead implements relay.Admin.
+// DropDead implements relay.Operators.
 func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,7 +82,7 @@ func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	return before - len(s.dead), nil
 }
 
-// Status implements relay.Admin.
+// Status implements relay.Operators.
 func (s *Store) Status(ctx context.Context, now time.Time) (relay.QueueStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,7 +112,7 @@ func (s *Store) Status(ctx context.Context, now time.Time) (relay.QueueStatus, e
 	return st, nil
 }
 
-// Agents implements relay.Admin.
+// Agents implements relay.Operators.
 func (s *Store) Agents(ctx context.Context, now time.Time) ([]relay.AgentStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,12 +8,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var (
-	_ relay.Cursors         = (*Store)(nil)
-	_ relay.JournalFollower = (*Store)(nil)
-)
-
-// Cursor implements relay.Cursors.
+// Cursor implements relay.JournalReader.
 func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -24,7 +19,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	return c, ok, nil
 }
 
-// AdvanceCursors implements relay.Cursors: positions only move forward.
+// AdvanceCursors implements relay.JournalReader: positions only move forward.
 func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -43,7 +38,7 @@ func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now 
 	return nil
 }
 
-// JournalSince implements relay.JournalFollower.
+// JournalSince implements relay.JournalReader.
 func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]relay.JournalEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,7 +1,6 @@
-// Package memstore is an in-memory relay.Store and relay.Admin following the
-// semantics store/storetest defines for the SQL dialects (the suite itself
-// needs SQL, so it does not run here). Engine tests use it; it is not durable
-// and is never used by the binary.
+// Package memstore is an in-memory relay.Store. It runs store/storetest like
+// the SQL dialects, so it keeps their semantics. Engine and bridge tests use
+// it; it is not durable and is never used by the binary.
 package memstore
 
 import (
@@ -15,11 +14,7 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-var (
-	_ relay.Store         = (*Store)(nil)
-	_ relay.Admin         = (*Store)(nil)
-	_ relay.JournalHeader = (*Store)(nil)
-)
+var _ relay.Store = (*Store)(nil)
 
 // Row is a message row of T_TTI or T_TTO.
 type Row struct {
@@ -161,14 +156,40 @@ func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, repl
 	return relay.Enqueued{ID: j.ID}
 }
 
-// Intake implements relay.Store.
-func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
+// Intake implements relay.Queue: the rows, then a lease on each command that
+// arrived at the head of its agent's queue (the agent had nothing in the
+// inbox), oldest first, up to claim.Limit.
+func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return s.intakeLocked(req)
+	busy := map[string]bool{}
+	for _, r := range s.inbox {
+		busy[r.Agent] = true
+	}
+	first := s.ids.inbox // admitted rows get larger ids
+	n, full := s.intakeLocked(req)
+	var jobs []relay.Job
+	for _, r := range s.inbox {
+		if len(jobs) >= claim.Limit {
+			break
+		}
+		if r.ID <= first || busy[r.Agent] {
+			continue
+		}
+		busy[r.Agent] = true
+		s.lease(r, claim)
+		jobs = append(jobs, r.Job)
+	}
+	return n, jobs, full
+}
+
+// lease hands a ready row to claim.Owner.
+func (s *Store) lease(r *inboxRow, claim relay.ClaimRequest) {
+	r.state, r.Owner, r.expires = "running", claim.Owner, claim.LeaseUntil
+	r.Attempts++
 }
 
 func (s *Store) intakeLocked(req relay.IntakeRequest) (int, error) {
@@ -190,7 +211,7 @@ func (s *Store) intakeLocked(req relay.IntakeRequest) (int, error) {
 	return n, nil
 }
 
-// Enqueue implements relay.Store.
+// Enqueue implements relay.Sources.
 func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -204,7 +225,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 	return out, nil
 }
 
-// Claim implements relay.Store: heads of agent queues only.
+// Claim implements relay.Queue: heads of agent queues only.
 func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -222,14 +243,13 @@ func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job,
 		if !head || r.state != "ready" || r.notBefore.After(req.Now) {
 			continue
 		}
-		r.state, r.Owner, r.expires = "running", req.Owner, req.LeaseUntil
-		r.Attempts++
+		s.lease(r, req)
 		jobs = append(jobs, r.Job)
 	}
 	return jobs, nil
 }
 
-// Reclaim implements relay.Store.
+// Reclaim implements relay.Queue.
 func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,7 +270,7 @@ func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Jo
 	return jobs, nil
 }
 
-// Extend implements relay.Store.
+// Extend implements relay.Queue.
 func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -265,16 +285,37 @@ func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error
 	return nil
 }
 
-// Settle implements relay.Store.
-func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
+// Settle implements relay.Queue: the outcomes, then a lease on the next
+// command of each agent whose command finished, when it is ready.
+func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	applied, _ := s.settleLocked(outcomes, now)
-	return applied, nil
+	applied, finished := s.settleLocked(outcomes, now)
+	var jobs []relay.Job
+	for _, r := range s.inbox { // id order, so the limit keeps the oldest
+		if len(jobs) >= claim.Limit {
+			break
+		}
+		i := slices.Index(finished, r.Agent)
+		if i < 0 {
+			continue
+		}
+		// the agent's first row left is its next command
+		finished = slices.Delete(finished, i, i+1)
+		if r.state != "ready" || r.notBefore.After(claim.Now) {
+			continue
+		}
+		s.lease(r, claim)
+		jobs = append(jobs, r.Job)
+	}
+	return applied, jobs, nil
 }
+
+// Wakeups implements relay.Queue: the engine polls a memstore.
+func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }
 
 // settleLocked applies outcomes and returns how many applied and the agents
 // whose command finished (Done or Dead).
@@ -321,7 +362,7 @@ func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []st
 	return applied, finished
 }
 
-// Publish implements relay.Store.
+// Publish implements relay.Queue.
 func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,7 +376,7 @@ func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time
 	return nil
 }
 
-// Release implements relay.Store.
+// Release implements relay.Queue.
 func (s *Store) Release(ctx context.Context, owner string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

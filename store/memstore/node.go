@@ -10,9 +10,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.NodeRegistry = (*Store)(nil)
-
-// Heartbeat implements relay.NodeRegistry.
+// Heartbeat implements relay.Nodes.
 func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -27,7 +25,7 @@ func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) erro
 	return nil
 }
 
-// Leave implements relay.NodeRegistry.
+// Leave implements relay.Nodes.
 func (s *Store) Leave(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -38,7 +36,7 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 	return nil
 }
 
-// Nodes implements relay.NodeRegistry.
+// Nodes implements relay.Nodes.
 func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -11,7 +11,7 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// Journal implements relay.Admin: entries after afterID in id order. Writers
+// Journal implements relay.Operators: entries after afterID in id order. Writers
 // commit journal rows in id order (see the output lock), so a follower that
 // remembers the last id it saw never skips one.
 func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.JournalEntry, error) {
@@ -27,7 +27,7 @@ func (s *Store) Journal(ctx context.Context, afterID int64, limit int) ([]relay.
 	return out, fail("read journal", err)
 }
 
-// JournalHead implements relay.JournalHeader: the last journal id.
+// JournalHead implements relay.JournalReader: the last journal id.
 func (s *Store) JournalHead(ctx context.Context) (int64, error) {
 	st, err := s.stmt(ctx, qJournalHead)
 	if err != nil {
@@ -37,7 +37,7 @@ func (s *Store) JournalHead(ctx context.Context) (int64, error) {
 	return id, fail("journal head", st.QueryRowContext(ctx).Scan(&id))
 }
 
-// DeadLetters implements relay.Admin.
+// DeadLetters implements relay.Operators.
 func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]relay.DeadLetter, error) {
 	st, err := s.stmt(ctx, qDeadLetters)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	return out, fail("read dead letters", rs.Err())
 }
 
-// RetryDead implements relay.Admin in one statement (sql/retry_dead.sql).
+// RetryDead implements relay.Operators in one statement (sql/retry_dead.sql).
 func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -74,7 +74,7 @@ func (s *Store) RetryDead(ctx context.Context, ids []int64, now time.Time) (int,
 	return n, fail("retry dead letters", st.QueryRowContext(ctx, pq.Array(ids), micro(now)).Scan(&n))
 }
 
-// DropDead implements relay.Admin.
+// DropDead implements relay.Operators.
 func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -91,7 +91,7 @@ func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	return int(n), fail("drop dead letters", err)
 }
 
-// Status implements relay.Admin from the relay_queue_status view, with ages
+// Status implements relay.Operators from the relay_queue_status view, with ages
 // against now.
 func (s *Store) Status(ctx context.Context, now time.Time) (relay.QueueStatus, error) {
 	var st relay.QueueStatus
@@ -105,7 +105,7 @@ func (s *Store) Status(ctx context.Context, now time.Time) (relay.QueueStatus, e
 	return st, fail("queue status", err)
 }
 
-// Agents implements relay.Admin from the relay_agent_status view.
+// Agents implements relay.Operators from the relay_agent_status view.
 func (s *Store) Agents(ctx context.Context, now time.Time) ([]relay.AgentStatus, error) {
 	var out []relay.AgentStatus
 	err := s.atClock(ctx, now, func(tx *sql.Tx) error {

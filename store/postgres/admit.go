@@ -119,20 +119,13 @@ func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyT
 	return jobs, nil
 }
 
-// Intake implements relay.Store: it takes rows from T_TTI in IS_TTI order and
+// Intake implements relay.Queue: it takes rows from T_TTI in IS_TTI order and
 // records each in the inbox (or relay_dead, answering ERR in T_TTO) in the
-// same transaction that deletes it.
-func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
-	n, _, err := s.intake(ctx, req, relay.ClaimRequest{})
-	return n, err
-}
-
-// IntakeClaim implements relay.IntakeClaimer: Intake, leasing in the same
-// transaction the commands that arrive at the head of their agent's queue.
-func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+// same transaction that deletes it, leasing there the commands that arrive at
+// the head of their agent's queue.
+func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if claim.Owner == "" || claim.Limit <= 0 {
-		n, err := s.Intake(ctx, req)
-		return n, nil, err
+		claim = relay.ClaimRequest{}
 	}
 	return s.intake(ctx, req, claim)
 }
@@ -229,7 +222,7 @@ func (s *Store) takeTTI(ctx context.Context, st *sqlx.Stmt, limit, maxInbox int)
 	return out, room < int64(limit) && more, nil
 }
 
-// Enqueue implements relay.Store for sources other than T_TTI: rejected
+// Enqueue implements relay.Sources for sources other than T_TTI: rejected
 // messages are dead-lettered and journaled, but their ERR is not put in T_TTO
 // (the bridge answers its client itself).
 func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error) {

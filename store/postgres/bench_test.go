@@ -48,7 +48,7 @@ func benchCycle(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		if got, err := s.Intake(ctx, relay.IntakeRequest{Limit: batch, Now: now}); err != nil || got != batch {
+		if got, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: batch, Now: now}, relay.ClaimRequest{}); err != nil || got != batch {
 			b.Fatalf("Intake = %d, %v", got, err)
 		}
 		t1 := time.Now()
@@ -61,7 +61,7 @@ func benchCycle(b *testing.B, batch int) {
 		for i, j := range jobs {
 			outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
 		}
-		if got, err := s.Settle(ctx, outcomes, now); err != nil || got != len(jobs) {
+		if got, _, err := s.Settle(ctx, outcomes, now, relay.ClaimRequest{}); err != nil || got != len(jobs) {
 			b.Fatalf("Settle = %d, %v", got, err)
 		}
 		intake, claim, settle = intake+t1.Sub(t0), claim+t2.Sub(t1), settle+time.Since(t2)

@@ -8,7 +8,7 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// Claim implements relay.Store in one statement (sql/claim.sql).
+// Claim implements relay.Queue in one statement (sql/claim.sql).
 func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	jobs, err := s.lease(ctx, qClaim, req)
 	if err != nil {
@@ -17,7 +17,7 @@ func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job,
 	return jobs, nil
 }
 
-// Reclaim implements relay.Store in one statement (sql/reclaim.sql).
+// Reclaim implements relay.Queue in one statement (sql/reclaim.sql).
 func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	jobs, err := s.lease(ctx, qReclaim, req)
 	if err != nil {
@@ -41,7 +41,7 @@ func (s *Store) lease(ctx context.Context, name query, req relay.ClaimRequest) (
 	return store.ScanJobs(rs, req.Owner, store.Timestamp)
 }
 
-// Extend implements relay.Store.
+// Extend implements relay.Queue.
 func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error {
 	st, err := s.stmt(ctx, qExtend)
 	if err == nil {
@@ -50,7 +50,7 @@ func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error
 	return fail("extend leases", err)
 }
 
-// Release implements relay.Store.
+// Release implements relay.Queue.
 func (s *Store) Release(ctx context.Context, owner string) error {
 	st, err := s.stmt(ctx, qRelease)
 	if err == nil {

@@ -13,18 +13,13 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-var (
-	_ relay.Cursors         = (*Store)(nil)
-	_ relay.JournalFollower = (*Store)(nil)
-)
-
 const (
 	qJournalSince   query = "journal_since"
 	qCursor         query = "cursor"
 	qAdvanceCursors query = "advance_cursors"
 )
 
-// JournalSince implements relay.JournalFollower.
+// JournalSince implements relay.JournalReader.
 func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]relay.JournalEntry, error) {
 	if limit <= 0 {
 		limit = 1000
@@ -44,7 +39,7 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	return out, fail("read journal", err)
 }
 
-// Cursor implements relay.Cursors.
+// Cursor implements relay.JournalReader.
 func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, error) {
 	st, err := s.stmt(ctx, qCursor)
 	if err != nil {
@@ -62,7 +57,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	return c, true, nil
 }
 
-// AdvanceCursors implements relay.Cursors in one statement. One statement
+// AdvanceCursors implements relay.JournalReader in one statement. One statement
 // may not update a row twice, so each name is sent once, with its largest
 // position.
 func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {

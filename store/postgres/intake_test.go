@@ -27,7 +27,7 @@ func TestFailedIntakeLeavesNoTransactionOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // on a new connection, then on one that has prepared the statements
-		if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}); err == nil {
+		if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{}); err == nil {
 			t.Fatalf("Intake = %d, nil with the inbox refusing rows", n)
 		}
 		// Inside a transaction, now() would be its start; inside a failed
@@ -40,7 +40,7 @@ func TestFailedIntakeLeavesNoTransactionOpen(t *testing.T) {
 	if _, err := erp.Exec(`DROP TRIGGER refuse ON relay_inbox`); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}); n != 2 || err != nil {
+	if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{}); n != 2 || err != nil {
 		t.Fatalf("Intake after the failures = %d, %v; want both rows", n, err)
 	}
 }

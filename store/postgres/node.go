@@ -7,9 +7,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.NodeRegistry = (*Store)(nil)
-
-// Heartbeat implements relay.NodeRegistry (sql/node_heartbeat.sql).
+// Heartbeat implements relay.Nodes (sql/node_heartbeat.sql).
 func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
 	st, err := s.stmt(ctx, qNodeBeat)
 	if err != nil {
@@ -19,7 +17,7 @@ func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) erro
 	return fail("node heartbeat", err)
 }
 
-// Leave implements relay.NodeRegistry.
+// Leave implements relay.Nodes.
 func (s *Store) Leave(ctx context.Context, id string) error {
 	st, err := s.stmt(ctx, qNodeLeave)
 	if err != nil {
@@ -29,7 +27,7 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 	return fail("node leave", err)
 }
 
-// Nodes implements relay.NodeRegistry.
+// Nodes implements relay.Nodes.
 func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	st, err := s.stmt(ctx, qNodes)
 	if err != nil {

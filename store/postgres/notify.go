@@ -110,18 +110,14 @@ func (w *listener) close() {
 	})
 }
 
-// Wakeups implements relay.Notifier: a value means work may have arrived
-// (rows in T_TTI when the notify trigger is on, or inbox commands added or
-// unblocked by any relay on this database). The engine still polls.
-func (s *Store) Wakeups() <-chan struct{} { return s.wake.out }
+// Wakeups implements relay.Queue: intake fires for rows in T_TTI (with the
+// notify trigger on), claim for inbox commands added or unblocked by any
+// relay on this database. The engine still polls.
+func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return s.wake.tti, s.wake.inbox }
 
-// IntakeWakeups implements relay.SplitNotifier: rows in T_TTI (with the
-// notify trigger on).
-func (s *Store) IntakeWakeups() <-chan struct{} { return s.wake.tti }
-
-// ClaimWakeups implements relay.SplitNotifier: inbox commands added or
-// unblocked by any relay on this database.
-func (s *Store) ClaimWakeups() <-chan struct{} { return s.wake.inbox }
+// AnyWakeup fires for either kind of work, or after the listener reconnected
+// (notifications may have been missed): for tools that do not care which.
+func (s *Store) AnyWakeup() <-chan struct{} { return s.wake.out }
 
 // SetNotifyTrigger installs (on) or removes (off) the statement trigger on
 // T_TTI that notifies relays as soon as an ERP inserts rows. Both are

@@ -148,7 +148,7 @@ func TestWakeupsAcrossRelays(t *testing.T) {
 				db(`INSERT INTO T_TTI VALUES (7, '<jose><S>$')`)
 			},
 			act: func(t *testing.T, s *postgres.Store, _ func(string)) {
-				if n, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}); err != nil || n != 1 {
+				if n, _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{}); err != nil || n != 1 {
 					t.Fatalf("Intake = %d, %v", n, err)
 				}
 			},
@@ -175,7 +175,7 @@ func TestWakeupsAcrossRelays(t *testing.T) {
 				if err != nil || len(jobs) != 1 {
 					t.Fatalf("Claim = %v, %v", jobs, err)
 				}
-				if n, err := s.Settle(ctx, []relay.Outcome{{Job: jobs[0], Kind: relay.Done}}, t0); err != nil || n != 1 {
+				if n, _, err := s.Settle(ctx, []relay.Outcome{{Job: jobs[0], Kind: relay.Done}}, t0, relay.ClaimRequest{}); err != nil || n != 1 {
 					t.Fatalf("Settle = %d, %v", n, err)
 				}
 			},
@@ -198,12 +198,12 @@ func TestWakeupsAcrossRelays(t *testing.T) {
 			// Nothing in setup notifies (nor does Claim), so a wake-up can
 			// only come from act.
 			select {
-			case <-b.Wakeups():
+			case <-b.AnyWakeup():
 				t.Fatal("wake-up before the action")
 			default:
 			}
 			tt.act(t, a, db)
-			awaitWakeup(t, b.Wakeups(), tt.name)
+			awaitWakeup(t, b.AnyWakeup(), tt.name)
 		})
 	}
 }

@@ -26,17 +26,9 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-var (
-	_ relay.Store         = (*Store)(nil)
-	_ relay.Admin         = (*Store)(nil)
-	_ relay.Notifier      = (*Store)(nil)
-	_ relay.SettleClaimer = (*Store)(nil)
-	_ relay.IntakeClaimer = (*Store)(nil)
-	_ relay.SplitNotifier = (*Store)(nil)
-	_ relay.JournalHeader = (*Store)(nil)
-)
+var _ relay.Store = (*Store)(nil)
 
-// Store is a relay.Store, relay.Admin and relay.Notifier on PostgreSQL.
+// Store is a relay.Store on PostgreSQL, woken by LISTEN/NOTIFY.
 type Store struct {
 	db    *sqlx.DB
 	q     *queries

@@ -61,10 +61,8 @@ func harness(t *testing.T, opts store.Options) storetest.Harness {
 	return storetest.Harness{
 		Dialect: "postgres",
 		Store:   s,
-		Admin:   s,
-		Open: func(t *testing.T) (relay.Store, relay.Admin) {
-			s := open(t, dsn, opts)
-			return s, s
+		Open: func(t *testing.T) relay.Store {
+			return open(t, dsn, opts)
 		},
 		DB:     rawDB(t, dsn),
 		Rebind: func(q string) string { return sqlx.Rebind(sqlx.DOLLAR, q) },

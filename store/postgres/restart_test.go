@@ -29,11 +29,14 @@ func TestDatabaseRestart(t *testing.T) {
 	if err != nil || got[0].ID == 0 {
 		t.Fatalf("Enqueue = %+v, %v", got, err)
 	}
-	awaitWakeup(t, s.Wakeups(), "enqueue")
+	awaitWakeup(t, s.AnyWakeup(), "enqueue")
 	if _, err := rawDB(t, dsn).Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<ana><S>$')`); err != nil {
 		t.Fatal(err)
 	}
-	intake := func() (int, error) { return s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}) }
+	intake := func() (int, error) {
+		n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{})
+		return n, err
+	}
 
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
@@ -93,5 +96,5 @@ func TestDatabaseRestart(t *testing.T) {
 		}
 	}
 	// The listener sends a wake-up once it has reconnected.
-	awaitWakeup(t, s.Wakeups(), "listener reconnection")
+	awaitWakeup(t, s.AnyWakeup(), "listener reconnection")
 }

@@ -60,21 +60,10 @@ func newSettleArgs(outcomes []relay.Outcome) *settleArgs {
 	return a
 }
 
-// Settle implements relay.Store: the whole batch is one statement
-// (sql/settle.sql), fenced row by row on owner and attempt.
-func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
-	n, _, err := s.settle(ctx, outcomes, now, relay.ClaimRequest{})
-	return n, err
-}
-
-// SettleClaim implements relay.SettleClaimer: Settle, and in the same
-// statement a lease on the next command of each agent whose command
-// finished, as sql/settle.sql says.
-func (s *Store) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
-	return s.settle(ctx, outcomes, now, claim)
-}
-
-func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+// Settle implements relay.Queue: the whole batch is one statement
+// (sql/settle.sql), fenced row by row on owner and attempt, which also leases
+// the next command of each agent whose command finished.
+func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if len(outcomes) == 0 {
 		return 0, nil, nil
 	}
@@ -117,7 +106,7 @@ func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	return n, jobs, nil
 }
 
-// Publish implements relay.Store in one statement (sql/publish.sql).
+// Publish implements relay.Queue in one statement (sql/publish.sql).
 func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time) error {
 	if len(events) == 0 {
 		return nil

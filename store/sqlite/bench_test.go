@@ -51,7 +51,7 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 			done := 0
 			for done < b.N {
 				t0 := time.Now()
-				if _, err := s.Intake(ctx, relay.IntakeRequest{Limit: batchSize, Now: now}); err != nil {
+				if _, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: batchSize, Now: now}, relay.ClaimRequest{}); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
@@ -64,7 +64,7 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 				for i, j := range jobs {
 					outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
 				}
-				n, err := s.Settle(ctx, outcomes, now)
+				n, _, err := s.Settle(ctx, outcomes, now, relay.ClaimRequest{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,9 +9,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.Cursors = (*Store)(nil)
-
-// Cursor implements relay.Cursors.
+// Cursor implements relay.JournalReader.
 func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, error) {
 	var c relay.Cursor
 	var at int64
@@ -26,7 +24,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	return c, true, nil
 }
 
-// AdvanceCursors implements relay.Cursors in one transaction.
+// AdvanceCursors implements relay.JournalReader in one transaction.
 func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {
 	if len(cursors) == 0 {
 		return nil

@@ -10,12 +10,7 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-var (
-	_ relay.JournalHeader   = (*Store)(nil)
-	_ relay.JournalFollower = (*Store)(nil)
-)
-
-// JournalHead implements relay.JournalHeader: the last journal id, so a
+// JournalHead implements relay.JournalReader: the last journal id, so a
 // follower can start from now.
 func (s *Store) JournalHead(ctx context.Context) (int64, error) {
 	var id int64
@@ -25,7 +20,7 @@ func (s *Store) JournalHead(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// JournalSince implements relay.JournalFollower. The kinds travel as one
+// JournalSince implements relay.JournalReader. The kinds travel as one
 // JSON array so the statement stays the same whatever their number.
 func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]relay.JournalEntry, error) {
 	kinds = slices.Compact(slices.Sorted(slices.Values(kinds)))

@@ -13,20 +13,10 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// Intake moves up to req.Limit rows from T_TTI into the inbox (or relay_dead)
-// in one transaction and returns how many it took.
-func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest) (int, error) {
-	n, _, err := s.intake(ctx, req, relay.ClaimRequest{})
-	return n, err
-}
-
-// IntakeClaim implements relay.IntakeClaimer: Intake, leasing in the same
+// Intake implements relay.Queue: it moves up to req.Limit rows from T_TTI into
+// the inbox (or relay_dead) in one transaction, leasing in the same
 // transaction the commands that arrive at the head of their agent's queue.
-func (s *Store) IntakeClaim(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
-	return s.intake(ctx, req, claim)
-}
-
-func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
+func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if req.Limit <= 0 {
 		return 0, nil, nil
 	}

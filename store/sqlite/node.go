@@ -7,9 +7,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.NodeRegistry = (*Store)(nil)
-
-// Heartbeat implements relay.NodeRegistry.
+// Heartbeat implements relay.Nodes.
 func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.q.nodeHeartbeat, n.ID, n.Host, n.PID, n.Version, micros(n.StartedAt), micros(now))
 	if err != nil {
@@ -18,7 +16,7 @@ func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) erro
 	return nil
 }
 
-// Leave implements relay.NodeRegistry.
+// Leave implements relay.Nodes.
 func (s *Store) Leave(ctx context.Context, id string) error {
 	if _, err := s.db.ExecContext(ctx, s.q.nodeLeave, id); err != nil {
 		return fail(ctx, "node leave", err)
@@ -26,7 +24,7 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 	return nil
 }
 
-// Nodes implements relay.NodeRegistry.
+// Nodes implements relay.Nodes.
 func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	rs, err := s.db.QueryContext(ctx, s.q.nodes)
 	if err != nil {

@@ -11,22 +11,12 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// Settle applies outcomes in one transaction. Each statement covers the whole
-// batch; the fence (still running, same owner, same attempt) is part of the
-// DELETE and UPDATE, so a stale outcome changes nothing and is not counted.
-func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time) (int, error) {
-	n, _, err := s.settle(ctx, outcomes, now, relay.ClaimRequest{})
-	return n, err
-}
-
-// SettleClaim implements relay.SettleClaimer: Settle, and in the same
-// transaction a lease on the next command of each agent whose command was
-// removed, when it is ready at claim.Now.
-func (s *Store) SettleClaim(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
-	return s.settle(ctx, outcomes, now, claim)
-}
-
-func (s *Store) settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+// Settle implements relay.Queue: it applies outcomes in one transaction. Each
+// statement covers the whole batch; the fence (still running, same owner,
+// same attempt) is part of the DELETE and UPDATE, so a stale outcome changes
+// nothing and is not counted. The same transaction leases the next command
+// of each agent whose command was removed, when it is ready at claim.Now.
+func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
 	if len(outcomes) == 0 {
 		return 0, nil, nil
 	}

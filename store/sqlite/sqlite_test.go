@@ -59,10 +59,8 @@ func TestStore(t *testing.T) {
 				return storetest.Harness{
 					Dialect: "sqlite",
 					Store:   s,
-					Admin:   s,
-					Open: func(t *testing.T) (relay.Store, relay.Admin) {
-						o := openStore(t, path, opts, sqlite.Config{})
-						return o, o
+					Open: func(t *testing.T) relay.Store {
+						return openStore(t, path, opts, sqlite.Config{})
 					},
 					DB:          erpHandle(t, path, 10*time.Second),
 					Names:       s.Names(),
@@ -251,7 +249,7 @@ func TestOtherWritersWaitForTheRelay(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("waiting writer failed: %v", err)
 	}
-	if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}); err != nil || n != 1 {
+	if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
 		t.Fatalf("Intake = %d, %v", n, err)
 	}
 }
@@ -299,7 +297,7 @@ func TestERPAndRelayConcurrently(t *testing.T) {
 			default:
 			}
 		}
-		if _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 16, Now: now}); err != nil {
+		if _, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 16, Now: now}, relay.ClaimRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		jobs, err := s.Claim(ctx, relay.ClaimRequest{Owner: "r1", Limit: 16, Now: now, LeaseUntil: now.Add(time.Minute)})
@@ -310,7 +308,7 @@ func TestERPAndRelayConcurrently(t *testing.T) {
 		for i, j := range jobs {
 			outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
 		}
-		n, err := s.Settle(ctx, outcomes, now)
+		n, _, err := s.Settle(ctx, outcomes, now, relay.ClaimRequest{})
 		if err != nil || n != len(jobs) {
 			t.Fatalf("Settle = %d, %v", n, err)
 		}
@@ -348,11 +346,11 @@ func TestThroughputView(t *testing.T) {
 	if err != nil || len(jobs) != 3 {
 		t.Fatalf("Claim: %+v, %v", jobs, err)
 	}
-	if _, err := s.Settle(ctx, []relay.Outcome{
+	if _, _, err := s.Settle(ctx, []relay.Outcome{
 		{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("a", relay.StateAvailable)}},
 		{Job: jobs[1], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("b", relay.StateBusy)}},
 		{Job: jobs[2], Kind: relay.Dead, Reason: "no", Replies: []relay.Frame{relay.ErrReply("c", relay.CodeRejected, "no")}},
-	}, now); err != nil {
+	}, now, relay.ClaimRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Publish(ctx, []relay.Frame{relay.EndCall("a")}, now); err != nil {

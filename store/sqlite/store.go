@@ -24,12 +24,7 @@ import (
 	"github.com/ctirelay/ctirelay/store"
 )
 
-var (
-	_ relay.Store         = (*Store)(nil)
-	_ relay.Admin         = (*Store)(nil)
-	_ relay.SettleClaimer = (*Store)(nil)
-	_ relay.IntakeClaimer = (*Store)(nil)
-)
+var _ relay.Store = (*Store)(nil)
 
 // Config holds what only SQLite has.
 type Config struct {
@@ -46,7 +41,7 @@ type Config struct {
 	BusyTimeout time.Duration
 }
 
-// Store implements relay.Store and relay.Admin on one SQLite file.
+// Store implements relay.Store on one SQLite file.
 type Store struct {
 	db    *sqlx.DB
 	path  string
@@ -179,3 +174,6 @@ func (s *Store) unlock() {
 		s.lock.release()
 	}
 }
+
+// Wakeups implements relay.Queue: SQLite cannot notify, so the engine polls.
+func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }

@@ -27,8 +27,7 @@ func publish(t *testing.T, e *env) {
 	equal(t, "T_TTO", e.tto(t), want)
 
 	// the ERP reads and deletes what it has processed; publishing goes on
-	first := e.count(t, `SELECT min(IS_TTO) FROM {{tto}}`)
-	e.exec(t, `DELETE FROM {{tto}} WHERE IS_TTO = ?`, first)
+	e.Tables.DeleteTTO(t, e.Tables.TTO(t)[0].ID)
 	if err := e.Store.Publish(ctx, []relay.Frame{relay.EndCall("ana")}, at(time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,7 @@ func retryDead(t *testing.T, e *env) {
 	}
 	// What operators see: the code answered, and the verb only for commands
 	// (a message refused at intake has none and cannot be retried).
-	letters, err := e.Admin.DeadLetters(ctx, 0, 10)
+	letters, err := e.Store.DeadLetters(ctx, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func retryDead(t *testing.T, e *env) {
 		{ID: dead[1].ID, InboxID: ids[0], Source: "cli", Ref: "cli-1", Agent: "jose", Verb: relay.VerbLogon, Frame: "<jose><L><ON>$",
 			Code: relay.CodeRetriesExhausted, Reason: "retries exhausted", Attempts: 1, EnqueuedAt: t0, DiedAt: at(time.Second)},
 	})
-	n, err := e.Admin.RetryDead(ctx, []int64{dead[0].ID, dead[1].ID, dead[1].ID + 1000}, at(time.Hour))
+	n, err := e.Store.RetryDead(ctx, []int64{dead[0].ID, dead[1].ID, dead[1].ID + 1000}, at(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,14 +76,14 @@ func retryDead(t *testing.T, e *env) {
 	if len(rows) != 3 || rows[2].ID <= later[0] {
 		t.Fatalf("retried command not at the tail: %+v", rows)
 	}
-	equal(t, "retried row", rows[2], inboxRow{ID: rows[2].ID, Source: "cli", Ref: "cli-1", Agent: "jose", Verb: "L", Frame: "<jose><L><ON>$",
+	equal(t, "retried row", rows[2], InboxRow{ID: rows[2].ID, Source: "cli", Ref: "cli-1", Agent: "jose", Verb: "L", Frame: "<jose><L><ON>$",
 		State: "ready", EnqueuedAt: us(at(time.Hour))})
 	// jose's later command now runs first: the retried one waits behind it
 	equal(t, "claim", e.claim(t, "r1", 10, at(time.Hour), at(2*time.Hour)), []relay.Job{
 		job(ids[1], "cli", "cli-2", "ana", relay.VerbStatus, "<ana><S>$", 1, t0, "r1"),
 		job(later[0], "cli", "cli-1", "jose", relay.VerbStatus, "<jose><S>$", 1, at(2*time.Second), "r1"),
 	})
-	if n, err := e.Admin.RetryDead(ctx, nil, t0); err != nil || n != 0 {
+	if n, err := e.Store.RetryDead(ctx, nil, t0); err != nil || n != 0 {
 		t.Fatalf("RetryDead(nil) = %d, %v", n, err)
 	}
 }
@@ -94,12 +93,12 @@ func dropDead(t *testing.T, e *env) {
 	e.insertTTI(t, "<a><XYZ>$", "<b><XYZ>$", "<c><XYZ>$")
 	e.intake(t, 10, t0)
 	dead := e.dead(t)
-	n, err := e.Admin.DropDead(ctx, []int64{dead[0].ID, dead[2].ID, dead[2].ID + 1000})
+	n, err := e.Store.DropDead(ctx, []int64{dead[0].ID, dead[2].ID, dead[2].ID + 1000})
 	if err != nil || n != 2 {
 		t.Fatalf("DropDead = %d, %v; want 2", n, err)
 	}
 	equal(t, "relay_dead", e.dead(t), dead[1:2])
-	if n, err := e.Admin.DropDead(ctx, nil); err != nil || n != 0 {
+	if n, err := e.Store.DropDead(ctx, nil); err != nil || n != 0 {
 		t.Fatalf("DropDead(nil) = %d, %v", n, err)
 	}
 }
@@ -113,30 +112,30 @@ func paging(t *testing.T, e *env) {
 	if err := e.Store.Publish(ctx, events, t0); err != nil {
 		t.Fatal(err)
 	}
-	all, err := e.Admin.Journal(ctx, 0, 100)
+	all, err := e.Store.Journal(ctx, 0, 100)
 	if err != nil || len(all) != 5 {
 		t.Fatalf("Journal: %d entries, %v", len(all), err)
 	}
-	page, err := e.Admin.Journal(ctx, 0, 2)
+	page, err := e.Store.Journal(ctx, 0, 2)
 	if err != nil || len(page) != 2 || page[0].ID != all[0].ID || page[1].ID != all[1].ID {
 		t.Fatalf("first page %+v, %v", page, err)
 	}
-	page, err = e.Admin.Journal(ctx, all[1].ID, 10)
+	page, err = e.Store.Journal(ctx, all[1].ID, 10)
 	if err != nil || len(page) != 3 || page[0].ID != all[2].ID || page[0].Agent != "c" {
 		t.Fatalf("second page %+v, %v", page, err)
 	}
-	page, err = e.Admin.Journal(ctx, all[4].ID, 10)
+	page, err = e.Store.Journal(ctx, all[4].ID, 10)
 	if err != nil || len(page) != 0 {
 		t.Fatalf("after the end %+v, %v", page, err)
 	}
 
 	e.insertTTI(t, "<a><X>$", "<b><X>$", "<c><X>$")
 	e.intake(t, 10, t0)
-	letters, err := e.Admin.DeadLetters(ctx, 0, 2)
+	letters, err := e.Store.DeadLetters(ctx, 0, 2)
 	if err != nil || len(letters) != 2 || letters[0].Agent != "a" || letters[1].Agent != "b" {
 		t.Fatalf("dead letters %+v, %v", letters, err)
 	}
-	rest, err := e.Admin.DeadLetters(ctx, letters[1].ID, 2)
+	rest, err := e.Store.DeadLetters(ctx, letters[1].ID, 2)
 	if err != nil || len(rest) != 1 || rest[0].Agent != "c" || rest[0].Reason != `UNKNOWN_VERB: unknown verb "X"` ||
 		rest[0].Code != relay.CodeUnknownVerb || rest[0].Verb != "" {
 		t.Fatalf("dead letters after %d: %+v, %v", letters[1].ID, rest, err)
@@ -149,12 +148,12 @@ func status(t *testing.T, e *env) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 
-	empty, err := e.Admin.Status(ctx, now)
+	empty, err := e.Store.Status(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	equal(t, "Status of an empty store", empty, relay.QueueStatus{})
-	if none, err := e.Admin.Agents(ctx, now); err != nil || len(none) != 0 {
+	if none, err := e.Store.Agents(ctx, now); err != nil || len(none) != 0 {
 		t.Fatalf("Agents of an empty store: %+v, %v", none, err)
 	}
 
@@ -183,7 +182,7 @@ func status(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 
-	st, err := e.Admin.Status(ctx, now)
+	st, err := e.Store.Status(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func status(t *testing.T, e *env) {
 		t.Fatalf("OldestAge = %v, want about 90s", age)
 	}
 
-	agents, err := e.Admin.Agents(ctx, now)
+	agents, err := e.Store.Agents(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}

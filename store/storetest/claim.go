@@ -74,7 +74,7 @@ func retryBlocks(t *testing.T, e *env) {
 	if n != 1 {
 		t.Fatalf("Settle applied %d", n)
 	}
-	equal(t, "retried row", e.inbox(t)[0], inboxRow{ID: ids[0], Source: "cli", Ref: "cli-1", Agent: "jose", Verb: "L", Frame: "<jose><L><ON>$",
+	equal(t, "retried row", e.inbox(t)[0], InboxRow{ID: ids[0], Source: "cli", Ref: "cli-1", Agent: "jose", Verb: "L", Frame: "<jose><L><ON>$",
 		State: "ready", Attempts: 1, NotBefore: us(at(time.Minute)), EnqueuedAt: us(t0), LastError: "switch unreachable"})
 	equal(t, "T_TTO", e.tto(t), []string(nil))
 
@@ -101,7 +101,7 @@ func concurrentClaimers(t *testing.T, e *env) {
 	for w := range stores {
 		stores[w] = e.Store
 		if e.Open != nil && w > 0 {
-			stores[w], _ = e.Open(t)
+			stores[w] = e.Open(t)
 		}
 	}
 
@@ -159,7 +159,7 @@ func concurrentClaimers(t *testing.T, e *env) {
 					outcomes[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
 				}
 				mu.Unlock()
-				n, err := stores[w].Settle(ctx, outcomes, t0)
+				n, _, err := stores[w].Settle(ctx, outcomes, t0, relay.ClaimRequest{})
 				if err != nil || n != len(jobs) {
 					t.Errorf("%s: Settle = %d, %v; want %d", owner, n, err, len(jobs))
 					return
@@ -186,7 +186,7 @@ func concurrentClaimers(t *testing.T, e *env) {
 			}
 		}
 	}
-	if n := e.count(t, `SELECT count(*) FROM {{inbox}}`); n != 0 {
+	if n := len(e.inbox(t)); n != 0 {
 		t.Errorf("%d commands left in the inbox", n)
 	}
 	replies := 0

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -15,18 +14,9 @@ func init() {
 	register("JournalSinceFiltersKinds", journalSince)
 }
 
-func cursorsOf(t *testing.T, s relay.Store) relay.Cursors {
-	t.Helper()
-	c, ok := s.(relay.Cursors)
-	if !ok {
-		t.Fatalf("%T does not implement relay.Cursors", s)
-	}
-	return c
-}
-
 func cursors(t *testing.T, e *env) {
 	ctx := context.Background()
-	c := cursorsOf(t, e.Store)
+	c := e.Store
 	get := func(name string) (relay.Cursor, bool) {
 		t.Helper()
 		got, found, err := c.Cursor(ctx, name)
@@ -60,13 +50,9 @@ func cursors(t *testing.T, e *env) {
 
 	// A DBA sees them in relay_cursor.
 	var rows []string
-	e.rows(t, fmt.Sprintf(`SELECT name, position, %s FROM {{cursor}} ORDER BY name`, e.micros("updated_at")), func(r *sql.Rows) error {
-		var name string
-		var pos, updated int64
-		err := r.Scan(&name, &pos, &updated)
-		rows = append(rows, fmt.Sprintf("%s %d %d", name, pos, updated))
-		return err
-	})
+	for _, c := range e.Tables.Cursors(t) {
+		rows = append(rows, fmt.Sprintf("%s %d %d", c.Name, c.Position, us(c.UpdatedAt)))
+	}
 	equal(t, "relay_cursor", rows, []string{
 		fmt.Sprintf("socket:ADMSOCKET 3 %d", us(at(3*time.Second))),
 		fmt.Sprintf("socket:jose 9 %d", us(at(4*time.Second))),
@@ -74,8 +60,7 @@ func cursors(t *testing.T, e *env) {
 
 	// Another relay on the same database shares them.
 	if e.Open != nil {
-		other, _ := e.Open(t)
-		oc := cursorsOf(t, other)
+		oc := e.Open(t)
 		got, found, err := oc.Cursor(ctx, "socket:jose")
 		if err != nil || !found || got.Position != 9 {
 			t.Fatalf("second handle: %+v, %v, %v", got, found, err)
@@ -91,14 +76,7 @@ func first[A, B any](a A, _ B) A { return a }
 
 func journalSince(t *testing.T, e *env) {
 	ctx := context.Background()
-	f, ok := e.Store.(relay.JournalFollower)
-	if !ok {
-		t.Fatalf("%T does not implement relay.JournalFollower", e.Store)
-	}
-	h, ok := e.Store.(relay.JournalHeader)
-	if !ok {
-		t.Fatalf("%T does not implement relay.JournalHeader", e.Store)
-	}
+	f, h := e.Store, e.Store
 	head := func() int64 {
 		t.Helper()
 		id, err := h.JournalHead(ctx)
@@ -121,7 +99,7 @@ func journalSince(t *testing.T, e *env) {
 	}
 
 	all := e.journal(t) // ids zeroed
-	raw, err := e.Admin.Journal(ctx, 0, 100)
+	raw, err := e.Store.Journal(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

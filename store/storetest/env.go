@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"strings"
@@ -26,52 +25,25 @@ type env struct {
 	Harness
 }
 
-func (e *env) sql(query string) string {
+// needSQL skips a case that only a SQL dialect can run (it changes the
+// schema under the store, say); why says what it does.
+func (e *env) needSQL(t *testing.T, why string) {
+	t.Helper()
+	if e.DB == nil {
+		t.Skip("needs SQL: " + why)
+	}
+}
+
+// exec runs raw SQL as a DBA would (needSQL first).
+func (e *env) exec(t *testing.T, query string) {
+	t.Helper()
 	q := schema.Render(query, e.Names)
 	if e.Rebind != nil {
 		q = e.Rebind(q)
 	}
-	return q
-}
-
-func (e *env) micros(col string) string {
-	if e.Micros == nil {
-		return col
-	}
-	return e.Micros(col)
-}
-
-// exec runs raw SQL as the ERP would.
-func (e *env) exec(t *testing.T, query string, args ...any) {
-	t.Helper()
-	if _, err := e.DB.Exec(e.sql(query), args...); err != nil {
+	if _, err := e.DB.Exec(q); err != nil {
 		t.Fatalf("exec %q: %v", query, err)
 	}
-}
-
-// rows runs a query and hands each row to scan.
-func (e *env) rows(t *testing.T, query string, scan func(*sql.Rows) error, args ...any) {
-	t.Helper()
-	rs, err := e.DB.Query(e.sql(query), args...)
-	if err != nil {
-		t.Fatalf("query %q: %v", query, err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		if err := scan(rs); err != nil {
-			t.Fatalf("scan %q: %v", query, err)
-		}
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatalf("query %q: %v", query, err)
-	}
-}
-
-func (e *env) count(t *testing.T, query string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	e.rows(t, query, func(r *sql.Rows) error { return r.Scan(&n) }, args...)
-	return n
 }
 
 // insertTTI inserts rows the way most ERPs do, letting the database number
@@ -79,9 +51,11 @@ func (e *env) count(t *testing.T, query string, args ...any) int64 {
 func (e *env) insertTTI(t *testing.T, frames ...string) []int64 {
 	t.Helper()
 	before := e.ttiIDs(t)
-	for _, f := range frames {
-		e.exec(t, `INSERT INTO {{tti}} (DS_TTI) VALUES (?)`, f)
+	rows := make([]Row, len(frames))
+	for i, f := range frames {
+		rows[i] = Row{Text: f}
 	}
+	e.Tables.InsertTTI(t, rows...)
 	after := e.ttiIDs(t)
 	if len(after) != len(before)+len(frames) {
 		t.Fatalf("T_TTI holds %d rows after inserting %d into %d", len(after), len(frames), len(before))
@@ -92,109 +66,47 @@ func (e *env) insertTTI(t *testing.T, frames ...string) []int64 {
 func (e *env) ttiIDs(t *testing.T) []int64 {
 	t.Helper()
 	var ids []int64
-	e.rows(t, `SELECT IS_TTI FROM {{tti}} ORDER BY IS_TTI`, func(r *sql.Rows) error {
-		var id int64
-		err := r.Scan(&id)
-		ids = append(ids, id)
-		return err
-	})
+	for _, r := range e.Tables.TTI(t) {
+		ids = append(ids, r.ID)
+	}
 	return ids
 }
 
 // tti returns DS_TTI in IS_TTI order.
 func (e *env) tti(t *testing.T) []string {
 	t.Helper()
-	return e.strings(t, `SELECT DS_TTI FROM {{tti}} ORDER BY IS_TTI`)
+	return texts(e.Tables.TTI(t))
 }
 
 // tto returns DS_TTO in IS_TTO order, as the ERP reads it.
 func (e *env) tto(t *testing.T) []string {
 	t.Helper()
-	return e.strings(t, `SELECT DS_TTO FROM {{tto}} ORDER BY IS_TTO`)
+	return texts(e.Tables.TTO(t))
 }
 
-func (e *env) strings(t *testing.T, query string, args ...any) []string {
-	t.Helper()
+func texts(rows []Row) []string {
 	var out []string
-	e.rows(t, query, func(r *sql.Rows) error {
-		var s string
-		err := r.Scan(&s)
-		out = append(out, s)
-		return err
-	}, args...)
+	for _, r := range rows {
+		out = append(out, r.Text)
+	}
 	return out
 }
 
-// inboxRow is a raw relay_inbox row; NULL reads as 0 or "".
-type inboxRow struct {
-	ID           int64
-	Source       string
-	Ref          string
-	Agent        string
-	Verb         string
-	Frame        string
-	State        string
-	Attempts     int64
-	NotBefore    int64 // µs
-	LeaseOwner   string
-	LeaseExpires int64 // µs
-	EnqueuedAt   int64 // µs
-	LastError    string
-}
-
-func (e *env) inbox(t *testing.T) []inboxRow {
+func (e *env) inbox(t *testing.T) []InboxRow {
 	t.Helper()
-	q := fmt.Sprintf(`SELECT id, source, source_ref, agent, verb, frame, state, attempts,
-		coalesce(%s, 0), coalesce(lease_owner, ''), coalesce(%s, 0), %s, coalesce(last_error, '')
-		FROM {{inbox}} ORDER BY id`, e.micros("not_before"), e.micros("lease_expires"), e.micros("enqueued_at"))
-	var out []inboxRow
-	e.rows(t, q, func(r *sql.Rows) error {
-		var x inboxRow
-		err := r.Scan(&x.ID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame, &x.State, &x.Attempts,
-			&x.NotBefore, &x.LeaseOwner, &x.LeaseExpires, &x.EnqueuedAt, &x.LastError)
-		out = append(out, x)
-		return err
-	})
-	return out
+	return e.Tables.Inbox(t)
 }
 
-// deadRow is a raw relay_dead row; NULL reads as 0 or "".
-type deadRow struct {
-	ID         int64
-	InboxID    int64
-	Source     string
-	Ref        string
-	Agent      string
-	Verb       string
-	Frame      string
-	Code       string
-	Reason     string
-	Attempts   int64
-	EnqueuedAt int64 // µs
-	DiedAt     int64 // µs
-}
-
-func (e *env) dead(t *testing.T) []deadRow {
+func (e *env) dead(t *testing.T) []DeadRow {
 	t.Helper()
-	q := fmt.Sprintf(`SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, coalesce(verb, ''), frame,
-		coalesce(code, ''), reason, attempts, %s, %s FROM {{dead}} ORDER BY id`,
-		e.micros("enqueued_at"), e.micros("died_at"))
-	var out []deadRow
-	e.rows(t, q, func(r *sql.Rows) error {
-		var x deadRow
-		err := r.Scan(&x.ID, &x.InboxID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame,
-			&x.Code, &x.Reason, &x.Attempts, &x.EnqueuedAt, &x.DiedAt)
-		out = append(out, x)
-		return err
-	})
-	return out
+	return e.Tables.Dead(t)
 }
 
 // Store calls that must succeed.
 
 func (e *env) intake(t *testing.T, limit int, now time.Time) int {
 	t.Helper()
-	n, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: limit, Now: now})
+	n, _, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: limit, Now: now}, relay.ClaimRequest{})
 	if err != nil {
 		t.Fatalf("Intake: %v", err)
 	}
@@ -255,7 +167,7 @@ func (e *env) reclaim(t *testing.T, owner string, limit int, now, until time.Tim
 
 func (e *env) settle(t *testing.T, now time.Time, outcomes ...relay.Outcome) int {
 	t.Helper()
-	n, err := e.Store.Settle(context.Background(), outcomes, now)
+	n, _, err := e.Store.Settle(context.Background(), outcomes, now, relay.ClaimRequest{})
 	if err != nil {
 		t.Fatalf("Settle: %v", err)
 	}
@@ -266,7 +178,7 @@ func (e *env) settle(t *testing.T, now time.Time, outcomes ...relay.Outcome) int
 // zeroed so entries compare with expectations built without them.
 func (e *env) journal(t *testing.T) []relay.JournalEntry {
 	t.Helper()
-	got, err := e.Admin.Journal(context.Background(), 0, 1_000_000)
+	got, err := e.Store.Journal(context.Background(), 0, 1_000_000)
 	if err != nil {
 		t.Fatalf("Journal: %v", err)
 	}

@@ -23,7 +23,7 @@ func cancelled(t *testing.T, e *env) {
 	cancel()
 	calls := map[string]func() error{
 		"Intake": func() error {
-			_, err := e.Store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0})
+			_, _, err := e.Store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{})
 			return err
 		},
 		"Enqueue": func() error {
@@ -39,22 +39,22 @@ func cancelled(t *testing.T, e *env) {
 			return err
 		},
 		"Settle": func() error {
-			_, err := e.Store.Settle(ctx, []relay.Outcome{{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("ana")}}}, t0)
+			_, _, err := e.Store.Settle(ctx, []relay.Outcome{{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("ana")}}}, t0, relay.ClaimRequest{})
 			return err
 		},
 		"Publish": func() error { return e.Store.Publish(ctx, []relay.Frame{relay.EndCall("ana")}, t0) },
 		"Extend":  func() error { return e.Store.Extend(ctx, "r1", at(time.Hour)) },
 		"Release": func() error { return e.Store.Release(ctx, "r1") },
 		"Journal": func() error {
-			_, err := e.Admin.Journal(ctx, 0, 10)
+			_, err := e.Store.Journal(ctx, 0, 10)
 			return err
 		},
 		"RetryDead": func() error {
-			_, err := e.Admin.RetryDead(ctx, []int64{1}, t0)
+			_, err := e.Store.RetryDead(ctx, []int64{1}, t0)
 			return err
 		},
 		"Status": func() error {
-			_, err := e.Admin.Status(ctx, t0)
+			_, err := e.Store.Status(ctx, t0)
 			return err
 		},
 	}
@@ -74,6 +74,7 @@ func cancelled(t *testing.T, e *env) {
 // A row leaves T_TTI only in the transaction that records it: when recording
 // fails, the rows stay for the next intake.
 func intakeAtomic(t *testing.T, e *env) {
+	e.needSQL(t, "renames relay_dead under the store to break an intake midway")
 	e.insertTTI(t, "<jose><S>$", "<maria><BAD>$", "<ana><S>$")
 	away := e.Names["prefix"] + "dead_away"
 	qualifiedAway := away
@@ -81,12 +82,12 @@ func intakeAtomic(t *testing.T, e *env) {
 		qualifiedAway = s + "." + away
 	}
 	e.exec(t, `ALTER TABLE {{dead}} RENAME TO `+away)
-	if _, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}); err == nil {
+	if _, _, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{}); err == nil {
 		t.Fatal("Intake succeeded without relay_dead")
 	}
 	equal(t, "T_TTI after the failed intake", e.tti(t), []string{"<jose><S>$", "<maria><BAD>$", "<ana><S>$"})
-	equal(t, "inbox after the failed intake", e.inbox(t), []inboxRow(nil))
-	if n := e.count(t, `SELECT count(*) FROM {{journal}}`); n != 0 {
+	equal(t, "inbox after the failed intake", e.inbox(t), []InboxRow(nil))
+	if n := e.Tables.JournalLen(t); n != 0 {
 		t.Fatalf("journal has %d rows after the failed intake", n)
 	}
 
@@ -105,13 +106,13 @@ func closedHandle(t *testing.T, e *env) {
 	if e.Open == nil {
 		t.Skip("the dialect allows a single handle")
 	}
-	s, a := e.Open(t)
+	s := e.Open(t)
 	e.insertTTI(t, "<jose><S>$")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.Close() // a second Close must not panic
-	if _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}); err == nil {
+	if _, _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: t0}, relay.ClaimRequest{}); err == nil {
 		t.Error("Intake on a closed store: no error")
 	}
 	if _, err := s.Claim(context.Background(), relay.ClaimRequest{Owner: "r", Limit: 10, Now: t0, LeaseUntil: at(time.Minute)}); err == nil {
@@ -120,7 +121,7 @@ func closedHandle(t *testing.T, e *env) {
 	if err := s.Publish(context.Background(), []relay.Frame{relay.EndCall("jose")}, t0); err == nil {
 		t.Error("Publish on a closed store: no error")
 	}
-	if _, err := a.Status(context.Background(), t0); err == nil {
+	if _, err := s.Status(context.Background(), t0); err == nil {
 		t.Error("Status on a closed store: no error")
 	}
 	equal(t, "T_TTI", e.tti(t), []string{"<jose><S>$"})

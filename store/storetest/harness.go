@@ -1,7 +1,7 @@
-// Package storetest is the one behaviour suite every SQL dialect of the relay
-// store must pass. It defines the semantics of relay.Store and relay.Admin:
-// a dialect's test opens a fresh, migrated, empty database per subtest and
-// calls Run.
+// Package storetest is the one behaviour suite every relay store must pass:
+// the SQL dialects and the in-memory fake alike. It defines the semantics of
+// relay.Store: a dialect's test opens a fresh, migrated, empty store per
+// subtest and calls Run.
 package storetest
 
 import (
@@ -11,22 +11,27 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// Harness is one fresh, migrated, empty store and raw access to its database,
-// as the ERP and a DBA have it.
+// Harness is one fresh, migrated, empty store and access to its tables, as
+// the ERP and a DBA have it.
 type Harness struct {
-	Dialect string // "sqlite", "postgres" ...
+	Dialect string // "sqlite", "postgres", "memstore" ...
 
 	Store relay.Store
-	Admin relay.Admin
 
 	// Open returns another handle on the same database, as a second relay
 	// would have it, or is nil when the dialect allows one handle only. The
 	// harness closes what it returns when the test ends.
-	Open func(t *testing.T) (relay.Store, relay.Admin)
+	Open func(t *testing.T) relay.Store
+
+	// Tables is the ERP's and a DBA's side of the store: T_TTI rows in,
+	// T_TTO rows out, the relay's tables read as they are. Nil for a SQL
+	// dialect: the suite builds it from DB, Rebind, Names and Micros.
+	Tables Tables
 
 	// DB is a raw connection pool to the same database, used the way the ERP
 	// uses it (INSERT INTO T_TTI, SELECT/DELETE T_TTO) and to read the relay's
-	// tables. The harness closes it.
+	// tables; nil for a store without SQL, which skips the few SQL-only
+	// cases. The harness closes it.
 	DB *sql.DB
 	// Rebind turns '?' placeholders into the dialect's; nil leaves them.
 	Rebind func(query string) string
@@ -61,6 +66,12 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
+			if h.Tables == nil {
+				if h.DB == nil {
+					t.Fatal("harness has neither Tables nor DB")
+				}
+				h.Tables = &sqlTables{h: h}
+			}
 			c.run(t, &env{Harness: h})
 		})
 	}

@@ -25,9 +25,9 @@ func init() {
 // The ERP supplies its own IS_TTI positionally; processing follows IS_TTI,
 // not insertion order, and rows leave T_TTI only as they enter the inbox.
 func intakeOrder(t *testing.T, e *env) {
-	e.exec(t, `INSERT INTO {{tti}} VALUES (30, '<ana><S>$')`)
-	e.exec(t, `INSERT INTO {{tti}} VALUES (10, '<jose><l><on>$')`)
-	e.exec(t, `INSERT INTO {{tti}} VALUES (20, '<jose><P><ON><1>$')`)
+	e.Tables.InsertTTI(t, Row{30, "<ana><S>$"})
+	e.Tables.InsertTTI(t, Row{10, "<jose><l><on>$"})
+	e.Tables.InsertTTI(t, Row{20, "<jose><P><ON><1>$"})
 
 	if n := e.intake(t, 2, t0); n != 2 {
 		t.Fatalf("Intake took %d rows, want 2", n)
@@ -37,7 +37,7 @@ func intakeOrder(t *testing.T, e *env) {
 	if len(rows) != 2 || rows[0].ID >= rows[1].ID {
 		t.Fatalf("inbox ids %+v", rows)
 	}
-	equal(t, "inbox", rows, []inboxRow{
+	equal(t, "inbox", rows, []InboxRow{
 		{ID: rows[0].ID, Source: "erp", Ref: "10", Agent: "jose", Verb: "L", Frame: "<jose><l><on>$", State: "ready", EnqueuedAt: us(t0)},
 		{ID: rows[1].ID, Source: "erp", Ref: "20", Agent: "jose", Verb: "P", Frame: "<jose><P><ON><1>$", State: "ready", EnqueuedAt: us(t0)},
 	})
@@ -114,7 +114,7 @@ func intakeRejects(t *testing.T, e *env) {
 	}
 	equal(t, "T_TTI", e.tti(t), []string(nil))
 
-	var wantDead []deadRow
+	var wantDead []DeadRow
 	var wantTTO []string
 	var wantJournal []relay.JournalEntry
 	for i, b := range bads {
@@ -123,7 +123,7 @@ func intakeRejects(t *testing.T, e *env) {
 			t.Fatalf("fixture %d: Admit = %+v, want code %s agent %q", i, a, b.code, b.agent)
 		}
 		ref := strconv.FormatInt(ids[i], 10)
-		wantDead = append(wantDead, deadRow{Source: "erp", Ref: ref, Agent: b.agent, Frame: b.raw,
+		wantDead = append(wantDead, DeadRow{Source: "erp", Ref: ref, Agent: b.agent, Frame: b.raw,
 			Code: b.code, Reason: b.code + ": " + a.Err.Message, EnqueuedAt: us(t0), DiedAt: us(t0)})
 		wantJournal = append(wantJournal, rejectedEntry(t0, b.agent, b.raw, "erp", ref))
 		if b.agent != "" {
@@ -151,7 +151,7 @@ func intakeRejects(t *testing.T, e *env) {
 	// the good row after the bad ones was taken and can run
 	inbox := e.inbox(t)
 	last := strconv.FormatInt(ids[len(ids)-1], 10)
-	equal(t, "inbox", inbox, []inboxRow{{ID: inbox[0].ID, Source: "erp", Ref: last, Agent: "jose", Verb: "S", Frame: "<jose><S>$", State: "ready", EnqueuedAt: us(t0)}})
+	equal(t, "inbox", inbox, []InboxRow{{ID: inbox[0].ID, Source: "erp", Ref: last, Agent: "jose", Verb: "S", Frame: "<jose><S>$", State: "ready", EnqueuedAt: us(t0)}})
 	wantJournal = append(wantJournal, cmdEntry(t0, "jose", "<jose><S>$", "erp", last, inbox[0].ID))
 	equal(t, "journal", e.journal(t), wantJournal)
 	jobs := e.claim(t, "r1", 10, t0, at(time.Minute))
@@ -161,21 +161,11 @@ func intakeRejects(t *testing.T, e *env) {
 // More rows than any one multi-row statement holds keep their order.
 func intakeLargeBatch(t *testing.T, e *env) {
 	const rows, agents = 1200, 40
-	var b strings.Builder
-	for i := 0; i < rows; i++ {
-		if i%300 == 0 {
-			if i > 0 {
-				e.exec(t, b.String())
-			}
-			b.Reset()
-			b.WriteString("INSERT INTO {{tti}} (DS_TTI) VALUES ")
-		} else {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "('<a%02d><P><ON><%d>$')", i%agents, i)
+	frames := make([]string, rows)
+	for i := range frames {
+		frames[i] = fmt.Sprintf("<a%02d><P><ON><%d>$", i%agents, i)
 	}
-	e.exec(t, b.String())
-	ids := e.ttiIDs(t)
+	ids := e.insertTTI(t, frames...)
 
 	if n := e.intake(t, 5000, t0); n != rows {
 		t.Fatalf("Intake took %d rows, want %d", n, rows)
@@ -209,7 +199,7 @@ func intakeLargeBatch(t *testing.T, e *env) {
 	if len(tto) != 2*agents || tto[0] != "<a00><OK>$" || tto[1] != "<a00><S><2>$" || tto[2*agents-1] != fmt.Sprintf("<a%02d><S><2>$", agents-1) {
 		t.Fatalf("T_TTO: %d rows, first %q", len(tto), tto[:2])
 	}
-	if n := e.count(t, `SELECT count(*) FROM {{inbox}}`); n != rows-agents {
+	if n := len(e.inbox(t)); n != rows-agents {
 		t.Fatalf("inbox has %d rows after settling, want %d", n, rows-agents)
 	}
 }
@@ -218,21 +208,16 @@ func intakeLargeBatch(t *testing.T, e *env) {
 // of an earlier one: inbox order stays IS_TTI order.
 func concurrentIntakes(t *testing.T, e *env) {
 	const rows, agents = 300, 5
-	var b strings.Builder
-	b.WriteString("INSERT INTO {{tti}} (DS_TTI) VALUES ")
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "('<a%d><P><ON><%d>$')", i%agents, i)
+	frames := make([]string, rows)
+	for i := range frames {
+		frames[i] = fmt.Sprintf("<a%d><P><ON><%d>$", i%agents, i)
 	}
-	e.exec(t, b.String())
-	ids := e.ttiIDs(t)
+	ids := e.insertTTI(t, frames...)
 
 	stores := []relay.Store{e.Store, e.Store, e.Store}
 	if e.Open != nil {
 		for i := 1; i < len(stores); i++ {
-			stores[i], _ = e.Open(t)
+			stores[i] = e.Open(t)
 		}
 	}
 	var wg sync.WaitGroup
@@ -243,7 +228,7 @@ func concurrentIntakes(t *testing.T, e *env) {
 		go func() {
 			defer wg.Done()
 			for {
-				n, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 7, Now: t0})
+				n, _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 7, Now: t0}, relay.ClaimRequest{})
 				if err != nil {
 					t.Errorf("Intake: %v", err)
 					return
@@ -289,13 +274,13 @@ func enqueueOtherSources(t *testing.T, e *env) {
 	if got[1].ID != 0 || got[1].Err == nil || got[1].Err.Code != relay.CodeUnknownVerb {
 		t.Fatalf("rejected result %+v", got[1])
 	}
-	equal(t, "inbox", e.inbox(t), []inboxRow{
+	equal(t, "inbox", e.inbox(t), []InboxRow{
 		{ID: got[0].ID, Source: "socket", Ref: "conn-7", Agent: "jose", Verb: "S", Frame: "<jose><S>$", State: "ready", EnqueuedAt: us(t0)},
 		{ID: got[2].ID, Source: "http", Ref: "req-1", Agent: "ana", Verb: "L", Frame: "<ana><L><ON>$", State: "ready", EnqueuedAt: us(t0)},
 	})
 	reason := relay.CodeUnknownVerb + `: unknown verb "BOGUS"`
 	dead := e.dead(t)
-	equal(t, "relay_dead", dead, []deadRow{{ID: dead[0].ID, Source: "socket", Ref: "conn-7", Agent: "pedro",
+	equal(t, "relay_dead", dead, []DeadRow{{ID: dead[0].ID, Source: "socket", Ref: "conn-7", Agent: "pedro",
 		Frame: "<pedro><BOGUS>$", Code: relay.CodeUnknownVerb, Reason: reason, EnqueuedAt: us(t0), DiedAt: us(t0)}})
 	equal(t, "T_TTO", e.tto(t), []string(nil))
 	reply := `<pedro><ERR><UNKNOWN_VERB><unknown verb "BOGUS">$`

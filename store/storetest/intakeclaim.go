@@ -15,16 +15,12 @@ func init() {
 	register("IntakeClaimLimitInIDOrder", intakeClaimLimit)
 }
 
-// intakeClaim calls IntakeClaim, skipping stores that do not have it.
+// intakeClaim calls Intake with a claim.
 func (e *env) intakeClaim(t *testing.T, limit int, now time.Time, claim relay.ClaimRequest) (int, []relay.Job) {
 	t.Helper()
-	ic, ok := e.Store.(relay.IntakeClaimer)
-	if !ok {
-		t.Skip("the store does not lease on intake")
-	}
-	n, jobs, err := ic.IntakeClaim(context.Background(), relay.IntakeRequest{Limit: limit, Now: now}, claim)
+	n, jobs, err := e.Store.Intake(context.Background(), relay.IntakeRequest{Limit: limit, Now: now}, claim)
 	if err != nil {
-		t.Fatalf("IntakeClaim: %v", err)
+		t.Fatalf("Intake with a claim: %v", err)
 	}
 	return n, normJobs(jobs)
 }

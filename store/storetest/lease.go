@@ -77,7 +77,7 @@ func release(t *testing.T, e *env) {
 	if err := e.Store.Release(context.Background(), "nobody"); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "inbox after release", e.inbox(t), []inboxRow{
+	equal(t, "inbox after release", e.inbox(t), []InboxRow{
 		{ID: ids[0], Source: "cli", Ref: "cli-1", Agent: "jose", Verb: "S", Frame: "<jose><S>$", State: "ready", EnqueuedAt: us(t0)},
 		{ID: ids[1], Source: "cli", Ref: "cli-2", Agent: "ana", Verb: "S", Frame: "<ana><S>$", State: "ready", EnqueuedAt: us(t0)},
 		{ID: bia[0], Source: "cli", Ref: "cli-1", Agent: "bia", Verb: "S", Frame: "<bia><S>$", State: "running", Attempts: 1, LeaseOwner: "r2", LeaseExpires: us(at(time.Minute)), EnqueuedAt: us(t0)},

@@ -19,22 +19,17 @@ func init() {
 // on once settles make room. The rest waits in T_TTI, in order.
 func intakeMaxInbox(t *testing.T, e *env) {
 	ctx := context.Background()
-	for _, f := range []string{"<a><S>$", "<b><S>$", "<c><S>$", "<d><S>$", "<e><S>$", "<f><S>$"} {
-		e.exec(t, `INSERT INTO {{tti}} (DS_TTI) VALUES ('`+f+`')`)
-	}
+	e.insertTTI(t, "<a><S>$", "<b><S>$", "<c><S>$", "<d><S>$", "<e><S>$", "<f><S>$")
 	req := relay.IntakeRequest{Limit: 10, Now: t0, MaxInbox: 4}
 	take := func(step string, want int, wantErr error) {
 		t.Helper()
-		var n int
-		var err error
-		if ic, ok := e.Store.(relay.IntakeClaimer); ok && step == "claiming" {
-			var jobs []relay.Job
-			n, jobs, err = ic.IntakeClaim(ctx, req, relay.ClaimRequest{Owner: "r1", Limit: 10, Now: t0, LeaseUntil: t0.Add(time.Minute)})
-			if len(jobs) != n {
-				t.Fatalf("%s: IntakeClaim leased %d of %d commands for idle agents", step, len(jobs), n)
-			}
-		} else {
-			n, err = e.Store.Intake(ctx, req)
+		var claim relay.ClaimRequest
+		if step == "claiming" {
+			claim = relay.ClaimRequest{Owner: "r1", Limit: 10, Now: t0, LeaseUntil: t0.Add(time.Minute)}
+		}
+		n, jobs, err := e.Store.Intake(ctx, req, claim)
+		if len(jobs) != min(n, claim.Limit) {
+			t.Fatalf("%s: Intake leased %d of %d commands for idle agents", step, len(jobs), n)
 		}
 		if n != want || !errors.Is(err, wantErr) {
 			t.Fatalf("%s: took %d rows, err %v; want %d, %v", step, n, err, want, wantErr)
@@ -58,7 +53,7 @@ func intakeMaxInbox(t *testing.T, e *env) {
 	req.MaxInbox = 5 // no room, but nothing waits either
 	take("full with T_TTI empty", 0, nil)
 	req.MaxInbox = 6 // room for exactly what waits
-	e.exec(t, `INSERT INTO {{tti}} (DS_TTI) VALUES ('<g><S>$')`)
+	e.insertTTI(t, "<g><S>$")
 	take("room for exactly the last row", 1, nil)
 	req.MaxInbox = 0 // no bound
 	take("unbounded", 0, nil)

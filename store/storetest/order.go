@@ -31,7 +31,7 @@ func refusedInOrder(t *testing.T, e *env) {
 	if len(rows) != 3 || rows[0].ID >= rows[1].ID || rows[1].ID >= rows[2].ID {
 		t.Fatalf("inbox %s", show(rows))
 	}
-	equal(t, "inbox", rows, []inboxRow{
+	equal(t, "inbox", rows, []InboxRow{
 		{ID: rows[0].ID, Source: "erp", Ref: ref(0), Agent: "ana", Verb: "A", Frame: dial, State: "ready", EnqueuedAt: us(t0)},
 		{ID: rows[1].ID, Source: "erp", Ref: ref(1), Agent: "ana", Verb: string(relay.RefusedVerb(badErr)), Frame: bad, State: "ready", EnqueuedAt: us(t0)},
 		{ID: rows[2].ID, Source: "erp", Ref: ref(2), Agent: "ana", Verb: "S", Frame: status, State: "ready", EnqueuedAt: us(t0)},
@@ -80,21 +80,21 @@ func refusedInOrder(t *testing.T, e *env) {
 	equal(t, "ana's commands, in the order they reached the head of the queue", order,
 		[]string{dial, bad, status, "<ana><XYZ>$", "<ana><P><OFF>$"})
 	equal(t, "T_TTO: OK, ERR, S", e.tto(t), []string{bobReply, "<ana><OK>$", `<ana><ERR><UNKNOWN_VERB><unknown verb "Q">$`, "<ana><S><3>$"})
-	equal(t, "inbox", e.inbox(t), []inboxRow(nil))
+	equal(t, "inbox", e.inbox(t), []InboxRow(nil))
 
 	// Dead-lettered with its reason and no verb: never retried.
 	dead := e.dead(t)
 	if len(dead) != 5 {
 		t.Fatalf("relay_dead: %s", show(dead))
 	}
-	held := []deadRow{dead[3], dead[4]}
-	equal(t, "held refusals in relay_dead", held, []deadRow{
+	held := []DeadRow{dead[3], dead[4]}
+	equal(t, "held refusals in relay_dead", held, []DeadRow{
 		{ID: dead[3].ID, InboxID: rows[1].ID, Source: "erp", Ref: ref(1), Agent: "ana", Frame: bad,
 			Code: relay.CodeUnknownVerb, Reason: `UNKNOWN_VERB: unknown verb "Q"`, Attempts: 1, EnqueuedAt: us(t0), DiedAt: us(at(3 * time.Second))},
 		{ID: dead[4].ID, InboxID: got[0].ID, Source: "socket", Ref: "c1", Agent: "ana", Frame: "<ana><XYZ>$",
 			Code: relay.CodeUnknownVerb, Reason: `UNKNOWN_VERB: unknown verb "XYZ"`, Attempts: 1, EnqueuedAt: us(at(time.Second)), DiedAt: us(at(5 * time.Second))},
 	})
-	if n, err := e.Admin.RetryDead(ctx, []int64{dead[3].ID, dead[4].ID}, at(time.Minute)); err != nil || n != 0 {
+	if n, err := e.Store.RetryDead(ctx, []int64{dead[3].ID, dead[4].ID}, at(time.Minute)); err != nil || n != 0 {
 		t.Fatalf("RetryDead of refused messages = %d, %v; want 0", n, err)
 	}
 

@@ -46,8 +46,8 @@ func settleDone(t *testing.T, e *env) {
 	if n != 2 {
 		t.Fatalf("Settle applied %d, want 2", n)
 	}
-	equal(t, "inbox", e.inbox(t), []inboxRow(nil))
-	equal(t, "relay_dead", e.dead(t), []deadRow(nil))
+	equal(t, "inbox", e.inbox(t), []InboxRow(nil))
+	equal(t, "relay_dead", e.dead(t), []DeadRow(nil))
 	equal(t, "T_TTO", e.tto(t), []string{"<jose><EndCall>$", "<jose><OK>$", "<ana><ERR><REJECTED><no such pause code>$"})
 	lat := 1500 * time.Millisecond
 	equal(t, "journal", e.journal(t), []relay.JournalEntry{
@@ -70,12 +70,12 @@ func settleDead(t *testing.T, e *env) {
 	if n != 2 {
 		t.Fatalf("Settle applied %d, want 2", n)
 	}
-	equal(t, "inbox", e.inbox(t), []inboxRow(nil))
+	equal(t, "inbox", e.inbox(t), []InboxRow(nil))
 	dead := e.dead(t)
 	if len(dead) != 2 {
 		t.Fatalf("relay_dead: %s", show(dead))
 	}
-	equal(t, "relay_dead", dead, []deadRow{
+	equal(t, "relay_dead", dead, []DeadRow{
 		{ID: dead[0].ID, InboxID: ids[0], Source: "erp", Ref: refs[0], Agent: "jose", Verb: "A", Frame: "<jose><A><85><40050500><>$",
 			Code: relay.CodeInDoubt, Reason: "in-doubt", Attempts: 1, EnqueuedAt: us(t0), DiedAt: us(at(2 * time.Second))},
 		// no ERR reply: no code
@@ -88,7 +88,7 @@ func settleDead(t *testing.T, e *env) {
 		replyEntry(at(2*time.Second), "jose", errFrame.String(), "erp", refs[0], ids[0], relay.OutcomeErr, 2*time.Second),
 	})
 
-	letters, err := e.Admin.DeadLetters(context.Background(), 0, 10)
+	letters, err := e.Store.DeadLetters(context.Background(), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func settleFencing(t *testing.T, e *env) {
 		t.Fatalf("settling twice applied %d", n)
 	}
 	equal(t, "T_TTO", e.tto(t), []string{"<jose><OK>$"})
-	equal(t, "inbox", e.inbox(t), []inboxRow(nil))
+	equal(t, "inbox", e.inbox(t), []InboxRow(nil))
 
 	// released and claimed again: same attempt number, another owner
 	e.intakeFrames(t, t0, "<ana><S>$")

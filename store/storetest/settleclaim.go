@@ -14,16 +14,12 @@ func init() {
 	register("SettleClaimFencedLeasesNothing", settleClaimFenced)
 }
 
-// settleClaim calls SettleClaim, skipping stores that do not have it.
+// settleClaim calls Settle with a claim.
 func (e *env) settleClaim(t *testing.T, now time.Time, claim relay.ClaimRequest, outcomes ...relay.Outcome) (int, []relay.Job) {
 	t.Helper()
-	sc, ok := e.Store.(relay.SettleClaimer)
-	if !ok {
-		t.Skip("the store does not lease on settle")
-	}
-	n, jobs, err := sc.SettleClaim(context.Background(), outcomes, now, claim)
+	n, jobs, err := e.Store.Settle(context.Background(), outcomes, now, claim)
 	if err != nil {
-		t.Fatalf("SettleClaim: %v", err)
+		t.Fatalf("Settle with a claim: %v", err)
 	}
 	return n, normJobs(jobs)
 }
@@ -50,7 +46,7 @@ func settleClaimNext(t *testing.T, e *env) {
 		job(ids[3], "cli", "cli-4", "jose", relay.VerbPause, "<jose><P><ON><1>$", 1, t0, "r2"),
 	})
 	rows := e.inbox(t)
-	byID := map[int64]inboxRow{}
+	byID := map[int64]InboxRow{}
 	for _, r := range rows {
 		byID[r.ID] = r
 	}
