@@ -106,7 +106,10 @@ var ErrInboxFull = errors.New("inbox full")
 //	var _ relay.Store = (*Store)(nil)
 //
 // and run store/storetest, which defines the semantics (admission, head of
-// queue, leases, settle, journal, cursors, nodes) for every dialect alike.
+// queue, leases, settle, journal, cursors, nodes) for every dialect alike;
+// a store without SQL gives the suite its tables as storetest.Tables, as
+// store/memstore does.
+//
 // Each method is one transaction: nothing is half done. A cancelled context
 // is returned as the error and changes nothing; a closed store reports
 // errors and never pretends to have done the work.
@@ -124,9 +127,11 @@ type Store interface {
 // of their agent's queue, settled, and the switch's events out.
 //
 // Intake and Settle lease, in their own transaction, the commands they leave
-// at the head of an agent's queue, up to claim.Limit, so the engine
-// dispatches them without a Claim. A claim with Limit zero (the zero
-// ClaimRequest) leases nothing: the call only takes rows or settles.
+// at the head of an agent's queue, so the engine dispatches them without a
+// Claim: every such command that is ready, up to claim.Limit (the engine
+// counts on it to know whether Claim must look). A claim with Limit zero
+// (the zero ClaimRequest) leases nothing: the call only takes rows or
+// settles.
 type Queue interface {
 	// Intake takes up to req.Limit rows from T_TTI in IS_TTI order and, in
 	// the same transaction, records each in the inbox (or, when Admit

@@ -90,10 +90,8 @@ func (s *Store) Status(ctx context.Context, now time.Time) (relay.QueueStatus, e
 		return relay.QueueStatus{}, err
 	}
 	st := relay.QueueStatus{Pending: int64(len(s.tti)), Inbox: int64(len(s.inbox)), Dead: int64(len(s.dead)), Outbox: int64(len(s.tto))}
-	for i, r := range s.inbox {
-		if i == 0 {
-			st.OldestAge = now.Sub(r.EnqueuedAt)
-		}
+	for _, r := range s.inbox {
+		st.OldestAge = max(st.OldestAge, now.Sub(r.EnqueuedAt))
 		switch {
 		case r.state == "running":
 			st.InFlight++
@@ -126,19 +124,32 @@ func (s *Store) Agents(ctx context.Context, now time.Time) ([]relay.AgentStatus,
 		}
 		return byAgent[a]
 	}
+	// like relay_agent_status: pending counts the waiting commands, and an
+	// agent without journal activity in the last day shows its oldest
+	// command's time
+	oldest := map[string]time.Time{}
 	for _, r := range s.inbox {
 		a := get(r.Agent)
-		a.Pending++
 		if r.state == "running" {
 			a.InFlight++
+		} else {
+			a.Pending++
+		}
+		if o, ok := oldest[r.Agent]; !ok || r.EnqueuedAt.Before(o) {
+			oldest[r.Agent] = r.EnqueuedAt
 		}
 	}
 	for _, e := range s.journal {
-		if now.Sub(e.At) <= 24*time.Hour {
+		if e.Agent != "" && now.Sub(e.At) <= 24*time.Hour {
 			a := get(e.Agent)
 			if e.At.After(a.LastActivity) {
 				a.LastActivity = e.At
 			}
+		}
+	}
+	for agent, o := range oldest {
+		if a := byAgent[agent]; a.LastActivity.IsZero() {
+			a.LastActivity = o
 		}
 	}
 	out := make([]relay.AgentStatus, 0, len(byAgent))

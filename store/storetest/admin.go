@@ -14,6 +14,7 @@ func init() {
 	register("DropDead", dropDead)
 	register("JournalAndDeadLettersPage", paging)
 	register("StatusAndAgentsFromViews", status)
+	register("AgentsWithoutRecentActivity", agentsQuiet)
 }
 
 func publish(t *testing.T, e *env) {
@@ -220,5 +221,29 @@ func status(t *testing.T, e *env) {
 		if a.Agent != w.agent || a.Pending != w.pending || a.InFlight != w.inFlight || last.Before(w.last.Truncate(time.Millisecond)) || last.After(w.last) {
 			t.Errorf("agent %d = %+v, want %+v", i, a, w)
 		}
+	}
+}
+
+// An agent whose last journal entry is older than a day shows its oldest
+// waiting command's time; a message refused without an agent lists none.
+func agentsQuiet(t *testing.T, e *env) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	e.cli(t, now.Add(-49*time.Hour), "<quiet><S>$")
+	e.cli(t, now.Add(-48*time.Hour), "<quiet><L><ON>$")
+	if got := e.enqueue(t, now, relay.Inbound{Source: relay.SourceCLI, Ref: "x", Raw: "<><S>$"}); got[0].Err == nil {
+		t.Fatalf("a frame without an agent was accepted: %+v", got)
+	}
+	agents, err := e.Store.Agents(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(agents) != 1 {
+		t.Fatalf("Agents: %s", show(agents))
+	}
+	a := agents[0]
+	want := now.Add(-49 * time.Hour)
+	if last := a.LastActivity.UTC(); a.Agent != "quiet" || a.Pending != 2 || a.InFlight != 0 || last.Before(want.Truncate(time.Millisecond)) || last.After(want) {
+		t.Fatalf("Agents = %+v, want quiet with 2 pending, last activity %v", a, want)
 	}
 }

@@ -103,10 +103,10 @@ func intakeAtomic(t *testing.T, e *env) {
 // A handle that is closed (or whose connection broke) reports errors; it never
 // pretends to have done the work.
 func closedHandle(t *testing.T, e *env) {
-	if e.Open == nil {
-		t.Skip("the dialect allows a single handle")
+	s := e.Store // a store with one handle closes that one: the tables stay readable
+	if e.Open != nil {
+		s = e.Open(t)
 	}
-	s := e.Open(t)
 	e.insertTTI(t, "<jose><S>$")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
