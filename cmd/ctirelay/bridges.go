@@ -28,7 +28,7 @@ type bridges []bridgeRunner
 
 // startBridges starts the configured bridges; on failure the ones started
 // are stopped.
-func startBridges(ctx context.Context, cfg Config, db database, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
+func startBridges(ctx context.Context, cfg Config, db relay.Store, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	if cfg.Bridges.Socket.Listen != "" {
 		b, err := newSocketBridge(cfg, db, node, clock, log)
@@ -56,12 +56,8 @@ func (bs bridges) stop() {
 	}
 }
 
-func newSocketBridge(cfg Config, db database, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
+func newSocketBridge(cfg Config, st socket.Store, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
 	sc := cfg.Bridges.Socket
-	st, ok := db.(socket.Store)
-	if !ok {
-		return nil, fmt.Errorf("bridges.socket: the %T store cannot serve the socket bridge", db)
-	}
 	charset, err := relay.ParseCharset(sc.Charset)
 	if err != nil {
 		return nil, fmt.Errorf("bridges.socket.charset: %w", err)
