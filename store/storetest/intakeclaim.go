@@ -35,7 +35,7 @@ func intakeClaimHeads(t *testing.T, e *env) {
 	claim := relay.ClaimRequest{Owner: "r1", Limit: 10, Now: at(time.Second), LeaseUntil: at(time.Minute)}
 	n, jobs := e.intakeClaim(t, 10, at(time.Second), claim)
 	if n != 5 {
-		t.Fatalf("IntakeClaim took %d rows, want 5", n)
+		t.Fatalf("Intake with a claim took %d rows, want 5", n)
 	}
 	rows := e.inbox(t)
 	if len(rows) != 5 {
@@ -78,7 +78,7 @@ func intakeClaimHeads(t *testing.T, e *env) {
 	e.insertTTI(t, "<cid><S>$")
 	n, jobs = e.intakeClaim(t, 10, at(3*time.Second), relay.ClaimRequest{Owner: "r1", Limit: 0, Now: at(3 * time.Second), LeaseUntil: at(time.Minute)})
 	if n != 1 || len(jobs) != 0 {
-		t.Fatalf("IntakeClaim with limit 0 = %d, %+v", n, jobs)
+		t.Fatalf("Intake with a claim of limit 0 = %d, %+v", n, jobs)
 	}
 }
 
@@ -89,7 +89,7 @@ func intakeClaimLimit(t *testing.T, e *env) {
 	n, jobs := e.intakeClaim(t, 10, t0, claim)
 	rows := e.inbox(t)
 	if n != 3 || len(rows) != 3 {
-		t.Fatalf("IntakeClaim took %d rows, inbox %+v", n, rows)
+		t.Fatalf("Intake with a claim took %d rows, inbox %+v", n, rows)
 	}
 	ref := func(i int) string { return strconv.FormatInt(tti[i], 10) }
 	equal(t, "leased", jobs, []relay.Job{

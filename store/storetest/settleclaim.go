@@ -25,7 +25,7 @@ func (e *env) settleClaim(t *testing.T, now time.Time, claim relay.ClaimRequest,
 }
 
 // A finished command leaves its agent's next command at the head of the
-// queue: SettleClaim leases it in the same transaction. A retried command
+// queue: Settle leases it in the same transaction. A retried command
 // keeps its agent blocked, and an agent with nothing more gets nothing.
 func settleClaimNext(t *testing.T, e *env) {
 	ids := e.cli(t, t0, "<jose><L><ON>$", "<ana><S>$", "<bia><S>$", "<jose><P><ON><1>$", "<ana><D>$", "<cid><S>$", "<jose><S>$", "<cid><AC>$")
@@ -40,7 +40,7 @@ func settleClaimNext(t *testing.T, e *env) {
 		relay.Outcome{Job: heads[2], Kind: relay.Dead, Reason: "UNSUPPORTED: no", Replies: []relay.Frame{relay.ErrReply("bia", relay.CodeUnsupported, "no")}},
 	)
 	if n != 3 {
-		t.Fatalf("SettleClaim applied %d, want 3", n)
+		t.Fatalf("Settle with a claim applied %d, want 3", n)
 	}
 	equal(t, "leased by the settle", jobs, []relay.Job{
 		job(ids[3], "cli", "cli-4", "jose", relay.VerbPause, "<jose><P><ON><1>$", 1, t0, "r2"),
@@ -67,7 +67,7 @@ func settleClaimNext(t *testing.T, e *env) {
 	equal(t, "claim after", e.claim(t, "r1", 10, at(3*time.Second), at(time.Minute)), []relay.Job{
 		job(ids[5], "cli", "cli-6", "cid", relay.VerbStatus, "<cid><S>$", 1, t0, "r1"),
 	})
-	// With no room, SettleClaim is Settle.
+	// With no room, Settle leases nothing.
 	n, jobs = e.settleClaim(t, at(4*time.Second), relay.ClaimRequest{Owner: "r2", Limit: 0, Now: at(4 * time.Second), LeaseUntil: at(time.Minute)},
 		relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("jose")}})
 	if n != 1 || len(jobs) != 0 {
@@ -115,11 +115,11 @@ func settleClaimFenced(t *testing.T, e *env) {
 	claim := relay.ClaimRequest{Owner: "r1", Limit: 10, Now: at(12 * time.Second), LeaseUntil: at(time.Minute)}
 	n, jobs := e.settleClaim(t, at(12*time.Second), claim, relay.Outcome{Job: old[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("jose")}})
 	if n != 0 || len(jobs) != 0 {
-		t.Fatalf("stale SettleClaim = %d, %+v", n, jobs)
+		t.Fatalf("stale Settle with a claim = %d, %+v", n, jobs)
 	}
 	claim.Owner = "r2"
 	n, jobs = e.settleClaim(t, at(13*time.Second), claim, relay.Outcome{Job: taken[0], Kind: relay.Done, Replies: []relay.Frame{relay.OK("jose")}})
 	if n != 1 || len(jobs) != 1 || jobs[0].ID != ids[1] || jobs[0].Owner != "r2" {
-		t.Fatalf("current SettleClaim = %d, %+v", n, jobs)
+		t.Fatalf("current Settle with a claim = %d, %+v", n, jobs)
 	}
 }
