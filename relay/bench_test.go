@@ -142,6 +142,9 @@ func (s *nullStore) Settle(_ context.Context, outcomes []relay.Outcome, _ time.T
 func (s *nullStore) Reclaim(context.Context, relay.ClaimRequest) ([]relay.Job, error) {
 	return nil, nil
 }
+func (s *nullStore) ReclaimDead(context.Context, relay.ReclaimDeadRequest) ([]relay.Job, error) {
+	return nil, nil
+}
 func (s *nullStore) Extend(context.Context, string, time.Time) error         { return nil }
 func (s *nullStore) Publish(context.Context, []relay.Frame, time.Time) error { return nil }
 func (s *nullStore) Release(context.Context, string) error                   { return nil }

@@ -78,6 +78,20 @@ type ClaimRequest struct {
 	LeaseUntil time.Time
 }
 
+// ReclaimDeadRequest asks for the commands of relays that are known to be
+// dead. A lease owner is NODE#INCARNATION (LeaseOwner); the incarnations of
+// Node other than Owner are dead, since Owner is the one running under that
+// name. An owner equal to Node itself (a relay from before incarnations) is
+// one of them. With Everyone, every owner other than Owner is dead: the
+// store admits one relay at a time (SQLite's file lock) and Owner holds it.
+type ReclaimDeadRequest struct {
+	Owner      string // this incarnation: it takes the commands over
+	Node       string // Owner's node name
+	Everyone   bool
+	Limit      int
+	LeaseUntil time.Time
+}
+
 // IntakeRequest moves up to Limit rows from the ERP's inbound table.
 type IntakeRequest struct {
 	Limit    int
@@ -162,6 +176,10 @@ type Queue interface {
 	// Release hands back every command the owner holds, untouched, for
 	// another relay (or the next start) to take.
 	Release(ctx context.Context, owner string) error
+	// ReclaimDead leases, whatever their lease expiry, the commands held by
+	// relays known to be dead (see ReclaimDeadRequest), so the engine can
+	// retry them or declare them in doubt at once rather than a lease later.
+	ReclaimDead(ctx context.Context, req ReclaimDeadRequest) ([]Job, error)
 	// Wakeups returns channels on which a value means "look now": intake
 	// when rows may have arrived in T_TTI, claim when inbox commands may
 	// have become claimable (added or unblocked by any relay). A store that

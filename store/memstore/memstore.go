@@ -270,6 +270,30 @@ func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Jo
 	return jobs, nil
 }
 
+// ReclaimDead implements relay.Queue: heads held by relays known dead.
+func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) ([]relay.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	var jobs []relay.Job
+	for _, r := range s.inbox {
+		if len(jobs) >= req.Limit {
+			break
+		}
+		if r.state != "running" || r.Owner == req.Owner {
+			continue
+		}
+		if req.Everyone || relay.OwnerNode(r.Owner) == req.Node {
+			r.Owner, r.expires = req.Owner, req.LeaseUntil
+			r.Attempts++
+			jobs = append(jobs, r.Job)
+		}
+	}
+	return jobs, nil
+}
+
 // Extend implements relay.Queue.
 func (s *Store) Extend(ctx context.Context, owner string, until time.Time) error {
 	s.mu.Lock()

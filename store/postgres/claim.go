@@ -26,6 +26,26 @@ func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Jo
 	return jobs, nil
 }
 
+// ReclaimDead implements relay.Store in one statement (sql/reclaim_dead.sql).
+func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) ([]relay.Job, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	st, err := s.stmt(ctx, qReclaimDead)
+	if err != nil {
+		return nil, fail("reclaim dead relays' leases", err)
+	}
+	rs, err := st.QueryContext(ctx, req.Owner, micro(req.LeaseUntil), req.Everyone, req.Node, req.Limit)
+	if err != nil {
+		return nil, fail("reclaim dead relays' leases", err)
+	}
+	jobs, err := store.ScanJobs(rs, req.Owner, store.Timestamp)
+	if err != nil {
+		return nil, fail("reclaim dead relays' leases", err)
+	}
+	return jobs, nil
+}
+
 func (s *Store) lease(ctx context.Context, name query, req relay.ClaimRequest) ([]relay.Job, error) {
 	if req.Limit <= 0 {
 		return nil, nil

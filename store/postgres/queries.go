@@ -32,6 +32,7 @@ const (
 	qAdmit       query = "admit"
 	qClaim       query = "claim"
 	qReclaim     query = "reclaim"
+	qReclaimDead query = "reclaim_dead"
 	qExtend      query = "extend"
 	qRelease     query = "release"
 	qSettle      query = "settle"

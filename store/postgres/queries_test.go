@@ -24,7 +24,7 @@ func TestHeadWalkIsShared(t *testing.T) {
 			t.Errorf("sql/%s.sql: a placeholder or the fragment's comment is left:\n%s", name, text)
 		}
 	}
-	for _, name := range []query{qClaim, qReclaim, qExtend, qRelease} {
+	for _, name := range []query{qClaim, qReclaim, qReclaimDead, qExtend, qRelease} {
 		text := q.text[name]
 		if strings.Count(text, "WITH RECURSIVE head AS (") != 1 || !strings.Contains(text, "WHERE i.agent > h.agent ORDER BY i.agent, i.id LIMIT 1) n\n)") {
 			t.Errorf("sql/%s.sql does not start from the heads walk:\n%s", name, text)

@@ -33,6 +33,21 @@ func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Jo
 	return jobs, nil
 }
 
+// ReclaimDead takes over the commands of relays known to be dead.
+func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) ([]relay.Job, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	rs, err := s.db.QueryContext(ctx, s.q.reclaimDead, req.Owner, micros(req.LeaseUntil), req.Everyone, req.Node, req.Limit)
+	if err == nil {
+		var jobs []relay.Job
+		if jobs, err = store.ScanJobs(rs, req.Owner, store.UnixMicros); err == nil {
+			return jobs, nil
+		}
+	}
+	return nil, fail(ctx, "reclaim dead relays' leases", err)
+}
+
 // lease runs a claim statement and returns the leased jobs in id order.
 func (s *Store) lease(ctx context.Context, query, owner string, until time.Time, now int64, limit int) ([]relay.Job, error) {
 	rs, err := s.db.QueryContext(ctx, query, owner, micros(until), now, limit)

@@ -28,7 +28,7 @@ func TestHotStatementsNeverScanTheInbox(t *testing.T) {
 	}
 	q := s.q
 	statements := map[string]string{
-		"claim": q.claim, "reclaim": q.reclaim, "extend": q.extend, "release": q.release,
+		"claim": q.claim, "reclaim": q.reclaim, "reclaimDead": q.reclaimDead, "extend": q.extend, "release": q.release,
 		"remove": q.remove.SQL(2), "retry": q.retry.SQL(2), "next": q.next.SQL(2),
 		"leaseNext": q.leaseNext.SQL(2), "lease": q.lease.SQL(2), "headOf": q.headOf.SQL(2),
 		"journalSince": q.journalSince,

@@ -46,6 +46,18 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
     ORDER BY i.id LIMIT ?)
 RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 
+	// Lease the running heads whose owner is known dead, whatever their
+	// expiry: every owner but this one (?4), or this node's other
+	// incarnations: its bare name, or NAME#… (the range from 'NAME#' to
+	// 'NAME$', '$' following '#', under the BINARY collation).
+	sqlReclaimDead = sqlHeads + `UPDATE {{inbox}} SET lease_owner = ?1, lease_expires = ?2, attempts = attempts + 1
+ WHERE id IN (
+   SELECT i.id FROM heads AS h JOIN {{inbox}} AS i ON i.id = h.id
+    WHERE i.state = 'running' AND i.lease_owner <> ?1
+      AND (?3 OR i.lease_owner = ?4 OR (i.lease_owner >= ?4 || '#' AND i.lease_owner < ?4 || '$'))
+    ORDER BY i.id LIMIT ?5)
+RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
+
 	sqlExtend = sqlHeads + `UPDATE {{inbox}} SET lease_expires = ?
  WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
@@ -186,6 +198,7 @@ SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
 // queries are the statements rendered with one store's table names.
 type queries struct {
 	anyTTI, inboxDepth, takeTTI, claim, reclaim, extend, release string
+	reclaimDead                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
 	nodeHeartbeat, nodeLeave, nodes                              string
@@ -200,7 +213,7 @@ func renderQueries(names map[string]string) *queries {
 	r := func(s string) string { return schema.Render(s, names) }
 	b := func(t store.Batch) *store.Batch { return t.Rendered(names) }
 	return &queries{
-		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), extend: r(sqlExtend), release: r(sqlRelease),
+		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), reclaimDead: r(sqlReclaimDead), extend: r(sqlExtend), release: r(sqlRelease),
 		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
