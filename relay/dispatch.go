@@ -192,7 +192,7 @@ func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (in
 	// commands can take their place.
 	room := min(len(outcomes), e.cfg.MaxInFlight-int(e.inFlight.Load())+len(outcomes))
 	leftover := e.leftover.Load()
-	n, jobs, err := e.cfg.Store.Settle(ctx, outcomes, now, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	n, jobs, err := e.cfg.Store.Settle(ctx, outcomes, now, ClaimRequest{Owner: e.owner, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	if err != nil {
 		return n, true, err
 	}

@@ -29,7 +29,19 @@ const DefaultLease = 30 * time.Second
 
 // EngineConfig wires an Engine. Zero values take the documented defaults.
 type EngineConfig struct {
-	Node   string // lease owner: unique per running relay
+	// Node names the relay (operators give it, e.g. the host name); it may
+	// not contain OwnerSep. A name is used by one running relay at a time.
+	Node string
+	// Incarnation tells this start of Node from its earlier ones (a random
+	// one when empty). Leases are held by LeaseOwner(Node, Incarnation):
+	// whatever an earlier incarnation of Node held is a dead relay's,
+	// reclaimed at Start.
+	Incarnation string
+	// SoleRelay says no other relay can use the store while this one runs
+	// (SQLite's file lock): every lease not this incarnation's belongs to
+	// a dead relay and is reclaimed at Start.
+	SoleRelay bool
+
 	Store  Queue
 	Driver Driver
 	Clock  Clock
@@ -58,8 +70,11 @@ func (c *EngineConfig) defaults() error {
 	if c.Store == nil || c.Driver == nil {
 		return errors.New("engine needs a store and a driver")
 	}
-	if c.Node == "" {
-		return errors.New("engine needs a node name")
+	if err := checkNodeName(c.Node); err != nil {
+		return err
+	}
+	if c.Incarnation == "" {
+		c.Incarnation = NewIncarnation()
 	}
 	if c.Clock == nil {
 		c.Clock = SystemClock{}
@@ -112,8 +127,9 @@ type EngineStats struct {
 // dispatch (one goroutine per command at the switch, at most MaxInFlight),
 // and a single writer that settles outcomes and publishes events in batches.
 type Engine struct {
-	cfg EngineConfig
-	log *slog.Logger
+	cfg   EngineConfig
+	log   *slog.Logger
+	owner string // LeaseOwner(Node, Incarnation)
 
 	life       StartStop
 	cancel     context.CancelFunc // stops intake, claim and lease loops
@@ -166,6 +182,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e := &Engine{
 		cfg:        cfg,
 		log:        cfg.Logger.With("node", cfg.Node),
+		owner:      LeaseOwner(cfg.Node, cfg.Incarnation),
 		intakeWake: make(chan struct{}, 1),
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
@@ -175,6 +192,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}
 	return e, nil
 }
+
+// Owner is the lease owner of this engine: its node and incarnation.
+func (e *Engine) Owner() string { return e.owner }
 
 // Stats returns running totals.
 func (e *Engine) Stats() EngineStats {
@@ -208,7 +228,7 @@ func (e *Engine) startUp(ctx context.Context) (func(), error) {
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
 	go func() { defer e.loops.Done(); e.claimLoop(loopCtx, runCtx) }()
 	go func() { defer e.loops.Done(); e.leaseLoop(loopCtx) }()
-	e.log.Info("relay engine started", "max_in_flight", e.cfg.MaxInFlight, "in_doubt", e.cfg.InDoubt)
+	e.log.Info("relay engine started", "lease_owner", e.owner, "max_in_flight", e.cfg.MaxInFlight, "in_doubt", e.cfg.InDoubt)
 	return e.shutdown, nil
 }
 
@@ -248,7 +268,7 @@ func (e *Engine) shutdown() {
 	<-e.writerDone
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.cfg.Store.Release(ctx, e.cfg.Node); err != nil {
+	if err := e.cfg.Store.Release(ctx, e.owner); err != nil {
 		e.log.Error("release leases at shutdown", "err", err)
 	}
 	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load())
@@ -363,7 +383,7 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		}
 		// Commands that arrive at the head of an idle agent's queue are
 		// leased in the intake's own transaction: no claim to wait for.
-		n, jobs, err = e.cfg.Store.Intake(ctx, req, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		n, jobs, err = e.cfg.Store.Intake(ctx, req, ClaimRequest{Owner: e.owner, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		e.unreserve(room - len(jobs))
 		// ErrInboxFull comes with what the intake took: the inbox bound,
 		// not T_TTI running dry, ended it.
@@ -435,7 +455,7 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 		}
 		e.claimStarved.Store(false)
 		now := e.cfg.Clock.Now()
-		jobs, err := e.cfg.Store.Claim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		jobs, err := e.cfg.Store.Claim(ctx, ClaimRequest{Owner: e.owner, Limit: room, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		e.unreserve(room - len(jobs))
 		if len(jobs) > 0 {
 			// Leased, so started even when the relay is stopping: Stop waits
@@ -472,16 +492,22 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 }
 
 // leaseLoop renews this relay's leases and takes over those of relays that
-// died (their lease expired).
+// died: at once those known dead (an earlier incarnation of this node), the
+// others when their lease expires.
 func (e *Engine) leaseLoop(ctx context.Context) {
 	every := e.cfg.Lease / 3
+	predecessors := true
 	for {
+		if predecessors {
+			// retried at each tick until the store answers
+			predecessors = !e.reclaimDead(ctx)
+		}
 		if !e.wait(ctx, nil, every) {
 			return
 		}
 		now := e.cfg.Clock.Now()
 		if e.inFlight.Load() > 0 {
-			if err := e.cfg.Store.Extend(ctx, e.cfg.Node, now.Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+			if err := e.cfg.Store.Extend(ctx, e.owner, now.Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
 				e.log.Error("extend leases", "err", err)
 			}
 		}
@@ -492,21 +518,49 @@ func (e *Engine) leaseLoop(ctx context.Context) {
 // reclaim settles commands whose relay died: idempotent ones go back to the
 // head of their queue, the others are in doubt.
 func (e *Engine) reclaim(ctx context.Context, now time.Time) {
-	jobs, err := e.cfg.Store.Reclaim(ctx, ClaimRequest{Owner: e.cfg.Node, Limit: e.cfg.WriteBatch, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	jobs, err := e.cfg.Store.Reclaim(ctx, ClaimRequest{Owner: e.owner, Limit: e.cfg.WriteBatch, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("reclaim expired leases", "err", err)
 		}
 		return
 	}
+	e.takeOver(jobs, now, "lease expired", "lease expired: relay holding the command died")
+}
+
+// reclaimDead settles at once what relays known dead held: the earlier
+// incarnations of this node, which cannot run while this one does (or, as
+// the sole relay of the store, every other). It reports whether the store
+// answered.
+func (e *Engine) reclaimDead(ctx context.Context) bool {
+	for {
+		now := e.cfg.Clock.Now()
+		jobs, err := e.cfg.Store.ReclaimDead(ctx, ReclaimDeadRequest{Owner: e.owner, Node: e.cfg.Node, Everyone: e.cfg.SoleRelay,
+			Limit: e.cfg.WriteBatch, LeaseUntil: now.Add(e.cfg.Lease)})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("reclaim the leases of a dead predecessor", "err", err)
+			}
+			return false
+		}
+		e.takeOver(jobs, now, "relay restarted", "relay restarted: its previous run died holding the command")
+		if len(jobs) < e.cfg.WriteBatch {
+			return true
+		}
+	}
+}
+
+// takeOver settles commands reclaimed from a dead relay: idempotent ones go
+// back to the head of their queue, the others are in doubt.
+func (e *Engine) takeOver(jobs []Job, now time.Time, why, logMsg string) {
 	if len(jobs) == 0 {
 		return
 	}
 	e.stats.reclaimed.Add(int64(len(jobs)))
 	outcomes := make([]Outcome, 0, len(jobs))
 	for _, j := range jobs {
-		e.log.Warn("lease expired: relay holding the command died", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb)
-		outcomes = append(outcomes, e.abandoned(j, now, "lease expired"))
+		e.log.Warn(logMsg, "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb)
+		outcomes = append(outcomes, e.abandoned(j, now, why))
 	}
 	e.inFlight.Add(int64(len(outcomes)))
 	for i := range outcomes {

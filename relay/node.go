@@ -7,7 +7,7 @@ import (
 
 // Node is one running relay, a row of relay_node.
 type Node struct {
-	ID          string // the engine's node name, its lease owner
+	ID          string // the engine's node name (its leases: LeaseOwner(ID, incarnation))
 	Host        string
 	PID         int
 	Version     string
