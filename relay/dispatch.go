@@ -31,26 +31,42 @@ type work struct {
 }
 
 // run executes one command and queues its outcome, then the events its
-// agent sent meanwhile.
+// agent sent meanwhile. A command cut off by shutdown before it reached the
+// switch has no outcome: it stays leased, and Stop releases it untouched.
 func (e *Engine) run(w work) {
 	defer e.running.Done()
 	j := w.job
 	e.order.begin(j.Agent)
-	o := e.execute(w.ctx, j)
+	o, sent := e.execute(w.ctx, j)
 	e.order.end(j.Agent, func(held []Frame) {
-		e.output <- output{outcome: &o}
+		if sent {
+			e.output <- output{outcome: &o}
+		} else {
+			e.log.Info("relay stopping: command not sent, released for later", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb)
+			e.inFlight.Add(-1)
+		}
 		for _, f := range held {
 			e.output <- output{event: f}
 		}
 	})
 }
 
-// execute runs one command at the switch and classifies what happened.
-func (e *Engine) execute(ctx context.Context, j Job) Outcome {
+// notSent reports whether the driver says the command did not reach the
+// switch: a transient failure that does not say the switch may have acted.
+func notSent(err error) bool {
+	var t *TransientError
+	return errors.As(err, &t) && !errors.Is(err, ErrInDoubt)
+}
+
+// execute runs one command at the switch and classifies what happened. It
+// reports false, with no outcome, for a command cut off by shutdown that
+// provably did not reach the switch: never handed to the driver, or failed
+// with the driver's "not sent".
+func (e *Engine) execute(ctx context.Context, j Job) (Outcome, bool) {
 	if o, ok := RefusedOutcome(j); ok {
 		// Refused at admission and queued only to keep its agent's order:
 		// answered now, never sent.
-		return o
+		return o, true
 	}
 	f, err := Parse(j.Frame)
 	var cmd Command
@@ -60,11 +76,15 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 	if err != nil {
 		// Admitted at intake, so only a changed grammar gets here.
 		p := AsProtocolError(err)
-		return Outcome{Job: j, Kind: Dead, Reason: p.Code + ": " + p.Message, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}
+		return Outcome{Job: j, Kind: Dead, Reason: p.Code + ": " + p.Message, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}, true
 	}
 	if !e.cfg.Driver.Supports(cmd.Verb) {
 		msg := fmt.Sprintf("the switch cannot do %s", cmd.Verb)
-		return Outcome{Job: j, Kind: Dead, Reason: CodeUnsupported + ": " + msg, Replies: []Frame{ErrReply(j.Agent, CodeUnsupported, msg)}}
+		return Outcome{Job: j, Kind: Dead, Reason: CodeUnsupported + ": " + msg, Replies: []Frame{ErrReply(j.Agent, CodeUnsupported, msg)}}, true
+	}
+	if ctx.Err() != nil {
+		// Leased while the relay was stopping and cut off before its turn.
+		return Outcome{}, false
 	}
 	// Operators and the crash tests read this line to see what reached the
 	// switch. Guarded: building its arguments allocates even when disabled.
@@ -80,25 +100,29 @@ func (e *Engine) execute(ctx context.Context, j Job) Outcome {
 		if len(replies) == 0 {
 			replies = []Frame{OK(j.Agent)}
 		}
-		return Outcome{Job: j, Kind: Done, Replies: replies}
+		return Outcome{Job: j, Kind: Done, Replies: replies}, true
+	case ctx.Err() != nil && notSent(err):
+		return Outcome{}, false
 	case ctx.Err() != nil:
 		// Cut off by shutdown: we cannot know whether the switch acted.
-		return e.abandoned(j, now, "relay stopped")
+		return e.abandoned(j, now, "relay stopped"), true
 	case IsTransient(err) || errors.Is(err, ErrInDoubt) || errors.Is(err, context.DeadlineExceeded):
-		maybeActed := errors.Is(err, ErrInDoubt) || errors.Is(err, context.DeadlineExceeded)
+		// A deadline the driver classified as "not sent" (waiting to
+		// connect, say) did not reach the switch either.
+		maybeActed := errors.Is(err, ErrInDoubt) || (errors.Is(err, context.DeadlineExceeded) && !notSent(err))
 		if maybeActed && !cmd.Verb.Idempotent() && e.cfg.InDoubt == InDoubtDead {
-			return e.inDoubt(j, "no answer from the switch ("+err.Error()+")")
+			return e.inDoubt(j, "no answer from the switch ("+err.Error()+")"), true
 		}
 		if j.Attempts >= e.cfg.MaxAttempts {
 			msg := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts, err)
-			return Outcome{Job: j, Kind: Dead, Reason: "retries-exhausted: " + err.Error(), Replies: []Frame{ErrReply(j.Agent, CodeRetriesExhausted, msg)}}
+			return Outcome{Job: j, Kind: Dead, Reason: "retries-exhausted: " + err.Error(), Replies: []Frame{ErrReply(j.Agent, CodeRetriesExhausted, msg)}}, true
 		}
 		delay := e.cfg.Backoff.Delay(j.Attempts)
 		e.log.Warn("transient failure, will retry", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb, "attempt", j.Attempts, "in", delay, "err", err)
-		return Outcome{Job: j, Kind: Retry, NotBefore: now.Add(delay), Reason: err.Error()}
+		return Outcome{Job: j, Kind: Retry, NotBefore: now.Add(delay), Reason: err.Error()}, true
 	default:
 		p := AsProtocolError(err)
-		return Outcome{Job: j, Kind: Done, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}
+		return Outcome{Job: j, Kind: Done, Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}, true
 	}
 }
 

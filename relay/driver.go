@@ -19,6 +19,9 @@ type Driver interface {
 	// Execute sends one command and returns the frames that answer it (usually
 	// one: OK, S, EndCall, or an A/R for AC). A *ProtocolError is a permanent
 	// refusal answered as ERR; a TransientError (or a deadline) is retried.
+	// A TransientError that does not wrap ErrInDoubt says the command did
+	// not reach the switch: it is retried (or, at shutdown, released) for
+	// every verb, even when it wraps the context's error.
 	Execute(ctx context.Context, cmd Command) ([]Frame, error)
 	// Close stops the driver; it is safe to call more than once.
 	Close() error
