@@ -33,6 +33,10 @@ type Dialect struct {
 	// Open opens the store without migrating it. exclusive is for `run`:
 	// a dialect that allows one relay per database refuses a second one.
 	Open func(ctx context.Context, target string, opts Options, exclusive bool) (DB, error)
+	// SoleRelay says an exclusive Open admits one relay per database (SQLite's
+	// file lock): the relay that has it knows every relay before it is dead
+	// (relay.EngineConfig.SoleRelay).
+	SoleRelay bool
 	// Migrations are the dialect's schema steps and version table.
 	Migrations schema.Dialect
 	// Bench is what ctirelay bench needs of the dialect.

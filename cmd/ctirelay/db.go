@@ -25,3 +25,14 @@ func openDatabase(ctx context.Context, cfg Config, exclusive bool, log *slog.Log
 	}
 	return db, nil
 }
+
+// soleRelay reports whether run, holding the database exclusively, is the
+// only relay that can use it (SQLite): every other is dead.
+func soleRelay(dsn string) bool {
+	name, _, err := store.ParseDSN(dsn)
+	if err != nil {
+		return false
+	}
+	d, err := store.Lookup(name)
+	return err == nil && d.SoleRelay
+}

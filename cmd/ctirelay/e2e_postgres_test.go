@@ -210,7 +210,7 @@ func TestE2EPostgresKillNineLosesNothing(t *testing.T) {
 	wait.Within(t, time.Minute, "a fifth of the answers", func() bool { return r.replies() >= total/5 })
 	// max_in_flight 20 for 100 agents keeps every relay full while the backlog lasts.
 	wait.Within(t, time.Minute, "relay 0 holding commands", func() bool {
-		return count(t, r.db, "SELECT count(*) FROM relay_inbox WHERE lease_owner = 'relay-0' AND state = 'running'") >= 5
+		return count(t, r.db, "SELECT count(*) FROM relay_inbox WHERE lease_owner LIKE 'relay-0#%' AND state = 'running'") >= 5
 	})
 	relays[0].kill()
 	wait.Within(t, 3*time.Minute, "every answer", func() bool { return r.replies() >= total })

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,4 +28,25 @@ func staleAfter(cfg Config) time.Duration { return 3 * heartbeatEvery(cfg) }
 func thisNode(id string, started time.Time) relay.Node {
 	host, _ := os.Hostname()
 	return relay.Node{ID: id, Host: host, PID: os.Getpid(), Version: versionString(), StartedAt: started}
+}
+
+// forgetDeadNodes removes the relay_node rows of every other relay, for a
+// relay that knows it is the only one on its database (SQLite's file lock):
+// they died without leaving. Their leases the engine settles itself.
+func forgetDeadNodes(ctx context.Context, reg relay.Nodes, self string, log *slog.Logger) {
+	nodes, err := reg.Nodes(ctx)
+	if err != nil {
+		log.Warn("read relay_node", "err", err)
+		return
+	}
+	for _, n := range nodes {
+		if n.ID == self {
+			continue
+		}
+		if err := reg.Leave(ctx, n.ID); err != nil {
+			log.Warn("remove the row of a dead relay from relay_node", "node", n.ID, "err", err)
+			continue
+		}
+		log.Info("removed the row of a dead relay from relay_node", "node", n.ID, "heartbeat_at", n.HeartbeatAt)
+	}
 }

@@ -54,9 +54,12 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A dialect may admit one relay per database (SQLite's file lock, which
+	// run holds): any other relay with leases or a relay_node row is dead.
+	sole := soleRelay(cfg.Database.DSN)
 	e := cfg.Engine
 	engine, err := relay.NewEngine(relay.EngineConfig{
-		Node: *node, Store: db, Driver: driver, Clock: clock, Logger: log,
+		Node: *node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
 		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, MaxInbox: e.MaxInbox, WriteBatch: e.WriteBatch,
 		PollInterval: time.Duration(e.PollInterval), Lease: time.Duration(e.Lease),
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
@@ -69,6 +72,9 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	if sole {
+		forgetDeadNodes(ctx, db, *node, log)
 	}
 	// Listed in relay_node while the engine runs; the row goes once it and
 	// the bridges have stopped (deferred calls run after the stops below).

@@ -24,6 +24,7 @@ func init() {
 		Open: func(ctx context.Context, path string, opts store.Options, exclusive bool) (store.DB, error) {
 			return Open(ctx, path, opts, exclusive)
 		},
+		SoleRelay:  true,
 		Migrations: Migrations,
 		Bench:      store.Bench{Open: openBench, Floor: floor},
 	})
