@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -167,5 +168,70 @@ func TestE2ESQLiteRestartSettlesTheDeadRelayAtOnce(t *testing.T) {
 				t.Fatalf("%s did not log dropping r1's row:\n%s", node, again.logText())
 			}
 		})
+	}
+}
+
+// TestE2EShutdownReleasesDialsThatNeverReachedTheSwitch (issue 10, 0d): with
+// shutdown_timeout 2s and a slow Tactium switch, a SIGTERM cuts off dials
+// still waiting for their agent's connection to be identified (its <S>
+// hello) and one already written to the switch. Only that one is in doubt;
+// the others were never sent, are released, and run at the next start.
+func TestE2EShutdownReleasesDialsThatNeverReachedTheSwitch(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	startSimServer(t, addr, "--think-time", "4s")
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: tactium
+  tactium:
+    address: %s
+    reply_timeout: 30s
+engine:
+  shutdown_timeout: 2s
+  exec_timeout: 30s
+log:
+  level: debug
+  format: json
+`, addr))
+	r := &restartRig{t: t, param: "?", start: func(node string) *relayProc {
+		return startRelay(t, dir, "--config", cfg, "--node", node)
+	}}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r.db = db
+	p := r.run("r1")
+	// xavier's connection is open (its hello, then L ON) when its dial goes.
+	r.insert("<xavier><L><ON>$")
+	r.insert("<xavier><A><85><5551000><>$")
+	wait.Within(t, time.Minute, "xavier's dial at the switch", func() bool {
+		return slices.ContainsFunc(p.dispatches(), func(d dispatchLine) bool { return d.Agent == "xavier" && d.Verb == "A" })
+	})
+	fresh := []string{"ana", "bia", "cid"}
+	for _, a := range fresh {
+		r.insert("<" + a + "><A><85><5551237><>$")
+	}
+	wait.Within(t, time.Minute, "the other dials handed to the driver", func() bool { return len(p.dispatches()) == 5 })
+	p.stop()
+	got := r.tto()
+	if len(got) != 2 || got[0] != "<xavier><OK>$" || !strings.HasPrefix(got[1], "<xavier><ERR><IN_DOUBT>") {
+		t.Fatalf("T_TTO after the stop = %q: only xavier's dial, written to the switch, is in doubt", got)
+	}
+	if n := count(t, db, "SELECT count(*) FROM relay_inbox WHERE state = 'ready' AND attempts = 0"); n != len(fresh) {
+		t.Fatalf("%d dials released untouched, want %d", n, len(fresh))
+	}
+	r.run("r1")
+	// (xavier's call, which the switch did make, sends its events too)
+	answers := func() []string {
+		return slices.DeleteFunc(r.tto(), func(s string) bool { return strings.HasPrefix(s, "<xavier>") })
+	}
+	wait.Within(t, time.Minute, "the released dials answered", func() bool { return len(answers()) == len(fresh) })
+	for _, s := range answers() {
+		if strings.Contains(s, "<IN_DOUBT>") {
+			t.Fatalf("a released dial answered %s", s)
+		}
 	}
 }

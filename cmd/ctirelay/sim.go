@@ -25,6 +25,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 	ring := fs.Duration("ring-time", 0, "how long a dialled number rings before answering")
 	talk := fs.Duration("talk-time", 0, "how long a call lasts before the customer hangs up (0: until D)")
 	wrap := fs.Duration("wrap-up", 0, "wrap-up after a call (0: until P OFF or POS OFF)")
+	think := fs.Duration("think-time", 0, "delay before each command is carried out, like a remote switch (0: at once)")
 	charset := fs.String("charset", "utf-8", "bytes on the wire: utf-8 or windows-1252")
 	secret := fs.String("admin-secret", "", "secret required to log on as ADMSOCKET: <ADMSOCKET><L><ON><secret>$ (env CTIRELAY_ADMIN_SECRET)")
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key serves TLS")
@@ -56,7 +57,7 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 
 	sw, err := sim.New(sim.Config{
 		Seed: *seed, InboundPerMinute: *inbound, DialerPerMinute: *dialer,
-		RingTime: *ring, TalkTime: *talk, WrapUp: *wrap,
+		RingTime: *ring, TalkTime: *talk, WrapUp: *wrap, ThinkTime: *think,
 		Clock: relay.SystemClock{}, Logger: log.With("switch", "sim"),
 	})
 	if err != nil {
