@@ -133,7 +133,23 @@ func (e *Engine) writer() {
 	defer close(e.writerDone)
 	var outcomes []Outcome
 	var events []Frame
-	for first := range e.output {
+	for {
+		var first output
+		var ok bool
+		if e.fence.holding() {
+			// events wait for other relays' replies: look again soon
+			select {
+			case first, ok = <-e.output:
+			case <-e.cfg.Clock.After(e.cfg.PollInterval):
+				e.flush(nil, nil)
+				continue
+			}
+		} else {
+			first, ok = <-e.output
+		}
+		if !ok {
+			break
+		}
 		outcomes, events = outcomes[:0], events[:0]
 		add := func(o output) {
 			if o.outcome != nil {
@@ -157,6 +173,7 @@ func (e *Engine) writer() {
 		}
 		e.flush(outcomes, events)
 	}
+	e.publish(context.Background(), e.fence.release())
 }
 
 // flush retries until the database takes the batch: an answer the switch
@@ -184,6 +201,13 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 		e.log.Error("settle answers", "err", err, "batch", len(outcomes), "failures", failures+1)
 		<-e.cfg.Clock.After(retryDelay(failures))
 	}
+	// After the settle: this relay's replies are journaled before the
+	// fence looks for commands still in flight.
+	e.publish(ctx, e.fence.admit(ctx, events, e.cfg.Clock.Now()))
+}
+
+// publish retries until the database takes the events.
+func (e *Engine) publish(ctx context.Context, events []Frame) {
 	for failures := 0; len(events) > 0; failures++ {
 		err := e.cfg.Store.Publish(ctx, events, e.cfg.Clock.Now())
 		if err == nil {

@@ -159,6 +159,7 @@ type Engine struct {
 	intakeNotify, claimNotify <-chan struct{}
 	output                    chan output
 	order                     eventOrder // replies before the events their command caused
+	fence                     eventFence // ... also when another relay ran the command
 	inFlight                  atomic.Int64
 	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
 
@@ -187,6 +188,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
 		writerDone: make(chan struct{}),
+	}
+	e.fence = eventFence{owner: cfg.Node, bound: cfg.ExecTimeout, log: e.log}
+	if p, ok := cfg.Store.(InFlightProber); ok {
+		e.fence.probe = p
 	}
 	// At most MaxInFlight commands run at once, so no more workers are kept.
 	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}

@@ -194,3 +194,22 @@ type Sources interface {
 	// rejected ones are dead-lettered and answered in the journal.
 	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
 }
+
+// Lease is one command at the switch under a relay's lease.
+type Lease struct {
+	ID       int64
+	Attempts int
+	Agent    string
+}
+
+// InFlightProber is implemented by stores several relays share. The relay
+// that hears the switch's events (see LockMonitor) asks it which of an event's
+// agents have a command at another relay's switch connection: an event that
+// command caused must be journaled after the command's reply, which that
+// relay writes.
+type InFlightProber interface {
+	// InFlight lists the commands of these agents (compared without regard
+	// to case, as switches spell logins as they like) held under a lease
+	// whose owner is not owner. One indexed probe.
+	InFlight(ctx context.Context, agents []string, owner string) ([]Lease, error)
+}

@@ -49,6 +49,12 @@ type Config struct {
 	Backoff relay.Backoff
 	// MaxFrameBytes bounds one frame read (relay.DefaultMaxFrame when 0).
 	MaxFrameBytes int
+	// Monitor, when set, admits the monitoring connection: the driver opens
+	// it only while it holds the gate, and hangs up when the gate is lost.
+	// Relays sharing one switch pass a relay.LockGate on relay.LockMonitor
+	// so that exactly one of them hears (and journals) each event. Nil: this
+	// driver always listens.
+	Monitor relay.Gate
 
 	Clock  relay.Clock
 	Logger *slog.Logger

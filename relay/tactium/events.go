@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
+
+// errGateLost ends a monitoring connection whose relay lost the right to
+// listen (Config.Monitor).
+var errGateLost = errors.New("monitor lock lost")
 
 // logonFrame is section 4.12's <ADMSOCKET><L><ON>$, with the shared secret
 // as a fourth field when one is configured.
@@ -24,9 +29,22 @@ func (d *Driver) logonFrame() relay.Frame {
 // backoff (on the injected clock) between attempts.
 func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 	defer d.wg.Done()
+	gate := d.cfg.Monitor
+	if gate == nil {
+		gate = relay.OpenGate{}
+	}
 	failures := 0
 	for {
-		up, err := d.monitor(ctx, sink)
+		// Only the gate's holder listens: each relay that heard the events
+		// would journal every one of them again.
+		lost, release, err := gate.Acquire(ctx)
+		if err != nil {
+			return // ctx ended: the driver is closing
+		}
+		up, err := d.monitor(ctx, sink, lost)
+		// Handed back while disconnected, so another relay that can reach
+		// the switch may listen meanwhile.
+		release()
 		if ctx.Err() != nil {
 			return
 		}
@@ -48,11 +66,28 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 // a reply goes to the sink. up reports whether the server acknowledged the
 // logon or sent events, which resets the backoff: a server that accepts and
 // at once refuses must not be hammered.
-func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, err error) {
+func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan struct{}) (up bool, err error) {
+	select {
+	case <-lost:
+		return false, errGateLost
+	default:
+	}
 	nc, err := d.dial(ctx)
 	if err != nil {
 		return false, err
 	}
+	// A lost gate means another relay may be listening already: hang up.
+	var gone atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-lost:
+			gone.Store(true)
+			nc.Close()
+		case <-done:
+		}
+	}()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
@@ -85,6 +120,9 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink) (up bool, er
 			continue
 		}
 		if err != nil {
+			if gone.Load() {
+				return up, errGateLost
+			}
 			return up, fmt.Errorf("read events: %w", err)
 		}
 		if f, err = d.cfg.Charset.DecodeFrame(f); err != nil {

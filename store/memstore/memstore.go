@@ -41,6 +41,7 @@ type Store struct {
 	journal []relay.JournalEntry
 	cursors map[string]relay.Cursor
 	nodes   map[string]relay.Node
+	locks   map[string]chan struct{} // named locks held: closed when lost
 	ids     struct{ tti, tto, inbox, dead, journal int64 }
 	closed  bool
 	fail    error
@@ -421,5 +422,9 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	for name, lost := range s.locks {
+		close(lost)
+		delete(s.locks, name)
+	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 // hotStatements are the relay's statements that run for every command or
 // every batch: each must reach its rows through an index (or a row version
 // it just read) whatever the backlog.
-var hotStatements = []query{qTakeTTI, qAdmit, qClaim, qSettle, qPublish, "reclaim", qReclaimDead, "extend", "release", "retry_dead", "journal_since"}
+var hotStatements = []query{qTakeTTI, qAdmit, qClaim, qSettle, qPublish, "reclaim", qReclaimDead, "extend", "release", "retry_dead", "journal_since", qInFlight}
 
 // TestHotStatementsNeverScanQueueTables plans each hot statement the way a
 // relay's session does (enable_seqscan off, the plan cached once for any

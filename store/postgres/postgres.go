@@ -39,6 +39,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	closed bool
+	locks  map[*namedLock]bool // named locks held (singleton.go)
 }
 
 // maxIdle keeps enough connections for the engine's concurrent loops
@@ -135,6 +136,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.dropLocks()
 	s.wake.close()
 	qerr := s.q.close()
 	if err := s.db.Close(); err != nil {

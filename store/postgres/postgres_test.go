@@ -64,7 +64,15 @@ func harness(t *testing.T, opts store.Options) storetest.Harness {
 		Open: func(t *testing.T) relay.Store {
 			return open(t, dsn, opts)
 		},
-		DB:     rawDB(t, dsn),
+		DB: rawDB(t, dsn),
+		KillLocks: func(t *testing.T) {
+			// each test has a database of its own: only its relays' locks
+			if _, err := rawDB(t, dsn).Exec(`SELECT pg_terminate_backend(pid) FROM pg_locks
+				WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND objsubid = 2`); err != nil {
+				t.Fatal(err)
+			}
+		},
 		Rebind: func(q string) string { return sqlx.Rebind(sqlx.DOLLAR, q) },
 		Names:  o.Names(),
 		Micros: func(col string) string {

@@ -49,6 +49,7 @@ type Store struct {
 	q     *queries
 	log   *slog.Logger
 	lock  *fileLock
+	lost  chan struct{} // closed at Close: the named locks are gone (under singletons.mu)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -73,7 +74,7 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, names: opts.Names(), log: opts.Logger}
+	s := &Store{path: path, names: opts.Names(), log: opts.Logger, lost: make(chan struct{})}
 	if cfg.Exclusive {
 		if s.lock, err = lockFile(path); err != nil {
 			return nil, err
@@ -163,6 +164,7 @@ func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
 // Close closes the database and releases the relay lock; safe to call twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.dropLocks()
 		s.closeErr = s.db.Close()
 		s.unlock()
 	})

@@ -42,6 +42,11 @@ type Harness struct {
 	// since the Unix epoch (NULL stays NULL); nil when columns already are.
 	Micros func(column string) string
 
+	// KillLocks ends the database sessions that hold the relay's named
+	// locks (relay.Locker), as a relay killed or cut off would; nil when
+	// closing the holding store is the same thing.
+	KillLocks func(t *testing.T)
+
 	// InvalidUTF8 says text columns can hold bytes that are not UTF-8
 	// (SQLite can; PostgreSQL refuses them).
 	InvalidUTF8 bool

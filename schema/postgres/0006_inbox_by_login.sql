@@ -1,0 +1,12 @@
+-- ctirelay schema, step 6 (PostgreSQL): the head of an agent's queue found
+-- whatever the letter case of its login.
+-- Only one relay listens to a switch's events; before it journals an event
+-- it looks for the commands of the event's agent that other relays have at
+-- the switch (the reply comes first). Such a command is the head of its
+-- agent's queue, as in step 2. Switches spell logins as they like (Tactium
+-- answers <jose><D>$ with <Jose><EndCall>$), so the probe goes by
+-- lower(agent), then by agent and id to reach each spelling's head. The
+-- agent never changes once a command is queued, so claims and lease
+-- renewals still change no indexed column (step 2).
+-- Index names are unqualified, as in step 2.
+CREATE INDEX {{prefix}}inbox_login ON {{inbox}} (lower(agent), agent, id);
