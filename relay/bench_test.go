@@ -139,6 +139,10 @@ func (s *nullStore) Settle(_ context.Context, outcomes []relay.Outcome, _ time.T
 	return len(outcomes), jobs, nil
 }
 
+func (s *nullStore) InFlight(context.Context, []string, string) ([]relay.Lease, error) {
+	return nil, nil
+}
+
 func (s *nullStore) Reclaim(context.Context, relay.ClaimRequest) ([]relay.Job, error) {
 	return nil, nil
 }

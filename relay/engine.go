@@ -189,9 +189,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
 		writerDone: make(chan struct{}),
 	}
-	e.fence = eventFence{owner: cfg.Node, bound: cfg.ExecTimeout, log: e.log}
-	if p, ok := cfg.Store.(InFlightProber); ok {
-		e.fence.probe = p
+	e.fence = eventFence{owner: e.owner, bound: cfg.ExecTimeout, log: e.log}
+	if !cfg.SoleRelay {
+		// the only relay of its store has every command in eventOrder
+		e.fence.probe = cfg.Store
 	}
 	// At most MaxInFlight commands run at once, so no more workers are kept.
 	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}

@@ -19,12 +19,17 @@ import (
 // the other relay gives up on the command by then (the exec timeout), or has
 // died and its command will be answered IN_DOUBT.
 type eventFence struct {
-	probe InFlightProber
+	probe inFlighter // nil: publish at once
 	owner string
 	bound time.Duration
 	log   *slog.Logger
 
 	held []heldEvent // in arrival order
+}
+
+// inFlighter is Queue.InFlight.
+type inFlighter interface {
+	InFlight(ctx context.Context, agents []string, owner string) ([]Lease, error)
 }
 
 type heldEvent struct {

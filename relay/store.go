@@ -133,6 +133,7 @@ type Store interface {
 	JournalReader
 	Operators
 	Nodes
+	Locker
 	// Close releases the store's resources. A second Close is harmless.
 	Close() error
 }
@@ -180,6 +181,13 @@ type Queue interface {
 	// relays known to be dead (see ReclaimDeadRequest), so the engine can
 	// retry them or declare them in doubt at once rather than a lease later.
 	ReclaimDead(ctx context.Context, req ReclaimDeadRequest) ([]Job, error)
+	// InFlight lists the commands of these agents (compared without regard
+	// to case, as switches spell logins as they like) at the switch under a
+	// lease whose owner is not owner. The relay that hears the switch's
+	// events (LockMonitor) asks before it journals them: an event a command
+	// at another relay caused must follow that command's reply, which the
+	// other relay writes. One indexed probe.
+	InFlight(ctx context.Context, agents []string, owner string) ([]Lease, error)
 	// Wakeups returns channels on which a value means "look now": intake
 	// when rows may have arrived in T_TTI, claim when inbox commands may
 	// have become claimable (added or unblocked by any relay). A store that
@@ -200,16 +208,4 @@ type Lease struct {
 	ID       int64
 	Attempts int
 	Agent    string
-}
-
-// InFlightProber is implemented by stores several relays share. The relay
-// that hears the switch's events (see LockMonitor) asks it which of an event's
-// agents have a command at another relay's switch connection: an event that
-// command caused must be journaled after the command's reply, which that
-// relay writes.
-type InFlightProber interface {
-	// InFlight lists the commands of these agents (compared without regard
-	// to case, as switches spell logins as they like) held under a lease
-	// whose owner is not owner. One indexed probe.
-	InFlight(ctx context.Context, agents []string, owner string) ([]Lease, error)
 }

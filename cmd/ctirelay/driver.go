@@ -11,8 +11,10 @@ import (
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
-// newDriver builds the configured switch driver.
-func newDriver(cfg Config, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
+// newDriver builds the configured switch driver. locks is the store's: of
+// the relays sharing it, only the holder of relay.LockMonitor listens to a
+// Tactium switch's events.
+func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
 	switch cfg.Switch.Driver {
 	case "sim":
 		sw, err := sim.New(simConfig(cfg.Switch.Sim, clock, log))
@@ -31,6 +33,7 @@ func newDriver(cfg Config, clock relay.Clock, log *slog.Logger) (relay.Driver, e
 			DialTimeout: time.Duration(t.DialTimeout), ReplyTimeout: time.Duration(t.ReplyTimeout),
 			IdleClose: time.Duration(t.IdleClose), MaxFrameBytes: cfg.Engine.MaxFrameBytes,
 			Clock: clock, Logger: log.With("switch", "tactium"),
+			Monitor: relay.LockGate{Locker: locks, Name: relay.LockMonitor, Clock: clock, Logger: log.With("switch", "tactium")},
 		}
 		if t.TLS {
 			tc.TLS = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -50,7 +50,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	clock := relay.SystemClock{}
-	driver, err := newDriver(cfg, clock, log)
+	driver, err := newDriver(cfg, db, clock, log)
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var (
-	_ relay.Locker         = (*Store)(nil)
-	_ relay.InFlightProber = (*Store)(nil)
-)
-
-// TryLock implements relay.Locker: the relays sharing this store are in one
+// TryLock implements relay.Store (Locker): the relays sharing this store are in one
 // process, so a name is held once per store. A lock is lost when the store
 // closes (its "connection" ends).
 func (s *Store) TryLock(ctx context.Context, name string) (bool, <-chan struct{}, func(), error) {
@@ -54,7 +49,7 @@ func (s *Store) DropLocks() {
 	}
 }
 
-// InFlight implements relay.InFlightProber.
+// InFlight implements relay.Queue.
 func (s *Store) InFlight(ctx context.Context, agents []string, owner string) ([]relay.Lease, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,11 +8,9 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.InFlightProber = (*Store)(nil)
-
 const qInFlight query = "in_flight"
 
-// InFlight implements relay.InFlightProber.
+// InFlight implements relay.Queue.
 func (s *Store) InFlight(ctx context.Context, agents []string, owner string) ([]relay.Lease, error) {
 	st, err := s.stmt(ctx, qInFlight)
 	if err != nil {

@@ -7,10 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ctirelay/ctirelay/relay"
 )
-
-var _ relay.Locker = (*Store)(nil)
 
 // lockClass is the first key of the relay's named locks ("ctir"); the
 // second is a hash of the lock's name qualified by the inbox table, so two
@@ -33,7 +30,7 @@ type namedLock struct {
 	done chan struct{} // the watcher has returned
 }
 
-// TryLock implements relay.Locker with pg_try_advisory_lock on a connection
+// TryLock implements relay.Store (Locker) with pg_try_advisory_lock on a connection
 // taken from the pool for as long as the lock is held: the lock lives and
 // dies with that session, so a relay killed or cut off from the database
 // loses it at once, and another takes it over.

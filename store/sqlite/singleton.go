@@ -6,10 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/ctirelay/ctirelay/relay"
 )
-
-var _ relay.Locker = (*Store)(nil)
 
 // Named locks: a SQLite file has a single relay (Config.Exclusive refuses a
 // second process), so a lock only has to keep the stores of one process on
@@ -19,7 +16,7 @@ var singletons = struct {
 	held map[[2]string]*Store
 }{held: map[[2]string]*Store{}}
 
-// TryLock implements relay.Locker: granted unless another store of this
+// TryLock implements relay.Store (Locker): granted unless another store of this
 // process on the same file holds it. A lock is lost when its store closes.
 func (s *Store) TryLock(ctx context.Context, name string) (bool, <-chan struct{}, func(), error) {
 	if err := ctx.Err(); err != nil {

@@ -15,15 +15,6 @@ func init() {
 	register("InFlightListsOtherRelaysCommands", inFlight)
 }
 
-func locker(t *testing.T, s relay.Store) relay.Locker {
-	t.Helper()
-	l, ok := s.(relay.Locker)
-	if !ok {
-		t.Fatalf("%T does not implement relay.Locker", s)
-	}
-	return l
-}
-
 func tryLock(t *testing.T, l relay.Locker, name string) (bool, <-chan struct{}, func()) {
 	t.Helper()
 	held, lost, release, err := l.TryLock(context.Background(), name)
@@ -42,8 +33,8 @@ func lockOnce(t *testing.T, e *env) {
 	if e.Open == nil {
 		t.Skip("the dialect allows one handle only")
 	}
-	other, _ := e.Open(t)
-	a, b := locker(t, e.Store), locker(t, other)
+	other := e.Open(t)
+	a, b := e.Store, other
 	held, lost, releaseA := tryLock(t, a, relay.LockMonitor)
 	if !held {
 		t.Fatal("first TryLock: not held")
@@ -82,8 +73,8 @@ func lockTakeover(t *testing.T, e *env) {
 	if e.Open == nil {
 		t.Skip("the dialect allows one handle only")
 	}
-	holder, _ := e.Open(t)
-	held, lost, release := tryLock(t, locker(t, holder), relay.LockMonitor)
+	holder := e.Open(t)
+	held, lost, release := tryLock(t, holder, relay.LockMonitor)
 	if !held {
 		t.Fatal("TryLock: not held")
 	}
@@ -100,7 +91,7 @@ func lockTakeover(t *testing.T, e *env) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		held, _, release := tryLock(t, locker(t, e.Store), relay.LockMonitor)
+		held, _, release := tryLock(t, e.Store, relay.LockMonitor)
 		if held {
 			release()
 			return
@@ -115,10 +106,7 @@ func lockTakeover(t *testing.T, e *env) {
 // InFlight: the commands other relays hold at the switch, for logins in any
 // letter case; not the asker's own, not commands waiting or finished.
 func inFlight(t *testing.T, e *env) {
-	p, ok := e.Store.(relay.InFlightProber)
-	if !ok {
-		t.Skipf("%T has a single relay: no other relay's command can be in flight", e.Store)
-	}
+	p := e.Store
 	probe := func(owner string, agents ...string) []relay.Lease {
 		t.Helper()
 		got, err := p.InFlight(context.Background(), agents, owner)

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// switchObserver is an ADMSOCKET client of `ctirelay sim --listen`: it counts
+// the events the switch sent, the truth the journal is checked against.
+type switchObserver struct {
+	mu     sync.Mutex
+	events map[string]int // by verb
+	total  int
+}
+
+func observeSwitch(t *testing.T, addr string) *switchObserver {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if _, err := nc.Write([]byte("<ADMSOCKET><L><ON>$")); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(nc)
+	if s, err := r.ReadString('$'); err != nil || s != "<ADMSOCKET><OK>$" {
+		t.Fatalf("observer logon: %q %v", s, err)
+	}
+	o := &switchObserver{events: map[string]int{}}
+	go func() {
+		for {
+			s, err := r.ReadString('$')
+			if err != nil {
+				return
+			}
+			fields := strings.Split(strings.Trim(strings.TrimSpace(s), "<>$"), "><")
+			if len(fields) < 2 {
+				continue
+			}
+			o.mu.Lock()
+			o.events[fields[1]]++
+			o.total++
+			o.mu.Unlock()
+		}
+	}()
+	return o
+}
+
+func (o *switchObserver) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.total
+}
+
+// sharedTactiumConfig is tactiumRelayConfig's with a PostgreSQL relay's
+// engine settings.
+func sharedTactiumConfig(addr string) string {
+	return fmt.Sprintf(`
+switch:
+  driver: tactium
+  tactium:
+    address: %s
+    reply_timeout: 2s
+engine:
+  max_attempts: 20
+  backoff_base: 100ms
+  backoff_max: 500ms
+  max_in_flight: 20
+  poll_interval: 20ms
+  lease: 2s
+log:
+  level: debug
+  format: json
+`, addr)
+}
+
+// monitors lists the relays whose driver has opened the monitoring
+// connection since they started.
+func monitors(relays []*relayProc) []int {
+	var out []int
+	for i, p := range relays {
+		if strings.Contains(p.logText(), "tactium monitoring connection open") {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// checkEventsAfterTheirDial reads the journal in id order and fails when an
+// agent's A event comes before the OK of a dial it has not yet been matched
+// with: the reply first, as docs/protocol.md promises.
+func checkEventsAfterTheirDial(t *testing.T, r *pgRig) (dials, aEvents int) {
+	t.Helper()
+	rows, err := r.db.Query(`
+		SELECT j.id, lower(j.agent), j.kind, j.frame, coalesce(c.frame, '')
+		  FROM relay_journal j
+		  LEFT JOIN relay_journal c ON c.inbox_id = j.inbox_id AND c.kind = 'command'
+		 WHERE j.kind IN ('reply', 'event')
+		 ORDER BY j.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	okDials := map[string]int{}
+	seenA := map[string]int{}
+	for rows.Next() {
+		var id int64
+		var agent, kind, frame, cmd string
+		if err := rows.Scan(&id, &agent, &kind, &frame, &cmd); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case kind == "reply" && strings.Contains(cmd, "><A><") && strings.HasSuffix(frame, "><OK>$"):
+			okDials[agent]++
+			dials++
+		case kind == "event" && strings.HasPrefix(strings.ToLower(frame), "<"+agent+"><a><"):
+			seenA[agent]++
+			aEvents++
+			if seenA[agent] > okDials[agent] {
+				t.Errorf("journal id %d: %s journaled before the OK of the dial that caused it (%d A events, %d dials answered OK)",
+					id, frame, seenA[agent], okDials[agent])
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return dials, aEvents
+}
+
+// TestE2ETactiumSharedSwitchRepro is the issue's repro: two relays on one
+// PostgreSQL and one `ctirelay sim --listen`; a logon and a dial. Each event
+// is journaled (and written to T_TTO) once, after the dial's OK.
+func TestE2ETactiumSharedSwitchRepro(t *testing.T) {
+	addr := freeAddr(t)
+	startSimServer(t, addr, "--ring-time", "0s", "--talk-time", "300ms")
+	sw := observeSwitch(t, addr)
+	r := newPGRig(t, sharedTactiumConfig(addr))
+	relays := r.relays(2)
+	waitFor(t, "one relay to listen to the switch", 30*time.Second, func() bool { return len(monitors(relays)) >= 1 })
+
+	if _, err := r.db.Exec(`INSERT INTO T_TTI VALUES (11,'<ana><L><ON>$'), (12,'<ana><A><85><22227><>$')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call to end", 30*time.Second, func() bool { return sw.count() >= 3 })
+	waitFor(t, "every event journaled", 30*time.Second, func() bool {
+		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
+	})
+	got := column(t, r.db, "SELECT frame FROM relay_journal WHERE kind IN ('reply', 'event') ORDER BY id")
+	if len(got) != 5 || got[0] != "<ana><OK>$" || got[1] != "<ana><OK>$" ||
+		!strings.HasPrefix(got[2], "<ana><A><") || !strings.HasPrefix(got[3], "<ana><G><") || got[4] != "<ana><EndCall>$" {
+		t.Fatalf("journal (replies and events) = %q, want OK, OK, A, G, EndCall", got)
+	}
+	if tto := column(t, r.db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO"); strings.Join(tto, "") != strings.Join(got, "") {
+		t.Fatalf("T_TTO = %q, want the journal's %q", tto, got)
+	}
+	if m := monitors(relays); len(m) != 1 {
+		t.Fatalf("relays listening to the switch: %v, want exactly one", m)
+	}
+	for _, p := range relays {
+		p.stop()
+	}
+}
+
+// TestE2ETactiumSharedSwitchThreeRelays: three relays share one switch under
+// a load of dials from 40 agents; every event the switch sent is journaled
+// exactly once and every A event after its dial's OK, whichever relay ran the
+// dial. Then the listening relay is killed: another takes over, and the
+// events after that are journaled once too.
+func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
+	addr := freeAddr(t)
+	startSimServer(t, addr, "--ring-time", "0s")
+	sw := observeSwitch(t, addr)
+	r := newPGRig(t, sharedTactiumConfig(addr))
+	relays := r.relays(3)
+	waitFor(t, "one relay to listen to the switch", 30*time.Second, func() bool { return len(monitors(relays)) >= 1 })
+	listener := monitors(relays)[0]
+
+	// L ON, then dial and hang up ten times: each dial's answer is OK, then
+	// the switch sends A and G at once (no ring time); D is answered EndCall.
+	const agents, rounds = 40, 10
+	phase := func(first int, n int) int {
+		r.insertAsERPs(4, agents, n, func(agent string, k int) string {
+			k += first
+			switch {
+			case k == 0:
+				return fmt.Sprintf("<%s><L><ON>$", agent)
+			case k%2 == 1:
+				return fmt.Sprintf("<%s><A><11><9%07d><>$", agent, k)
+			default:
+				return fmt.Sprintf("<%s><D>$", agent)
+			}
+		})
+		return n * agents
+	}
+	total := phase(0, 1+2*rounds)
+	waitFor(t, "every answer", 3*time.Minute, func() bool { return r.replies() >= total })
+	want := 2 * agents * rounds // A and G per dial
+	waitFor(t, "the switch's events", time.Minute, func() bool { return sw.count() >= want })
+	waitFor(t, "every event journaled", time.Minute, func() bool {
+		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
+	})
+	r.checkEveryCommandAnsweredOnceInOrder(total)
+	dials, aEvents := checkEventsAfterTheirDial(t, r)
+	if dials != agents*rounds || aEvents != dials {
+		t.Fatalf("%d dials answered OK and %d A events journaled, want %d of each", dials, aEvents, agents*rounds)
+	}
+	if n := count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'"); n != sw.count() {
+		t.Fatalf("%d events journaled, the switch sent %d", n, sw.count())
+	}
+	if n := count(t, r.db, "SELECT count(*) FROM T_TTO WHERE DS_TTO LIKE '%><A><%' OR DS_TTO LIKE '%><G><%'"); n != sw.count() {
+		t.Fatalf("%d events in T_TTO, the switch sent %d", n, sw.count())
+	}
+	ran := 0
+	for i, p := range relays {
+		if i != listener && len(p.dispatches()) > 0 {
+			ran++
+		}
+	}
+	if ran == 0 {
+		t.Fatal("only the listening relay ran commands: the test did not exercise replies written by another relay")
+	}
+	if m := monitors(relays); len(m) != 1 {
+		t.Fatalf("relays listening to the switch: %v, want exactly one", m)
+	}
+
+	// The listener dies; another relay takes the switch's events over.
+	relays[listener].kill()
+	rest := append(append([]*relayProc{}, relays[:listener]...), relays[listener+1:]...)
+	waitFor(t, "another relay to listen", 30*time.Second, func() bool { return len(monitors(rest)) == 1 })
+	before := sw.count()
+	r.insertAsERPs(4, agents, 2, func(agent string, k int) string {
+		if k == 0 {
+			return fmt.Sprintf("<%s><A><11><8%07d><>$", agent, k+1) // …0000 never answers
+		}
+		return fmt.Sprintf("<%s><D>$", agent)
+	})
+	waitFor(t, "every answer after the takeover", 3*time.Minute, func() bool { return r.replies() >= total+2*agents })
+	waitFor(t, "the switch's events after the takeover", time.Minute, func() bool { return sw.count() >= before+2*agents })
+	waitFor(t, "every event journaled", time.Minute, func() bool {
+		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
+	})
+	if n := count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'"); n != sw.count() {
+		t.Fatalf("after the takeover: %d events journaled, the switch sent %d", n, sw.count())
+	}
+	checkEventsAfterTheirDial(t, r)
+	for _, p := range rest {
+		p.stop()
+	}
+}
