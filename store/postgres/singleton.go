@@ -45,9 +45,15 @@ func (s *Store) TryLock(ctx context.Context, name string) (bool, <-chan struct{}
 	var held bool
 	err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`,
 		lockClass, s.names["inbox"]+"/"+name).Scan(&held)
-	if err != nil || !held {
-		discard(conn)
+	if err != nil {
+		discard(conn) // whether it holds the lock is unknown
 		return false, nil, nil, fail("take lock "+name, err)
+	}
+	if !held {
+		// back to the pool: it holds nothing, and the relays that wait
+		// try every second
+		_ = conn.Close()
+		return false, nil, nil, nil
 	}
 	l := &namedLock{conn: conn, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	s.mu.Lock()
