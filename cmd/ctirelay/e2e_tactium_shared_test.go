@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // switchObserver is an ADMSOCKET client of `ctirelay sim --listen`: it counts
@@ -143,13 +145,13 @@ func TestE2ETactiumSharedSwitchRepro(t *testing.T) {
 	sw := observeSwitch(t, addr)
 	r := newPGRig(t, sharedTactiumConfig(addr))
 	relays := r.relays(2)
-	waitFor(t, "one relay to listen to the switch", 30*time.Second, func() bool { return len(monitors(relays)) >= 1 })
+	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
 
 	if _, err := r.db.Exec(`INSERT INTO T_TTI VALUES (11,'<ana><L><ON>$'), (12,'<ana><A><85><22227><>$')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the call to end", 30*time.Second, func() bool { return sw.count() >= 3 })
-	waitFor(t, "every event journaled", 30*time.Second, func() bool {
+	wait.Within(t, 30*time.Second, "the call to end", func() bool { return sw.count() >= 3 })
+	wait.Within(t, 30*time.Second, "every event journaled", func() bool {
 		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
 	})
 	got := column(t, r.db, "SELECT frame FROM relay_journal WHERE kind IN ('reply', 'event') ORDER BY id")
@@ -179,7 +181,7 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 	sw := observeSwitch(t, addr)
 	r := newPGRig(t, sharedTactiumConfig(addr))
 	relays := r.relays(3)
-	waitFor(t, "one relay to listen to the switch", 30*time.Second, func() bool { return len(monitors(relays)) >= 1 })
+	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
 	listener := monitors(relays)[0]
 
 	// L ON, then dial and hang up ten times: each dial's answer is OK, then
@@ -200,10 +202,10 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 		return n * agents
 	}
 	total := phase(0, 1+2*rounds)
-	waitFor(t, "every answer", 3*time.Minute, func() bool { return r.replies() >= total })
+	wait.Within(t, 3*time.Minute, "every answer", func() bool { return r.replies() >= total })
 	want := 2 * agents * rounds // A and G per dial
-	waitFor(t, "the switch's events", time.Minute, func() bool { return sw.count() >= want })
-	waitFor(t, "every event journaled", time.Minute, func() bool {
+	wait.Within(t, time.Minute, "the switch's events", func() bool { return sw.count() >= want })
+	wait.Within(t, time.Minute, "every event journaled", func() bool {
 		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
 	})
 	r.checkEveryCommandAnsweredOnceInOrder(total)
@@ -233,7 +235,7 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 	// The listener dies; another relay takes the switch's events over.
 	relays[listener].kill()
 	rest := append(append([]*relayProc{}, relays[:listener]...), relays[listener+1:]...)
-	waitFor(t, "another relay to listen", 30*time.Second, func() bool { return len(monitors(rest)) == 1 })
+	wait.Within(t, 30*time.Second, "another relay to listen", func() bool { return len(monitors(rest)) == 1 })
 	before := sw.count()
 	r.insertAsERPs(4, agents, 2, func(agent string, k int) string {
 		if k == 0 {
@@ -241,9 +243,9 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 		}
 		return fmt.Sprintf("<%s><D>$", agent)
 	})
-	waitFor(t, "every answer after the takeover", 3*time.Minute, func() bool { return r.replies() >= total+2*agents })
-	waitFor(t, "the switch's events after the takeover", time.Minute, func() bool { return sw.count() >= before+2*agents })
-	waitFor(t, "every event journaled", time.Minute, func() bool {
+	wait.Within(t, 3*time.Minute, "every answer after the takeover", func() bool { return r.replies() >= total+2*agents })
+	wait.Within(t, time.Minute, "the switch's events after the takeover", func() bool { return sw.count() >= before+2*agents })
+	wait.Within(t, time.Minute, "every event journaled", func() bool {
 		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'") >= sw.count()
 	})
 	if n := count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event'"); n != sw.count() {

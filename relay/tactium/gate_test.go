@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
@@ -57,7 +58,7 @@ func TestDriverMonitorsOnlyWhileItHoldsTheGate(t *testing.T) {
 
 	pending := clock.Waiters()
 	close(lost) // another relay may be listening now
-	waitFor(t, "the driver to hang up", func() bool { return !d.Status().Monitoring })
+	wait.For(t, "the driver to hang up", func() bool { return !d.Status().Monitoring })
 	select {
 	case <-gate.released:
 	case <-time.After(safety):
