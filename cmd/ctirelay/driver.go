@@ -33,7 +33,10 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 			DialTimeout: time.Duration(t.DialTimeout), ReplyTimeout: time.Duration(t.ReplyTimeout),
 			IdleClose: time.Duration(t.IdleClose), MaxFrameBytes: cfg.Engine.MaxFrameBytes,
 			Clock: clock, Logger: log.With("switch", "tactium"),
-			Monitor: relay.LockGate{Locker: locks, Name: relay.LockMonitor, Clock: clock, Logger: log.With("switch", "tactium")},
+			// A standby relay asks four times a second (one cheap query):
+			// events the switch sends before it takes over are lost.
+			Monitor: relay.LockGate{Locker: locks, Name: relay.LockMonitor, Retry: 250 * time.Millisecond,
+				Clock: clock, Logger: log.With("switch", "tactium")},
 		}
 		if t.TLS {
 			tc.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
