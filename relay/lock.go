@@ -54,20 +54,25 @@ func (g LockGate) Acquire(ctx context.Context) (<-chan struct{}, func(), error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	waiting := false
+	waiting, failing := false, false
 	for {
 		held, lost, release, err := g.Locker.TryLock(ctx, g.Name)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, nil, ctx.Err()
 		case err != nil:
-			log.Warn("take lock", "lock", g.Name, "err", err)
+			if !failing { // once per outage, not at every try
+				log.Warn("take lock: will keep trying", "lock", g.Name, "err", err)
+			}
+			failing = true
 		case held:
 			log.Info("lock taken", "lock", g.Name)
 			return lost, release, nil
 		case !waiting:
-			waiting = true
+			waiting, failing = true, false
 			log.Info("lock held by another relay, waiting", "lock", g.Name)
+		default:
+			failing = false
 		}
 		select {
 		case <-ctx.Done():
