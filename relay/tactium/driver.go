@@ -36,6 +36,7 @@ type Driver struct {
 	logins   map[string]*loginState
 	evConn   net.Conn // the monitoring connection while one is open
 	evUp     bool     // ... and the server has acknowledged it or sent events
+	standby  bool     // waiting for the Monitor gate
 	dialFail int      // consecutive failed command-connection dials
 	dialWait time.Time
 	wg       sync.WaitGroup
@@ -145,6 +146,7 @@ func (d *Driver) Close() error {
 // Status is what the driver knows about its connections.
 type Status struct {
 	Monitoring   bool // the ADMSOCKET connection is open and its logon sent
+	Standby      bool // waiting for the Monitor gate: another relay listens
 	CommandConns int  // open per-login connections
 }
 
@@ -152,7 +154,7 @@ type Status struct {
 func (d *Driver) Status() Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := Status{Monitoring: d.evUp}
+	st := Status{Monitoring: d.evUp, Standby: d.standby}
 	for _, ls := range d.logins {
 		if ls.conn != nil {
 			st.CommandConns++

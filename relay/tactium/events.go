@@ -37,7 +37,9 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 	for {
 		// Only the gate's holder listens: each relay that heard the events
 		// would journal every one of them again.
+		d.setStandby(true)
 		lost, release, err := gate.Acquire(ctx)
+		d.setStandby(false)
 		if err != nil {
 			return // ctx ended: the driver is closing
 		}
@@ -60,6 +62,12 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 			return
 		}
 	}
+}
+
+func (d *Driver) setStandby(on bool) {
+	d.mu.Lock()
+	d.standby = on
+	d.mu.Unlock()
 }
 
 // monitor runs one monitoring connection: logon, then every frame that is not

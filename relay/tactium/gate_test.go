@@ -44,6 +44,7 @@ func TestDriverMonitorsOnlyWhileItHoldsTheGate(t *testing.T) {
 	if got := execute(t, d, "<jose><L><ON>$"); got != "<jose><OK>$" {
 		t.Fatalf("L ON without the gate = %s", got)
 	}
+	wait.For(t, "the driver to wait for the gate", func() bool { return d.Status().Standby })
 	if slices.ContainsFunc(f.received(), func(s string) bool { return strings.Contains(s, "ADMSOCKET") }) || d.Status().Monitoring {
 		t.Fatalf("a driver without the gate logged on as ADMSOCKET: %q", f.received())
 	}
@@ -55,6 +56,9 @@ func TestDriverMonitorsOnlyWhileItHoldsTheGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	events.expect(t, "<jose><EndCall>$")
+	if st := d.Status(); st.Standby || !st.Monitoring {
+		t.Fatalf("status while listening = %+v", st)
+	}
 
 	pending := clock.Waiters()
 	close(lost) // another relay may be listening now
