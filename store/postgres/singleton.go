@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"sync"
 	"time"
-
 )
 
 // lockClass is the first key of the relay's named locks ("ctir"); the

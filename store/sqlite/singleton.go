@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
-
 )
 
 // Named locks: a SQLite file has a single relay (Config.Exclusive refuses a
