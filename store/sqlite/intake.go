@@ -161,6 +161,11 @@ func (s *Store) takeTTI(ctx context.Context, tx *sql.Tx, limit int) ([]relay.Inb
 		return nil, err
 	}
 	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	if len(rows) > 0 && rows[len(rows)-1].id > renumberAbove {
+		if err := s.renumberTTI(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
 	msgs := make([]relay.Inbound, len(rows))
 	for i, r := range rows {
 		msgs[i] = relay.Inbound{Source: relay.SourceERP, Ref: strconv.FormatInt(r.id, 10), Raw: r.raw}

@@ -19,6 +19,16 @@ const (
 	// defined, so the caller sorts by IS_TTI.
 	sqlTakeTTI = `DELETE FROM {{tti}} WHERE IS_TTI IN (SELECT IS_TTI FROM {{tti}} ORDER BY IS_TTI LIMIT ?) RETURNING IS_TTI, DS_TTI`
 
+	// Bring T_TTI's numbering back to its rows once it has gone
+	// past renumberAbove, on the table of step 1 only (the relay never touches
+	// the numbering of an ERP's own table): SQLite keeps a table's definition as
+	// "CREATE TABLE " and the statement from the name on. Args: T_TTI's name,
+	// step 1's definition.
+	sqlRenumberTTI = `UPDATE sqlite_sequence SET seq = (SELECT coalesce(max(IS_TTI), 0) FROM {{tti}})
+ WHERE name = ?1 AND seq > 4611686018427387903
+   AND (SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1) = ?2
+RETURNING seq`
+
 	// The head of each agent's queue: its oldest command, in any state. One
 	// index seek per agent with commands, whatever the backlog. Only heads
 	// are ever leased, so leases are looked for among them too.
@@ -199,6 +209,7 @@ SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
 type queries struct {
 	anyTTI, inboxDepth, takeTTI, claim, reclaim, extend, release string
 	reclaimDead                                                  string
+	renumberTTI                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
 	nodeHeartbeat, nodeLeave, nodes                              string
@@ -214,7 +225,8 @@ func renderQueries(names map[string]string) *queries {
 	b := func(t store.Batch) *store.Batch { return t.Rendered(names) }
 	return &queries{
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), reclaimDead: r(sqlReclaimDead), extend: r(sqlExtend), release: r(sqlRelease),
-		journal: r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
+		renumberTTI: r(sqlRenumberTTI),
+		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
