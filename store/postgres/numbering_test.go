@@ -102,7 +102,8 @@ func TestTTINumberingNeedsNoSequenceRights(t *testing.T) {
 }
 
 // A T_TTI that the ERP created, even one exactly like the relay's, is not
-// altered; one created by step 1 gets the trigger when step 7 comes later,
+// altered; one created by step 1 gets the trigger when the tti_numbering step comes
+// later,
 // and the numbering starts past the explicit rows already there.
 func TestTTINumberingOnlyOnTheRelaysTable(t *testing.T) {
 	t.Parallel()
@@ -139,7 +140,7 @@ func TestTTINumberingOnlyOnTheRelaysTable(t *testing.T) {
 		db := rawDB(t, dsn)
 		s := open(t, dsn, store.Options{})
 		before := postgres.Migrations
-		before.FS = stepsBefore(t, 7)
+		before.FS = stepsBefore(t, "tti_numbering")
 		o, _ := store.Options{}.WithDefaults()
 		if _, err := before.Apply(ctx, s.DB(), o.Names()); err != nil {
 			t.Fatal(err)
@@ -147,22 +148,22 @@ func TestTTINumberingOnlyOnTheRelaysTable(t *testing.T) {
 		insertExplicit(t, db, "T_TTI", 40)
 		insertExplicit(t, db, "T_TTI", 1<<62+1) // not followed, as by the trigger
 		if n := numbering(t, db); n != 0 {
-			t.Fatalf("%d numbering triggers before step 7", n)
+			t.Fatalf("%d numbering triggers before the step", n)
 		}
 		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if n := numbering(t, db); n != 1 {
-			t.Fatalf("%d numbering triggers after step 7, want 1", n)
+			t.Fatalf("%d numbering triggers after the step, want 1", n)
 		}
 		if got := insertDefault(t, db, "T_TTI"); got != 41 {
-			t.Fatalf("first default number after step 7 is %d, want 41", got)
+			t.Fatalf("first default number after the step is %d, want 41", got)
 		}
 	})
 }
 
-// stepsBefore is the PostgreSQL steps numbered below version.
-func stepsBefore(t *testing.T, version int) fs.FS {
+// stepsBefore is the PostgreSQL steps before the one named name.
+func stepsBefore(t *testing.T, name string) fs.FS {
 	t.Helper()
 	steps, err := postgres.Migrations.Steps()
 	if err != nil {
@@ -170,11 +171,13 @@ func stepsBefore(t *testing.T, version int) fs.FS {
 	}
 	out := fstest.MapFS{}
 	for _, m := range steps {
-		if m.Version < version {
-			out[m.File] = &fstest.MapFile{Data: []byte(m.SQL)}
+		if m.Name == name {
+			return out
 		}
+		out[m.File] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
-	return out
+	t.Fatalf("no step %s", name)
+	return nil
 }
 
 // Writers jumping the numbering at once, by long and short jumps, with
