@@ -13,8 +13,13 @@
 -- own tables. Step 1 created T_TTI when the table's row type was created in
 -- the transaction that recorded step 1, and then IS_TTI is its identity.
 --
--- SECURITY DEFINER: an ERP allowed only to INSERT into T_TTI may not read or
--- set the sequence itself. Every name in the body is pg_catalog's.
+-- The trigger's WHEN clause lets through only an explicit value ahead of
+-- the numbering (a generated number was just drawn, so it never is): every
+-- other row costs one read of the sequence and no function call. It runs as
+-- the ERP's role, which may be allowed only to INSERT into T_TTI: hence
+-- SELECT on the sequence for everyone (it only shows the last number given)
+-- and a SECURITY DEFINER function, which alone moves the sequence. Every
+-- name in its body is pg_catalog's.
 CREATE OR REPLACE FUNCTION {{prefix}}tti_numbering() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -24,7 +29,6 @@ DECLARE
     -- "ctis" in the high half, the sequence in the low: one lock per table
     k    bigint   := 7166468849695457280 | TG_ARGV[0]::bigint;
 BEGIN
-    -- A generated number was just drawn, so it is never ahead: one read.
     last := coalesce(pg_sequence_last_value(seq), 0);
     -- Numbers above 2^62 are taken as they are but never followed: moving
     -- the sequence there would leave it nothing to give (the trap SQLite's
@@ -76,8 +80,12 @@ BEGIN
     PERFORM setval(seq, m)
        FROM (SELECT max(is_tti) AS m FROM {{tti}} WHERE is_tti <= 4611686018427387903) x
       WHERE m > coalesce(pg_sequence_last_value(seq), 0);
+    EXECUTE format('GRANT SELECT ON SEQUENCE %s TO PUBLIC', seq);
     -- names unquoted, as step 1 made them (the prefix is a checked identifier)
-    EXECUTE format('CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION %s(%L)',
-                   '{{prefix}}tti_numbering', tbl, '{{prefix}}tti_numbering', seq::oid);
+    EXECUTE format('CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW
+                    WHEN (NEW.is_tti > coalesce(pg_catalog.pg_sequence_last_value(%s::oid::regclass), 0)
+                          AND NEW.is_tti <= 4611686018427387903)
+                    EXECUTE FUNCTION %s(%L)',
+                   '{{prefix}}tti_numbering', tbl, seq::oid, '{{prefix}}tti_numbering', seq::oid);
 END
 $$;
