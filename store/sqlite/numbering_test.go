@@ -63,7 +63,7 @@ func TestTTINumberingAfterAHugeIsTti(t *testing.T) {
 			}
 			// taken one at a time: the largest last
 			for range tt.explicit {
-				if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 1, Now: time.Now()}); err != nil || n != 1 {
+				if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 1, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
 					t.Fatalf("Intake = %d, %v", n, err)
 				}
 			}
@@ -79,7 +79,7 @@ func TestTTINumberingAfterAHugeIsTti(t *testing.T) {
 				t.Fatalf("default number %d, want %d", got, tt.wantNext)
 			}
 			if tt.wantNext != 0 {
-				if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}); err != nil || n != 1 {
+				if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
 					t.Fatalf("Intake of the default-numbered row = %d, %v", n, err)
 				}
 			}
@@ -100,13 +100,13 @@ func TestTTINumberingResumesPastTheRowsLeft(t *testing.T) {
 	if _, err := erp.Exec(`INSERT INTO T_TTI VALUES (?, '<jose><S>$'), (?, '<ana><S>$')`, h1, h2); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 1, Now: time.Now()}); err != nil || n != 1 {
+	if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 1, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
 		t.Fatalf("Intake = %d, %v", n, err)
 	}
 	if got := defaultNumber(t, erp); got != h2+1 {
 		t.Fatalf("default number %d with %d left, want %d", got, int64(h2), int64(h2+1))
 	}
-	if n, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}); err != nil || n != 2 {
+	if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 2 {
 		t.Fatalf("Intake = %d, %v", n, err)
 	}
 	if got := defaultNumber(t, erp); got != 1 {
