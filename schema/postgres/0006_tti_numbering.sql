@@ -23,11 +23,13 @@
 CREATE OR REPLACE FUNCTION {{prefix}}tti_numbering() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    seq  regclass := TG_ARGV[0]::oid::regclass;  -- by oid: renames do not matter
+    -- found from the table, never stored: a dump restored elsewhere, or a
+    -- rename, gives it other oids and names
+    seq  regclass := pg_get_serial_sequence(TG_RELID::regclass::text, 'is_tti')::regclass;
     id   bigint   := NEW.is_tti;
     last bigint;
     -- "ctis" in the high half, the sequence in the low: one lock per table
-    k    bigint   := 7166468849695457280 | TG_ARGV[0]::bigint;
+    k    bigint   := 7166468849695457280 | seq::oid::bigint;
 BEGIN
     last := coalesce(pg_sequence_last_value(seq), 0);
     -- Numbers above 2^62 are taken as they are but never followed: moving
@@ -81,11 +83,12 @@ BEGIN
        FROM (SELECT max(is_tti) AS m FROM {{tti}} WHERE is_tti <= 4611686018427387903) x
       WHERE m > coalesce(pg_sequence_last_value(seq), 0);
     EXECUTE format('GRANT SELECT ON SEQUENCE %s TO PUBLIC', seq);
-    -- names unquoted, as step 1 made them (the prefix is a checked identifier)
+    -- names unquoted, as step 1 made them (the prefix is a checked identifier);
+    -- the sequence as a regclass constant, which pg_dump writes by name
     EXECUTE format('CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW
-                    WHEN (NEW.is_tti > coalesce(pg_catalog.pg_sequence_last_value(%s::oid::regclass), 0)
+                    WHEN (NEW.is_tti > coalesce(pg_catalog.pg_sequence_last_value(%L::regclass), 0)
                           AND NEW.is_tti <= 4611686018427387903)
-                    EXECUTE FUNCTION %s(%L)',
-                   '{{prefix}}tti_numbering', tbl, seq::oid, '{{prefix}}tti_numbering', seq::oid);
+                    EXECUTE FUNCTION %s()',
+                   '{{prefix}}tti_numbering', tbl, pg_get_serial_sequence(tbl::text, 'is_tti'), '{{prefix}}tti_numbering');
 END
 $$;

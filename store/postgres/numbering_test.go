@@ -59,6 +59,15 @@ func TestTTINumberingJumps(t *testing.T) {
 			t.Fatalf("after explicit %d the default number is %d, want %d", st.explicit, got, st.wantNext)
 		}
 	}
+	// pg_dump writes this definition: restored elsewhere, it must not name
+	// the sequence by an oid of this database
+	var def string
+	if err := db.QueryRow(`SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'relay_tti_numbering'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "'t_tti_is_tti_seq'::regclass") || strings.Contains(def, "oid") {
+		t.Errorf("trigger as pg_dump writes it: %s", def)
+	}
 	var locks int
 	if err := db.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`).Scan(&locks); err != nil || locks != 0 {
 		t.Fatalf("%d advisory locks left on the ERP's session (%v)", locks, err)
