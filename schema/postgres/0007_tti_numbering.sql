@@ -1,4 +1,4 @@
--- ctirelay schema, step 6 (PostgreSQL): explicit and generated IS_TTI together.
+-- ctirelay schema, step 7 (PostgreSQL): explicit and generated IS_TTI together.
 -- An ERP may supply IS_TTI (INSERT INTO T_TTI VALUES (1, ...)) or let the
 -- database number the row (INSERT INTO T_TTI (DS_TTI) VALUES (...)). The
 -- identity column of step 1 does not see explicit values, so after an
