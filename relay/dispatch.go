@@ -184,6 +184,7 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 	for failures := 0; len(outcomes) > 0; failures++ {
 		n, more, err := e.settle(ctx, outcomes, failures == 0)
 		if err == nil {
+			e.committed()
 			e.count(outcomes)
 			if n < len(outcomes) {
 				e.log.Warn("answers dropped: lease taken over by another relay", "stale", len(outcomes)-n)
@@ -211,6 +212,7 @@ func (e *Engine) publish(ctx context.Context, events []Frame) {
 	for failures := 0; len(events) > 0; failures++ {
 		err := e.cfg.Store.Publish(ctx, events, e.cfg.Clock.Now())
 		if err == nil {
+			e.committed()
 			e.stats.events.Add(int64(len(events)))
 			break
 		}

@@ -64,6 +64,10 @@ type EngineConfig struct {
 	MaxFrame     int           // bytes (DefaultMaxFrame)
 	// ShutdownTimeout bounds how long Stop waits for commands at the switch (10s).
 	ShutdownTimeout time.Duration
+	// Committed, when set, is called after each committed write to the
+	// journal (intake, settle, publish), from the loop that wrote it; it
+	// must not block. The process's Feed.Wake: readers see it at once.
+	Committed func()
 }
 
 func (c *EngineConfig) defaults() error {
@@ -280,6 +284,12 @@ func (e *Engine) shutdown() {
 	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load())
 }
 
+func (e *Engine) committed() {
+	if e.cfg.Committed != nil {
+		e.cfg.Committed()
+	}
+}
+
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -420,6 +430,7 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		}
 		failures = 0
 		if n > 0 {
+			e.committed()
 			e.stats.intaken.Add(int64(n))
 			if len(jobs) < n {
 				signal(e.claimWake)

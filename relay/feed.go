@@ -1,0 +1,448 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// FeedStore is what a Feed needs of the durable queue: enqueueing commands
+// from sources other than T_TTI, reading the journal, and keeping durable
+// positions in relay_cursor.
+type FeedStore interface {
+	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
+	JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]JournalEntry, error)
+	JournalHead(ctx context.Context) (int64, error)
+	Cursor(ctx context.Context, name string) (c Cursor, found bool, err error)
+	AdvanceCursors(ctx context.Context, cursors []Cursor, now time.Time) error
+}
+
+// Feed errors callers branch on.
+var (
+	// ErrFeedStopped: the feed is stopping or stopped (or was never
+	// started); nothing more is taken or delivered.
+	ErrFeedStopped = errors.New("feed stopped")
+	// ErrFeedBusy: the submit queue is full; the messages were not taken.
+	ErrFeedBusy = errors.New("feed busy: too many commands waiting to be queued")
+	// ErrLagged ends a subscription whose buffer overflowed.
+	ErrLagged = errors.New("subscriber lagged: its buffer overflowed")
+)
+
+// Defaults of FeedConfig.
+const (
+	DefaultFeedPoll    = 50 * time.Millisecond
+	DefaultFeedBatch   = 1000
+	DefaultSubmitBatch = 500
+	DefaultSubmitQueue = 10000
+	DefaultFeedBuffer  = 4096
+	DefaultFeedDrain   = 5 * time.Second
+)
+
+// FeedConfig wires a Feed. Zero values take the defaults.
+type FeedConfig struct {
+	Store    FeedStore
+	MaxFrame int // admission limit of Enqueue (DefaultMaxFrame)
+	Clock    Clock
+	Logger   *slog.Logger
+	// PollInterval is the fallback read of the journal when no wake-up
+	// came (DefaultFeedPoll).
+	PollInterval time.Duration
+	// Batch is how many journal entries one read takes (DefaultFeedBatch).
+	Batch int
+	// SubmitBatch bounds the messages one Enqueue takes (DefaultSubmitBatch).
+	SubmitBatch int
+	// SubmitQueue bounds the messages waiting for an Enqueue; Submit
+	// answers ErrFeedBusy beyond it (DefaultSubmitQueue).
+	SubmitQueue int
+	// Buffer is a subscriber's default buffer, in entries (DefaultFeedBuffer).
+	Buffer int
+	// Wakeups, when set, is the store's notifier across processes (e.g. the
+	// PostgreSQL store's JournalWakeups): a value means "read now".
+	Wakeups <-chan struct{}
+	// DrainTimeout bounds what Stop spends delivering what is left
+	// (DefaultFeedDrain).
+	DrainTimeout time.Duration
+}
+
+func (c *FeedConfig) defaults() error {
+	if c.Store == nil {
+		return errors.New("feed needs a store")
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setInt := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setInt(&c.MaxFrame, DefaultMaxFrame)
+	setInt(&c.Batch, DefaultFeedBatch)
+	setInt(&c.SubmitBatch, DefaultSubmitBatch)
+	setInt(&c.SubmitQueue, DefaultSubmitQueue)
+	setInt(&c.Buffer, DefaultFeedBuffer)
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultFeedPoll
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = DefaultFeedDrain
+	}
+	return nil
+}
+
+// Feed is the process's one door to the durable queue for transports
+// (bridges, ctirelay send and tail): Submit enqueues commands and lets the
+// caller wait for their replies; Subscribe delivers journal entries in
+// journal order. One reader serves every subscriber and every pending
+// command: one journal read per poll, whatever their number. It reads when
+// woken (Wake, wired to the engine's writer; FeedConfig.Wakeups across
+// processes) and every PollInterval otherwise.
+//
+// A command's replies are complete once the feed has read past them: every
+// store writes the replies of one outcome in one transaction, in id order,
+// and makes journal ids visible in id order (the PostgreSQL output lock, the
+// single SQLite writer), so they are contiguous. A read that returns fewer
+// entries than its limit has seen everything committed, so the last
+// command read is complete too.
+type Feed struct {
+	cfg FeedConfig
+	log *slog.Logger
+
+	life    sync.Mutex // Start and Stop
+	started bool
+	stopped bool
+	halted  chan struct{} // closed when Stop has finished
+	cancel  context.CancelFunc
+	wake    chan struct{}
+	flushes chan chan struct{}
+	// closed when the read loop / the submit loop has returned
+	readDone, submitDone chan struct{}
+
+	// The reader's state, guarded by mu; the submit queue too.
+	mu       sync.Mutex
+	stopping bool
+	pos      int64 // last journal id read
+	subs     map[*Subscription]struct{}
+	pending  map[int64]*Pending // by inbox id, until complete
+	open     *Pending           // the command whose replies were read last
+	orphans  map[int64]*orphan  // replies read while an Enqueue was under way
+	openOrph *orphan
+	queue    []*submission
+	queued   int // messages in queue
+	enqueues int // Enqueue calls under way
+	subWake  chan struct{}
+
+	cursors cursorBook
+}
+
+// NewFeed validates the configuration.
+func NewFeed(cfg FeedConfig) (*Feed, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("feed config: %w", err)
+	}
+	return &Feed{
+		cfg: cfg, log: cfg.Logger.With("component", "feed"),
+		halted: make(chan struct{}), readDone: make(chan struct{}), submitDone: make(chan struct{}), wake: make(chan struct{}, 1), flushes: make(chan chan struct{}, 16),
+		subs: map[*Subscription]struct{}{}, pending: map[int64]*Pending{}, orphans: map[int64]*orphan{},
+		subWake: make(chan struct{}, 1),
+		cursors: cursorBook{known: map[string]int64{}, dirty: map[string]int64{}},
+	}, nil
+}
+
+// Start reads the journal head and starts reading after it. ctx ending
+// stops the feed. Calling Start again does nothing; after Stop it answers
+// ErrFeedStopped.
+func (f *Feed) Start(ctx context.Context) error {
+	f.life.Lock()
+	defer f.life.Unlock()
+	if f.stopped {
+		return ErrFeedStopped
+	}
+	if f.started {
+		return nil
+	}
+	head, err := f.cfg.Store.JournalHead(ctx)
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	f.mu.Lock()
+	f.pos = head
+	f.mu.Unlock()
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.cancel, f.started = cancel, true
+	go func() { defer close(f.readDone); f.readLoop(loopCtx) }()
+	go func() { defer close(f.submitDone); f.submitLoop(loopCtx) }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			f.Stop()
+		case <-loopCtx.Done():
+		}
+	}()
+	return nil
+}
+
+// Wake makes the feed read the journal now: the engine calls it after each
+// committed write. It never blocks.
+func (f *Feed) Wake() { signal(f.wake) }
+
+// Position is the last journal id the feed has read.
+func (f *Feed) Position() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pos
+}
+
+// Stop refuses new submissions, enqueues those already taken, delivers what
+// the journal holds (what the engine wrote while stopping) for up to
+// DrainTimeout, ends every subscription (ErrFeedStopped), fails the
+// commands still waiting for replies with ErrFeedStopped and saves the
+// positions. Safe to call more than once: every call returns once the feed
+// has stopped.
+func (f *Feed) Stop() {
+	f.life.Lock()
+	if f.stopped {
+		f.life.Unlock()
+		<-f.halted
+		return
+	}
+	f.stopped = true
+	started := f.started
+	f.life.Unlock()
+	defer close(f.halted)
+	if !started {
+		return
+	}
+	f.mu.Lock()
+	f.stopping = true
+	f.mu.Unlock()
+	signal(f.subWake) // the submit loop empties its queue and returns
+	<-f.submitDone
+	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.DrainTimeout)
+	defer cancel()
+	if err := f.Flush(ctx); err != nil {
+		f.log.Warn("feed: deliver what is left at shutdown", "err", err)
+	}
+	f.cancel()
+	<-f.readDone
+	f.mu.Lock()
+	subs := make([]*Subscription, 0, len(f.subs))
+	for s := range f.subs {
+		subs = append(subs, s)
+	}
+	f.mu.Unlock()
+	for _, s := range subs {
+		s.end(ErrFeedStopped)
+	}
+	for _, s := range subs {
+		<-s.done
+	}
+	f.mu.Lock()
+	for id, p := range f.pending {
+		delete(f.pending, id)
+		p.finish(ErrFeedStopped)
+	}
+	f.open = nil
+	f.mu.Unlock()
+	f.saveCursors(ctx)
+}
+
+// Flush returns once everything committed to the journal before the call
+// has been read, handed to every live subscriber's fn, and the positions
+// saved; or when ctx ends.
+func (f *Feed) Flush(ctx context.Context) error {
+	f.life.Lock()
+	running := f.started
+	f.life.Unlock()
+	if !running {
+		return ErrFeedStopped
+	}
+	done := make(chan struct{})
+	select {
+	case f.flushes <- done:
+	case <-f.readDone:
+		return ErrFeedStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	signal(f.wake)
+	select {
+	case <-done:
+	case <-f.readDone:
+		return ErrFeedStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Everything read is in the subscribers' buffers: wait for each to
+	// have handed it on.
+	f.mu.Lock()
+	marks := make([]func(context.Context) error, 0, len(f.subs))
+	for s := range f.subs {
+		marks = append(marks, s.flushMark())
+	}
+	f.mu.Unlock()
+	for _, wait := range marks {
+		if err := wait(ctx); err != nil {
+			return err
+		}
+	}
+	f.saveCursors(ctx)
+	return nil
+}
+
+// readLoop reads the journal until ctx ends.
+func (f *Feed) readLoop(ctx context.Context) {
+	failures := 0
+	var flushes []chan struct{}
+	for {
+		// Flush requests made before this round began are served by it.
+	take:
+		for {
+			select {
+			case c := <-f.flushes:
+				flushes = append(flushes, c)
+			default:
+				break take
+			}
+		}
+		err := f.round(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			f.log.Warn("feed: read journal", "err", err, "failures", failures)
+		default:
+			failures = 0
+			for _, c := range flushes {
+				close(c)
+			}
+			flushes = flushes[:0]
+			f.saveCursors(ctx)
+		}
+		wait := f.cfg.PollInterval
+		if failures > 0 {
+			// ride out a database restart without spinning
+			wait = retryDelay(failures)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		case <-f.cfg.Wakeups:
+		case <-f.cfg.Clock.After(wait):
+		}
+	}
+}
+
+// round reads until a read returns less than a batch: everything committed
+// when it began has then been seen.
+func (f *Feed) round(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		after, kinds := f.pos, f.kinds()
+		f.mu.Unlock()
+		entries, err := f.cfg.Store.JournalSince(ctx, after, kinds, f.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		full := len(entries) >= f.cfg.Batch
+		f.dispatch(entries, full)
+		if !full {
+			return nil
+		}
+	}
+}
+
+// kinds is what one read takes for everyone: replies (for pending
+// commands) and every kind a subscriber filters on; nil (every kind) when
+// one takes all. Called with mu held.
+func (f *Feed) kinds() []string {
+	kinds := []string{KindReply}
+	for s := range f.subs {
+		if len(s.filter.Kinds) == 0 {
+			return nil
+		}
+		for _, k := range s.filter.Kinds {
+			if !contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// dispatch hands entries on in journal order: replies to their pending
+// commands, every entry to the live subscribers whose filter takes it.
+func (f *Feed) dispatch(entries []JournalEntry, full bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range entries {
+		reply := e.Kind == KindReply && e.InboxID != 0
+		if f.open != nil && (!reply || e.InboxID != f.open.ID) {
+			f.complete(f.open)
+			f.open = nil
+		}
+		if f.openOrph != nil && (!reply || e.InboxID != f.openOrph.id) {
+			f.openOrph.complete = true
+			f.openOrph = nil
+		}
+		var own *Subscription // the subscription that submitted the command
+		if reply {
+			if p := f.pending[e.InboxID]; p != nil {
+				p.replies = append(p.replies, e)
+				f.open = p
+				if s := p.sub; s != nil && s.live {
+					own = s
+					s.push(item{entry: e, pending: p})
+				}
+			} else if f.enqueues > 0 {
+				f.orphan(e)
+			}
+		}
+		for s := range f.subs {
+			if s != own && s.live && s.filter.match(e) {
+				s.push(item{entry: e})
+			}
+		}
+		f.pos = e.ID
+	}
+	// A read cut short holds every row committed so far, so the last
+	// command's replies are complete; a full one may continue in the next.
+	if !full {
+		if f.open != nil {
+			f.complete(f.open)
+			f.open = nil
+		}
+		if f.openOrph != nil {
+			f.openOrph.complete = true
+			f.openOrph = nil
+		}
+	}
+}
+
+// complete ends a pending command whose replies have all been read. One
+// submitted through a live subscription completes once that subscription
+// has handed its replies on. Called with mu held.
+func (f *Feed) complete(p *Pending) {
+	delete(f.pending, p.ID)
+	if s := p.sub; s != nil && s.live && s.push(item{complete: p}) {
+		return
+	}
+	p.finish(nil)
+}
