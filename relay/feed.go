@@ -13,11 +13,8 @@ import (
 // from sources other than T_TTI, reading the journal, and keeping durable
 // positions in relay_cursor.
 type FeedStore interface {
-	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
-	JournalSince(ctx context.Context, after int64, kinds []string, limit int) ([]JournalEntry, error)
-	JournalHead(ctx context.Context) (int64, error)
-	Cursor(ctx context.Context, name string) (c Cursor, found bool, err error)
-	AdvanceCursors(ctx context.Context, cursors []Cursor, now time.Time) error
+	Sources
+	JournalReader
 }
 
 // Feed errors callers branch on.

@@ -164,7 +164,7 @@ func (s *feedStore) cursor(name string) int64 {
 // stillClock never fires: what the feed delivers came from a wake-up.
 type stillClock struct{}
 
-func (stillClock) Now() time.Time                         { return epoch }
+func (stillClock) Now() time.Time                       { return epoch }
 func (stillClock) After(time.Duration) <-chan time.Time { return nil }
 
 func newFeed(t *testing.T, s *feedStore, tune func(*relay.FeedConfig)) *relay.Feed {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/relay"
 )
 
 // ErrStopped is returned by Start after Stop.
@@ -20,35 +21,41 @@ var ErrStopped = errors.New("socket bridge stopped")
 // stopped, flushing connections and saving positions.
 const drainTimeout = 5 * time.Second
 
+// subscriberBuffer is the journal entries that may wait for the bridge's
+// delivery: writing to a connection only queues, so it keeps up; should it
+// lag, it subscribes again after what it delivered.
+const subscriberBuffer = 1 << 16
+
+// followed are the journal entries the bridge is handed besides the
+// replies to its own commands: events for its connections.
+var followed = relay.Filter{Kinds: []string{relay.KindEvent}}
+
 // Bridge is the socket bridge. New, then Start; Quiesce and Stop at
 // shutdown.
 type Bridge struct {
-	cfg Config
-	log *slog.Logger
-	srv *tactiumserver.Server
+	cfg     Config
+	log     *slog.Logger
+	srv     *tactiumserver.Server
+	feed    *relay.Feed
+	ownFeed bool
 
 	mu       sync.Mutex // lifecycle
 	started  bool
 	stopped  bool
+	ctx      context.Context // ends at Stop
 	cancel   context.CancelFunc
-	loopDone chan struct{}
+	watched  chan struct{} // closed when the subscription watcher returned
 	halted   chan struct{} // closed when Stop has finished
 	stopping atomic.Bool   // new commands are refused
 
-	// The follower's state, and what REPLAY reads to cut between the
-	// replayed events and the live ones. Held while events are fanned out.
-	fmu       sync.Mutex
-	pos       int64                             // last journal id processed
-	start     int64                             // journal head at Start
-	delivered map[string]int64                  // key -> last event id handed to a connection
-	dirty     map[string]int64                  // delivered positions not yet saved
-	states    map[*tactiumserver.Session]*state // per connection
-	open      *waiter                           // the command whose replies are being read
+	sub atomic.Pointer[relay.Subscription]
 
-	// Commands waiting for their reply, by inbox id. Held across Enqueue so
-	// the follower cannot read a reply before its waiter is registered.
-	wmu     sync.Mutex
-	waiters map[int64]*waiter
+	// What the delivery knows, and what REPLAY reads to cut between the
+	// replayed events and the live ones. Held while an entry is handed on.
+	fmu    sync.Mutex
+	pos    int64                             // last journal id handed to the bridge
+	start  int64                             // the feed's position at Start
+	states map[*tactiumserver.Session]*state // per connection
 }
 
 // New validates the configuration.
@@ -57,10 +64,16 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b := &Bridge{
-		cfg: cfg, log: cfg.Logger.With("bridge", "socket"),
-		delivered: map[string]int64{}, dirty: map[string]int64{},
-		states: map[*tactiumserver.Session]*state{}, waiters: map[int64]*waiter{},
-		halted: make(chan struct{}),
+		cfg: cfg, log: cfg.Logger.With("bridge", "socket"), feed: cfg.Feed,
+		states: map[*tactiumserver.Session]*state{}, halted: make(chan struct{}),
+	}
+	if b.feed == nil {
+		f, err := relay.NewFeed(relay.FeedConfig{Store: cfg.Store, MaxFrame: cfg.MaxFrame, Clock: cfg.Clock,
+			Logger: b.log, PollInterval: cfg.PollInterval, Batch: cfg.Batch})
+		if err != nil {
+			return nil, fmt.Errorf("socket bridge: %w", err)
+		}
+		b.feed, b.ownFeed = f, true
 	}
 	b.srv = &tactiumserver.Server{
 		Addr: cfg.Addr, Backend: b, Limits: cfg.Limits, TLS: cfg.TLS, AdminSecret: cfg.AdminSecret,
@@ -69,9 +82,9 @@ func New(cfg Config) (*Bridge, error) {
 	return b, nil
 }
 
-// Start follows the journal from its head and listens. ctx ending closes
-// every connection; Stop still has to be called. Calling Start again while
-// running does nothing.
+// Start subscribes to the feed from its head and listens. ctx ending
+// closes every connection; Stop still has to be called. Calling Start again
+// while running does nothing.
 func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -81,19 +94,68 @@ func (b *Bridge) Start(ctx context.Context) error {
 	if b.started {
 		return nil
 	}
-	head, err := b.cfg.Store.JournalHead(ctx)
+	if b.ownFeed {
+		if err := b.feed.Start(ctx); err != nil {
+			return fmt.Errorf("socket bridge: %w", err)
+		}
+	}
+	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	fail := func(err error) error {
+		b.cancel()
+		b.stopOwnFeed()
+		return fmt.Errorf("socket bridge: %w", err)
+	}
+	b.fmu.Lock() // deliveries wait for the start position
+	sub, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(subscriberBuffer))
+	if err == nil {
+		b.sub.Store(sub)
+		b.pos, b.start = sub.Position(), sub.Position()
+	}
+	b.fmu.Unlock()
 	if err != nil {
-		return fmt.Errorf("socket bridge: %w", err)
+		return fail(err)
 	}
-	b.pos, b.start = head, head
 	if err := b.srv.Start(ctx); err != nil {
-		return fmt.Errorf("socket bridge: %w", err)
+		sub.Close()
+		return fail(err)
 	}
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.cancel, b.loopDone, b.started = cancel, make(chan struct{}), true
-	go b.follow(loopCtx)
-	b.log.Info("socket bridge listening", "addr", b.srv.ListenAddr().String(), "journal_head", head)
+	b.watched, b.started = make(chan struct{}), true
+	go b.watch(b.ctx)
+	b.log.Info("socket bridge listening", "addr", b.srv.ListenAddr().String(), "journal_position", b.start)
 	return nil
+}
+
+func (b *Bridge) stopOwnFeed() {
+	if b.ownFeed {
+		b.feed.Stop()
+	}
+}
+
+// watch subscribes again after what was delivered when the subscription
+// lagged, until ctx ends or the feed stops.
+func (b *Bridge) watch(ctx context.Context) {
+	defer close(b.watched)
+	for {
+		sub := b.sub.Load()
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.Done():
+		}
+		if !errors.Is(sub.Err(), relay.ErrLagged) {
+			return
+		}
+		b.fmu.Lock()
+		after := b.pos
+		b.fmu.Unlock()
+		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(subscriberBuffer), relay.After(after))
+		if err != nil {
+			b.log.Error("socket bridge: subscribe again after lagging", "err", err)
+			return
+		}
+		b.log.Warn("socket bridge: lagged behind the journal; caught up from the last entry delivered", "after", after)
+		b.sub.Store(next)
+	}
 }
 
 // ListenAddr is the address the bridge listens on once started.
@@ -109,9 +171,10 @@ func (b *Bridge) Stats() tactiumserver.Stats { return b.srv.Stats() }
 func (b *Bridge) Quiesce() { b.stopping.Store(true) }
 
 // Stop refuses new commands, delivers the replies and events already in the
-// journal (those the engine wrote while stopping), lets every connection
-// write what is queued, closes them and saves the delivered positions. Safe
-// to call more than once: every call returns once the bridge has stopped.
+// journal (those the engine wrote while stopping; when the process's feed
+// has already stopped, it did that), lets every connection write what is
+// queued and closes them. The feed saves the delivered positions. Safe to
+// call more than once: every call returns once the bridge has stopped.
 func (b *Bridge) Stop() {
 	b.mu.Lock()
 	if b.stopped {
@@ -126,23 +189,18 @@ func (b *Bridge) Stop() {
 	b.Quiesce()
 	if !started {
 		b.srv.Stop()
+		b.stopOwnFeed()
 		return
 	}
-	b.cancel()
-	<-b.loopDone
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	for {
-		full, err := b.poll(ctx)
-		if err != nil {
-			b.log.Warn("socket bridge: last journal read at shutdown", "err", err)
-			break
-		}
-		if !full {
-			break
-		}
+	if err := b.feed.Flush(ctx); err != nil && !errors.Is(err, relay.ErrFeedStopped) {
+		b.log.Warn("socket bridge: last journal read at shutdown", "err", err)
 	}
+	b.cancel()
+	<-b.watched
+	b.sub.Load().Close()
 	b.srv.Shutdown(ctx)
-	b.saveCursors(ctx)
+	b.stopOwnFeed()
 	b.log.Info("socket bridge stopped")
 }

@@ -21,7 +21,8 @@ const (
 	DefaultBatch        = 1000
 )
 
-// Store is what the bridge needs of the durable queue.
+// Store is what the bridge needs of the durable queue: what its feed needs
+// (REPLAY reads the journal itself).
 type Store interface {
 	relay.Sources
 	relay.JournalReader
@@ -31,6 +32,11 @@ type Store interface {
 type Config struct {
 	Addr  string // host:port to listen on (DefaultAddr when empty)
 	Store Store
+	// Feed is the process's feed, through which commands are queued and
+	// replies and events arrive. When nil the bridge runs its own on Store
+	// (with MaxFrame, PollInterval, Batch, Logger and Clock), started and
+	// stopped with it.
+	Feed *relay.Feed
 	// Node names this relay in the source reference of the commands it
 	// enqueues ("<node>/<connection>@<client address>").
 	Node string
@@ -41,9 +47,11 @@ type Config struct {
 	Charset     relay.Charset
 	// MaxFrame is the admission limit of the queue (engine.max_frame_bytes).
 	MaxFrame int
-	// PollInterval is how often the journal is read for replies and events.
+	// PollInterval is how often the bridge's own feed reads the journal
+	// when nothing wakes it.
 	PollInterval time.Duration
-	// Batch is how many journal entries one read takes.
+	// Batch is how many journal entries one read takes (its own feed's and
+	// REPLAY's).
 	Batch  int
 	Logger *slog.Logger
 	Clock  relay.Clock

@@ -91,15 +91,11 @@ func (r *rig) publish(events ...relay.Frame) {
 // caughtUp waits until the bridge has handed on everything in the journal.
 func (r *rig) caughtUp() {
 	r.t.Helper()
-	head, err := r.store.JournalHead(context.Background())
-	if err != nil {
-		r.t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), wait.Safety)
+	defer cancel()
+	if err := r.b.feed.Flush(ctx); err != nil {
+		r.t.Fatalf("the bridge reading the journal: %v", err)
 	}
-	wait.For(r.t, "the bridge to read the journal", func() bool {
-		r.b.fmu.Lock()
-		defer r.b.fmu.Unlock()
-		return r.b.pos >= head
-	})
 }
 
 func (r *rig) waitConns(n int) {

@@ -11,7 +11,8 @@ import (
 // What each login has been handed, durably: the position of the last event
 // given to a connection bound to it (to an ADMSOCKET connection for the
 // monitoring key), saved in relay_cursor as socket:<login> and
-// socket:ADMSOCKET. Everything here is guarded by Bridge.fmu.
+// socket:ADMSOCKET, kept and saved in batches by the feed. Everything here
+// is guarded by Bridge.fmu.
 
 // adminKey is the position of the monitoring connections. No agent can
 // have it: the server keeps the ADMSOCKET login for monitoring.
@@ -89,56 +90,23 @@ func (b *Bridge) live(ctx context.Context, st *state, key string) gap {
 	return g
 }
 
-// deliveredPos is key's position, read from relay_cursor the first time.
-// A login never served before has missed nothing older than this start.
+// deliveredPos is key's position, as the feed keeps it (read from
+// relay_cursor the first time). A login never served before has missed
+// nothing older than this start.
 func (b *Bridge) deliveredPos(ctx context.Context, key string) int64 {
-	if p, ok := b.delivered[key]; ok {
-		return p
-	}
-	p := b.start
-	c, found, err := b.cfg.Store.Cursor(ctx, CursorName(key))
+	p, found, err := b.feed.Saved(ctx, CursorName(key))
 	switch {
 	case err != nil:
 		b.log.Warn("socket bridge: read cursor; counting from this start", "cursor", CursorName(key), "err", err)
-		return p
-	case found:
-		p = c.Position
+		return b.start
+	case !found:
+		return b.start
 	}
-	b.delivered[key] = p
 	return p
 }
 
-// markDelivered moves key's position forward to id.
-func (b *Bridge) markDelivered(ctx context.Context, key string, id int64) {
-	if id > b.deliveredPos(ctx, key) {
-		b.delivered[key] = id
-		b.dirty[key] = id
-	}
-}
-
-// saveCursors writes the positions that moved, in one transaction; on
-// failure they are kept for the next try.
-func (b *Bridge) saveCursors(ctx context.Context) {
-	b.fmu.Lock()
-	if len(b.dirty) == 0 {
-		b.fmu.Unlock()
-		return
-	}
-	dirty := b.dirty
-	b.dirty = map[string]int64{}
-	b.fmu.Unlock()
-	cursors := make([]relay.Cursor, 0, len(dirty))
-	for key, pos := range dirty {
-		cursors = append(cursors, relay.Cursor{Name: CursorName(key), Position: pos})
-	}
-	if err := b.cfg.Store.AdvanceCursors(ctx, cursors, b.cfg.Clock.Now()); err != nil {
-		b.log.Warn("socket bridge: save delivered positions", "err", err)
-		b.fmu.Lock()
-		for key, pos := range dirty {
-			if pos > b.dirty[key] {
-				b.dirty[key] = pos
-			}
-		}
-		b.fmu.Unlock()
-	}
+// markDelivered moves key's position forward to id; the feed saves it with
+// its next batch.
+func (b *Bridge) markDelivered(key string, id int64) {
+	b.feed.Mark(CursorName(key), id)
 }

@@ -2,9 +2,9 @@ package socket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
@@ -12,19 +12,8 @@ import (
 
 var _ tactiumserver.ExtensionBackend = (*Bridge)(nil)
 
-// enqueueTimeout bounds one Enqueue. It is not tied to the connection: a
-// command received is queued even if its client leaves at once.
-const enqueueTimeout = 10 * time.Second
-
-// waiter is a command of a connection waiting for its reply.
-type waiter struct {
-	id      int64
-	session *tactiumserver.Session
-	done    chan struct{} // closed once its replies are sent
-}
-
 // Command implements tactiumserver.Backend: the command enters the durable queue
-// and the connection waits for its reply, which the follower writes.
+// and the connection waits for its reply, which the delivery writes.
 func (b *Bridge) Command(ctx context.Context, x *tactiumserver.Session, cmd relay.Command) ([]relay.Frame, error) {
 	return b.queue(ctx, x, cmd.Frame)
 }
@@ -45,43 +34,51 @@ func (b *Bridge) Extension(ctx context.Context, x *tactiumserver.Session, f rela
 	return frames, true, err
 }
 
+var errShutdown = relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
+
+// queue submits the frame through the bridge's subscription, so its
+// replies are written on x by the delivery, in journal order with the
+// events; the feed's submit loop commits concurrent connections' frames
+// together. A command taken is queued even if its client leaves at once.
 func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, error) {
 	if b.stopping.Load() {
-		return nil, relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
+		return nil, errShutdown
 	}
-	w := &waiter{session: x, done: make(chan struct{})}
 	in := relay.Inbound{Source: relay.SourceSocket, Ref: b.ref(x), Raw: f.String()}
-	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
-	b.wmu.Lock()
-	res, err := b.cfg.Store.Enqueue(qctx, []relay.Inbound{in}, b.cfg.Clock.Now(), b.cfg.MaxFrame)
-	if err == nil && len(res) == 1 && res[0].Err == nil {
-		w.id = res[0].ID
-		b.waiters[w.id] = w
-	}
-	b.wmu.Unlock()
-	cancel()
+	ps, err := b.sub.Load().Submit(ctx, []relay.Inbound{in}, x)
 	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, relay.ErrFeedStopped):
+		return nil, errShutdown
 	case err != nil:
 		b.log.Error("socket bridge: enqueue", "err", err, "ref", in.Ref, "frame", in.Raw)
 		return nil, relay.Errorf(relay.CodeRejected, "the relay could not queue the command; send it again")
-	case len(res) != 1:
-		return nil, fmt.Errorf("enqueue returned %d results for 1 message", len(res))
-	case res[0].Err != nil:
-		return nil, res[0].Err
+	case len(ps) != 1:
+		return nil, fmt.Errorf("enqueue returned %d results for 1 message", len(ps))
 	}
-	select {
-	case <-w.done:
-		return nil, tactiumserver.ErrAnswered
-	case <-ctx.Done():
+	p := ps[0]
+	if p.Err != nil {
+		return nil, p.Err
+	}
+	replies, err := p.Wait(ctx)
+	switch {
+	case ctx.Err() != nil:
 		// The client left; the command still runs and its reply stays in
 		// the journal.
-		b.wmu.Lock()
-		if b.waiters[w.id] == w {
-			delete(b.waiters, w.id)
-		}
-		b.wmu.Unlock()
+		p.Forget()
 		return nil, ctx.Err()
+	case errors.Is(err, relay.ErrFeedStopped):
+		return nil, relay.Errorf(relay.CodeShutdown, "the relay stopped before the command was answered; its answer will be in the journal")
+	case err != nil:
+		return nil, err
 	}
+	// The delivery wrote them, unless the subscription was not live when
+	// they were read (it lagged): then they are written here.
+	for _, e := range replies[min(p.Delivered(), len(replies)):] {
+		b.send(x, e)
+	}
+	return nil, tactiumserver.ErrAnswered
 }
 
 // ref names the connection in relay_inbox.source_ref and the journal.
@@ -91,20 +88,4 @@ func (b *Bridge) ref(x *tactiumserver.Session) string {
 		r = b.cfg.Node + "/" + r
 	}
 	return r
-}
-
-// complete releases a waiter whose replies have all been sent.
-func (b *Bridge) complete(w *waiter) {
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	if b.waiters[w.id] == w {
-		delete(b.waiters, w.id)
-		close(w.done)
-	}
-}
-
-func (b *Bridge) waiterFor(id int64) *waiter {
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	return b.waiters[id]
 }

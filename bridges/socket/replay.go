@@ -130,7 +130,7 @@ func (b *Bridge) replayRange(ctx context.Context, x *tactiumserver.Session, key 
 			}
 			n += len(frames)
 			b.fmu.Lock()
-			b.markDelivered(ctx, key, last)
+			b.markDelivered(key, last)
 			b.fmu.Unlock()
 		}
 		reached = after
