@@ -28,10 +28,10 @@ type bridges []bridgeRunner
 
 // startBridges starts the configured bridges; on failure the ones started
 // are stopped.
-func startBridges(ctx context.Context, cfg Config, db relay.Store, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
+func startBridges(ctx context.Context, cfg Config, db relay.Store, feed *relay.Feed, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	if cfg.Bridges.Socket.Listen != "" {
-		b, err := newSocketBridge(cfg, db, node, clock, log)
+		b, err := newSocketBridge(cfg, db, feed, node, clock, log)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +56,7 @@ func (bs bridges) stop() {
 	}
 }
 
-func newSocketBridge(cfg Config, st socket.Store, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
+func newSocketBridge(cfg Config, st socket.Store, feed *relay.Feed, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
 	sc := cfg.Bridges.Socket
 	charset, err := relay.ParseCharset(sc.Charset)
 	if err != nil {
@@ -67,7 +67,7 @@ func newSocketBridge(cfg Config, st socket.Store, node string, clock relay.Clock
 		return nil, fmt.Errorf("bridges.socket.tls_cert: %w", err)
 	}
 	b, err := socket.New(socket.Config{
-		Addr: sc.Listen, Store: st, Node: node,
+		Addr: sc.Listen, Store: st, Feed: feed, Node: node,
 		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
 		},

@@ -57,6 +57,12 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	// A dialect may admit one relay per database (SQLite's file lock, which
 	// run holds): any other relay with leases or a relay_node row is dead.
 	sole := soleRelay(cfg.Database.DSN)
+	// One feed per process: the engine wakes it after each commit, the
+	// bridges enqueue and follow the journal through it.
+	feed, err := newFeed(db, cfg, time.Duration(cfg.Bridges.Socket.PollInterval), clock, log)
+	if err != nil {
+		return err
+	}
 	e := cfg.Engine
 	engine, err := relay.NewEngine(relay.EngineConfig{
 		Node: *node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
@@ -65,11 +71,15 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
 		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
 		InDoubt: relay.InDoubtPolicy(e.InDoubt), MaxFrame: e.MaxFrameBytes,
-		ShutdownTimeout: time.Duration(e.ShutdownTimeout),
+		ShutdownTimeout: time.Duration(e.ShutdownTimeout), Committed: feed.Wake,
 	})
 	if err != nil {
 		return err
 	}
+	if err := feed.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer feed.Stop()
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
@@ -88,7 +98,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer hb.Stop()
-	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, *node, clock, log)
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, *node, clock, log)
 	if err != nil {
 		engine.Stop()
 		return err
@@ -99,8 +109,11 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	<-ctx.Done()
 	log.Info("stopping: finishing commands at the switch (signal again to exit at once)")
 	go exitOnSecondSignal(env)
+	// Bridges take no new commands; the engine finishes what it has; the
+	// feed delivers what the engine wrote; then the bridges close.
 	running.quiesce()
 	engine.Stop()
+	feed.Stop()
 	running.stop()
 	return nil
 }

@@ -23,44 +23,47 @@ func tailCmd(ctx context.Context, env *cli, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, db, err := common.open(ctx, env)
+	cfg, db, err := common.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	after := *from
-	if after < 0 {
-		if after, err = db.JournalHead(ctx); err != nil {
-			return err
-		}
+	feed, err := newFeed(db, cfg, *poll, relay.SystemClock{}, nil)
+	if err != nil {
+		return err
 	}
-	for {
-		entries, err := db.Journal(ctx, after, 1000)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+	if err := feed.Start(ctx); err != nil {
+		return err
+	}
+	defer feed.Stop()
+	var filter relay.Filter
+	if *agent != "" {
+		filter.Agents = []string{*agent}
+	}
+	var opts []relay.SubscribeOption
+	if *from >= 0 {
+		opts = append(opts, relay.After(*from))
+	}
+	sub, err := feed.Subscribe("", filter, func(d relay.Delivery) { printEntry(env.stdout, d.Entry, *asJSON) }, opts...)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	if !*follow {
+		// What is there now, then exit.
+		if err := feed.Flush(ctx); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("read journal: %w", err)
 		}
-		for _, e := range entries {
-			after = e.ID
-			if *agent != "" && e.Agent != *agent {
-				continue
-			}
-			printEntry(env.stdout, e, *asJSON)
-		}
-		if len(entries) == 1000 {
-			continue
-		}
-		if !*follow {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(*poll):
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+	case <-sub.Done():
+		if err := sub.Err(); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("follow journal: %w", err)
 		}
 	}
+	return nil
 }
 
 func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {

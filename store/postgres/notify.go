@@ -26,18 +26,20 @@ const (
 
 // listener turns notifications on both channels into wake-ups: channels of
 // capacity one, so any number of notifications between two looks coalesce.
-// out fires for either channel, tti and inbox for their own.
+// out fires for either channel, tti and inbox for their own; journal as
+// out does, for the journal's readers alone (so they take no wake-up from
+// the engine).
 type listener struct {
-	l               *pq.Listener
-	out, tti, inbox chan struct{}
-	done            chan struct{}
-	wg              sync.WaitGroup
-	once            sync.Once
+	l                        *pq.Listener
+	out, tti, inbox, journal chan struct{}
+	done                     chan struct{}
+	wg                       sync.WaitGroup
+	once                     sync.Once
 }
 
 func listen(ctx context.Context, dsn string, log *slog.Logger) (*listener, error) {
 	w := &listener{out: make(chan struct{}, 1), tti: make(chan struct{}, 1), inbox: make(chan struct{}, 1),
-		done: make(chan struct{})}
+		journal: make(chan struct{}, 1), done: make(chan struct{})}
 	w.l = pq.NewListener(dsn, listenMinReconnect, listenMaxReconnect, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
@@ -83,6 +85,7 @@ func (w *listener) run() {
 			// A nil notification follows a reconnection: notifications may
 			// have been missed meanwhile, so wake up for a full look too.
 			wake(w.out)
+			wake(w.journal)
 			if n == nil || n.Channel == chanTTI {
 				wake(w.tti)
 			}
@@ -118,6 +121,12 @@ func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return s.wake.tti, s
 // AnyWakeup fires for either kind of work, or after the listener reconnected
 // (notifications may have been missed): for tools that do not care which.
 func (s *Store) AnyWakeup() <-chan struct{} { return s.wake.out }
+
+// JournalWakeups fires when another relay on this database may have written
+// to the journal: it admitted commands or finished one that unblocks the
+// next (the notifications above). A relay.Feed reads then; it still polls,
+// for the replies and events no notification announces.
+func (s *Store) JournalWakeups() <-chan struct{} { return s.wake.journal }
 
 // SetNotifyTrigger installs (on) or removes (off) the statement trigger on
 // T_TTI that notifies relays as soon as an ERP inserts rows. Both are
