@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/storetest"
 )
 
 // BenchmarkCommandCycle measures the store's share of one command's life:
@@ -75,4 +76,11 @@ func benchCycle(b *testing.B, batch int) {
 	b.ReportMetric(per(intake), "intake-µs/cmd")
 	b.ReportMetric(per(claim), "claim-µs/cmd")
 	b.ReportMetric(per(settle), "settle-µs/cmd")
+}
+
+// BenchmarkFeedLatency: how soon a feed subscriber is handed a reply after
+// its settle commits (storetest.BenchFeedLatency).
+func BenchmarkFeedLatency(b *testing.B) {
+	s, _ := migrated(b, store.Options{})
+	storetest.BenchFeedLatency(b, s)
 }

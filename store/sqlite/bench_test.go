@@ -11,6 +11,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/sqlite"
+	"github.com/ctirelay/ctirelay/store/storetest"
 )
 
 // BenchmarkCommandLifecycle measures one command from T_TTI to its reply in
@@ -77,4 +78,19 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 			b.ReportMetric(per(settle), "settle-µs/cmd")
 		})
 	}
+}
+
+// BenchmarkFeedLatency: how soon a feed subscriber is handed a reply after
+// its settle commits (storetest.BenchFeedLatency).
+func BenchmarkFeedLatency(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	s, err := sqlite.OpenConfig(context.Background(), path, store.Options{}, sqlite.Config{Exclusive: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	storetest.BenchFeedLatency(b, s)
 }

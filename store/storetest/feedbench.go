@@ -1,0 +1,65 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// BenchFeedLatency measures how long after a settle commits a subscriber
+// of a relay.Feed in the same process is handed the reply, woken as the
+// engine wakes it (EngineConfig.Committed = Feed.Wake). An op is one
+// command: enqueued, claimed and settled on s, then waited for. It reports
+// the p50, p99 and max of that delay in µs; the feed's fallback poll is set
+// to an hour, so only the wake-up delivers.
+func BenchFeedLatency(b *testing.B, s relay.Store) {
+	st, ok := s.(relay.FeedStore)
+	if !ok {
+		b.Fatalf("%T is not a relay.FeedStore", s)
+	}
+	ctx := context.Background()
+	feed, err := relay.NewFeed(relay.FeedConfig{Store: st, PollInterval: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := feed.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer feed.Stop()
+	seen := make(chan time.Time, 1)
+	sub, err := feed.Subscribe("", relay.Filter{Kinds: []string{relay.KindReply}}, func(relay.Delivery) { seen <- time.Now() })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	lat := make([]time.Duration, 0, b.N)
+	now := time.Now()
+	i := 0
+	for b.Loop() {
+		i++
+		agent := fmt.Sprintf("ag%d", i%100)
+		if _, err := s.Enqueue(ctx, []relay.Inbound{{Source: relay.SourceCLI, Raw: "<" + agent + "><S>$"}}, now, 0); err != nil {
+			b.Fatal(err)
+		}
+		jobs, err := s.Claim(ctx, relay.ClaimRequest{Owner: "bench", Limit: 1, Now: now, LeaseUntil: now.Add(time.Hour)})
+		if err != nil || len(jobs) != 1 {
+			b.Fatalf("Claim: %v, %d jobs", err, len(jobs))
+		}
+		out := relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply(agent, relay.StateAvailable)}}
+		if _, err := s.Settle(ctx, []relay.Outcome{out}, now); err != nil {
+			b.Fatal(err)
+		}
+		committed := time.Now()
+		feed.Wake()
+		lat = append(lat, (<-seen).Sub(committed))
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
+	b.ReportMetric(q(0.5), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+}
