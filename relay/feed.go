@@ -125,7 +125,8 @@ type Feed struct {
 	mu       sync.Mutex
 	stopping bool
 	pos      int64 // last journal id read
-	subs     map[*Subscription]struct{}
+	subs     map[*Subscription]struct{} // live
+	catching map[*Subscription]struct{} // catching up on their own
 	pending  map[int64]*Pending // by inbox id, until complete
 	open     *Pending           // the command whose replies were read last
 	orphans  map[int64]*orphan  // replies read while an Enqueue was under way
@@ -146,7 +147,7 @@ func NewFeed(cfg FeedConfig) (*Feed, error) {
 	return &Feed{
 		cfg: cfg, log: cfg.Logger.With("component", "feed"),
 		halted: make(chan struct{}), readDone: make(chan struct{}), submitDone: make(chan struct{}), wake: make(chan struct{}, 1), flushes: make(chan chan struct{}, 16),
-		subs: map[*Subscription]struct{}{}, pending: map[int64]*Pending{}, orphans: map[int64]*orphan{},
+		subs: map[*Subscription]struct{}{}, catching: map[*Subscription]struct{}{}, pending: map[int64]*Pending{}, orphans: map[int64]*orphan{},
 		subWake: make(chan struct{}, 1),
 		cursors: cursorBook{known: map[string]int64{}, dirty: map[string]int64{}},
 	}, nil
@@ -229,8 +230,11 @@ func (f *Feed) Stop() {
 	f.cancel()
 	<-f.readDone
 	f.mu.Lock()
-	subs := make([]*Subscription, 0, len(f.subs))
+	subs := make([]*Subscription, 0, len(f.subs)+len(f.catching))
 	for s := range f.subs {
+		subs = append(subs, s)
+	}
+	for s := range f.catching {
 		subs = append(subs, s)
 	}
 	f.mu.Unlock()
@@ -276,12 +280,23 @@ func (f *Feed) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Everything read is in the subscribers' buffers: wait for each to
-	// have handed it on.
+	// Everything read is in the live subscribers' buffers: wait for each
+	// to have handed it on. Those catching up cover at least as much once
+	// they join.
 	f.mu.Lock()
-	marks := make([]func(context.Context) error, 0, len(f.subs))
+	marks := make([]func(context.Context) error, 0, len(f.subs)+len(f.catching))
 	for s := range f.subs {
 		marks = append(marks, s.flushMark())
+	}
+	for s := range f.catching {
+		marks = append(marks, func(ctx context.Context) error {
+			select {
+			case <-s.joined:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	}
 	f.mu.Unlock()
 	for _, wait := range marks {

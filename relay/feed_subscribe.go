@@ -80,7 +80,8 @@ type Subscription struct {
 	opts   subOptions
 
 	items chan item
-	cut   chan struct{} // closed when the feed stopped handing it entries
+	cut    chan struct{} // closed when the feed stopped handing it entries
+	joined chan struct{} // closed once it is live (caught up) or ended
 	done  chan struct{} // closed when fn will not be called again
 	once  sync.Once
 
@@ -110,7 +111,7 @@ type item struct {
 // then join the feed's one reader.
 func (f *Feed) Subscribe(name string, filter Filter, fn func(Delivery), opts ...SubscribeOption) (*Subscription, error) {
 	s := &Subscription{feed: f, name: name, filter: filter, fn: fn,
-		cut: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{}, 1)}
+		cut: make(chan struct{}), joined: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{}, 1)}
 	s.opts.buffer = f.cfg.Buffer
 	for _, o := range opts {
 		o(&s.opts)
@@ -149,11 +150,13 @@ func (f *Feed) Subscribe(name string, filter Filter, fn func(Delivery), opts ...
 		s.live = true
 		s.position.Store(max(from, f.pos))
 		f.subs[s] = struct{}{}
+		close(s.joined)
 		f.mu.Unlock()
 		f.Wake() // its kinds may be new to the reader
 		go s.run(false)
 		return s, nil
 	}
+	f.catching[s] = struct{}{}
 	f.mu.Unlock()
 	go s.run(true)
 	return s, nil
@@ -216,6 +219,10 @@ func (s *Subscription) stop(why error) {
 		s.live = false
 		s.err = why
 		delete(s.feed.subs, s)
+		if _, ok := s.feed.catching[s]; ok {
+			delete(s.feed.catching, s)
+			close(s.joined)
+		}
 		close(s.cut)
 	})
 }
@@ -367,6 +374,8 @@ func (s *Subscription) catchUp() bool {
 			}
 			s.live = true
 			f.subs[s] = struct{}{}
+			delete(f.catching, s)
+			close(s.joined)
 			f.mu.Unlock()
 			f.Wake() // its kinds may be new to the reader
 			return true

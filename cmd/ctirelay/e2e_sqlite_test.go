@@ -85,6 +85,15 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "<maria><OK>$" {
 		t.Fatalf("send: code %d, out %q, err %q", code, out, errOut)
 	}
+	// Several frames: replies in argument order; an ERR reply exits 1.
+	out, errOut, code = ctl(t, dir, "send", "<maria><S>$", "<maria><L><OFF>$", "<maria><S>$")
+	if code != 0 || strings.TrimSpace(out) != "<maria><S><1>$\n<maria><OK>$\n<maria><S><0>$" {
+		t.Fatalf("send of three frames: code %d, out %q, err %q", code, out, errOut)
+	}
+	out, _, code = ctl(t, dir, "send", "<maria><D>$")
+	if code != 1 || !strings.HasPrefix(out, "<maria><ERR>") {
+		t.Fatalf("send answered ERR: code %d, out %q", code, out)
+	}
 	out, _, code = ctl(t, dir, "send", "--wait", "0", "<maria><NOPE>$")
 	if code != 1 || !strings.Contains(out, "UNKNOWN_VERB") {
 		t.Fatalf("send of an unknown verb: code %d, out %q", code, out)

@@ -20,6 +20,12 @@ import (
 // time; 2 for a usage error.
 func sendCmd(ctx context.Context, env *cli, args []string) error {
 	fs := newFlags(env, "send", "FRAME [FRAME…]")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintln(env.stderr, "\nReplies are printed in the order of the frames. Exit status: 0 every frame queued and\n"+
+			"answered without ERR; 1 any frame refused, answered ERR or not answered in time; 2 usage.")
+	}
 	var common commonFlags
 	common.register(fs)
 	wait := fs.Duration("wait", 5*time.Second, "wait this long for the replies (0: do not wait)")
