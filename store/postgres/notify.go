@@ -12,10 +12,14 @@ import (
 
 // Notification channels. ctirelay_tti comes from the opt-in trigger on T_TTI
 // (an ERP inserted rows); ctirelay_inbox from relays that added or finished
-// inbox commands. Payloads are empty: a notification only means "look now".
+// inbox commands; ctirelay_journal from settles of other sources' commands
+// and from published events. Payloads are empty: a notification only means "look now".
 const (
 	chanTTI   = "ctirelay_tti"
 	chanInbox = "ctirelay_inbox"
+	// chanJournal: replies no T_TTO carries and events were journaled,
+	// for the journal feeds of every relay.
+	chanJournal = "ctirelay_journal"
 )
 
 // Reconnection back-off of the listening connection.
@@ -26,9 +30,9 @@ const (
 
 // listener turns notifications on both channels into wake-ups: channels of
 // capacity one, so any number of notifications between two looks coalesce.
-// out fires for either channel, tti and inbox for their own; journal as
-// out does, for the journal's readers alone (so they take no wake-up from
-// the engine).
+// out fires for tti and inbox, each also for its own; journal for every
+// channel (admitted commands are journal entries too), for the journal's
+// readers alone, so they take no wake-up from the engine.
 type listener struct {
 	l                        *pq.Listener
 	out, tti, inbox, journal chan struct{}
@@ -52,7 +56,7 @@ func listen(ctx context.Context, dsn string, log *slog.Logger) (*listener, error
 	// the listener makes a pending Listen return).
 	errc := make(chan error, 1)
 	go func() {
-		for _, ch := range []string{chanTTI, chanInbox} {
+		for _, ch := range []string{chanTTI, chanInbox, chanJournal} {
 			if err := w.l.Listen(ch); err != nil {
 				errc <- fmt.Errorf("listen %s: %w", ch, err)
 				return
@@ -84,8 +88,11 @@ func (w *listener) run() {
 			}
 			// A nil notification follows a reconnection: notifications may
 			// have been missed meanwhile, so wake up for a full look too.
-			wake(w.out)
 			wake(w.journal)
+			if n != nil && n.Channel == chanJournal {
+				continue
+			}
+			wake(w.out)
 			if n == nil || n.Channel == chanTTI {
 				wake(w.tti)
 			}
@@ -122,10 +129,10 @@ func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return s.wake.tti, s
 // (notifications may have been missed): for tools that do not care which.
 func (s *Store) AnyWakeup() <-chan struct{} { return s.wake.out }
 
-// JournalWakeups fires when another relay on this database may have written
-// to the journal: it admitted commands or finished one that unblocks the
-// next (the notifications above). A relay.Feed reads then; it still polls,
-// for the replies and events no notification announces.
+// JournalWakeups fires when a relay on this database (this one included)
+// wrote to the journal what a feed's transports may wait for: commands
+// admitted, replies to commands from other sources than T_TTI, events. A
+// relay.Feed reads then; it still polls as the fallback.
 func (s *Store) JournalWakeups() <-chan struct{} { return s.wake.journal }
 
 // SetNotifyTrigger installs (on) or removes (off) the statement trigger on

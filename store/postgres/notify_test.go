@@ -209,3 +209,61 @@ func TestWakeupsAcrossRelays(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalWakeupsAcrossRelays: a reply no T_TTO carries, and an event,
+// wake the other relays' journal feeds (and not their engines).
+func TestJournalWakeupsAcrossRelays(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		source string
+		act    func(t *testing.T, s *postgres.Store)
+	}{
+		{name: "settle of a cli command", source: "cli"},
+		{name: "publish", act: func(t *testing.T, s *postgres.Store) {
+			if err := s.Publish(context.Background(), []relay.Frame{relay.EndCall("jose")}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, dsn := migrated(t, store.Options{})
+			b := open(t, dsn, store.Options{})
+			ctx := context.Background()
+			act := tt.act
+			if act == nil {
+				// as Enqueue would, without its notification: nothing waits
+				// behind it, so its settle unblocks nothing
+				if _, err := rawDB(t, dsn).Exec(`INSERT INTO relay_inbox (source, source_ref, agent, verb, frame, enqueued_at)
+				    VALUES ($1, '1', 'jose', 'S', '<jose><S>$', now())`, tt.source); err != nil {
+					t.Fatal(err)
+				}
+				jobs, err := a.Claim(ctx, relay.ClaimRequest{Owner: "a", Limit: 1, Now: t0, LeaseUntil: t0.Add(time.Minute)})
+				if err != nil || len(jobs) != 1 {
+					t.Fatalf("Claim = %v, %v", jobs, err)
+				}
+				act = func(t *testing.T, s *postgres.Store) {
+					out := relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("jose", relay.StateAvailable)}}
+					if n, err := s.Settle(ctx, []relay.Outcome{out}, t0); err != nil || n != 1 {
+						t.Fatalf("Settle = %d, %v", n, err)
+					}
+				}
+			}
+			select {
+			case <-b.JournalWakeups():
+				t.Fatal("journal wake-up before the action")
+			default:
+			}
+			act(t, a)
+			awaitWakeup(t, b.JournalWakeups(), tt.name)
+			select {
+			case <-b.Wakeups():
+				t.Fatal("the engine's wake-up fired for a journal write")
+			default:
+			}
+		})
+	}
+}

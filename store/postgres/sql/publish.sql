@@ -8,8 +8,11 @@ WITH output_lock AS (
 ), tto AS (
     INSERT INTO {{tto}} (DS_TTO)
     SELECT ev.frame FROM ev, output_lock ORDER BY ev.ord
+), journal_wake AS (
+    -- Every relay's journal feed mirrors events to its bridges' clients.
+    SELECT pg_notify('ctirelay_journal', '')
 )
 INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin)
 SELECT $3, 'out', 'event', ev.agent, ev.frame, 'switch'
-  FROM ev, output_lock
+  FROM ev, output_lock, journal_wake
  ORDER BY ev.ord

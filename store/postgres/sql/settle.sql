@@ -91,9 +91,14 @@ WITH o AS (
     -- its intake overlapped.)
     SELECT pg_notify('ctirelay_inbox', '')
      WHERE (SELECT count(*) FROM claimed) < (SELECT count(*) FROM unblocked)
+), journal_wake AS (
+    -- Replies no T_TTO carries (socket, cli ...): wake every relay's
+    -- journal feed, whose transports wait for them.
+    SELECT pg_notify('ctirelay_journal', '')
+     WHERE EXISTS (SELECT 1 FROM reply r WHERE r.source <> 'erp')
 ), applied AS (
     SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM finished) AS n
-     WHERE (SELECT count(*) FROM wake) >= 0
+     WHERE (SELECT count(*) FROM wake) >= 0 AND (SELECT count(*) FROM journal_wake) >= 0
 )
 SELECT a.n, c.id, c.source, c.source_ref, c.agent, c.verb, c.frame, c.attempts, c.enqueued_at
   FROM applied a
