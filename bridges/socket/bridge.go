@@ -21,11 +21,6 @@ var ErrStopped = errors.New("socket bridge stopped")
 // stopped, flushing connections and saving positions.
 const drainTimeout = 5 * time.Second
 
-// subscriberBuffer is the journal entries that may wait for the bridge's
-// delivery: writing to a connection only queues, so it keeps up; should it
-// lag, it subscribes again after what it delivered.
-const subscriberBuffer = 1 << 16
-
 // followed are the journal entries the bridge is handed besides the
 // replies to its own commands: events for its connections.
 var followed = relay.Filter{Kinds: []string{relay.KindEvent}}
@@ -106,7 +101,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return fmt.Errorf("socket bridge: %w", err)
 	}
 	b.fmu.Lock() // deliveries wait for the start position
-	sub, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(subscriberBuffer))
+	sub, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer))
 	if err == nil {
 		b.sub.Store(sub)
 		b.pos, b.start = sub.Position(), sub.Position()
@@ -148,7 +143,7 @@ func (b *Bridge) watch(ctx context.Context) {
 		b.fmu.Lock()
 		after := b.pos
 		b.fmu.Unlock()
-		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(subscriberBuffer), relay.After(after))
+		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer), relay.After(after))
 		if err != nil {
 			b.log.Error("socket bridge: subscribe again after lagging", "err", err)
 			return

@@ -2,6 +2,7 @@ package socket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -184,4 +185,32 @@ func TestNewNeedsAStore(t *testing.T) {
 	}
 	b.Stop() // never started
 	b.Stop()
+}
+
+// A delivery that falls behind (its buffer overflows) catches up from the
+// last entry it delivered: nothing is lost or repeated.
+func TestLaggingDeliveryCatchesUp(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{Buffer: 2})
+	jose := r.dial()
+	jose.send("<jose><L><ON>$")
+	r.answer("<jose><L><ON>$", relay.OK("jose"))
+	jose.expect("<jose><OK>$")
+	first := r.b.sub.Load()
+	r.b.fmu.Lock() // the delivery waits
+	var want string
+	for i := range 6 {
+		f := relay.NewFrame("jose", "G", fmt.Sprint(i))
+		want += f.String()
+		r.publish(f)
+	}
+	r.b.feed.Wake()
+	waitFor(t, "the delivery to be cut off", func() bool { return first.Err() != nil })
+	r.b.fmu.Unlock()
+	if !errors.Is(first.Err(), relay.ErrLagged) {
+		t.Fatalf("first subscription ended with %v, want ErrLagged", first.Err())
+	}
+	jose.expect(want)
+	r.publish(relay.EndCall("jose"))
+	jose.expect("<jose><EndCall>$")
 }

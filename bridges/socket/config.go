@@ -19,6 +19,8 @@ const DefaultAddr = "127.0.0.1:34026"
 const (
 	DefaultPollInterval = 50 * time.Millisecond
 	DefaultBatch        = 1000
+	// Writing to a connection only queues, so the delivery keeps up.
+	DefaultBuffer = 1 << 16
 )
 
 // Store is what the bridge needs of the durable queue: what its feed needs
@@ -52,7 +54,11 @@ type Config struct {
 	PollInterval time.Duration
 	// Batch is how many journal entries one read takes (its own feed's and
 	// REPLAY's).
-	Batch  int
+	Batch int
+	// Buffer is how many journal entries may wait for the bridge's delivery
+	// (DefaultBuffer); beyond it the bridge catches up from the last one it
+	// delivered.
+	Buffer int
 	Logger *slog.Logger
 	Clock  relay.Clock
 }
@@ -69,6 +75,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Batch <= 0 {
 		c.Batch = DefaultBatch
+	}
+	if c.Buffer <= 0 {
+		c.Buffer = DefaultBuffer
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
