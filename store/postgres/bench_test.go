@@ -84,3 +84,10 @@ func BenchmarkFeedLatency(b *testing.B) {
 	s, _ := migrated(b, store.Options{})
 	storetest.BenchFeedLatency(b, s)
 }
+
+// BenchmarkFeedSubmit: commands queued from many goroutines, committed
+// together by the feed or one by one (storetest.BenchFeedSubmit).
+func BenchmarkFeedSubmit(b *testing.B) {
+	s, _ := migrated(b, store.Options{})
+	storetest.BenchFeedSubmit(b, s)
+}

@@ -94,3 +94,18 @@ func BenchmarkFeedLatency(b *testing.B) {
 	}
 	storetest.BenchFeedLatency(b, s)
 }
+
+// BenchmarkFeedSubmit: commands queued from many goroutines, committed
+// together by the feed or one by one (storetest.BenchFeedSubmit).
+func BenchmarkFeedSubmit(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	s, err := sqlite.OpenConfig(context.Background(), path, store.Options{}, sqlite.Config{Exclusive: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	storetest.BenchFeedSubmit(b, s)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,4 +64,66 @@ func BenchFeedLatency(b *testing.B, s relay.Store) {
 	b.ReportMetric(q(0.5), "p50-µs")
 	b.ReportMetric(q(0.99), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+}
+
+// BenchFeedSubmit measures commands queued per second from many goroutines
+// at once (a socket bridge's connections): "feed" through Feed.Submit, whose
+// submit loop commits what waits in one Enqueue; "locked" one Enqueue per
+// command under one lock, as the socket bridge did before the feed. It
+// reports the messages each Enqueue took.
+func BenchFeedSubmit(b *testing.B, s relay.Store) {
+	st, ok := s.(relay.FeedStore)
+	if !ok {
+		b.Fatalf("%T is not a relay.FeedStore", s)
+	}
+	ctx := context.Background()
+	cs := &countingStore{FeedStore: st}
+	b.Run("feed", func(b *testing.B) {
+		feed, err := relay.NewFeed(relay.FeedConfig{Store: cs, PollInterval: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := feed.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		defer feed.Stop()
+		cs.calls.Store(0)
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := feed.Submit(ctx, []relay.Inbound{{Source: relay.SourceSocket, Raw: "<ag><S>$"}}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/float64(max(cs.calls.Load(), 1)), "msgs/enqueue")
+	})
+	b.Run("locked", func(b *testing.B) {
+		var mu sync.Mutex
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.Lock()
+				_, err := st.Enqueue(ctx, []relay.Inbound{{Source: relay.SourceSocket, Raw: "<ag><S>$"}}, time.Now(), 0)
+				mu.Unlock()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(1, "msgs/enqueue")
+	})
+}
+
+// countingStore counts Enqueue calls.
+type countingStore struct {
+	relay.FeedStore
+	calls atomic.Int64
+}
+
+func (c *countingStore) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error) {
+	c.calls.Add(1)
+	return c.FeedStore.Enqueue(ctx, msgs, now, maxFrame)
 }
