@@ -292,15 +292,15 @@ func (s *Subscription) handle(it item) {
 		it.complete.finish(nil)
 	case it.pending != nil:
 		p := it.pending
+		// Counted before fn: should the subscription be cut meanwhile, the
+		// submitter hands on only the replies after this one.
 		p.mu.Lock()
 		gone := p.forgotten
+		p.delivered++
 		p.mu.Unlock()
 		if !gone {
 			s.fn(Delivery{Entry: it.entry, Pending: p})
 		}
-		p.mu.Lock()
-		p.delivered++
-		p.mu.Unlock()
 		s.delivered(it.entry.ID)
 	default:
 		s.fn(Delivery{Entry: it.entry})
