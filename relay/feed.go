@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -124,12 +125,12 @@ type Feed struct {
 	// The reader's state, guarded by mu; the submit queue too.
 	mu       sync.Mutex
 	stopping bool
-	pos      int64 // last journal id read
+	pos      int64                      // last journal id read
 	subs     map[*Subscription]struct{} // live
 	catching map[*Subscription]struct{} // catching up on their own
-	pending  map[int64]*Pending // by inbox id, until complete
-	open     *Pending           // the command whose replies were read last
-	orphans  map[int64]*orphan  // replies read while an Enqueue was under way
+	pending  map[int64]*Pending         // by inbox id, until complete
+	open     *Pending                   // the command whose replies were read last
+	orphans  map[int64]*orphan          // replies read while an Enqueue was under way
 	openOrph *orphan
 	queue    []*submission
 	queued   int // messages in queue
@@ -382,21 +383,12 @@ func (f *Feed) kinds() []string {
 			return nil
 		}
 		for _, k := range s.filter.Kinds {
-			if !contains(kinds, k) {
+			if !slices.Contains(kinds, k) {
 				kinds = append(kinds, k)
 			}
 		}
 	}
 	return kinds
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // dispatch hands entries on in journal order: replies to their pending

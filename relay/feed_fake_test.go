@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func (s *feedStore) JournalSince(ctx context.Context, after int64, kinds []strin
 	}
 	var out []relay.JournalEntry
 	for _, e := range s.journal {
-		if e.ID <= after || (len(kinds) > 0 && !contains(kinds, e.Kind)) {
+		if e.ID <= after || (len(kinds) > 0 && !slices.Contains(kinds, e.Kind)) {
 			continue
 		}
 		out = append(out, e)
@@ -114,15 +115,6 @@ func (s *feedStore) JournalSince(ctx context.Context, after int64, kinds []strin
 		}
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *feedStore) JournalHead(ctx context.Context) (int64, error) {

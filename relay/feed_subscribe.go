@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,7 @@ type Filter struct {
 }
 
 func (fl Filter) match(e JournalEntry) bool {
-	if len(fl.Kinds) > 0 && !contains(fl.Kinds, e.Kind) {
+	if len(fl.Kinds) > 0 && !slices.Contains(fl.Kinds, e.Kind) {
 		return false
 	}
 	if len(fl.Agents) == 0 {
@@ -79,11 +80,11 @@ type Subscription struct {
 	fn     func(Delivery)
 	opts   subOptions
 
-	items chan item
+	items  chan item
 	cut    chan struct{} // closed when the feed stopped handing it entries
 	joined chan struct{} // closed once it is live (caught up) or ended
-	done  chan struct{} // closed when fn will not be called again
-	once  sync.Once
+	done   chan struct{} // closed when fn will not be called again
+	once   sync.Once
 
 	// guarded by feed.mu
 	live   bool
