@@ -82,30 +82,23 @@ func BenchmarkCommandLifecycle(b *testing.B) {
 
 // BenchmarkFeedLatency: how soon a feed subscriber is handed a reply after
 // its settle commits (storetest.BenchFeedLatency).
-func BenchmarkFeedLatency(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "bench.db")
-	s, err := sqlite.OpenConfig(context.Background(), path, store.Options{}, sqlite.Config{Exclusive: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	storetest.BenchFeedLatency(b, s)
-}
+func BenchmarkFeedLatency(b *testing.B) { storetest.BenchFeedLatency(b, benchStore(b)) }
 
 // BenchmarkFeedSubmit: commands queued from many goroutines, committed
 // together by the feed or one by one (storetest.BenchFeedSubmit).
-func BenchmarkFeedSubmit(b *testing.B) {
+func BenchmarkFeedSubmit(b *testing.B) { storetest.BenchFeedSubmit(b, benchStore(b)) }
+
+// benchStore is a migrated store on a new file, closed when b ends.
+func benchStore(b *testing.B) *sqlite.Store {
+	b.Helper()
 	path := filepath.Join(b.TempDir(), "bench.db")
 	s, err := sqlite.OpenConfig(context.Background(), path, store.Options{}, sqlite.Config{Exclusive: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { _ = s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	storetest.BenchFeedSubmit(b, s)
+	return s
 }
