@@ -21,8 +21,8 @@ type FeedStore interface {
 // Feed errors callers branch on.
 var (
 	// ErrFeedStopped: the feed is stopping or stopped (or was never
-	// started); nothing more is taken or delivered.
-	ErrFeedStopped = errors.New("feed stopped")
+	// started); nothing more is taken or delivered. It is an ErrStopped.
+	ErrFeedStopped = fmt.Errorf("feed %w", ErrStopped)
 	// ErrFeedBusy: the submit queue is full; the messages were not taken.
 	ErrFeedBusy = errors.New("feed busy: too many commands waiting to be queued")
 	// ErrLagged ends a subscription whose buffer overflowed.
@@ -112,10 +112,7 @@ type Feed struct {
 	cfg FeedConfig
 	log *slog.Logger
 
-	life    sync.Mutex // Start and Stop
-	started bool
-	stopped bool
-	halted  chan struct{} // closed when Stop has finished
+	life    StartStop
 	cancel  context.CancelFunc
 	wake    chan struct{}
 	flushes chan chan struct{}
@@ -124,6 +121,7 @@ type Feed struct {
 
 	// The reader's state, guarded by mu; the submit queue too.
 	mu       sync.Mutex
+	running  bool // started (and not yet stopped)
 	stopping bool
 	pos      int64                      // last journal id read
 	subs     map[*Subscription]struct{} // live
@@ -147,7 +145,7 @@ func NewFeed(cfg FeedConfig) (*Feed, error) {
 	}
 	return &Feed{
 		cfg: cfg, log: cfg.Logger.With("component", "feed"),
-		halted: make(chan struct{}), readDone: make(chan struct{}), submitDone: make(chan struct{}), wake: make(chan struct{}, 1), flushes: make(chan chan struct{}, 16),
+		readDone: make(chan struct{}), submitDone: make(chan struct{}), wake: make(chan struct{}, 1), flushes: make(chan chan struct{}, 16),
 		subs: map[*Subscription]struct{}{}, catching: map[*Subscription]struct{}{}, pending: map[int64]*Pending{}, orphans: map[int64]*orphan{},
 		subWake: make(chan struct{}, 1),
 		cursors: cursorBook{known: map[string]int64{}, dirty: map[string]int64{}},
@@ -156,35 +154,27 @@ func NewFeed(cfg FeedConfig) (*Feed, error) {
 
 // Start reads the journal head and starts reading after it. ctx ending
 // stops the feed. Calling Start again does nothing; after Stop it answers
-// ErrFeedStopped.
+// ErrFeedStopped (the relay.StartStop contract).
 func (f *Feed) Start(ctx context.Context) error {
-	f.life.Lock()
-	defer f.life.Unlock()
-	if f.stopped {
+	err := f.life.Start(ctx, f.start)
+	if errors.Is(err, ErrStopped) {
 		return ErrFeedStopped
 	}
-	if f.started {
-		return nil
-	}
+	return err
+}
+
+func (f *Feed) start(ctx context.Context) (func(), error) {
 	head, err := f.cfg.Store.JournalHead(ctx)
 	if err != nil {
-		return fmt.Errorf("feed: %w", err)
+		return nil, fmt.Errorf("feed: %w", err)
 	}
-	f.mu.Lock()
-	f.pos = head
-	f.mu.Unlock()
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.cancel, f.started = cancel, true
+	f.mu.Lock()
+	f.pos, f.running, f.cancel = head, true, cancel
+	f.mu.Unlock()
 	go func() { defer close(f.readDone); f.readLoop(loopCtx) }()
 	go func() { defer close(f.submitDone); f.submitLoop(loopCtx) }()
-	go func() {
-		select {
-		case <-ctx.Done():
-			f.Stop()
-		case <-loopCtx.Done():
-		}
-	}()
-	return nil
+	return f.shutdown, nil
 }
 
 // Wake makes the feed read the journal now: the engine calls it after each
@@ -204,20 +194,9 @@ func (f *Feed) Position() int64 {
 // commands still waiting for replies with ErrFeedStopped and saves the
 // positions. Safe to call more than once: every call returns once the feed
 // has stopped.
-func (f *Feed) Stop() {
-	f.life.Lock()
-	if f.stopped {
-		f.life.Unlock()
-		<-f.halted
-		return
-	}
-	f.stopped = true
-	started := f.started
-	f.life.Unlock()
-	defer close(f.halted)
-	if !started {
-		return
-	}
+func (f *Feed) Stop() { f.life.Stop() }
+
+func (f *Feed) shutdown() {
 	f.mu.Lock()
 	f.stopping = true
 	f.mu.Unlock()
@@ -251,6 +230,7 @@ func (f *Feed) Stop() {
 		p.finish(ErrFeedStopped)
 	}
 	f.open = nil
+	f.running = false
 	f.mu.Unlock()
 	f.saveCursors(ctx)
 }
@@ -259,9 +239,9 @@ func (f *Feed) Stop() {
 // has been read, handed to every live subscriber's fn, and the positions
 // saved; or when ctx ends.
 func (f *Feed) Flush(ctx context.Context) error {
-	f.life.Lock()
-	running := f.started
-	f.life.Unlock()
+	f.mu.Lock()
+	running := f.running
+	f.mu.Unlock()
 	if !running {
 		return ErrFeedStopped
 	}

@@ -37,12 +37,9 @@ func (f *Feed) submit(ctx context.Context, s *submission) ([]*Pending, error) {
 		return nil, nil
 	}
 	s.done = make(chan struct{})
-	f.life.Lock()
-	started := f.started
-	f.life.Unlock()
 	f.mu.Lock()
 	switch {
-	case !started || f.stopping:
+	case !f.running || f.stopping:
 		f.mu.Unlock()
 		return nil, ErrFeedStopped
 	case f.queued > 0 && f.queued+len(s.msgs) > f.cfg.SubmitQueue:

@@ -118,9 +118,9 @@ func (f *Feed) Subscribe(name string, filter Filter, fn func(Delivery), opts ...
 		o(&s.opts)
 	}
 	s.items = make(chan item, max(s.opts.buffer, 1))
-	f.life.Lock()
-	running := f.started && !f.stopped
-	f.life.Unlock()
+	f.mu.Lock()
+	running := f.running && !f.stopping
+	f.mu.Unlock()
 	if !running {
 		return nil, ErrFeedStopped
 	}

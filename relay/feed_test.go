@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 )
 
 func leakCheck(t *testing.T) { t.Cleanup(func() { goleak.VerifyNone(t) }) }
@@ -448,6 +449,17 @@ func TestFeedReplyReadDuringItsEnqueue(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Frame != "<a><OK>$" {
 		t.Fatalf("Wait: %v, %v", got, err)
 	}
+}
+
+func TestFeedStartStopContract(t *testing.T) {
+	leakCheck(t)
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		f, err := relay.NewFeed(relay.FeedConfig{Store: newFeedStore(), Clock: stillClock{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	})
 }
 
 func TestFeedLifecycle(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
@@ -193,9 +194,9 @@ func TestLaggingDeliveryCatchesUp(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, Config{Buffer: 2})
 	jose := r.dial()
-	jose.send("<jose><L><ON>$")
+	jose.Send("<jose><L><ON>$")
 	r.answer("<jose><L><ON>$", relay.OK("jose"))
-	jose.expect("<jose><OK>$")
+	jose.Expect("<jose><OK>$")
 	first := r.b.sub.Load()
 	r.b.fmu.Lock() // the delivery waits
 	var want string
@@ -205,12 +206,12 @@ func TestLaggingDeliveryCatchesUp(t *testing.T) {
 		r.publish(f)
 	}
 	r.b.feed.Wake()
-	waitFor(t, "the delivery to be cut off", func() bool { return first.Err() != nil })
+	wait.For(t, "the delivery to be cut off", func() bool { return first.Err() != nil })
 	r.b.fmu.Unlock()
 	if !errors.Is(first.Err(), relay.ErrLagged) {
 		t.Fatalf("first subscription ended with %v, want ErrLagged", first.Err())
 	}
-	jose.expect(want)
+	jose.Expect(want)
 	r.publish(relay.EndCall("jose"))
-	jose.expect("<jose><EndCall>$")
+	jose.Expect("<jose><EndCall>$")
 }
