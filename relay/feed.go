@@ -196,6 +196,9 @@ func (f *Feed) Position() int64 {
 // has stopped.
 func (f *Feed) Stop() { f.life.Stop() }
 
+// Stopped is closed once the feed has stopped.
+func (f *Feed) Stopped() <-chan struct{} { return f.life.Stopped() }
+
 func (f *Feed) shutdown() {
 	f.mu.Lock()
 	f.stopping = true

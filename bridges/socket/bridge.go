@@ -39,9 +39,11 @@ type Bridge struct {
 	stopped  bool
 	ctx      context.Context // ends at Stop
 	cancel   context.CancelFunc
-	watched  chan struct{} // closed when the subscription watcher returned
-	halted   chan struct{} // closed when Stop has finished
-	stopping atomic.Bool   // new commands are refused
+	watched  chan struct{}  // closed when the subscription watcher returned
+	halted   chan struct{}  // closed when Stop has finished
+	stopping atomic.Bool    // new commands are refused
+	qmu      sync.Mutex     // orders stopping with waiting.Add
+	waiting  sync.WaitGroup // commands between Submit and their answer
 
 	sub atomic.Pointer[relay.Subscription]
 
@@ -163,12 +165,18 @@ func (b *Bridge) Stats() tactiumserver.Stats { return b.srv.Stats() }
 // instead of queueing them, while replies and events still flow: called
 // before the engine stops, so a command is never left in the queue for a
 // client that is about to be disconnected.
-func (b *Bridge) Quiesce() { b.stopping.Store(true) }
+func (b *Bridge) Quiesce() {
+	b.qmu.Lock()
+	b.stopping.Store(true)
+	b.qmu.Unlock()
+}
 
 // Stop refuses new commands, delivers the replies and events already in the
 // journal (those the engine wrote while stopping; when the process's feed
-// has already stopped, it did that), lets every connection write what is
-// queued and closes them. The feed saves the delivered positions. Safe to
+// has already stopped, it did that), answers the commands still waiting
+// <login><ERR><SHUTDOWN><…>$ once the feed has stopped, lets every
+// connection write what is queued and closes them. The feed saves the
+// delivered positions. Safe to
 // call more than once: every call returns once the bridge has stopped.
 func (b *Bridge) Stop() {
 	b.mu.Lock()
@@ -194,8 +202,20 @@ func (b *Bridge) Stop() {
 	}
 	b.cancel()
 	<-b.watched
+	b.stopOwnFeed()
+	select {
+	case <-b.feed.Stopped():
+		// Commands still waiting are answered ERR SHUTDOWN now: let them
+		// be written before the connections close.
+		answered := make(chan struct{})
+		go func() { b.waiting.Wait(); close(answered) }()
+		select {
+		case <-answered:
+		case <-ctx.Done():
+		}
+	default:
+	}
 	b.sub.Load().Close()
 	b.srv.Shutdown(ctx)
-	b.stopOwnFeed()
 	b.log.Info("socket bridge stopped")
 }

@@ -215,3 +215,18 @@ func TestLaggingDeliveryCatchesUp(t *testing.T) {
 	r.publish(relay.EndCall("jose"))
 	jose.Expect("<jose><EndCall>$")
 }
+
+// A command still waiting for its reply when the bridge (and its feed)
+// stops is answered ERR SHUTDOWN before the connection closes.
+func TestStopAnswersWaitingCommands(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	jose := r.dial()
+	jose.Send("<jose><S>$")
+	r.claim("<jose><S>$") // at the switch; never answered
+	r.b.Stop()
+	got := jose.ExpectClosed()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "<jose><ERR><SHUTDOWN>") {
+		t.Fatalf("jose read %q before the close, want ERR SHUTDOWN", got)
+	}
+}

@@ -34,15 +34,30 @@ func (b *Bridge) Extension(ctx context.Context, x *tactiumserver.Session, f rela
 	return frames, true, err
 }
 
-var errShutdown = relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
+var (
+	errShutdown   = relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
+	errUnanswered = relay.Errorf(relay.CodeShutdown, "the relay stopped before the command was answered; its answer, if any, will be in the journal")
+)
 
 // queue submits the frame through the bridge's subscription, so its
 // replies are written on x by the delivery, in journal order with the
 // events; the feed's submit loop commits concurrent connections' frames
 // together. A command taken is queued even if its client leaves at once.
 func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, error) {
+	b.qmu.Lock()
 	if b.stopping.Load() {
+		b.qmu.Unlock()
 		return nil, errShutdown
+	}
+	b.waiting.Add(1)
+	b.qmu.Unlock()
+	defer b.waiting.Done()
+	// Answers written here, before Done, reach the client before Stop
+	// closes the connection.
+	shutdown := func(err error) ([]relay.Frame, error) {
+		p := relay.AsProtocolError(err)
+		x.Send(relay.ErrReply(strings.TrimSpace(f.Login()), p.Code, p.Message))
+		return nil, tactiumserver.ErrAnswered
 	}
 	in := relay.Inbound{Source: relay.SourceSocket, Ref: b.ref(x), Raw: f.String()}
 	ps, err := b.sub.Load().Submit(ctx, []relay.Inbound{in}, x)
@@ -50,7 +65,7 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case errors.Is(err, relay.ErrFeedStopped):
-		return nil, errShutdown
+		return shutdown(errShutdown)
 	case err != nil:
 		b.log.Error("socket bridge: enqueue", "err", err, "ref", in.Ref, "frame", in.Raw)
 		return nil, relay.Errorf(relay.CodeRejected, "the relay could not queue the command; send it again")
@@ -69,7 +84,7 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 		p.Forget()
 		return nil, ctx.Err()
 	case errors.Is(err, relay.ErrFeedStopped):
-		return nil, relay.Errorf(relay.CodeShutdown, "the relay stopped before the command was answered; its answer will be in the journal")
+		return shutdown(errUnanswered)
 	case err != nil:
 		return nil, err
 	}
