@@ -100,12 +100,14 @@ func (c *FeedConfig) defaults() error {
 // journal order. One reader serves every subscriber and every pending
 // command: one journal read per poll, whatever their number. It reads when
 // woken (Wake, wired to the engine's writer; FeedConfig.Wakeups across
-// processes) and every PollInterval otherwise.
+// processes) and every PollInterval otherwise. A subscriber that cannot
+// keep up is cut off, never waited for (see Subscription).
 //
 // A command's replies are complete once the feed has read past them: every
 // store writes the replies of one outcome in one transaction, in id order,
 // and makes journal ids visible in id order (the PostgreSQL output lock, the
-// single SQLite writer), so they are contiguous. A read that returns fewer
+// single SQLite writer), so they are contiguous (store/storetest checks
+// it on every dialect). A read that returns fewer
 // entries than its limit has seen everything committed, so the last
 // command read is complete too.
 type Feed struct {
