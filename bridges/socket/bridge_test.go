@@ -192,7 +192,7 @@ func TestNewNeedsAStore(t *testing.T) {
 // last entry it delivered: nothing is lost or repeated.
 func TestLaggingDeliveryCatchesUp(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{Buffer: 2})
+	r := newRig(t, nil, Config{Buffer: 2})
 	jose := r.dial()
 	jose.Send("<jose><L><ON>$")
 	r.answer("<jose><L><ON>$", relay.OK("jose"))
@@ -220,7 +220,7 @@ func TestLaggingDeliveryCatchesUp(t *testing.T) {
 // stops is answered ERR SHUTDOWN before the connection closes.
 func TestStopAnswersWaitingCommands(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, Config{})
+	r := newRig(t, nil, Config{})
 	jose := r.dial()
 	jose.Send("<jose><S>$")
 	r.claim("<jose><S>$") // at the switch; never answered

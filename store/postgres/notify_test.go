@@ -247,7 +247,7 @@ func TestJournalWakeupsAcrossRelays(t *testing.T) {
 				}
 				act = func(t *testing.T, s *postgres.Store) {
 					out := relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply("jose", relay.StateAvailable)}}
-					if n, err := s.Settle(ctx, []relay.Outcome{out}, t0); err != nil || n != 1 {
+					if n, _, err := s.Settle(ctx, []relay.Outcome{out}, t0, relay.ClaimRequest{}); err != nil || n != 1 {
 						t.Fatalf("Settle = %d, %v", n, err)
 					}
 				}
@@ -259,9 +259,12 @@ func TestJournalWakeupsAcrossRelays(t *testing.T) {
 			}
 			act(t, a)
 			awaitWakeup(t, b.JournalWakeups(), tt.name)
+			intake, claim := b.Wakeups()
 			select {
-			case <-b.Wakeups():
-				t.Fatal("the engine's wake-up fired for a journal write")
+			case <-intake:
+				t.Fatal("the engine's intake wake-up fired for a journal write")
+			case <-claim:
+				t.Fatal("the engine's claim wake-up fired for a journal write")
 			default:
 			}
 		})

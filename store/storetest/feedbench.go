@@ -19,10 +19,7 @@ import (
 // the p50, p99 and max of that delay in µs; the feed's fallback poll is set
 // to an hour, so only the wake-up delivers.
 func BenchFeedLatency(b *testing.B, s relay.Store) {
-	st, ok := s.(relay.FeedStore)
-	if !ok {
-		b.Fatalf("%T is not a relay.FeedStore", s)
-	}
+	var st relay.FeedStore = s
 	ctx := context.Background()
 	feed, err := relay.NewFeed(relay.FeedConfig{Store: st, PollInterval: time.Hour})
 	if err != nil {
@@ -52,7 +49,7 @@ func BenchFeedLatency(b *testing.B, s relay.Store) {
 			b.Fatalf("Claim: %v, %d jobs", err, len(jobs))
 		}
 		out := relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{relay.StatusReply(agent, relay.StateAvailable)}}
-		if _, err := s.Settle(ctx, []relay.Outcome{out}, now); err != nil {
+		if _, _, err := s.Settle(ctx, []relay.Outcome{out}, now, relay.ClaimRequest{}); err != nil {
 			b.Fatal(err)
 		}
 		committed := time.Now()
@@ -72,10 +69,7 @@ func BenchFeedLatency(b *testing.B, s relay.Store) {
 // command under one lock, as the socket bridge did before the feed. It
 // reports the messages each Enqueue took.
 func BenchFeedSubmit(b *testing.B, s relay.Store) {
-	st, ok := s.(relay.FeedStore)
-	if !ok {
-		b.Fatalf("%T is not a relay.FeedStore", s)
-	}
+	var st relay.FeedStore = s
 	ctx := context.Background()
 	cs := &countingStore{FeedStore: st}
 	b.Run("feed", func(b *testing.B) {

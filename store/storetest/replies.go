@@ -35,8 +35,7 @@ func settleRepliesContiguous(t *testing.T, e *env) {
 			stores = append(stores, e.Store)
 			continue
 		}
-		s, _ := e.Open(t)
-		stores = append(stores, s)
+		stores = append(stores, e.Open(t))
 	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -46,7 +45,7 @@ func settleRepliesContiguous(t *testing.T, e *env) {
 				j := jobs[w*perWriter+i]
 				out := relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{
 					relay.OK(j.Agent), relay.NewFrame(j.Agent, "x", "1"), relay.EndCall(j.Agent)}}
-				if _, err := s.Settle(ctx, []relay.Outcome{out}, at(2*time.Second)); err != nil {
+				if _, _, err := s.Settle(ctx, []relay.Outcome{out}, at(2*time.Second), relay.ClaimRequest{}); err != nil {
 					t.Errorf("Settle: %v", err)
 					return
 				}
@@ -58,7 +57,7 @@ func settleRepliesContiguous(t *testing.T, e *env) {
 		})
 	}
 	wg.Wait()
-	all, err := e.Admin.Journal(ctx, 0, 1_000_000)
+	all, err := e.Store.Journal(ctx, 0, 1_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
