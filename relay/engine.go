@@ -86,30 +86,20 @@ func (c *EngineConfig) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	setInt := func(p *int, v int) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	setDur := func(p *time.Duration, v time.Duration) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	setInt(&c.MaxInFlight, 256)
-	setInt(&c.IntakeBatch, 1000)
-	setInt(&c.WriteBatch, 1000)
+	setDefault(&c.MaxInFlight, 256)
+	setDefault(&c.IntakeBatch, 1000)
+	setDefault(&c.WriteBatch, 1000)
 	if c.MaxInbox == 0 {
 		c.MaxInbox = c.MaxInFlight + 2*c.IntakeBatch
 	}
-	setInt(&c.MaxAttempts, 5)
-	setInt(&c.MaxFrame, DefaultMaxFrame)
-	setDur(&c.PollInterval, 100*time.Millisecond)
-	setDur(&c.Lease, DefaultLease)
-	setDur(&c.ExecTimeout, 10*time.Second)
-	setDur(&c.ShutdownTimeout, 10*time.Second)
-	setDur(&c.Backoff.Base, 250*time.Millisecond)
-	setDur(&c.Backoff.Max, 30*time.Second)
+	setDefault(&c.MaxAttempts, 5)
+	setDefault(&c.MaxFrame, DefaultMaxFrame)
+	setDefault(&c.PollInterval, 100*time.Millisecond)
+	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.ExecTimeout, 10*time.Second)
+	setDefault(&c.ShutdownTimeout, 10*time.Second)
+	setDefault(&c.Backoff.Base, 250*time.Millisecond)
+	setDefault(&c.Backoff.Max, 30*time.Second)
 	switch c.InDoubt {
 	case "":
 		c.InDoubt = InDoubtDead

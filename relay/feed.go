@@ -75,22 +75,13 @@ func (c *FeedConfig) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	setInt := func(p *int, v int) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	setInt(&c.MaxFrame, DefaultMaxFrame)
-	setInt(&c.Batch, DefaultFeedBatch)
-	setInt(&c.SubmitBatch, DefaultSubmitBatch)
-	setInt(&c.SubmitQueue, DefaultSubmitQueue)
-	setInt(&c.Buffer, DefaultFeedBuffer)
-	if c.PollInterval <= 0 {
-		c.PollInterval = DefaultFeedPoll
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = DefaultFeedDrain
-	}
+	setDefault(&c.MaxFrame, DefaultMaxFrame)
+	setDefault(&c.Batch, DefaultFeedBatch)
+	setDefault(&c.SubmitBatch, DefaultSubmitBatch)
+	setDefault(&c.SubmitQueue, DefaultSubmitQueue)
+	setDefault(&c.Buffer, DefaultFeedBuffer)
+	setDefault(&c.PollInterval, DefaultFeedPoll)
+	setDefault(&c.DrainTimeout, DefaultFeedDrain)
 	return nil
 }
 
