@@ -3,6 +3,7 @@ module github.com/ctirelay/ctirelay
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/jmoiron/sqlx v1.4.0
 	github.com/lib/pq v1.12.3
 	go.uber.org/goleak v1.3.0
