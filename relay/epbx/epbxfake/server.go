@@ -250,7 +250,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("grant_type") {
 	case "password":
 		user, pass := r.PostForm.Get("username"), r.PostForm.Get("password")
+		s.mu.Lock()
 		want, ok := s.cfg.Users[user]
+		s.mu.Unlock()
 		if !ok || want != pass {
 			oauthError(w, "invalid_grant", "The user name or password is incorrect.")
 			return
@@ -548,4 +550,23 @@ func Progress(ctx context.Context, data any) {
 	ref.c.mu.Lock()
 	defer ref.c.mu.Unlock()
 	ref.sock.write(map[string]any{"P": map[string]any{"I": ref.id, "D": data}})
+}
+
+// ForgetRefreshTokens makes every refresh token issued so far invalid.
+func (s *Server) ForgetRefreshTokens() {
+	s.mu.Lock()
+	s.refresh = map[string]string{}
+	s.mu.Unlock()
+}
+
+// SetPassword changes (or adds) a user's password.
+func (s *Server) SetPassword(user, pass string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := make(map[string]string, len(s.cfg.Users)+1)
+	for k, v := range s.cfg.Users {
+		users[k] = v
+	}
+	users[user] = pass
+	s.cfg.Users = users
 }

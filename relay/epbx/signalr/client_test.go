@@ -116,7 +116,9 @@ func (r *rig) login(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("token: %v %+v", err, tok)
 	}
