@@ -22,7 +22,19 @@ const (
 	VerbCurrentCall Verb = "AC"  // AC
 )
 
-// Verbs lists every command verb the relay accepts, in document order.
+// Extension verbs (docs/protocol.md), for what switches beyond Tactium can
+// do; only drivers whose Supports says so carry them out.
+const (
+	VerbConsult    Verb = "CONS" // CONS <ddd><phone> | CONS OFF
+	VerbTransfer   Verb = "XFER" // XFER
+	VerbConference Verb = "CONF" // CONF ADD <ddd><phone> | CONF ON | CONF OFF
+)
+
+// ExtensionVerbs lists the extension verbs; they are not in Verbs, which is
+// the Tactium document's command set.
+var ExtensionVerbs = []Verb{VerbConsult, VerbTransfer, VerbConference}
+
+// Verbs lists every command verb of the Tactium document, in its order.
 var Verbs = []Verb{VerbLogon, VerbPause, VerbWrapUpEnd, VerbStatus, VerbCallback, VerbCallOutcome, VerbDial, VerbHangUp, VerbCurrentCall}
 
 // Idempotent reports whether sending the command twice has the same effect as
@@ -109,6 +121,24 @@ func ParseCommand(f Frame) (Command, error) {
 	case VerbDial:
 		if len(args) < 2 || len(args) > 3 || strings.TrimSpace(args[1]) == "" {
 			return bad("expected <ddd><phone><service>")
+		}
+	case VerbConsult:
+		switch {
+		case on(0) == "OFF" && len(args) == 1:
+		case len(args) >= 1 && len(args) <= 2 && strings.TrimSpace(args[len(args)-1]) != "":
+		default:
+			return bad("expected <ddd><phone> or <OFF>")
+		}
+	case VerbTransfer:
+		if len(args) != 0 {
+			return bad("takes no arguments")
+		}
+	case VerbConference:
+		switch {
+		case on(0) == "ADD" && len(args) >= 2 && len(args) <= 3 && strings.TrimSpace(args[len(args)-1]) != "":
+		case (on(0) == "ON" || on(0) == "OFF") && len(args) == 1:
+		default:
+			return bad("expected <ADD><ddd><phone>, <ON> or <OFF>")
 		}
 	default:
 		return Command{}, Errorf(CodeUnknownVerb, "unknown verb %q", f.Verb())

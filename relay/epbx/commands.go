@@ -2,22 +2,21 @@ package epbx
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// Extension verbs (docs/protocol.md): consult, transfer, conference.
+// The extension verbs (consult, transfer, conference) EPBX carries out.
 const (
-	VerbConsult    relay.Verb = "CONS" // CONS <ddd><phone> | CONS OFF
-	VerbTransfer   relay.Verb = "XFER" // XFER
-	VerbConference relay.Verb = "CONF" // CONF ADD <ddd><phone> | CONF ON | CONF OFF
+	VerbConsult    = relay.VerbConsult
+	VerbTransfer   = relay.VerbTransfer
+	VerbConference = relay.VerbConference
 )
 
-func isExtension(v relay.Verb) bool {
-	return v == VerbConsult || v == VerbTransfer || v == VerbConference
-}
+func isExtension(v relay.Verb) bool { return slices.Contains(relay.ExtensionVerbs, v) }
 
 // execute carries out cmd for the session's agent.
 func (s *session) execute(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {

@@ -103,7 +103,7 @@ func (s *session) connect(ctx context.Context) error {
 		return relay.Transient(fmt.Errorf("epbx token for %s: %w", s.login, err))
 	}
 	sc, err := signalr.New(signalr.Config{
-		URL: cfg.BaseURL + "/signalr", Hub: cfg.Hub, Token: tok.Token, TokenIn: cfg.TokenIn,
+		URL: cfg.BaseURL + "/signalr", Hub: cfg.Hub, Token: tok.Token, TokenRejected: tok.Invalidate, TokenIn: cfg.TokenIn,
 		OnCall: s.onCall, OnRestart: s.onRestart, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, Logger: log,
 	})
 	if err != nil {

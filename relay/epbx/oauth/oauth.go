@@ -134,7 +134,10 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		ch := make(chan struct{})
 		s.fetch = ch
 		s.mu.Unlock()
-		err := s.grant(ctx, url.Values{"grant_type": {"password"}, "username": {s.cfg.Username}, "password": {s.cfg.Password}})
+		err := s.refreshGrant(ctx)
+		if err != nil {
+			err = s.grant(ctx, url.Values{"grant_type": {"password"}, "username": {s.cfg.Username}, "password": {s.cfg.Password}})
+		}
 		s.mu.Lock()
 		s.fetch = nil
 		s.mu.Unlock()
@@ -143,6 +146,14 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
+}
+
+// Invalidate drops the token held (the server refused it before its
+// time); the next Token takes a new one, by refresh when it can.
+func (s *Source) Invalidate() {
+	s.mu.Lock()
+	s.access, s.expires = "", time.Time{}
+	s.mu.Unlock()
 }
 
 // Expires reports when the token held expires (zero when none is held).

@@ -86,6 +86,10 @@ type Config struct {
 	// Token returns the bearer token for a request; nil sends none. It is
 	// called for every request, so a renewed token is used at once.
 	Token func(ctx context.Context) (string, error)
+	// TokenRejected is told when the server answered 401 to a token: the
+	// token source should drop it (the server revoked or expired it before
+	// its time). The request is then tried once more with a new token.
+	TokenRejected func()
 	// TokenIn says where the token goes; default TokenBoth.
 	TokenIn TokenPlace
 	// TokenParam is the query parameter's name; default access_token.
@@ -324,11 +328,30 @@ func (c *Client) request(ctx context.Context, method, verb string, q url.Values)
 	return req, nil
 }
 
-// getJSON runs a GET (or POST) and decodes its JSON answer into v.
+// unauthorized reports a 401 and tells the token source.
+func (c *Client) unauthorized(err error) bool {
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusUnauthorized || c.cfg.TokenRejected == nil {
+		return false
+	}
+	c.cfg.TokenRejected()
+	return true
+}
+
+// getJSON runs a GET (or POST) and decodes its JSON answer into v; a 401 is
+// tried once more with a new token.
 func (c *Client) getJSON(ctx context.Context, method, verb string, q url.Values, v any) error {
+	err := c.getJSONOnce(ctx, method, verb, q, v)
+	if c.unauthorized(err) {
+		err = c.getJSONOnce(ctx, method, verb, q, v)
+	}
+	return err
+}
+
+func (c *Client) getJSONOnce(ctx context.Context, method, verb string, q url.Values, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	req, err := c.request(ctx, method, verb, q)
+	req, err := c.request(ctx, method, verb, cloneValues(q))
 	if err != nil {
 		return fmt.Errorf("%s: %w", verb, err)
 	}

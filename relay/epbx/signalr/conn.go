@@ -155,11 +155,19 @@ func (c *Client) connected(cn *conn) {
 }
 
 // dial opens the WebSocket for connect or reconnect and, for connect, reads
-// the initialising frame ("S":1).
+// the initialising frame ("S":1); a 401 is tried once more with a new token.
 func (c *Client) dial(dialCtx, runCtx context.Context, verb string, q url.Values) (*conn, error) {
+	cn, err := c.dialOnce(dialCtx, runCtx, verb, q)
+	if c.unauthorized(err) {
+		cn, err = c.dialOnce(dialCtx, runCtx, verb, q)
+	}
+	return cn, err
+}
+
+func (c *Client) dialOnce(dialCtx, runCtx context.Context, verb string, q url.Values) (*conn, error) {
 	hs, cancel := context.WithTimeout(dialCtx, c.cfg.RequestTimeout)
 	defer cancel()
-	req, err := c.request(hs, "GET", verb, q)
+	req, err := c.request(hs, "GET", verb, cloneValues(q))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
@@ -427,4 +435,12 @@ func (c *Client) abort(token string) {
 	if err := c.getJSON(ctx, "POST", "abort", query(c.connData, token), nil); err != nil {
 		c.cfg.Logger.Debug("signalr abort", "err", err)
 	}
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }

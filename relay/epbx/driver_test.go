@@ -1,0 +1,278 @@
+package epbx_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/drivertest"
+	"github.com/ctirelay/ctirelay/relay/epbx"
+	"github.com/ctirelay/ctirelay/relay/epbx/epbxfake"
+	"github.com/ctirelay/ctirelay/relay/epbx/epbxsim"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+func TestLogonDialHangUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	ev := open(t, d)
+	must(t, d, "<jose><S>$", "<jose><S><0>$")
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	if st := d.Status(); st.Connections != 1 || st.LoggedOn != 1 {
+		t.Errorf("status %+v", st)
+	}
+	must(t, d, "<jose><A><11><987654321><>$", "<jose><OK>$")
+	wait.For(t, "the A event", func() bool { return ev.has("<jose><A>") })
+	must(t, d, "<jose><S>$", "<jose><S><3>$")
+	must(t, d, "<jose><D>$", "<jose><EndCall>$")
+	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	must(t, d, "<jose><L><OFF>$", "<jose><OK>$")
+	must(t, d, "<jose><S>$", "<jose><S><0>$")
+	if st := d.Status(); st.Connections != 0 {
+		t.Errorf("status after L OFF %+v", st)
+	}
+	for _, f := range ev.all() {
+		if f == "<jose><EndCall>$" {
+			t.Errorf("an EndCall event besides the D's reply: %v", ev.all())
+		}
+	}
+	got := strings.Join(e.hub.methods(), ",")
+	if want := "Iniciar,Discar,Desligar,Terminar"; got != want {
+		t.Errorf("hub calls %s, want %s", got, want)
+	}
+	if st := e.srv.Stats(); st.Aborts != 1 {
+		t.Errorf("L OFF did not abort the connection: %+v", st)
+	}
+}
+
+// The hub's onChamada becomes R for Direcao 2 and A otherwise, with the
+// dialer's fields as attach info; onChamadaGlobalId becomes G with the
+// download address (no token by default); others become EV.
+func TestEvents(t *testing.T) {
+	t.Parallel()
+	for _, withToken := range []bool{false, true} {
+		e := newEnv(t, epbxfake.Config{})
+		d := e.driver(t, func(c *epbx.Config) { c.RecordingToken = withToken })
+		ev := open(t, d)
+		must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+		c := e.srv.Conns()[0]
+		r := map[string]string{"Ramal": "7001"}
+		c.Send("onChamada", r, map[string]any{"CanalId": 5, "Telefone": "1140050500", "Direcao": 2})
+		c.Send("onAtendido", r, map[string]any{"CanalId": 5})
+		c.Send("onChamadaGlobalId", r, map[string]any{"CanalId": 5}, "GID-1")
+		c.Send("onDesliga", r, map[string]any{"CanalId": 5})
+		c.Send("onChamada", r, map[string]any{"CanalId": 6, "Telefone": "11999", "Direcao": 1, "CodigoCliente": "C9", "NomeCliente": "Ana", "CodigoCampanha": "K1", "InfoAdicional1": "x"})
+		wait.For(t, "five events", func() bool { return len(ev.all()) >= 5 })
+		got := ev.all()
+		want := []string{
+			"<jose><R><><><1140050500><><7001><><>$",
+			`<jose><EV><onAtendido><[{"Ramal":"7001"},{"CanalId":5}]>$`,
+			"<jose><G><" + e.http.URL + "/Service/api/Ligacao/Download/GID-1?token_type=bearer>$",
+			"<jose><EndCall>$",
+			"<jose><A><C9><><7001><><11999><Ana><K1><codigoCliente=C9;nomeCliente=Ana;codigoCampanha=K1;telefoneCliente=;infoAdicional1=x;infoAdicional2=;infoAdicional3=;infoAdicional4=;infoAdicional5=;>$",
+		}
+		if withToken {
+			if !strings.Contains(got[2], "&access_token=") {
+				t.Errorf("recording_token on: %s", got[2])
+			}
+			continue
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("event %d = %s\n want %s", i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestPause(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, func(c *epbx.Config) { c.Pauses = map[string]int{"LUNCH": 3} })
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><P><ON><LUNCH>$", "<jose><OK>$")
+	must(t, d, "<jose><S>$", "<jose><S><2>$")
+	if st, _ := e.sw.Agent("jose"); st != relay.StatePaused {
+		t.Errorf("switch state %v", st)
+	}
+	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
+	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	must(t, d, "<jose><P><ON><Banheiro>$", "<jose><OK>$") // by the hub's description
+	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
+	_, err := exec(t, d, "<jose><P><ON><NOPE>$")
+	if pe := relay.AsProtocolError(err); pe.Code != relay.CodeBadArgs {
+		t.Errorf("unknown pause code: %v", err)
+	}
+}
+
+// A dial the hub refuses by event (onDiscaErro) is the dial's ERR.
+func TestDialError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><P><ON><2>$", "<jose><OK>$")
+	_, err := exec(t, d, "<jose><A><11><987654321><>$") // paused: the switch refuses
+	if pe := relay.AsProtocolError(err); pe.Code != relay.CodeRejected || !strings.Contains(pe.Message, "paused") {
+		t.Errorf("dial while paused: %v", err)
+	}
+}
+
+// "Ramal não logado no Atendimento" (the hub lost the Iniciar): the driver
+// logs on again and retries once.
+func TestNotLoggedOnRetriesOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	e.srv.Conns()[0].Set("iniciado", false) // the hub forgets the logon
+	must(t, d, "<jose><A><><7002><>$", "<jose><OK>$")
+	got := strings.Join(e.hub.methods(), ",")
+	if want := "Iniciar,Discar,Iniciar,Discar"; got != want {
+		t.Errorf("hub calls %s, want %s", got, want)
+	}
+}
+
+// A dial without L ON: the hub says not logged on, the driver logs on.
+func TestDialFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<maria><A><><7001><>$", "<maria><OK>$")
+	if got := strings.Join(e.hub.methods(), ","); got != "Discar,Iniciar,Discar" {
+		t.Errorf("hub calls %s", got)
+	}
+}
+
+// The hub away longer than the reconnect window: the connection starts
+// over and the agent is logged on again, paused as it was.
+func TestRestartRestoresState(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{KeepAlive: 100 * time.Millisecond})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><P><ON><2>$", "<jose><OK>$")
+	e.srv.Forget() // as a hub restart: reconnects fail, then a restart
+	wait.For(t, "the re-logon", func() bool {
+		m := e.hub.methods()
+		return len(m) >= 4 && m[len(m)-1] == "AlterarIntervaloTipo" && m[len(m)-2] == "Iniciar"
+	})
+	must(t, d, "<jose><S>$", "<jose><S><2>$")
+	if st := e.srv.Stats(); st.Negotiates != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
+}
+
+// Tokens expiring every few seconds fail no command: the connection keeps
+// its token's user, and reconnects use the renewed token.
+func TestTokenExpiryFailsNoCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	for i := range 5 {
+		e.srv.ExpireTokens()
+		if i%2 == 1 {
+			before := e.srv.Stats().Reconnects
+			e.srv.Drop() // the reconnect needs a valid token
+			wait.For(t, "the reconnect", func() bool { return e.srv.Stats().Reconnects > before && d.Status().Connections == 1 })
+		}
+		frame := "<jose><P><ON><2>$"
+		if i%2 == 1 {
+			frame = "<jose><P><OFF>$"
+		}
+		var err error
+		wait.For(t, "the command", func() bool {
+			_, err = exec(t, d, frame)
+			return err == nil || !relay.IsTransient(err)
+		})
+		if err != nil {
+			t.Fatalf("%s after token expiry: %v", frame, err)
+		}
+	}
+}
+
+func TestInDoubtWhenTheSocketDrops(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	reached, release := e.hub.Hold()
+	defer release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><A><11><987654321><>$"))
+		done <- err
+	}()
+	<-reached
+	e.srv.Drop()
+	if err := <-done; !errors.Is(err, relay.ErrInDoubt) {
+		t.Fatalf("dial over a dropped socket: %v", err)
+	}
+}
+
+func TestRejectedCredentials(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{Users: map[string]string{"jose": "other"}})
+	d := e.driver(t, nil)
+	open(t, d)
+	_, err := exec(t, d, "<jose><L><ON>$")
+	if pe := relay.AsProtocolError(err); pe.Code != relay.CodeRejected {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(e.logs.String(), secret) {
+		t.Errorf("the password leaked: %v / %s", err, e.logs.String())
+	}
+}
+
+func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	ev := open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	e.srv.Drop()
+	wait.For(t, "reconnected", func() bool { return e.srv.Stats().Reconnects > 0 && d.Status().Connections == 1 })
+	must(t, d, "<jose><A><11><987654321><>$", "<jose><OK>$")
+	all := e.logs.String() + strings.Join(ev.all(), "")
+	if strings.Contains(all, secret) || strings.Contains(all, "access_token=") {
+		t.Errorf("secrets in logs or events:\n%s", all)
+	}
+}
+
+func TestConsultTransferConference(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	ev := open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	_, err := exec(t, d, "<jose><CONF><ON>$")
+	if pe := relay.AsProtocolError(err); pe.Code != relay.CodeRejected {
+		t.Errorf("CONF ON with no call: %v", err)
+	}
+	must(t, d, "<jose><A><11><987654321><>$", "<jose><OK>$")
+	wait.For(t, "the call", func() bool { return ev.has("<jose><A>") })
+	must(t, d, "<jose><CONS><><7002>$", "<jose><OK>$")
+	must(t, d, "<jose><CONS><OFF>$", "<jose><OK>$")
+	must(t, d, "<jose><CONF><ADD><><7002>$", "<jose><OK>$")
+	must(t, d, "<jose><CONF><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><CONF><OFF>$", "<jose><OK>$")
+	must(t, d, "<jose><CONS><><7002>$", "<jose><OK>$")
+	must(t, d, "<jose><XFER>$", "<jose><OK>$")
+	wait.For(t, "the EndCall", func() bool { return ev.has("<jose><EndCall>") })
+	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	_ = epbxsim.NotLoggedOn
+}
