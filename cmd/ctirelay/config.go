@@ -46,9 +46,10 @@ type DatabaseConfig struct {
 
 // SwitchConfig picks and configures the switch driver.
 type SwitchConfig struct {
-	Driver  string        `yaml:"driver"` // sim | tactium
+	Driver  string        `yaml:"driver"` // sim | tactium | epbx
 	Sim     SimConfig     `yaml:"sim"`
 	Tactium TactiumConfig `yaml:"tactium"`
+	EPBX    EPBXConfig    `yaml:"epbx"`
 }
 
 // TactiumConfig points the tactium driver at a Tactium IP Integration socket.
@@ -319,10 +320,12 @@ func (c Config) Validate() error {
 		if _, err := relay.ParseCharset(c.Switch.Tactium.Charset); err != nil {
 			bad("switch.tactium.charset", "%v", err)
 		}
-	case "epbx", "httpdial":
-		bad("switch.driver", "%q is not available in this build yet (use sim or tactium)", c.Switch.Driver)
+	case "epbx":
+		validateEPBX(c.Switch.EPBX, bad)
+	case "httpdial":
+		bad("switch.driver", "%q is not available in this build yet (use sim, tactium or epbx)", c.Switch.Driver)
 	default:
-		bad("switch.driver", "unknown driver %q (use sim or tactium)", c.Switch.Driver)
+		bad("switch.driver", "unknown driver %q (use sim, tactium or epbx)", c.Switch.Driver)
 	}
 	if c.Switch.Sim.InboundPerMinute < 0 {
 		bad("switch.sim.inbound_per_minute", "must not be negative")

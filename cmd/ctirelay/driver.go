@@ -46,6 +46,8 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 			return nil, fmt.Errorf("switch.tactium: %w", err)
 		}
 		return d, nil
+	case "epbx":
+		return newEPBXDriver(cfg.Switch.EPBX, clock, log)
 	}
 	return nil, fmt.Errorf("switch.driver: %q is not available", cfg.Switch.Driver)
 }
