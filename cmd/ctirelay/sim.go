@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
@@ -32,6 +33,10 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
 	maxConns := fs.Int("max-conns", tactiumserver.DefaultMaxConns, "most connections at once")
 	idle := fs.Duration("idle-timeout", 0, "close connections silent this long (0: never)")
+	epbxAddr := fs.String("epbx", "", "also serve the switch as a Talk Telecom EPBX (token endpoint and SignalR hub) on this address, e.g. 127.0.0.1:8090")
+	epbxTTL := fs.Duration("epbx-token-ttl", 10*time.Minute, "lifetime of the EPBX access tokens issued")
+	epbxKeepAlive := fs.Duration("epbx-keepalive", 10*time.Second, "SignalR keep-alive interval (the timeout is twice it, the disconnect timeout three times)")
+	epbxControls := fs.Bool("epbx-controls", false, "serve test controls under /_fake/ (drop, forget, down, expire…); tests only")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +84,14 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer sw.Stop()
+	if *epbxAddr != "" {
+		ep, err := startSimEPBX(*epbxAddr, sw, simEPBXOptions{TokenTTL: *epbxTTL, KeepAlive: *epbxKeepAlive, Controls: *epbxControls}, log.With("server", "epbx"))
+		if err != nil {
+			return err
+		}
+		defer ep.stop()
+		fmt.Fprintf(env.stdout, "ctirelay sim: EPBX on http://%s (token /oauth2/Token, SignalR /signalr, hub AtendimentoHub)\n", ep.addr())
+	}
 	fmt.Fprintf(env.stdout, "ctirelay sim: Tactium IP socket on %s (charset %s, tls %v); Ctrl-C stops\n", srv.ListenAddr(), cs, tlsConfig != nil)
 	<-ctx.Done()
 	log.Info("simulated switch stopping")

@@ -96,7 +96,11 @@ func (s *session) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := tok.Start(ctx); err != nil {
+	// The token and the connection outlive the command that opened them
+	// (a component stops when its Start context ends); each request of
+	// the start has its own timeout.
+	life := context.WithoutCancel(ctx)
+	if err := tok.Start(life); err != nil {
 		if errors.Is(err, oauth.ErrRejected) {
 			return relay.Errorf(relay.CodeRejected, "EPBX refused the credentials of user %s", s.agent.Username)
 		}
@@ -110,7 +114,7 @@ func (s *session) connect(ctx context.Context) error {
 		tok.Stop()
 		return err
 	}
-	if err := sc.Start(ctx); err != nil {
+	if err := sc.Start(life); err != nil {
 		tok.Stop()
 		var se *signalr.StatusError
 		if errors.As(err, &se) && se.Code == 403 {

@@ -68,7 +68,9 @@ type Config struct {
 	// TokenIn, when "header" or "query", accepts the bearer token only
 	// there; default either.
 	TokenIn string
-	Logger  *slog.Logger
+	// Controls serves the test controls under /_fake/ (see Controls).
+	Controls bool
+	Logger   *slog.Logger
 }
 
 // Server is the fake EPBX. Its Handler serves it.
@@ -130,7 +132,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /signalr/ping", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"Response": "pong"})
 	})
+	var controls http.Handler
+	if s.cfg.Controls {
+		controls = s.Controls()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if controls != nil && strings.HasPrefix(r.URL.Path, "/_fake/") {
+			controls.ServeHTTP(w, r)
+			return
+		}
 		s.mu.Lock()
 		down := s.down
 		s.mu.Unlock()
@@ -571,4 +581,37 @@ func (s *Server) SetPassword(user, pass string) {
 	}
 	users[user] = pass
 	s.cfg.Users = users
+}
+
+// Controls serves the test controls over HTTP, for a server in another
+// process (ctirelay sim --epbx-controls): POST /_fake/drop, /_fake/forget,
+// /_fake/reconnect (T:1), /_fake/expire, /_fake/silence?on=1|0,
+// /_fake/down?on=1|0 and /_fake/send?user=U&method=M (body: the JSON
+// array of arguments) to call M on U's connections. Never expose it beyond a test machine.
+func (s *Server) Controls() http.Handler {
+	mux := http.NewServeMux()
+	on := func(r *http.Request) bool { return r.URL.Query().Get("on") != "0" }
+	mux.HandleFunc("POST /_fake/drop", func(w http.ResponseWriter, r *http.Request) { s.Drop() })
+	mux.HandleFunc("POST /_fake/forget", func(w http.ResponseWriter, r *http.Request) { s.Forget() })
+	mux.HandleFunc("POST /_fake/reconnect", func(w http.ResponseWriter, r *http.Request) { s.AskReconnect() })
+	mux.HandleFunc("POST /_fake/expire", func(w http.ResponseWriter, r *http.Request) { s.ExpireTokens() })
+	mux.HandleFunc("POST /_fake/silence", func(w http.ResponseWriter, r *http.Request) { s.Silence(on(r)) })
+	mux.HandleFunc("POST /_fake/down", func(w http.ResponseWriter, r *http.Request) { s.Down(on(r)) })
+	mux.HandleFunc("POST /_fake/send", func(w http.ResponseWriter, r *http.Request) {
+		var args []any
+		if err := json.NewDecoder(r.Body).Decode(&args); err != nil {
+			http.Error(w, "body: a JSON array of arguments", http.StatusBadRequest)
+			return
+		}
+		n := 0
+		for _, c := range s.Conns() {
+			if c.User == r.URL.Query().Get("user") {
+				c.Send(r.URL.Query().Get("method"), args...)
+				n++
+			}
+		}
+		writeJSON(w, map[string]int{"connections": n})
+	})
+	mux.HandleFunc("GET /_fake/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Stats()) })
+	return mux
 }

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+// epbxSim is a `ctirelay sim --listen … --epbx …` process.
+type epbxSim struct {
+	*simServer
+	tactium, epbx string
+}
+
+func startEPBXSim(t *testing.T, tactiumAddr, epbxAddr string) *epbxSim {
+	t.Helper()
+	cmd := exec.Command(ctirelayBinary(t), "sim", "--listen", tactiumAddr, "--epbx", epbxAddr,
+		"--epbx-token-ttl", "3s", "--epbx-keepalive", "2s", "--epbx-controls", "--ring-time", "0s", "--talk-time", "0s")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &simServer{cmd: cmd, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(s.kill)
+	wait.Within(t, 20*time.Second, "the EPBX sim on "+epbxAddr, func() bool {
+		resp, err := http.Get("http://" + epbxAddr + "/signalr/ping")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return &epbxSim{simServer: s, tactium: tactiumAddr, epbx: epbxAddr}
+}
+
+// control calls one of the sim's /_fake/ test controls.
+func (s *epbxSim) control(t *testing.T, what string) {
+	t.Helper()
+	s.controlBody(t, what, "")
+}
+
+func (s *epbxSim) controlBody(t *testing.T, what, body string) {
+	t.Helper()
+	resp, err := http.Post("http://"+s.epbx+"/_fake/"+what, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("control %s: %s", what, resp.Status)
+	}
+}
+
+// tactium sends one frame on the sim's Tactium socket (a way into the same
+// simulated switch from outside the relay) and returns the first answer.
+func (s *epbxSim) tactiumFrame(t *testing.T, frame string) string {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", s.tactium, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprint(nc, frame); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := bufio.NewReader(nc).ReadString('$')
+	if err != nil {
+		t.Fatalf("%s on the Tactium socket: %v", frame, err)
+	}
+	return strings.TrimSpace(ans)
+}
+
+// TestE2ERelayDrivesAnEPBX points the relay's epbx driver at
+// `ctirelay sim --epbx`: rows in T_TTI log on, dial, hang up, pause, resume,
+// consult and transfer; tokens expire every 3 s; the hub drops the socket
+// (events sent meanwhile arrive after the reconnect) and goes away longer
+// than the reconnect window (the agent is logged on again, still paused).
+func TestE2ERelayDrivesAnEPBX(t *testing.T) { // not parallel: t.Setenv passes the password to the relay
+	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
+	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
+	dir := t.TempDir()
+	t.Setenv("CTIRELAY_TEST_EPBX_PASSWORD", "jose-secret-pw")
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: epbx
+  epbx:
+    base_url: http://%s
+    client_id: ctirelay
+    reply_timeout: 5s
+    dial_confirm: 1s
+    agents:
+      jose: {username: jose, password: "${CTIRELAY_TEST_EPBX_PASSWORD}", logon: IdPa, target: "12", extension: "7001"}
+engine:
+  max_attempts: 40
+  backoff_base: 100ms
+  backoff_max: 500ms
+log:
+  level: debug
+`, epbxAddr))
+	relay := startRelay(t, dir, "--config", cfg)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+	insert := func(frame string) {
+		t.Helper()
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(s string) func() bool {
+		return func() bool { return slices.Contains(tto(), s) }
+	}
+	countOf := func(s string) int {
+		n := 0
+		for _, f := range tto() {
+			if strings.HasPrefix(f, s) {
+				n++
+			}
+		}
+		return n
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("T_TTO: %q\nrelay log:\n%s", tto(), relay.logText())
+		}
+	})
+
+	insert("<jose><L><ON>$")
+	insert("<jose><A><11><40050500><>$")
+	wait.Within(t, 20*time.Second, "the A and G events", func() bool { return countOf("<jose><A><") == 1 && countOf("<jose><G><") == 1 })
+	for _, f := range tto() {
+		if strings.HasPrefix(f, "<jose><G><") && (!strings.Contains(f, "/Service/api/Ligacao/Download/SIM-") || strings.Contains(f, "access_token")) {
+			t.Fatalf("G event %s", f)
+		}
+	}
+	time.Sleep(4 * time.Second) // past a token's life: renewals under way
+	insert("<jose><D>$")
+	wait.Within(t, 20*time.Second, "the hang-up", has("<jose><EndCall>$"))
+	insert("<jose><P><ON><2>$")
+	insert("<jose><S>$")
+	wait.Within(t, 20*time.Second, "paused", has("<jose><S><2>$"))
+	insert("<jose><P><OFF>$")
+	insert("<jose><A><><7002><>$")
+	wait.Within(t, 20*time.Second, "the second call", func() bool { return countOf("<jose><A><") == 2 })
+	insert("<jose><CONS><><7003>$")
+	insert("<jose><XFER>$")
+	wait.Within(t, 20*time.Second, "the transfer's EndCall", func() bool { return countOf("<jose><EndCall>") == 2 })
+
+	// The hub drops the socket and refuses reconnects for a moment; the
+	// events it sends meanwhile (a call comes and goes) arrive after.
+	sim.control(t, "expire") // and the tokens go: the reconnect needs a new one
+	sim.control(t, "down?on=1")
+	sim.controlBody(t, "send?user=jose&method=onChamada", `[{"Ramal":"7001"},{"CanalId":"99","Telefone":"1133334444","Direcao":2}]`)
+	sim.controlBody(t, "send?user=jose&method=onDesliga", `[{"Ramal":"7001"},{"CanalId":"99"}]`)
+	sim.control(t, "down?on=0")
+	wait.Within(t, 30*time.Second, "the events sent while the socket was down", func() bool {
+		return has("<jose><R><><><1133334444><><7001><><>$")() && countOf("<jose><EndCall>") == 3
+	})
+
+	// The hub goes away for longer than the reconnect window (a PBX
+	// restart: every connection and token forgotten, the switch's state
+	// lost): the driver starts over and logs jose on again, paused.
+	insert("<jose><P><ON><3>$")
+	insert("<jose><S>$")
+	wait.Within(t, 20*time.Second, "paused again", func() bool { return countOf("<jose><S><2>") == 2 })
+	sim.kill()
+	time.Sleep(7 * time.Second) // past DisconnectTimeout (3 × keep-alive)
+	sim = startEPBXSim(t, tactiumAddr, epbxAddr)
+	wait.Within(t, 30*time.Second, "jose logged on again and paused at the new switch", func() bool {
+		return sim.tactiumFrame(t, "<jose><S>$") == "<jose><S><2>$"
+	})
+	insert("<jose><P><OFF>$")
+	insert("<jose><S>$")
+	wait.Within(t, 20*time.Second, "available", has("<jose><S><1>$"))
+
+	for _, f := range tto() {
+		if strings.Contains(f, "<ERR>") {
+			t.Errorf("an error reached T_TTO: %s", f)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM relay_dead"); n != 0 {
+		t.Errorf("%d dead letters", n)
+	}
+	if log := relay.logText(); strings.Contains(log, "jose-secret-pw") || regexp.MustCompile(`access_token=[0-9a-f]{8}`).MatchString(log) {
+		t.Errorf("a secret in the relay's log")
+	}
+	relay.stop()
+}
