@@ -144,10 +144,9 @@ func (s *session) confirmed(ctx context.Context, login string, ok []string, fail
 		s.forget(w)
 		return nil, err
 	}
-	c, got, err := s.await(ctx, w, true)
-	if err != nil {
-		return nil, err
-	}
+	// The hub has accepted the call: a command context ending while we
+	// wait for the error event does not make it in doubt.
+	c, got, _ := s.await(ctx, w, true)
 	if got && w.failed(c) {
 		return nil, relay.Errorf(relay.CodeRejected, "%s: %s", method, describe(c.Args, 1))
 	}

@@ -122,12 +122,20 @@ func TestDialError(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, epbxfake.Config{})
 	d := e.driver(t, nil)
-	open(t, d)
+	ev := open(t, d)
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
 	must(t, d, "<jose><P><ON><2>$", "<jose><OK>$")
 	_, err := exec(t, d, "<jose><A><11><987654321><>$") // paused: the switch refuses
 	if pe := relay.AsProtocolError(err); pe.Code != relay.CodeRejected || !strings.Contains(pe.Message, "paused") {
 		t.Errorf("dial while paused: %v", err)
+	}
+	// An onDiscaErro nobody waits for is news: an EV event.
+	e.srv.Conns()[0].Send("onDiscaErro", map[string]string{"Ramal": "7001"}, "Número inválido")
+	wait.For(t, "the EV event", func() bool { return ev.has(`<jose><EV><onDiscaErro><[{"Ramal":"7001"},"Número inválido"]>`) })
+	for _, f := range ev.all() {
+		if strings.Contains(f, "paused") {
+			t.Errorf("the dial's own error also came as an event: %s", f)
+		}
 	}
 }
 

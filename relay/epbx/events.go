@@ -98,10 +98,12 @@ func clean(s string) string { return strings.NewReplacer(";", ",", "=", ":").Rep
 // onCall handles one hub event, on the connection's reading goroutine.
 func (s *session) onCall(c signalr.Call) {
 	s.mu.Lock()
+	taken := false
 	for i, w := range s.waiters {
 		if matches(c, w.ok) || matches(c, w.fail) {
 			w.ch <- c
 			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			taken = true
 			break
 		}
 	}
@@ -116,8 +118,8 @@ func (s *session) onCall(c signalr.Call) {
 			s.mu.Unlock()
 		}
 		// The reply to the command that caused them, when one waits; else
-		// they are news for the ERP.
-		if !c.Is("onLogado") && !c.Is("onDisca") {
+		// the errors are news for the ERP.
+		if !taken && !c.Is("onLogado") && !c.Is("onDisca") {
 			s.other(c)
 		}
 	case "ondeslogado":
