@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -365,7 +366,19 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// hubOK checks what every request carries (UrlBuilder.cs): the protocol
+// version (the server takes 1.2 to 2.0), the hub list and, after
+// negotiate, the WebSockets transport.
 func (s *Server) hubOK(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	if v, err := strconv.ParseFloat(q.Get("clientProtocol"), 64); err != nil || v < 1.2 || v > 2.0 {
+		http.Error(w, "unsupported clientProtocol", http.StatusBadRequest)
+		return false
+	}
+	if !strings.HasSuffix(r.URL.Path, "/negotiate") && q.Get("transport") != "webSockets" {
+		http.Error(w, "unsupported transport", http.StatusBadRequest)
+		return false
+	}
 	var hubs []struct{ Name string }
 	if err := json.Unmarshal([]byte(r.URL.Query().Get("connectionData")), &hubs); err != nil || len(hubs) != 1 || !strings.EqualFold(hubs[0].Name, s.cfg.HubName) {
 		http.Error(w, "unknown hub", http.StatusBadRequest)
@@ -376,7 +389,7 @@ func (s *Server) hubOK(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	user, ok := s.user(w, r)
-	if !ok {
+	if !ok || !s.hubOK(w, r) {
 		return
 	}
 	c, ok := s.conn(w, r, user)
@@ -394,7 +407,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	user, ok := s.user(w, r)
-	if !ok {
+	if !ok || !s.hubOK(w, r) {
 		return
 	}
 	c, ok := s.conn(w, r, user)
@@ -433,10 +446,6 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("transport") != "webSockets" {
-		http.Error(w, "unsupported transport", http.StatusBadRequest)
-		return
-	}
 	reconnect := strings.HasSuffix(r.URL.Path, "/reconnect")
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
@@ -550,6 +559,29 @@ type invocationRef struct {
 	sock *socket
 	c    *Conn
 	id   string
+}
+
+// InvocationID is the id the client gave the invocation ctx belongs to.
+func InvocationID(ctx context.Context) string {
+	if ref, _ := ctx.Value(invocationKey{}).(*invocationRef); ref != nil {
+		return ref.id
+	}
+	return ""
+}
+
+// Disconnect sends "D":1 on every socket: the server has ended the
+// connection and the client must start over.
+func (s *Server) Disconnect() {
+	for _, c := range s.Conns() {
+		c.writeFrame(map[string]any{"C": c.cursor(), "D": 1, "M": []any{}})
+	}
+}
+
+// ServerError sends a persistent response's "E" on every socket.
+func (s *Server) ServerError(msg string) {
+	for _, c := range s.Conns() {
+		c.writeFrame(map[string]any{"C": c.cursor(), "E": msg, "M": []any{}})
+	}
 }
 
 // Progress reports progress of the invocation ctx belongs to

@@ -36,6 +36,7 @@ type testHub struct {
 func (h *testHub) Invoke(ctx context.Context, c *epbxfake.Conn, method string, args []json.RawMessage) (any, error) {
 	h.mu.Lock()
 	h.calls = append(h.calls, method)
+	h.ids = append(h.ids, epbxfake.InvocationID(ctx))
 	hold := h.hold
 	h.mu.Unlock()
 	switch strings.ToLower(method) {
@@ -367,5 +368,73 @@ func TestLargeFrame(t *testing.T) {
 	big := strings.Repeat("x", 60<<10) // over the library's 32 KiB default
 	if got := invoke(t, c, "Echo", big); len(got) != len(big)+2 {
 		t.Errorf("echo of %d bytes came back as %d", len(big), len(got))
+	}
+}
+
+// Invocation ids increase over the client's life, across reconnects and
+// restarts.
+func TestInvocationIDsIncrease(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, epbxfake.Config{})
+	c := r.client(t, nil)
+	start(t, c)
+	invoke(t, c, "Echo", 1)
+	invoke(t, c, "Echo", 2)
+	r.srv.AskReconnect()
+	wait.For(t, "a reconnect", func() bool { return r.srv.Stats().Reconnects == 1 && c.State() == signalr.Connected })
+	invoke(t, c, "Echo", 3)
+	r.hub.mu.Lock()
+	ids := append([]string(nil), r.hub.ids...)
+	r.hub.mu.Unlock()
+	if strings.Join(ids, ",") != "0,1,2" {
+		t.Errorf("ids %v, want 0,1,2", ids)
+	}
+}
+
+// "D":1 (the server ended the connection) and "E" (an error that stops it)
+// skip the reconnect: the client starts over at once.
+func TestDisconnectAndErrorStartOver(t *testing.T) {
+	t.Parallel()
+	for name, send := range map[string]func(*epbxfake.Server){
+		"D:1": (*epbxfake.Server).Disconnect,
+		"E":   func(s *epbxfake.Server) { s.ServerError("boom") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, epbxfake.Config{})
+			var restarts atomic.Int32
+			c := r.client(t, func(cfg *signalr.Config) {
+				cfg.OnRestart = func(context.Context) { restarts.Add(1) }
+			})
+			start(t, c)
+			send(r.srv)
+			wait.For(t, "a restart", func() bool { return restarts.Load() == 1 })
+			if st := r.srv.Stats(); st.Reconnects != 0 || st.Negotiates != 2 {
+				t.Errorf("stats %+v", st)
+			}
+			invoke(t, c, "Echo", 1)
+		})
+	}
+}
+
+// Every request carries the protocol version, the transport (after
+// negotiate) and the hub: the fake refuses requests without them, so a
+// client that forgot one could not even start.
+func TestRequestsCarryTheProtocol(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, epbxfake.Config{})
+	resp, err := r.http.Client().Get(r.http.URL + "/signalr/negotiate?connectionData=%5B%7B%22name%22%3A%22atendimentohub%22%7D%5D&access_token=" + r.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("negotiate without clientProtocol: %s", resp.Status)
+	}
+	c := r.client(t, nil)
+	start(t, c)
+	c.Stop()
+	if st := r.srv.Stats(); st.Starts != 1 || st.Aborts != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }
