@@ -430,7 +430,8 @@ func (c *Client) abort(token string) {
 	if token == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout)
+	// Short: a relay stopping must not wait long for a server that is gone.
+	ctx, cancel := context.WithTimeout(context.Background(), min(c.cfg.RequestTimeout, 2*time.Second))
 	defer cancel()
 	if err := c.getJSON(ctx, "POST", "abort", query(c.connData, token), nil); err != nil {
 		c.cfg.Logger.Debug("signalr abort", "err", err)
