@@ -2,6 +2,7 @@ package epbx
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,8 +161,10 @@ func (s *session) logoff(ctx context.Context, login string) ([]relay.Frame, erro
 	if !connected {
 		return []relay.Frame{relay.OK(login)}, nil
 	}
+	// Not logged on at EPBX already is logged off: close the connection.
 	_, err := s.invoke(ctx, "Terminar")
-	if pe, ok := err.(*relay.ProtocolError); err != nil && !(ok && pe.Code == relay.CodeNotLoggedOn) {
+	var pe *relay.ProtocolError
+	if err != nil && !(errors.As(err, &pe) && pe.Code == relay.CodeNotLoggedOn) {
 		return nil, err
 	}
 	s.disconnect()

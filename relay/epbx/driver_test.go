@@ -11,7 +11,6 @@ import (
 	"github.com/ctirelay/ctirelay/relay/drivertest"
 	"github.com/ctirelay/ctirelay/relay/epbx"
 	"github.com/ctirelay/ctirelay/relay/epbx/epbxfake"
-	"github.com/ctirelay/ctirelay/relay/epbx/epbxsim"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
@@ -147,7 +146,7 @@ func TestNotLoggedOnRetriesOnce(t *testing.T) {
 	d := e.driver(t, nil)
 	open(t, d)
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
-	e.srv.Conns()[0].Set("iniciado", false) // the hub forgets the logon
+	e.srv.Conns()[0].Set("iniciado", false) // the hub forgets the logon: it answers epbxsim.NotLoggedOn
 	must(t, d, "<jose><A><><7002><>$", "<jose><OK>$")
 	got := strings.Join(e.hub.methods(), ",")
 	if want := "Iniciar,Discar,Iniciar,Discar"; got != want {
@@ -288,5 +287,4 @@ func TestConsultTransferConference(t *testing.T) {
 	must(t, d, "<jose><XFER>$", "<jose><OK>$")
 	wait.For(t, "the EndCall", func() bool { return ev.has("<jose><EndCall>") })
 	must(t, d, "<jose><S>$", "<jose><S><1>$")
-	_ = epbxsim.NotLoggedOn
 }

@@ -11,6 +11,7 @@ package epbxsim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func (h *Hub) ramal(login string) ramal {
 	return ramal{Ramal: ext}
 }
 
-// Disconnected forgets a connection that has gone.
+// Connected does nothing: a connection counts once its Iniciar succeeds.
 func (h *Hub) Connected(c *epbxfake.Conn) {}
 
 // Disconnected forgets a connection that has gone.
@@ -133,8 +134,8 @@ func (h *Hub) handle(ctx context.Context, login, frame string) ([]relay.Frame, e
 
 func hubErr(err error) error {
 	var pe *relay.ProtocolError
-	if p, ok := err.(*relay.ProtocolError); ok {
-		pe = p
+	if !errors.As(err, &pe) {
+		pe = nil
 	}
 	if pe != nil && pe.Code == relay.CodeNotLoggedOn {
 		return &epbxfake.HubException{Message: NotLoggedOn}
