@@ -75,11 +75,11 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
  WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
 	sqlJournal = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
-       coalesce(outcome, ''), coalesce(latency_us, 0)
+       coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE id > ? ORDER BY id LIMIT ?`
 
 	sqlJournalSince = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
-       coalesce(outcome, ''), coalesce(latency_us, 0)
+       coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE id > ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`
 
 	sqlJournalHead = `SELECT coalesce(max(id), 0) FROM {{journal}}`
@@ -125,8 +125,8 @@ var (
 		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 11,
 	}
 	batchJournal = store.Batch{
-		Head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us) VALUES `,
-		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 10,
+		Head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error) VALUES `,
+		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 11,
 	}
 	batchTTO = store.Batch{
 		Head:  `INSERT INTO {{tto}} (DS_TTO) VALUES `,
