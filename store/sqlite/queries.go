@@ -84,6 +84,10 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 
 	sqlJournalHead = `SELECT coalesce(max(id), 0) FROM {{journal}}`
 
+	// The error of an output journaled before the ERP's table refused it.
+	sqlJournalError = `UPDATE {{journal}} SET error = ?
+ WHERE at = ? AND kind = ? AND frame = ? AND source_ref IS ? AND error IS NULL`
+
 	sqlCursor = `SELECT name, position, updated_at FROM {{cursor}} WHERE name = ?`
 
 	// A position only moves forward; an equal one refreshes updated_at.
@@ -212,6 +216,7 @@ type queries struct {
 	renumberTTI                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
+	journalError                                                 string
 	nodeHeartbeat, nodeLeave, nodes                              string
 
 	inbox, dead, journalRows, tto            *store.Batch
@@ -227,7 +232,7 @@ func renderQueries(names map[string]string) *queries {
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), reclaimDead: r(sqlReclaimDead), extend: r(sqlExtend), release: r(sqlRelease),
 		renumberTTI: r(sqlRenumberTTI),
 		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
-		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
+		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), journalError: r(sqlJournalError), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),

@@ -263,7 +263,13 @@ func (s *Store) writeEach(ctx context.Context, tx *sql.Tx, rows []store.JournalR
 			s.log.Error("output refused by the database: dead-lettered", "table", s.names["tto"], "kind", r.Kind,
 				"agent", r.Agent, "frame", r.Frame, "err", err)
 			r.Error = dead.Reason
-			if err := journalRow(r); err != nil {
+			if journal {
+				err = insertJournal(ctx, tx, s.q.journalRows, []store.JournalRow{r})
+			} else {
+				// journaled already (an intake's ERR reply): it gets the error
+				_, err = tx.ExecContext(ctx, s.q.journalError, r.Error, micros(r.At), r.Kind, r.Frame, store.NullString(r.Ref))
+			}
+			if err != nil {
 				return err
 			}
 			if err := insertDead(ctx, tx, s.q.dead, []store.DeadRow{dead}); err != nil {

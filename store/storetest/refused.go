@@ -183,4 +183,9 @@ func refusedIntakeReply(t *testing.T, e *env) {
 	if len(refused) != 1 || refused[0].Frame != long[0] || refused[0].Agent != "ana" || !strings.Contains(refused[0].Reason, dbErr) {
 		t.Fatalf("refused outputs: %s", show(refused))
 	}
+	for _, j := range e.journal(t) {
+		if want := map[bool]string{true: refused[0].Reason}[j.Frame == long[0]]; j.Error != want {
+			t.Errorf("journal %s: error %q, want %q", j.Frame, j.Error, want)
+		}
+	}
 }
