@@ -34,6 +34,9 @@ type JournalEntry struct {
 	InboxID   int64  // the command a reply answers (0 for events)
 	Outcome   string // ok | err for replies
 	Latency   time.Duration
+	// Error is the database's error when it refused to write this reply or
+	// event to the ERP's outbound table; the message is in relay_dead too.
+	Error string
 }
 
 // DeadLetter is one row of relay_dead.
@@ -85,4 +88,9 @@ type Operators interface {
 	DropDead(ctx context.Context, ids []int64) (int, error)
 	Status(ctx context.Context, now time.Time) (QueueStatus, error)
 	Agents(ctx context.Context, now time.Time) ([]AgentStatus, error)
+	// ERPColumns returns the text columns of the ERP's inbound and outbound
+	// tables as the database has them, in table then column order, so a
+	// relay can warn at start-up (and `ctirelay status` show) what would
+	// make the database refuse a message (ColumnWarnings).
+	ERPColumns(ctx context.Context) ([]Column, error)
 }

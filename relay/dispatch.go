@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 )
 
 // dispatch counts claimed commands in flight and starts them.
@@ -178,9 +179,17 @@ func (e *Engine) writer() {
 
 // flush retries until the database takes the batch: an answer the switch
 // gave must not be lost to a database restart. Leases keep the commands ours
-// meanwhile (the lease loop extends them).
+// meanwhile (the lease loop extends them). A batch the database refuses for
+// the data of one of its messages is never retried whole (refusedOutcomes).
 func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 	ctx := context.Background()
+	e.flushOutcomes(ctx, outcomes)
+	// After the settle: this relay's replies are journaled before the
+	// fence looks for commands still in flight.
+	e.publish(ctx, e.fence.admit(ctx, events, e.cfg.Clock.Now()))
+}
+
+func (e *Engine) flushOutcomes(ctx context.Context, outcomes []Outcome) {
 	for failures := 0; len(outcomes) > 0; failures++ {
 		n, more, err := e.settle(ctx, outcomes, failures == 0)
 		if err == nil {
@@ -197,24 +206,76 @@ func (e *Engine) flush(outcomes []Outcome, events []Frame) {
 			if e.intakeHeld.Load() {
 				signal(e.intakeWake)
 			}
-			break
+			return
+		}
+		if errors.Is(err, ErrDataRejected) {
+			e.refusedOutcomes(ctx, outcomes, err)
+			return
 		}
 		e.log.Error("settle answers", "err", err, "batch", len(outcomes), "failures", failures+1)
 		<-e.cfg.Clock.After(retryDelay(failures))
 	}
-	// After the settle: this relay's replies are journaled before the
-	// fence looks for commands still in flight.
-	e.publish(ctx, e.fence.admit(ctx, events, e.cfg.Clock.Now()))
 }
 
-// publish retries until the database takes the events.
+// refusedOutcomes handles a settle the database refused for the data of a
+// message even after the store tried to record that message in relay_dead
+// (a store isolates what it can): the batch is split until the outcome at
+// fault is alone, whose replies are then dropped, loudly, so its command is
+// settled and its agent's queue moves on. An outcome refused without replies
+// is left to its lease: reclaim decides its fate as for a dead relay's.
+func (e *Engine) refusedOutcomes(ctx context.Context, outcomes []Outcome, err error) {
+	if len(outcomes) > 1 {
+		half := len(outcomes) / 2
+		e.flushOutcomes(ctx, outcomes[:half])
+		e.flushOutcomes(ctx, outcomes[half:])
+		return
+	}
+	o := outcomes[0]
+	e.stats.lost.Add(int64(len(o.Replies)))
+	if len(o.Replies) == 0 {
+		if o.Kind == Done && o.Reason == "" {
+			// Nothing of the message's own is left to refuse.
+			e.log.Error("outcome refused by the database: left to its lease", "inbox_id", o.Job.ID, "agent", o.Job.Agent, "err", err)
+			e.inFlight.Add(-1)
+			return
+		}
+		// Its reason (a driver's message) is what the database refuses:
+		// the command is finished bare, so its agent's queue moves on.
+		e.log.Error("outcome refused by the database: command finished without its record", "inbox_id", o.Job.ID,
+			"agent", o.Job.Agent, "frame", o.Job.Frame, "reason", o.Reason, "err", err)
+		o.Kind, o.Reason, o.NotBefore = Done, "", time.Time{}
+		e.flushOutcomes(ctx, []Outcome{o})
+		return
+	}
+	for _, f := range o.Replies {
+		e.log.Error("reply refused by the database, in T_TTO and in relay_dead: lost", "inbox_id", o.Job.ID,
+			"agent", o.Job.Agent, "frame", f.String(), "err", err)
+	}
+	o.Replies = nil
+	e.flushOutcomes(ctx, []Outcome{o})
+}
+
+// publish retries until the database takes the events. A batch refused for
+// an event's data is split, as refusedOutcomes does, until the event at
+// fault is alone.
 func (e *Engine) publish(ctx context.Context, events []Frame) {
 	for failures := 0; len(events) > 0; failures++ {
 		err := e.cfg.Store.Publish(ctx, events, e.cfg.Clock.Now())
 		if err == nil {
 			e.committed()
 			e.stats.events.Add(int64(len(events)))
-			break
+			return
+		}
+		if errors.Is(err, ErrDataRejected) {
+			if len(events) == 1 {
+				e.stats.lost.Add(1)
+				e.log.Error("event refused by the database, in T_TTO and in relay_dead: lost", "frame", events[0].String(), "err", err)
+				return
+			}
+			half := len(events) / 2
+			e.publish(ctx, events[:half])
+			e.publish(ctx, events[half:])
+			return
 		}
 		e.log.Error("publish events", "err", err, "batch", len(events), "failures", failures+1)
 		<-e.cfg.Clock.After(retryDelay(failures))

@@ -114,6 +114,9 @@ func (c *EngineConfig) defaults() error {
 type EngineStats struct {
 	Intaken, Claimed, Done, Retried, Dead, Events, Reclaimed int64
 	InFlight                                                 int64
+	// Lost counts replies and events the database refused even as dead
+	// letters (each logged with its frame): the writer moved on without them.
+	Lost int64
 }
 
 // Engine moves commands from the durable inbox to the switch and their answers
@@ -155,7 +158,7 @@ type Engine struct {
 	order                     eventOrder // replies before the events their command caused
 	fence                     eventFence // ... also when another relay ran the command
 	inFlight                  atomic.Int64
-	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64 }
+	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed, lost atomic.Int64 }
 
 	// outputMu guards closing output against the driver's sink: an event
 	// that comes after the writer has closed is refused, not sent.
@@ -201,7 +204,7 @@ func (e *Engine) Stats() EngineStats {
 	return EngineStats{
 		Intaken: e.stats.intaken.Load(), Claimed: e.stats.claimed.Load(), Done: e.stats.done.Load(),
 		Retried: e.stats.retried.Load(), Dead: e.stats.dead.Load(), Events: e.stats.events.Load(),
-		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(),
+		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(), Lost: e.stats.lost.Load(),
 	}
 }
 

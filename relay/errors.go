@@ -43,6 +43,14 @@ func Errorf(code, format string, a ...any) error {
 // context counts as in doubt too.
 var ErrInDoubt = errors.New("the switch may have acted on the command")
 
+// ErrDataRejected marks a write the database refused because of the data
+// of a message, not because of its own state: a value too long for an ERP's
+// column, bytes its encoding cannot hold, a check constraint or trigger of
+// the ERP's. Stores wrap it (errors.Is) where they translate driver errors.
+// Retrying the same message can never succeed, so the writer isolates it
+// instead of retrying the batch.
+var ErrDataRejected = errors.New("the database refused the data")
+
 // TransientError marks a failure worth retrying: switch unreachable, timeout.
 type TransientError struct{ Err error }
 

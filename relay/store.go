@@ -13,6 +13,11 @@ const (
 	SourceFile   = "file"   // a SIGACTI spool file
 	SourceHTTP   = "http"   // the HTTP bridge
 	SourceCLI    = "cli"    // ctirelay send
+	// SourceOutput marks a relay_dead row that is no command but an output
+	// (a reply or an event) the database refused to write to the ERP's
+	// outbound table: its frame is the output, its reason the database's
+	// error. It has no verb, so it is never retried.
+	SourceOutput = "output"
 )
 
 // Inbound is a message offered to the durable queue by a source other than
@@ -173,6 +178,14 @@ type Queue interface {
 	// ready at claim.Now), returning them in id order.
 	Settle(ctx context.Context, outcomes []Outcome, now time.Time, claim ClaimRequest) (int, []Job, error)
 	// Publish records switch events in T_TTO and the journal.
+	//
+	// Settle, SettleClaim and Publish isolate a message the database refuses
+	// for its data (relay.ErrDataRejected: too long for the ERP's column, an
+	// encoding or a constraint of the ERP's): that output goes to relay_dead
+	// (source SourceOutput, with the database's error) and to the journal,
+	// the rest of the batch is written in order, and the command whose reply
+	// it was is settled all the same. They return ErrDataRejected only when
+	// even that record was refused.
 	Publish(ctx context.Context, events []Frame, now time.Time) error
 	// Release hands back every command the owner holds, untouched, for
 	// another relay (or the next start) to take.

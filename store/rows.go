@@ -46,7 +46,8 @@ type JournalRow struct {
 	InboxID    int64  // 0 (NULL) when no inbox row is concerned
 	Outcome    string // "" (NULL) except for replies
 	Latency    time.Duration
-	HasLatency bool // false: latency_us is NULL
+	HasLatency bool   // false: latency_us is NULL
+	Error      string // "" (NULL) unless the ERP's outbound table refused it
 }
 
 // NullVerb returns nil for a missing verb, for nullable columns.

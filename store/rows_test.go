@@ -139,3 +139,16 @@ func TestAdmitJournalsInMessageOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestEscapeNonASCII(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`<jose><G><c:\rec\1.wav>$`: `<jose><G><c:\rec\1.wav>$`,
+		"<ana><R><João €5>$":       `<ana><R><Jo\u{00E3}o \u{20AC}5>$`,
+		"a\x00b\nc":                `a\u{0000}b\u{000A}c`,
+	} {
+		if got := EscapeNonASCII(in); got != want {
+			t.Errorf("EscapeNonASCII(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

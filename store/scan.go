@@ -76,8 +76,8 @@ func SortJobs(jobs []relay.Job) {
 }
 
 // ScanJournal reads journal rows (id, at, direction, kind, agent, frame,
-// origin, source_ref, inbox_id, outcome, latency_us; NULLs coalesced to
-// zero values by the query) and closes rs.
+// origin, source_ref, inbox_id, outcome, latency_us, error; NULLs coalesced
+// to zero values by the query) and closes rs.
 func ScanJournal(rs *sql.Rows, at TimeColumn) ([]relay.JournalEntry, error) {
 	defer rs.Close()
 	var out []relay.JournalEntry
@@ -85,7 +85,7 @@ func ScanJournal(rs *sql.Rows, at TimeColumn) ([]relay.JournalEntry, error) {
 		var e relay.JournalEntry
 		var latency int64
 		if err := rs.Scan(&e.ID, at(&e.At), &e.Direction, &e.Kind, &e.Agent, &e.Frame, &e.Origin, &e.Ref,
-			&e.InboxID, &e.Outcome, &latency); err != nil {
+			&e.InboxID, &e.Outcome, &latency, &e.Error); err != nil {
 			return nil, err
 		}
 		e.Latency = time.Duration(latency) * time.Microsecond

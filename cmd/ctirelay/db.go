@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
 )
 
@@ -35,4 +36,20 @@ func soleRelay(dsn string) bool {
 	}
 	d, err := store.Lookup(name)
 	return err == nil && d.SoleRelay
+}
+
+// columnWarnings reads the column types of the ERP's tables and says, naming
+// table and column, what would make the database refuse a message the relay
+// writes (relay.ColumnWarnings): `run` logs them at start, `status` prints them.
+func columnWarnings(ctx context.Context, cfg Config, db database) ([]string, error) {
+	cols, err := db.ERPColumns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	maxFrame := cfg.Engine.MaxFrameBytes
+	if maxFrame <= 0 {
+		maxFrame = relay.DefaultMaxFrame
+	}
+	return relay.ColumnWarnings(cols, maxFrame,
+		orDefault(cfg.Database.InboundTable, "T_TTI"), orDefault(cfg.Database.OutboundTable, "T_TTO")), nil
 }

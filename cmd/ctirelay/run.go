@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -49,6 +50,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	if err := prepareSchema(ctx, cfg, db, env); err != nil {
 		return err
 	}
+	warnColumns(ctx, cfg, db, log)
 	clock := relay.SystemClock{}
 	driver, err := newDriver(cfg, db, clock, log)
 	if err != nil {
@@ -116,6 +118,18 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	feed.Stop()
 	running.stop()
 	return nil
+}
+
+// warnColumns logs what in the ERP's tables would make the database refuse
+// a message: such a reply or event is dead-lettered, not retried.
+func warnColumns(ctx context.Context, cfg Config, db database, log *slog.Logger) {
+	warnings, err := columnWarnings(ctx, cfg, db)
+	if err != nil {
+		log.Warn("could not read the column types of the ERP's tables", "err", err)
+	}
+	for _, w := range warnings {
+		log.Warn("the ERP's table may refuse messages; those are dead-lettered", "problem", w)
+	}
 }
 
 // flagSet reports whether the flag was given on the command line.

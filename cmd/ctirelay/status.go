@@ -53,12 +53,19 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 		return fmt.Errorf("read relays: %w", err)
 	}
 	relays := relayRows(nodes, now, staleAfter(cfg))
+	warnings, err := columnWarnings(ctx, cfg, db)
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("could not read the column types of the ERP's tables: %v", err))
+	}
 	if *asJSON {
 		out := map[string]any{
 			"pending": st.Pending, "inbox": st.Inbox, "ready": st.Ready, "in_flight": st.InFlight,
 			"retrying": st.Retrying, "dead": st.Dead, "outbox": st.Outbox,
 			"oldest_age_s": st.OldestAge.Seconds(), "done_1m": st.Done1m,
 			"nodes": relays, "stale_after_s": staleAfter(cfg).Seconds(),
+		}
+		if len(warnings) > 0 {
+			out["warnings"] = warnings
 		}
 		if *agents {
 			if rows == nil {
@@ -83,6 +90,9 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	if err := printRelays(env.stdout, relays); err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(env.stdout, "warning: %s\n", w)
 	}
 	if *agents {
 		fmt.Fprintln(env.stdout)

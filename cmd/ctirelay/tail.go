@@ -68,17 +68,25 @@ func tailCmd(ctx context.Context, env *cli, args []string) error {
 
 func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {
 	if asJSON {
-		b, _ := json.Marshal(map[string]any{
+		m := map[string]any{
 			"id": e.ID, "at": e.At.UTC().Format(time.RFC3339Nano), "direction": e.Direction, "kind": e.Kind,
 			"agent": e.Agent, "frame": e.Frame, "origin": e.Origin, "ref": e.Ref, "inbox_id": e.InboxID,
 			"outcome": e.Outcome, "latency_ms": float64(e.Latency) / float64(time.Millisecond),
-		})
+		}
+		if e.Error != "" {
+			m["error"] = e.Error
+		}
+		b, _ := json.Marshal(m)
 		fmt.Fprintln(w, string(b))
 		return
 	}
 	extra := ""
 	if e.Kind == relay.KindReply {
 		extra = fmt.Sprintf("  %s %.1fms", e.Outcome, float64(e.Latency)/float64(time.Millisecond))
+	}
+	if e.Error != "" {
+		// not in T_TTO: the database refused it (it is in relay_dead)
+		extra += "  NOT WRITTEN: " + e.Error
 	}
 	fmt.Fprintf(w, "%s %6d %-3s %-8s %-6s %-12s %s%s\n", e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.ID, e.Direction, e.Kind, e.Origin, e.Agent, e.Frame, extra)
 }

@@ -167,3 +167,12 @@ func (s *Store) Agents(ctx context.Context, now time.Time) ([]relay.AgentStatus,
 	})
 	return out, nil
 }
+
+// ERPColumns implements relay.Operators: the tables as the relay creates
+// them, text without a bound.
+func (s *Store) ERPColumns(ctx context.Context) ([]relay.Column, error) {
+	return []relay.Column{
+		{Table: "T_TTI", Name: "DS_TTI", Type: "text", Encoding: "UTF-8"},
+		{Table: "T_TTO", Name: "DS_TTO", Type: "text", Encoding: "UTF-8"},
+	}, nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // batch is a set of messages decided by relay.Admit, as the parallel arrays
@@ -134,7 +135,12 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	if req.Limit <= 0 {
 		return 0, nil, nil
 	}
-	n, jobs, full, err := s.intakeTx(ctx, req, claim)
+	n, jobs, full, err := s.intakeTx(ctx, req, claim, false)
+	if errors.Is(err, relay.ErrDataRejected) {
+		// An ERR reply the ERP's T_TTO refuses: again, writing the replies
+		// one at a time, so the rows are taken all the same.
+		n, jobs, full, err = s.intakeTx(ctx, req, claim, true)
+	}
 	if err == nil && full {
 		// committed: the bound, not T_TTI, ended this intake
 		return n, jobs, relay.ErrInboxFull
@@ -143,8 +149,9 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 }
 
 // intakeTx is one intake transaction; full says the inbox bound ended it
-// with rows left in T_TTI.
-func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest) (n int, jobs []relay.Job, full bool, err error) {
+// with rows left in T_TTI. isolate writes the ERR replies to T_TTO one at a
+// time (writeOutput), each refused one to relay_dead instead.
+func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim relay.ClaimRequest, isolate bool) (n int, jobs []relay.Job, full bool, err error) {
 	take, err := s.stmt(ctx, qTakeTTI)
 	if err != nil {
 		return 0, nil, false, fail("intake", err)
@@ -174,14 +181,46 @@ func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim rel
 		for _, r := range rows {
 			b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
 		}
-		if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, true, claim); err != nil {
+		if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, !isolate, claim); err != nil {
 			return 0, nil, false, fail("intake: record", err)
+		}
+		if isolate {
+			if err = s.writeReplies(ctx, tx, b, req.Now); err != nil {
+				return 0, nil, false, fail("intake: record", err)
+			}
 		}
 	}
 	if err = tx.Commit(); err != nil {
 		return 0, nil, false, fail("intake: commit", err)
 	}
 	return len(rows), jobs, full, nil
+}
+
+// writeReplies writes the ERR replies of the rows b rejected to T_TTO one
+// at a time; admit.sql journaled them already.
+func (s *Store) writeReplies(ctx context.Context, tx *sqlx.Tx, b *batch, now time.Time) error {
+	var st outputStmts
+	for _, x := range []struct {
+		q query
+		p **sqlx.Stmt
+	}{{qOutput, &st.write}, {qRefused, &st.refused}} {
+		prepared, err := s.stmt(ctx, x.q)
+		if err != nil {
+			return err
+		}
+		*x.p = tx.StmtxContext(ctx, prepared)
+	}
+	for i, reply := range b.reply {
+		if reply == "" {
+			continue
+		}
+		r := store.JournalRow{At: now, Direction: relay.DirOut, Kind: relay.KindReply, Agent: b.agent[i], Frame: reply,
+			Origin: b.source[i], Ref: b.ref[i], Outcome: relay.OutcomeErr}
+		if err := s.writeOutput(ctx, tx, st, r, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type ttiRow struct {

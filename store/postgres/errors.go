@@ -12,6 +12,8 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
+
+	"github.com/ctirelay/ctirelay/relay"
 )
 
 // ErrUnavailable marks failures caused by the database being unreachable or
@@ -37,7 +39,35 @@ func fail(op string, err error) error {
 	if unavailable(err) {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
+	if dataRejected(err) {
+		return fmt.Errorf("%s: %w: %w", op, relay.ErrDataRejected, err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// dataRejected reports an error the data of a message causes, so the same
+// write can never succeed: a value too long for the ERP's column or bytes
+// its encoding cannot hold (class 22), a constraint of the ERP's (class 23),
+// an error its trigger raises. A unique violation is not one: on T_TTO it
+// means the ERP numbered rows the identity hands out later, and the next
+// try draws another number. Serialization failures and deadlocks (class 40)
+// stay retryable.
+func dataRejected(err error) bool {
+	pe := pq.As(err)
+	if pe == nil {
+		return false
+	}
+	switch pe.Code {
+	case pqerror.UniqueViolation:
+		return false
+	case pqerror.RaiseException, pqerror.AssertFailure:
+		return true
+	}
+	switch pe.Code.Class() {
+	case pqerror.ClassDataException, pqerror.ClassIntegrityConstraintViolation, pqerror.ClassTriggeredDataChangeViolation:
+		return true
+	}
+	return false
 }
 
 func unavailable(err error) bool {
@@ -56,4 +86,13 @@ func unavailable(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
+}
+
+// driverMessage is the database's own message in err, for the records of a
+// refused write.
+func driverMessage(err error) string {
+	if pe := pq.As(err); pe != nil {
+		return pe.Error()
+	}
+	return err.Error()
 }

@@ -37,6 +37,8 @@ const (
 	qRelease     query = "release"
 	qSettle      query = "settle"
 	qPublish     query = "publish"
+	qOutput      query = "output"
+	qRefused     query = "refused_output"
 	qJournal     query = "journal"
 	qJournalHead query = "journal_head"
 	qDeadLetters query = "dead_letters"
@@ -50,6 +52,7 @@ const (
 	qNodeBeat    query = "node_heartbeat"
 	qNodeLeave   query = "node_leave"
 	qNodes       query = "nodes"
+	qERPColumns  query = "erp_columns"
 )
 
 // queries holds every statement rendered with the configured names, and

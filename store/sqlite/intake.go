@@ -213,11 +213,26 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now
 	if err := insertDead(ctx, tx, s.q.dead, a.Dead); err != nil {
 		return nil, err
 	}
-	if err := insertJournal(ctx, tx, s.q.journalRows, a.Journal(ids)); err != nil {
+	journal := a.Journal(ids)
+	if err := insertJournal(ctx, tx, s.q.journalRows, journal); err != nil {
 		return nil, err
 	}
 	if err := insertTTO(ctx, tx, s.q.tto, a.Outbox); err != nil {
-		return nil, err
+		if !isDataError(err) {
+			return nil, err
+		}
+		// An ERR reply the ERP's T_TTO refuses. SQLite undid the statement
+		// only: the replies go again one at a time, the refused one to
+		// relay_dead, and the rows are taken all the same.
+		var replies []store.JournalRow
+		for _, r := range journal {
+			if r.Kind == relay.KindReply && store.ToOutbox(r) {
+				replies = append(replies, r)
+			}
+		}
+		if err := s.writeEach(ctx, tx, replies, false); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }

@@ -75,14 +75,18 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
  WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
 	sqlJournal = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
-       coalesce(outcome, ''), coalesce(latency_us, 0)
+       coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE id > ? ORDER BY id LIMIT ?`
 
 	sqlJournalSince = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
-       coalesce(outcome, ''), coalesce(latency_us, 0)
+       coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE id > ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`
 
 	sqlJournalHead = `SELECT coalesce(max(id), 0) FROM {{journal}}`
+
+	// The error of an output journaled before the ERP's table refused it.
+	sqlJournalError = `UPDATE {{journal}} SET error = ?
+ WHERE at = ? AND kind = ? AND frame = ? AND source_ref IS ? AND error IS NULL`
 
 	sqlCursor = `SELECT name, position, updated_at FROM {{cursor}} WHERE name = ?`
 
@@ -125,8 +129,8 @@ var (
 		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 11,
 	}
 	batchJournal = store.Batch{
-		Head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us) VALUES `,
-		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 10,
+		Head:  `INSERT INTO {{journal}} (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error) VALUES `,
+		Tuple: `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, Params: 11,
 	}
 	batchTTO = store.Batch{
 		Head:  `INSERT INTO {{tto}} (DS_TTO) VALUES `,
@@ -212,6 +216,7 @@ type queries struct {
 	renumberTTI                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
+	journalError                                                 string
 	nodeHeartbeat, nodeLeave, nodes                              string
 
 	inbox, dead, journalRows, tto            *store.Batch
@@ -227,7 +232,7 @@ func renderQueries(names map[string]string) *queries {
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), reclaimDead: r(sqlReclaimDead), extend: r(sqlExtend), release: r(sqlRelease),
 		renumberTTI: r(sqlRenumberTTI),
 		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
-		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
+		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), journalError: r(sqlJournalError), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),

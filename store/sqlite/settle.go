@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -20,6 +21,20 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	if len(outcomes) == 0 {
 		return 0, nil, nil
 	}
+	applied, jobs, err := s.settleTx(ctx, outcomes, now, claim, false)
+	if errors.Is(err, relay.ErrDataRejected) {
+		// A reply the ERP's table refuses: again, one output at a time.
+		applied, jobs, err = s.settleTx(ctx, outcomes, now, claim, true)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return applied, jobs, nil
+}
+
+// settleTx settles in one transaction. isolate writes the outputs one at a
+// time, each refused one to relay_dead instead (writeOutputs).
+func (s *Store) settleTx(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest, isolate bool) (int, []relay.Job, error) {
 	remove, retry := store.SplitOutcomes(outcomes)
 	var applied int
 	var jobs []relay.Job
@@ -29,10 +44,12 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 			return err
 		}
 		w := store.PlanSettle(outcomes, remove, removed, now)
-		if err := insertJournal(ctx, tx, s.q.journalRows, w.Journal); err != nil {
-			return err
+		if isolate {
+			err = s.writeOutputs(ctx, tx, w.Journal)
+		} else if err = insertJournal(ctx, tx, s.q.journalRows, w.Journal); err == nil {
+			err = insertTTO(ctx, tx, s.q.tto, w.Outbox)
 		}
-		if err := insertTTO(ctx, tx, s.q.tto, w.Outbox); err != nil {
+		if err != nil {
 			return err
 		}
 		if err := insertDead(ctx, tx, s.q.dead, w.Dead); err != nil {
@@ -46,10 +63,7 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 		jobs, err = s.leaseNext(ctx, tx, removed, claim)
 		return err
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return applied, jobs, nil
+	return applied, jobs, err
 }
 
 // leaseNext leases up to claim.Limit of the commands that the removed ones
@@ -200,10 +214,71 @@ func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time
 		return nil
 	}
 	journal, outbox := store.EventRows(events, now)
-	return s.inTx(ctx, "publish", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "publish", func(tx *sql.Tx) error {
 		if err := insertTTO(ctx, tx, s.q.tto, outbox); err != nil {
 			return err
 		}
 		return insertJournal(ctx, tx, s.q.journalRows, journal)
 	})
+	if errors.Is(err, relay.ErrDataRejected) {
+		// An event the ERP's table refuses: again, one at a time.
+		err = s.inTx(ctx, "publish", func(tx *sql.Tx) error { return s.writeOutputs(ctx, tx, journal) })
+	}
+	return err
+}
+
+// writeOutputs writes outputs one at a time, in order, each under a
+// savepoint: one the database refuses for its data (a CHECK or trigger of
+// the ERP's on T_TTO) is rolled back and recorded in relay_dead with the
+// database's error instead, and journaled all the same.
+func (s *Store) writeOutputs(ctx context.Context, tx *sql.Tx, rows []store.JournalRow) error {
+	return s.writeEach(ctx, tx, rows, true)
+}
+
+// writeEach is writeOutputs; journal false leaves the journal rows out
+// (written already).
+func (s *Store) writeEach(ctx context.Context, tx *sql.Tx, rows []store.JournalRow, journal bool) error {
+	journalRow := func(r store.JournalRow) error {
+		if !journal {
+			return nil
+		}
+		return insertJournal(ctx, tx, s.q.journalRows, []store.JournalRow{r})
+	}
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT relay_output"); err != nil {
+			return err
+		}
+		err := journalRow(r)
+		if err == nil && store.ToOutbox(r) {
+			err = insertTTO(ctx, tx, s.q.tto, []string{r.Frame})
+		}
+		if err != nil {
+			if !isDataError(err) {
+				return err
+			}
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO relay_output"); rerr != nil {
+				return rerr
+			}
+			dead := store.RefusedOutput(r, s.names["tto"], driverMessage(err))
+			s.log.Error("output refused by the database: dead-lettered", "table", s.names["tto"], "kind", r.Kind,
+				"agent", r.Agent, "frame", r.Frame, "err", err)
+			r.Error = dead.Reason
+			if journal {
+				err = insertJournal(ctx, tx, s.q.journalRows, []store.JournalRow{r})
+			} else {
+				// journaled already (an intake's ERR reply): it gets the error
+				_, err = tx.ExecContext(ctx, s.q.journalError, r.Error, micros(r.At), r.Kind, r.Frame, store.NullString(r.Ref))
+			}
+			if err != nil {
+				return err
+			}
+			if err := insertDead(ctx, tx, s.q.dead, []store.DeadRow{dead}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE relay_output"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -80,7 +80,7 @@ func insertJournal(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store
 				latency = r.Latency.Microseconds()
 			}
 			args = append(args, micros(r.At), r.Direction, r.Kind, r.Agent, r.Frame, r.Origin,
-				store.NullString(r.Ref), store.NullID(r.InboxID), store.NullString(r.Outcome), latency)
+				store.NullString(r.Ref), store.NullID(r.InboxID), store.NullString(r.Outcome), latency, store.NullString(r.Error))
 		}
 		_, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 		return err
