@@ -8,6 +8,7 @@ package store
 
 import (
 	"database/sql/driver"
+	"errors"
 	"log/slog"
 
 	"github.com/ctirelay/ctirelay/schema"
@@ -27,7 +28,16 @@ type Options struct {
 	// pool. ctirelay bench counts statements and transactions with it
 	// (internal/bench); a tracer or a fault injector fits the same way.
 	WrapConnector func(driver.Connector) driver.Connector
+	// MustExist opens an existing database only, creating nothing (the
+	// operator tools: a mistyped path must not become an empty database). A
+	// dialect whose database is a file refuses a missing one with
+	// ErrNoDatabase; a server's database exists or the connection fails.
+	MustExist bool
 }
+
+// ErrNoDatabase is the error of an Options.MustExist open of a database that
+// does not exist.
+var ErrNoDatabase = errors.New("no database")
 
 // Tables are the configured table names.
 func (o Options) Tables() schema.Tables {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,6 +111,38 @@ func TestExclusiveOpenRefusesASecondRelay(t *testing.T) {
 		t.Fatalf("exclusive open after the relay stopped: %v", err)
 	}
 	again.Close()
+}
+
+func TestMustExistCreatesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	if s, err := sqlite.Open(ctx, missing, store.Options{MustExist: true}, false); !errors.Is(err, store.ErrNoDatabase) || err.Error() != "no database at "+missing {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("MustExist open of a missing file: err = %v, want store.ErrNoDatabase", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("MustExist open created %s (stat: %v)", missing, err)
+	}
+
+	// An existing file keeps its journal mode: a tool never converts a
+	// database that may not be the relay's.
+	other := filepath.Join(dir, "other.db")
+	plain, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	plain.Close()
+	s := openStore(t, other, store.Options{MustExist: true}, sqlite.Config{})
+	if got := pragma(t, s, "journal_mode"); got != "delete" {
+		t.Errorf("journal_mode = %s, want delete (left as it was)", got)
+	}
 }
 
 func pragma(t *testing.T, s *sqlite.Store, name string) string {

@@ -8,9 +8,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,9 +73,17 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 	if opts.Schema != "" {
 		return nil, fmt.Errorf("invalid schema %q: SQLite has no schemas, leave it empty", opts.Schema)
 	}
-	dsn, err := dataSource(path, cfg)
+	dsn, err := dataSource(path, cfg, opts.MustExist)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MustExist {
+		// Options.MustExist: no empty database for a mistyped path.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", store.ErrNoDatabase, path)
+		} else if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	s := &Store{path: path, names: opts.Names(), log: opts.Logger, lost: make(chan struct{})}
 	if cfg.Exclusive {
@@ -108,7 +119,7 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 
 // dataSource builds the DSN: WAL so readers never block the writer,
 // immediate transactions so two writers never deadlock upgrading a read lock.
-func dataSource(path string, cfg Config) (string, error) {
+func dataSource(path string, cfg Config, existing bool) (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("sqlite: empty database path")
 	}
@@ -130,7 +141,11 @@ func dataSource(path string, cfg Config) (string, error) {
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
-	q.Set("_journal_mode", "WAL")
+	// An existing file keeps its journal mode (the relay's are WAL since
+	// they were created): a tool never converts another application's file.
+	if !existing {
+		q.Set("_journal_mode", "WAL")
+	}
 	q.Set("_synchronous", syncMode)
 	// A multi-row statement keeps a statement journal to undo itself alone;
 	// in memory it costs no file writes.
