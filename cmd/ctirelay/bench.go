@@ -2,18 +2,26 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ctirelay/ctirelay/internal/bench"
 )
 
-// benchCmd is ctirelay bench (internal/bench): the flags, then the bench.
-func benchCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "bench", "")
+// newBenchCmd is ctirelay bench (internal/bench): the flags, then the bench.
+func newBenchCmd(env *cli) *cobra.Command {
 	c := bench.Defaults()
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "measure the relay end to end against the database's own floor",
+		Long: `Measure the relay end to end on the database it is given, against the
+database's own floor on the same machine. It creates and removes its own
+tables; see docs/performance.md.`,
+		Args: noArgs,
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&c.DSN, "db", "", "database: sqlite:PATH (the bench uses a throwaway file beside it) or postgres://… (a throwaway schema); env CTIRELAY_DB, default "+DefaultDSN)
-	fs.Int64Var(&c.N, "n", c.N, "burn-down: commands preloaded in T_TTI before the relay starts")
+	fs.Int64VarP(&c.N, "n", "n", c.N, "burn-down: commands preloaded in T_TTI before the relay starts")
 	fs.StringVar(&c.Sweep, "sweep", "", "burn-down at several backlog sizes, e.g. 10000,100000,1000000")
 	fs.IntVar(&c.Agents, "agents", c.Agents, "agents the commands are spread over (per-agent order limits parallelism)")
 	fs.Float64Var(&c.Rate, "rate", 0, "offer commands at this rate (per second) while the relay runs, and report latencies")
@@ -31,19 +39,14 @@ func benchCmd(ctx context.Context, env *cli, args []string) error {
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the relay runs to this file (go tool pprof)")
 	logLevel := fs.String("log-level", "warn", "relay log level on stderr: debug, info, warn or error")
 	fs.DurationVar(&c.Stall, "stall", c.Stall, "give up when no command is answered for this long")
-	if err := fs.Parse(args); err != nil {
-		return err
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		tuneGC(env)
+		c.DSN = cmp.Or(c.DSN, env.getenv("CTIRELAY_DB"), DefaultDSN)
+		c.Log = newLogger(LogConfig{Level: *logLevel}, env.stderr)
+		if err := c.Check(); err != nil {
+			return usageError{err}
+		}
+		return bench.Run(cmd.Context(), c, env.stdout, env.stderr)
 	}
-	tuneGC(env)
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
-	}
-	c.DSN = cmp.Or(c.DSN, env.getenv("CTIRELAY_DB"), DefaultDSN)
-	c.Log = newLogger(LogConfig{Level: *logLevel}, env.stderr)
-	if err := c.Check(); err != nil {
-		fmt.Fprintf(env.stderr, "ctirelay bench: %v\n", err)
-		return errUsage
-	}
-	return bench.Run(ctx, c, env.stdout, env.stderr)
+	return cmd
 }

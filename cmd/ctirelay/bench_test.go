@@ -20,7 +20,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"extra"},
 	} {
 		env, _, errs := simEnv()
-		if err := benchCmd(context.Background(), env, args); err != errUsage {
+		if err := runCommand(context.Background(), env, append([]string{"bench"}, args...)); err != exitError(2) {
 			t.Errorf("bench %v = %v, want a usage error (stderr %s)", args, err, errs)
 		}
 	}

@@ -5,24 +5,41 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// migrateCmd applies pending migrations, or prints them for a DBA to review.
-func migrateCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "migrate", "")
+func newMigrateCmd(env *cli) *cobra.Command {
 	var common commonFlags
-	common.register(fs)
-	printOnly := fs.Bool("print", false, "print the SQL of the pending migrations instead of running it")
-	if err := fs.Parse(args); err != nil {
+	var printOnly bool
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "apply database migrations (--print shows the SQL)",
+		Long: `Apply the pending schema migrations, creating the database (SQLite) and the
+relay's tables when absent. With --print, show their SQL for a DBA to review
+instead of running it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return migrateCmd(cmd.Context(), env, &common, printOnly) },
+	}
+	common.register(c.Flags())
+	c.Flags().BoolVar(&printOnly, "print", false, "print the SQL of the pending migrations instead of running it")
+	return c
+}
+
+// migrateCmd applies pending migrations, or prints them for a DBA to review.
+// It is the one operator command that creates a database.
+func migrateCmd(ctx context.Context, env *cli, common *commonFlags, printOnly bool) error {
+	cfg, err := common.load(env)
+	if err != nil {
 		return err
 	}
-	cfg, db, err := common.open(ctx, env)
+	db, err := openDatabase(ctx, cfg, false, newLogger(cfg.Log, env.stderr))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if *printOnly {
+	if printOnly {
 		return printMigrations(ctx, env, cfg, db)
 	}
 	applied, err := db.Migrate(ctx)

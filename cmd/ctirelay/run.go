@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,34 +12,56 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
 )
 
-// runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
-func runCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "run", "")
-	var common commonFlags
-	common.register(fs)
-	node := fs.String("node", "", "name of this relay in leases and relay_node (default host-pid-random)")
-	socketListen := fs.String("socket-listen", "", "address of the socket bridge, over bridges.socket.listen (\"\" disables it)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// runOptions are run's flags.
+type runOptions struct {
+	common       commonFlags
+	node         string
+	socketListen string
+}
+
+func newRunCmd(env *cli) *cobra.Command {
+	var o runOptions
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "run the relay (embedded default: SQLite + simulated switch)",
+		Long: `Run the relay and its bridges until SIGINT or SIGTERM; a second signal exits at
+once. The database is --db, else CTIRELAY_DB, else database.dsn of --config,
+else sqlite:ctirelay.db.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCmd(cmd.Context(), env, &o, cmd.Flags().Changed("socket-listen"))
+		},
 	}
+	fs := c.Flags()
+	o.common.register(fs)
+	fs.StringVar(&o.node, "node", "", "name of this relay in leases and relay_node (default host-pid-random)")
+	fs.StringVar(&o.socketListen, "socket-listen", "", "address of the socket bridge, over bridges.socket.listen (\"\" disables it)")
+	return c
+}
+
+// runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
+func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) error {
 	tuneGC(env)
-	cfg, err := common.load(env)
+	cfg, err := o.common.load(env)
 	if err != nil {
 		return err
 	}
-	if flagSet(fs, "socket-listen") {
-		cfg.Bridges.Socket.Listen = *socketListen
+	if socketListenSet {
+		cfg.Bridges.Socket.Listen = o.socketListen
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
 	}
 	log := newLogger(cfg.Log, env.stderr)
-	if *node == "" {
-		*node = nodeName()
+	node := o.node
+	if node == "" {
+		node = nodeName()
 	}
 	db, err := openDatabase(ctx, cfg, true, log)
 	if err != nil {
@@ -67,7 +88,7 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	e := cfg.Engine
 	engine, err := relay.NewEngine(relay.EngineConfig{
-		Node: *node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
+		Node: node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
 		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, MaxInbox: e.MaxInbox, WriteBatch: e.WriteBatch,
 		PollInterval: time.Duration(e.PollInterval), Lease: time.Duration(e.Lease),
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
@@ -86,11 +107,11 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	if sole {
-		forgetDeadNodes(ctx, db, *node, log)
+		forgetDeadNodes(ctx, db, node, log)
 	}
 	// Listed in relay_node while the engine runs; the row goes once it and
 	// the bridges have stopped (deferred calls run after the stops below).
-	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(*node, clock.Now()),
+	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(node, clock.Now()),
 		Every: heartbeatEvery(cfg), Clock: clock, Logger: log})
 	if err == nil {
 		err = hb.Start(context.WithoutCancel(ctx))
@@ -100,12 +121,12 @@ func runCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer hb.Stop()
-	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, *node, clock, log)
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, node, clock, log)
 	if err != nil {
 		engine.Stop()
 		return err
 	}
-	log.Info("ctirelay running", "db", store.Redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", *node,
+	log.Info("ctirelay running", "db", store.Redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", node,
 		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
 		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"))
 	<-ctx.Done()
@@ -130,13 +151,6 @@ func warnColumns(ctx context.Context, cfg Config, db database, log *slog.Logger)
 	for _, w := range warnings {
 		log.Warn("the ERP's table may refuse messages; those are dead-lettered", "problem", w)
 	}
-}
-
-// flagSet reports whether the flag was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func exitOnSecondSignal(env *cli) {

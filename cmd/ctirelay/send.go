@@ -9,8 +9,41 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ctirelay/ctirelay/relay"
 )
+
+// sendOptions are send's flags.
+type sendOptions struct {
+	common commonFlags
+	wait   time.Duration
+}
+
+func newSendCmd(env *cli) *cobra.Command {
+	var o sendOptions
+	c := &cobra.Command{
+		Use:   "send FRAME...",
+		Short: "enqueue a command frame, e.g. ctirelay send '<jose><S>$'",
+		Long: `Enqueue command frames into the durable queue (source "cli"), as any
+integration would, and print each reply (--wait 0: print the inbox ids and
+return at once). A relay must be running for commands to be answered.
+
+Replies are printed in the order of the frames. Exit status: 0 every frame
+queued and answered without ERR; 1 any frame refused, answered ERR or not
+answered in time; 2 usage.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("name at least one frame, e.g. ctirelay send '<jose><S>$'")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return sendCmd(cmd.Context(), env, &o, args) },
+	}
+	o.common.register(c.Flags())
+	c.Flags().DurationVar(&o.wait, "wait", 5*time.Second, "wait this long for the replies (0: do not wait)")
+	return c
+}
 
 // sendCmd enqueues frames into the durable queue (source "cli"), as any
 // integration would, and with --wait prints the answers, in argument order.
@@ -18,25 +51,8 @@ import (
 // Exit status: 0 when every frame was queued and (with --wait) answered
 // without ERR; 1 when any was refused, answered ERR or not answered in
 // time; 2 for a usage error.
-func sendCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "send", "FRAME [FRAME…]")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintln(env.stderr, "\nReplies are printed in the order of the frames. Exit status: 0 every frame queued and\n"+
-			"answered without ERR; 1 any frame refused, answered ERR or not answered in time; 2 usage.")
-	}
-	var common commonFlags
-	common.register(fs)
-	wait := fs.Duration("wait", 5*time.Second, "wait this long for the replies (0: do not wait)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	cfg, db, err := common.open(ctx, env)
+func sendCmd(ctx context.Context, env *cli, o *sendOptions, frames []string) error {
+	cfg, db, err := o.common.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -49,15 +65,15 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer feed.Stop()
-	msgs := make([]relay.Inbound, fs.NArg())
-	for i, raw := range fs.Args() {
+	msgs := make([]relay.Inbound, len(frames))
+	for i, raw := range frames {
 		msgs[i] = relay.Inbound{Source: relay.SourceCLI, Ref: strconv.Itoa(os.Getpid()), Raw: raw}
 	}
 	pending, err := feed.Submit(ctx, msgs)
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, *wait)
+	wctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
 	refused, errs := 0, 0
 	var unanswered []string
@@ -65,10 +81,10 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 		switch {
 		case p.Err != nil:
 			refused++
-			fmt.Fprintf(env.stdout, "rejected %s: %s %s\n", fs.Arg(i), p.Err.Code, p.Err.Message)
+			fmt.Fprintf(env.stdout, "rejected %s: %s %s\n", frames[i], p.Err.Code, p.Err.Message)
 			continue
-		case *wait == 0:
-			fmt.Fprintf(env.stdout, "queued %s as inbox id %d\n", fs.Arg(i), p.ID)
+		case o.wait == 0:
+			fmt.Fprintf(env.stdout, "queued %s as inbox id %d\n", frames[i], p.ID)
 			continue
 		}
 		replies, err := p.Wait(wctx)
@@ -90,7 +106,7 @@ func sendCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	switch {
 	case len(unanswered) > 0:
-		return errors.New("no reply within " + wait.String() + " (is a relay running?); still queued as inbox id " + strings.Join(unanswered, ", "))
+		return errors.New("no reply within " + o.wait.String() + " (is a relay running?); still queued as inbox id " + strings.Join(unanswered, ", "))
 	case refused > 0:
 		return fmt.Errorf("%d of %d frames rejected", refused, len(pending))
 	case errs > 0:

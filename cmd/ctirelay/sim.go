@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver/simbackend"
@@ -14,64 +15,85 @@ import (
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
 
+// simOptions are sim's flags.
+type simOptions struct {
+	listen                   string
+	seed                     int64
+	inbound, dialer          float64
+	ring, talk, wrap, think  time.Duration
+	idle                     time.Duration
+	charset, secret          string
+	certFile, keyFile, level string
+	maxConns                 int
+	epbxAddr                 string
+	epbxTTL, epbxKeepAlive   time.Duration
+	epbxControls             bool
+}
+
+func newSimCmd(env *cli) *cobra.Command {
+	var o simOptions
+	c := &cobra.Command{
+		Use:   "sim",
+		Short: "serve the simulated switch as a Tactium IP socket (--listen 127.0.0.1:34025)",
+		Long: `Serve the simulated switch as a Tactium IP Integration socket (and with --epbx
+as a Talk Telecom EPBX), so an integration can be built and tested with no
+PBX. It runs until SIGINT or SIGTERM.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return simCmd(cmd.Context(), env, &o) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:"+tactium.DefaultPort, "address of the Tactium IP socket")
+	fs.Int64Var(&o.seed, "seed", 1, "random seed: the same seed and commands give the same calls")
+	fs.Float64Var(&o.inbound, "inbound-per-minute", 0, "inbound calls per minute over the whole switch (0: none)")
+	fs.Float64Var(&o.dialer, "dialer-per-minute", 0, "dialer calls per minute to available agents (0: no dialer)")
+	fs.DurationVar(&o.ring, "ring-time", 0, "how long a dialled number rings before answering")
+	fs.DurationVar(&o.talk, "talk-time", 0, "how long a call lasts before the customer hangs up (0: until D)")
+	fs.DurationVar(&o.wrap, "wrap-up", 0, "wrap-up after a call (0: until P OFF or POS OFF)")
+	fs.DurationVar(&o.think, "think-time", 0, "delay before each command is carried out, like a remote switch (0: at once)")
+	fs.StringVar(&o.charset, "charset", "utf-8", "bytes on the wire: utf-8 or windows-1252")
+	fs.StringVar(&o.secret, "admin-secret", "", "secret required to log on as ADMSOCKET: <ADMSOCKET><L><ON><secret>$ (env CTIRELAY_ADMIN_SECRET)")
+	fs.StringVar(&o.certFile, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves TLS")
+	fs.StringVar(&o.keyFile, "tls-key", "", "TLS private key (PEM)")
+	fs.IntVar(&o.maxConns, "max-conns", tactiumserver.DefaultMaxConns, "most connections at once")
+	fs.DurationVar(&o.idle, "idle-timeout", 0, "close connections silent this long (0: never)")
+	fs.StringVar(&o.epbxAddr, "epbx", "", "also serve the switch as a Talk Telecom EPBX (token endpoint and SignalR hub) on this address, e.g. 127.0.0.1:8090")
+	fs.DurationVar(&o.epbxTTL, "epbx-token-ttl", 10*time.Minute, "lifetime of the EPBX access tokens issued")
+	fs.DurationVar(&o.epbxKeepAlive, "epbx-keepalive", 10*time.Second, "SignalR keep-alive interval (the timeout is twice it, the disconnect timeout three times)")
+	fs.BoolVar(&o.epbxControls, "epbx-controls", false, "serve test controls under /_fake/ (drop, forget, down, expire…); tests only")
+	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
+	return c
+}
+
 // simCmd serves the simulated switch as a Tactium IP Integration socket, so an
 // integration can be built and tested with no PBX. It runs until ctx ends
 // (SIGINT/SIGTERM).
-func simCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "sim", "")
-	listen := fs.String("listen", "127.0.0.1:"+tactium.DefaultPort, "address of the Tactium IP socket")
-	seed := fs.Int64("seed", 1, "random seed: the same seed and commands give the same calls")
-	inbound := fs.Float64("inbound-per-minute", 0, "inbound calls per minute over the whole switch (0: none)")
-	dialer := fs.Float64("dialer-per-minute", 0, "dialer calls per minute to available agents (0: no dialer)")
-	ring := fs.Duration("ring-time", 0, "how long a dialled number rings before answering")
-	talk := fs.Duration("talk-time", 0, "how long a call lasts before the customer hangs up (0: until D)")
-	wrap := fs.Duration("wrap-up", 0, "wrap-up after a call (0: until P OFF or POS OFF)")
-	think := fs.Duration("think-time", 0, "delay before each command is carried out, like a remote switch (0: at once)")
-	charset := fs.String("charset", "utf-8", "bytes on the wire: utf-8 or windows-1252")
-	secret := fs.String("admin-secret", "", "secret required to log on as ADMSOCKET: <ADMSOCKET><L><ON><secret>$ (env CTIRELAY_ADMIN_SECRET)")
-	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key serves TLS")
-	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
-	maxConns := fs.Int("max-conns", tactiumserver.DefaultMaxConns, "most connections at once")
-	idle := fs.Duration("idle-timeout", 0, "close connections silent this long (0: never)")
-	epbxAddr := fs.String("epbx", "", "also serve the switch as a Talk Telecom EPBX (token endpoint and SignalR hub) on this address, e.g. 127.0.0.1:8090")
-	epbxTTL := fs.Duration("epbx-token-ttl", 10*time.Minute, "lifetime of the EPBX access tokens issued")
-	epbxKeepAlive := fs.Duration("epbx-keepalive", 10*time.Second, "SignalR keep-alive interval (the timeout is twice it, the disconnect timeout three times)")
-	epbxControls := fs.Bool("epbx-controls", false, "serve test controls under /_fake/ (drop, forget, down, expire…); tests only")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 	tuneGC(env)
-	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "ctirelay sim: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+	cs, err := relay.ParseCharset(o.charset)
+	if err != nil {
+		return usageError{fmt.Errorf("--charset: %w", err)}
 	}
-	cs, err := relay.ParseCharset(*charset)
+	if o.secret == "" {
+		o.secret = env.getenv("CTIRELAY_ADMIN_SECRET")
+	}
+	tlsConfig, err := loadTLS(o.certFile, o.keyFile)
 	if err != nil {
 		return err
 	}
-	if *secret == "" {
-		*secret = env.getenv("CTIRELAY_ADMIN_SECRET")
-	}
-	tlsConfig, err := loadTLS(*certFile, *keyFile)
-	if err != nil {
-		return err
-	}
-	log := newLogger(LogConfig{Level: *level}, env.stderr)
+	log := newLogger(LogConfig{Level: o.level}, env.stderr)
 
 	sw, err := sim.New(sim.Config{
-		Seed: *seed, InboundPerMinute: *inbound, DialerPerMinute: *dialer,
-		RingTime: *ring, TalkTime: *talk, WrapUp: *wrap, ThinkTime: *think,
+		Seed: o.seed, InboundPerMinute: o.inbound, DialerPerMinute: o.dialer,
+		RingTime: o.ring, TalkTime: o.talk, WrapUp: o.wrap, ThinkTime: o.think,
 		Clock: relay.SystemClock{}, Logger: log.With("switch", "sim"),
 	})
 	if err != nil {
 		return err
 	}
 	srv := &tactiumserver.Server{
-		Addr: *listen, Backend: simbackend.Backend{Switch: sw},
-		Limits: tactiumserver.Limits{MaxConns: *maxConns, IdleTimeout: *idle},
-		TLS:    tlsConfig, AdminSecret: *secret, Charset: cs,
+		Addr: o.listen, Backend: simbackend.Backend{Switch: sw},
+		Limits: tactiumserver.Limits{MaxConns: o.maxConns, IdleTimeout: o.idle},
+		TLS:    tlsConfig, AdminSecret: o.secret, Charset: cs,
 		Logger: log.With("server", "tactium"), Clock: relay.SystemClock{},
 	}
 	if err := srv.Start(ctx); err != nil {
@@ -84,8 +106,8 @@ func simCmd(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	defer sw.Stop()
-	if *epbxAddr != "" {
-		ep, err := startSimEPBX(*epbxAddr, sw, simEPBXOptions{TokenTTL: *epbxTTL, KeepAlive: *epbxKeepAlive, Controls: *epbxControls}, log.With("server", "epbx"))
+	if o.epbxAddr != "" {
+		ep, err := startSimEPBX(o.epbxAddr, sw, simEPBXOptions{TokenTTL: o.epbxTTL, KeepAlive: o.epbxKeepAlive, Controls: o.epbxControls}, log.With("server", "epbx"))
 		if err != nil {
 			return err
 		}
@@ -104,7 +126,7 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 		return nil, nil
 	}
 	if certFile == "" || keyFile == "" {
-		return nil, errors.New("--tls-cert and --tls-key go together")
+		return nil, usagef("--tls-cert and --tls-key go together")
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {

@@ -45,7 +45,7 @@ func TestSimCmdStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	env, out, errs := simEnv()
-	if err := simCmd(ctx, env, []string{"--listen", "127.0.0.1:0", "--seed", "7", "--inbound-per-minute", "30"}); err != nil {
+	if err := runCommand(ctx, env, []string{"sim", "--listen", "127.0.0.1:0", "--seed", "7", "--inbound-per-minute", "30"}); err != nil {
 		t.Fatalf("simCmd = %v (stderr %s)", err, errs)
 	}
 	if !strings.Contains(out.String(), "ctirelay sim: Tactium IP socket on 127.0.0.1:") {
@@ -59,7 +59,7 @@ func TestSimCmdServesTheSimulator(t *testing.T) {
 	env, out, errs := simEnv()
 	done := make(chan error, 1)
 	go func() {
-		done <- simCmd(ctx, env, []string{"--listen", "127.0.0.1:0", "--admin-secret", "s3cret", "--charset", "windows-1252"})
+		done <- runCommand(ctx, env, []string{"sim", "--listen", "127.0.0.1:0", "--admin-secret", "s3cret", "--charset", "windows-1252"})
 	}()
 	addrRE := regexp.MustCompile(`socket on (127\.0\.0\.1:\d+)`)
 	var addr string
@@ -123,7 +123,7 @@ func TestSimCmdRejectsBadFlags(t *testing.T) {
 	}
 	for _, args := range tests {
 		env, _, _ := simEnv()
-		if err := simCmd(context.Background(), env, append([]string{"--listen", "127.0.0.1:0"}, args...)); err == nil {
+		if err := runCommand(context.Background(), env, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)); err == nil {
 			t.Errorf("simCmd(%q) succeeded", args)
 		}
 	}

@@ -6,19 +6,37 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// statusCmd prints what the relay_queue_status and relay_agent_status views show.
-func statusCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "status", "")
-	var common commonFlags
-	common.register(fs)
-	agents := fs.Bool("agents", false, "also list each agent's pending commands and last activity")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
+// statusOptions are status's flags.
+type statusOptions struct {
+	common         commonFlags
+	agents, asJSON bool
+}
+
+func newStatusCmd(env *cli) *cobra.Command {
+	var o statusOptions
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "queue depth, oldest age, in flight, retrying, dead",
+		Long: `Print what the relay_queue_status and relay_agent_status views show: the depth
+of the queues, the oldest command's age, what is in flight, retrying and dead,
+and the relays running. It reads an existing relay database and changes
+nothing.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return statusCmd(cmd.Context(), env, &o) },
 	}
-	cfg, db, err := common.open(ctx, env)
+	o.common.register(c.Flags())
+	c.Flags().BoolVar(&o.agents, "agents", false, "also list each agent's pending commands and last activity")
+	c.Flags().BoolVar(&o.asJSON, "json", false, "print JSON")
+	return c
+}
+
+// statusCmd prints what the relay_queue_status and relay_agent_status views show.
+func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
+	cfg, db, err := o.common.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -35,7 +53,7 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 		LastActivity string `json:"last_activity,omitempty"`
 	}
 	var rows []agentJSON
-	if *agents {
+	if o.agents {
 		list, err := db.Agents(ctx, now)
 		if err != nil {
 			return fmt.Errorf("read agents: %w", err)
@@ -57,7 +75,7 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("could not read the column types of the ERP's tables: %v", err))
 	}
-	if *asJSON {
+	if o.asJSON {
 		out := map[string]any{
 			"pending": st.Pending, "inbox": st.Inbox, "ready": st.Ready, "in_flight": st.InFlight,
 			"retrying": st.Retrying, "dead": st.Dead, "outbox": st.Outbox,
@@ -67,7 +85,7 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 		if len(warnings) > 0 {
 			out["warnings"] = warnings
 		}
-		if *agents {
+		if o.agents {
 			if rows == nil {
 				rows = []agentJSON{}
 			}
@@ -94,12 +112,12 @@ func statusCmd(ctx context.Context, env *cli, args []string) error {
 	for _, w := range warnings {
 		fmt.Fprintf(env.stdout, "warning: %s\n", w)
 	}
-	if *agents {
+	if o.agents {
 		fmt.Fprintln(env.stdout)
 		tw = tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "AGENT\tPENDING\tIN FLIGHT\tLAST ACTIVITY")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Agent, r.Pending, r.InFlight, r.LastActivity)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", cell(r.Agent), r.Pending, r.InFlight, r.LastActivity)
 		}
 		return tw.Flush()
 	}

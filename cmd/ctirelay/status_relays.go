@@ -67,7 +67,7 @@ func printRelays(w io.Writer, rows []relayRow) error {
 		if r.Stale {
 			beat += " (stale)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Host, r.PID, r.Version, r.StartedAt, beat)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", cell(r.ID), cell(r.Host), r.PID, cell(r.Version), r.StartedAt, beat)
 	}
 	return tw.Flush()
 }

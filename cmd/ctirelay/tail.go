@@ -7,28 +7,56 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// tailCmd follows the journal: every command taken, reply and event.
-func tailCmd(ctx context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "tail", "")
-	var common commonFlags
-	common.register(fs)
-	from := fs.Int64("from", -1, "start after this journal id (default: from now; 0: from the beginning)")
-	agent := fs.String("agent", "", "only this agent's messages")
-	asJSON := fs.Bool("json", false, "one JSON object per line")
-	follow := fs.Bool("f", true, "keep following (false: print what is there and exit)")
-	poll := fs.Duration("poll", 200*time.Millisecond, "how often to look for new entries")
-	if err := fs.Parse(args); err != nil {
-		return err
+// tailOptions are tail's flags.
+type tailOptions struct {
+	common         commonFlags
+	from           int64
+	agent          string
+	asJSON, follow bool
+	poll           time.Duration
+}
+
+func newTailCmd(env *cli) *cobra.Command {
+	var o tailOptions
+	c := &cobra.Command{
+		Use:   "tail",
+		Short: "follow the journal: every message in and out",
+		Long: `Follow relay_journal: every command taken, reply and event, from now (or
+after --from ID) until interrupted, or with -f=false until the end.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return tailCmd(cmd.Context(), env, &o) },
 	}
-	cfg, db, err := common.open(ctx, env)
+	fs := c.Flags()
+	o.common.register(fs)
+	fs.Int64Var(&o.from, "from", -1, "start after this journal id (default: from now; 0: from the beginning)")
+	fs.StringVar(&o.agent, "agent", "", "only this agent's messages")
+	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per line")
+	fs.BoolVarP(&o.follow, "follow", "f", true, "keep following (-f=false: print what is there and exit)")
+	fs.DurationVar(&o.poll, "poll", 200*time.Millisecond, "how often to look for new entries")
+	// --f=false was the spelling of earlier versions.
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "f" {
+			name = "follow"
+		}
+		return pflag.NormalizedName(name)
+	})
+	return c
+}
+
+// tailCmd follows the journal: every command taken, reply and event.
+func tailCmd(ctx context.Context, env *cli, o *tailOptions) error {
+	cfg, db, err := o.common.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	feed, err := newFeed(db, cfg, *poll, relay.SystemClock{}, nil)
+	feed, err := newFeed(db, cfg, o.poll, relay.SystemClock{}, nil)
 	if err != nil {
 		return err
 	}
@@ -37,19 +65,19 @@ func tailCmd(ctx context.Context, env *cli, args []string) error {
 	}
 	defer feed.Stop()
 	var filter relay.Filter
-	if *agent != "" {
-		filter.Agents = []string{*agent}
+	if o.agent != "" {
+		filter.Agents = []string{o.agent}
 	}
 	var opts []relay.SubscribeOption
-	if *from >= 0 {
-		opts = append(opts, relay.After(*from))
+	if o.from >= 0 {
+		opts = append(opts, relay.After(o.from))
 	}
-	sub, err := feed.Subscribe("", filter, func(d relay.Delivery) { printEntry(env.stdout, d.Entry, *asJSON) }, opts...)
+	sub, err := feed.Subscribe("", filter, func(d relay.Delivery) { printEntry(env.stdout, d.Entry, o.asJSON) }, opts...)
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
-	if !*follow {
+	if !o.follow {
 		// What is there now, then exit.
 		if err := feed.Flush(ctx); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("read journal: %w", err)
@@ -88,5 +116,5 @@ func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {
 		// not in T_TTO: the database refused it (it is in relay_dead)
 		extra += "  NOT WRITTEN: " + e.Error
 	}
-	fmt.Fprintf(w, "%s %6d %-3s %-8s %-6s %-12s %s%s\n", e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.ID, e.Direction, e.Kind, e.Origin, e.Agent, e.Frame, extra)
+	fmt.Fprintf(w, "%s %6d %-3s %-8s %-6s %-12s %s%s\n", e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.ID, e.Direction, e.Kind, cell(e.Origin), cell(e.Agent), cell(e.Frame), cell(extra))
 }

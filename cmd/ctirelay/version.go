@@ -1,20 +1,26 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func versionCmd(_ context.Context, env *cli, args []string) error {
-	fs := newFlags(env, "version", "")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newVersionCmd(env *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the version",
+		Args:  noArgs,
+		RunE:  func(*cobra.Command, []string) error { return versionCmd(env) },
 	}
+}
+
+func versionCmd(env *cli) error {
 	fmt.Fprintf(env.stdout, "ctirelay %s %s %s/%s\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
