@@ -143,11 +143,35 @@ var (
 	varPattern  = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]+$`)
 )
 
+// FieldError is one bad setting: Key is the field's configuration key
+// (host, agents.jose.extension, urls.D …). New's error joins them.
+type FieldError struct{ Key, Msg string }
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// FieldErrors lists the bad settings in an error from New.
+func FieldErrors(err error) []*FieldError {
+	if fe, ok := err.(*FieldError); ok {
+		return []*FieldError{fe}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		var out []*FieldError
+		for _, e := range u.Unwrap() {
+			out = append(out, FieldErrors(e)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return FieldErrors(u.Unwrap())
+	}
+	return nil
+}
+
 // withDefaults validates c and fills in the defaults; errors name the field.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
+		errs = append(errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, a...)})
 	}
 	c.Protocol = strings.ToLower(strings.TrimSpace(c.Protocol))
 	if c.Protocol == "" {

@@ -76,6 +76,10 @@ type call struct {
 	dir                 httpdial.Direction
 	origin, destination string
 	audio               string
+	answered            bool
+	// hungUp marks a call ended by the hang-up URL before its answer event
+	// came through: that event, when it comes, is stale.
+	hungUp bool
 }
 
 // New validates cfg.
@@ -267,7 +271,18 @@ func (p *Platform) hangUp(w http.ResponseWriter, r *http.Request, ramal string) 
 		return
 	}
 	// The switch answers D with EndCall and sends no event: report it here.
-	p.end(ramal)
+	p.mu.Lock()
+	c := p.calls[ramal]
+	if c != nil && !c.answered {
+		p.calls[ramal] = &call{hungUp: true}
+	} else {
+		delete(p.calls, ramal)
+	}
+	p.mu.Unlock()
+	if c == nil {
+		c = &call{dir: httpdial.Outbound, origin: ramal}
+	}
+	p.send(httpdial.EventEnd, c)
 	answer(w, http.StatusOK, "OK")
 }
 
@@ -302,10 +317,16 @@ func (p *Platform) event(f relay.Frame) {
 		a := relay.ParseActiveCall(f)
 		p.mu.Lock()
 		c := p.calls[ramal]
+		if c != nil && c.hungUp {
+			delete(p.calls, ramal) // the answer of a call already reported ended
+			p.mu.Unlock()
+			return
+		}
 		if c == nil || c.dir != httpdial.Outbound {
 			c = &call{dir: httpdial.Outbound, origin: ramal, destination: a.DestDDD + a.Dest}
 			p.calls[ramal] = c
 		}
+		c.answered = true
 		p.mu.Unlock()
 		p.send(httpdial.EventAnswer, c)
 	case "R":
@@ -318,7 +339,7 @@ func (p *Platform) event(f relay.Frame) {
 		p.send(httpdial.EventAnswer, c)
 	case "G":
 		p.mu.Lock()
-		if c := p.calls[ramal]; c != nil {
+		if c := p.calls[ramal]; c != nil && !c.hungUp {
 			c.audio = p.recordingURL(f.Arg(0))
 		}
 		p.mu.Unlock()
@@ -346,8 +367,11 @@ func (p *Platform) end(ramal string) {
 	c := p.calls[ramal]
 	delete(p.calls, ramal)
 	p.mu.Unlock()
-	if c == nil {
+	switch {
+	case c == nil:
 		c = &call{dir: httpdial.Outbound, origin: ramal}
+	case c.hungUp:
+		return // reported ended at the hang-up
 	}
 	p.send(httpdial.EventEnd, c)
 }
