@@ -46,10 +46,11 @@ type DatabaseConfig struct {
 
 // SwitchConfig picks and configures the switch driver.
 type SwitchConfig struct {
-	Driver  string        `yaml:"driver"` // sim | tactium | epbx
-	Sim     SimConfig     `yaml:"sim"`
-	Tactium TactiumConfig `yaml:"tactium"`
-	EPBX    EPBXConfig    `yaml:"epbx"`
+	Driver   string         `yaml:"driver"` // sim | tactium | epbx | httpdial
+	Sim      SimConfig      `yaml:"sim"`
+	Tactium  TactiumConfig  `yaml:"tactium"`
+	EPBX     EPBXConfig     `yaml:"epbx"`
+	HTTPDial HTTPDialConfig `yaml:"httpdial"`
 }
 
 // TactiumConfig points the tactium driver at a Tactium IP Integration socket.
@@ -323,9 +324,9 @@ func (c Config) Validate() error {
 	case "epbx":
 		validateEPBX(c.Switch.EPBX, bad)
 	case "httpdial":
-		bad("switch.driver", "%q is not available in this build yet (use sim, tactium or epbx)", c.Switch.Driver)
+		c.Switch.HTTPDial.validate(bad)
 	default:
-		bad("switch.driver", "unknown driver %q (use sim, tactium or epbx)", c.Switch.Driver)
+		bad("switch.driver", "unknown driver %q (use sim, tactium, epbx or httpdial)", c.Switch.Driver)
 	}
 	if c.Switch.Sim.InboundPerMinute < 0 {
 		bad("switch.sim.inbound_per_minute", "must not be negative")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/httpdial"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -48,6 +49,12 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 		return d, nil
 	case "epbx":
 		return newEPBXDriver(cfg.Switch.EPBX, clock, log)
+	case "httpdial":
+		d, err := httpdial.New(cfg.Switch.HTTPDial.driverConfig(log.With("switch", "httpdial")))
+		if err != nil {
+			return nil, fmt.Errorf("switch.httpdial: %w", err)
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("switch.driver: %q is not available", cfg.Switch.Driver)
 }
