@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ type simOptions struct {
 	epbxAddr                 string
 	epbxTTL, epbxKeepAlive   time.Duration
 	epbxControls             bool
+	ctd                      clickToDialOptions
 }
 
 func newSimCmd(env *cli) *cobra.Command {
@@ -35,9 +37,10 @@ func newSimCmd(env *cli) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sim",
 		Short: "serve the simulated switch as a Tactium IP socket (--listen 127.0.0.1:34025)",
-		Long: `Serve the simulated switch as a Tactium IP Integration socket (and with --epbx
-as a Talk Telecom EPBX), so an integration can be built and tested with no
-PBX. It runs until SIGINT or SIGTERM.`,
+		Long: `Serve the simulated switch as a Tactium IP Integration socket (with --epbx
+also as a Talk Telecom EPBX, with --clicktodial as a click-to-dial HTTP
+platform reporting its calls to --notify), so an integration can be built and
+tested with no PBX. It runs until SIGINT or SIGTERM.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return simCmd(cmd.Context(), env, &o) },
 	}
@@ -61,6 +64,7 @@ PBX. It runs until SIGINT or SIGTERM.`,
 	fs.DurationVar(&o.epbxKeepAlive, "epbx-keepalive", 10*time.Second, "SignalR keep-alive interval (the timeout is twice it, the disconnect timeout three times)")
 	fs.BoolVar(&o.epbxControls, "epbx-controls", false, "serve test controls under /_fake/ (drop, forget, down, expire…); tests only")
 	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
+	o.ctd.define(fs)
 	return c
 }
 
@@ -102,6 +106,11 @@ func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 	defer srv.Stop()
 	stopMirror := simbackend.MirrorEvents(sw, srv, sim.DefaultEventBuffer)
 	defer stopMirror()
+	ctdAddr, stopCTD, err := o.ctd.start(context.WithoutCancel(ctx), env, sw, log)
+	if err != nil {
+		return err
+	}
+	defer stopCTD()
 	if err := sw.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
@@ -115,6 +124,9 @@ func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 		fmt.Fprintf(env.stdout, "ctirelay sim: EPBX on http://%s (token /oauth2/Token, SignalR /signalr, hub AtendimentoHub)\n", ep.addr())
 	}
 	fmt.Fprintf(env.stdout, "ctirelay sim: Tactium IP socket on %s (charset %s, tls %v); Ctrl-C stops\n", srv.ListenAddr(), cs, tlsConfig != nil)
+	if ctdAddr != "" {
+		fmt.Fprintf(env.stdout, "ctirelay sim: click-to-dial platform on http://%s/%s\n", ctdAddr, strings.TrimPrefix(o.ctd.path, "/"))
+	}
 	<-ctx.Done()
 	log.Info("simulated switch stopping")
 	return nil
