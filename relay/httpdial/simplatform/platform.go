@@ -234,7 +234,7 @@ func (p *Platform) authorised(r *http.Request) bool {
 func (p *Platform) dial(w http.ResponseWriter, r *http.Request, ramal, phone string) {
 	ctx := r.Context()
 	if state, _ := p.cfg.Switch.Agent(ramal); state == relay.StateLoggedOff {
-		if _, err := p.cfg.Switch.Handle(ctx, command(ramal, "L", "ON")); err != nil {
+		if err := p.handle(ctx, ramal, "L", "ON"); err != nil {
 			p.refuse(w, err)
 			return
 		}
@@ -251,7 +251,7 @@ func (p *Platform) dial(w http.ResponseWriter, r *http.Request, ramal, phone str
 		p.mu.Unlock()
 		close(queued)
 	}()
-	if _, err := p.cfg.Switch.Handle(ctx, command(ramal, "A", "", phone, "")); err != nil {
+	if err := p.handle(ctx, ramal, "A", "", phone, ""); err != nil {
 		p.refuse(w, err)
 		return
 	}
@@ -266,7 +266,7 @@ func (p *Platform) dial(w http.ResponseWriter, r *http.Request, ramal, phone str
 }
 
 func (p *Platform) hangUp(w http.ResponseWriter, r *http.Request, ramal string) {
-	if _, err := p.cfg.Switch.Handle(r.Context(), command(ramal, "D")); err != nil {
+	if err := p.handle(r.Context(), ramal, "D"); err != nil {
 		p.refuse(w, err)
 		return
 	}
@@ -440,14 +440,13 @@ func (p *Platform) post(ctx context.Context, q url.Values) error {
 	return nil
 }
 
-// command builds what an agent would send; logins and numbers were checked
-// to be digits, so it parses.
-func command(login, verb string, args ...string) relay.Command {
+// handle sends the switch what the agent would: <login><verb><args…>$.
+func (p *Platform) handle(ctx context.Context, login, verb string, args ...string) error {
 	cmd, err := relay.ParseCommand(append(relay.Frame{login, verb}, args...))
-	if err != nil {
-		panic(fmt.Sprintf("simplatform: %s %s: %v", login, verb, err))
+	if err == nil {
+		_, err = p.cfg.Switch.Handle(ctx, cmd)
 	}
-	return cmd
+	return err
 }
 
 func answer(w http.ResponseWriter, status int, msg string) {
