@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,6 +202,10 @@ func (d *Driver) do(ctx context.Context, cmd relay.Command, send, show string, c
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(d.cfg.MaxBodyBytes)))
 	code := resp.StatusCode
 	d.cfg.Logger.Info("click-to-dial request", "agent", cmd.Login, "verb", string(cmd.Verb), "url", show, "status", code, "took", time.Since(start))
+	if strings.Contains(resp.Header.Get("Content-Type"), "html") {
+		// An error page: its text, not its markup.
+		body = htmlTag.ReplaceAll(body, []byte(" "))
+	}
 	msg := func() string { return scrub(message(body, d.cfg.MaxMessage), creds) }
 	switch {
 	case code >= 200 && code <= 299:
@@ -215,6 +220,8 @@ func (d *Driver) do(ctx context.Context, cmd relay.Command, send, show string, c
 	}
 	return nil, relay.Errorf(relay.CodeRejected, "the platform answered %d", code)
 }
+
+var htmlTag = regexp.MustCompile(`(?s)<(script|style)[^>]*>.*?</(script|style)>|<[^>]*>`)
 
 // transportCause is what went wrong, without the URL (url.Error quotes it,
 // token included) and naming Close when that is why.

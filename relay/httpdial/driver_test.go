@@ -35,6 +35,7 @@ func TestAnswers(t *testing.T) {
 		{"404 JSON", 404, `{"status":"erro","mensagem":"Ramal 3501 não encontrado"}`, false, false, "the platform answered 404: Ramal 3501 não encontrado"},
 		{"401 empty", 401, "", false, false, "the platform answered 401: (no message)"},
 		{"403 bounded", 403, long, false, false, "the platform answered 403: " + strings.Repeat("x", httpdial.DefaultMaxMessage) + "…"},
+		{"404 HTML", 404, "<html><head><style>b{}</style><title>404</title></head><body><h1>Not Found</h1></body></html>", false, false, "the platform answered 404: 404 Not Found"},
 		{"302", 302, "", false, false, "the platform answered 302 (a redirect, not followed)"},
 		{"408", 408, "", false, true, ""},
 		{"429", 429, "", false, true, ""},

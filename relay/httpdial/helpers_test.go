@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -57,6 +58,9 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if strings.HasPrefix(body, "<html>") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	}
 	if status >= 300 && status < 400 {
 		w.Header().Set("Location", "http://elsewhere.example/")
