@@ -179,6 +179,11 @@ func (n Notification) check() error {
 	return nil
 }
 
+// Vars are the configured names of the notifications' variables, defaults
+// filled in: what the HTTP bridge parses a report with,
+// d.Vars().Parse(r.FormValue), before calling Notify.
+func (d *Driver) Vars() Vars { return d.cfg.Vars }
+
 // call is what the notifications have said of an agent's current call.
 type call struct {
 	id    string

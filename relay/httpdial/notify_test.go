@@ -160,6 +160,10 @@ func TestVarsParse(t *testing.T) {
 			t.Errorf("Values(%+v) = %s, want %s", got, back.Encode(), q.Encode())
 		}
 	}
+	d := newDriver(t, httpdial.Config{Host: "pbx.example", Vars: httpdial.Vars{Event: "tipo", Origin: "de", Destination: "para", OriginOut: "ramal_sai", DestinationOut: "numero_sai", Audio: "gravacao"}})
+	if d.Vars() != v {
+		t.Fatalf("the driver's Vars = %+v, want %+v", d.Vars(), v)
+	}
 	for _, bad := range []string{"", "tipo=ringing", "tipo=ringing&origem=1&destino=3502", "tipo=x&para=3502"} {
 		q, _ := url.ParseQuery(bad)
 		if _, err := v.Parse(q.Get); !errors.Is(err, httpdial.ErrBadNotification) {
