@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -164,21 +165,32 @@ func TestHangUp(t *testing.T) {
 	cfg := r.driverConfig(t)
 	cfg.Templates = map[relay.Verb]string{"D": "$protocolo://$ip:$porta/api/hangup?$nomeOrigem=$ramal"}
 	d := newDriver(t, cfg)
-	if _, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><A><><40050500><>$")); err != nil {
-		t.Fatal(err)
+	ends := func() int {
+		n := 0
+		for _, q := range r.crm.got() {
+			if q.Get("evento") == "end" {
+				n++
+			}
+		}
+		return n
 	}
-	if _, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><D>$")); err != nil {
-		t.Fatal(err)
+	// Two calls, each hung up: an answer the switch sends after the first
+	// hang-up is not reported as the first call's (nor after its end).
+	for i := 1; i <= 2; i++ {
+		if _, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><A><><40050500><>$")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><D>$")); err != nil {
+			t.Fatal(err)
+		}
+		wait.For(t, "the end", func() bool { return ends() == i })
 	}
-	wait.For(t, "the end", func() bool {
-		return slices.ContainsFunc(r.crm.got(), func(q url.Values) bool { return q.Get("evento") == "end" })
-	})
 	var kinds []string
 	for _, q := range r.crm.got() {
 		kinds = append(kinds, q.Get("evento"))
 	}
-	// Answered at once (ring time 0) or hung up before the answer came.
-	if !slices.Equal(kinds, []string{"start", "ringing", "answer", "end"}) && !slices.Equal(kinds, []string{"start", "ringing", "end"}) {
+	// Each call answered at once (ring time 0) or hung up before its answer came.
+	if !regexp.MustCompile(`^(start ringing (answer )?end ){2}$`).MatchString(strings.Join(kinds, " ") + " ") {
 		t.Fatalf("reports %q", kinds)
 	}
 	if _, err := d.Execute(context.Background(), drivertest.Command(t, "<jose><D>$")); relay.AsProtocolError(err).Message != "the platform answered 409: no current call" {
