@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
-	"github.com/ctirelay/ctirelay/relay/httpdial"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -50,7 +49,7 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 	case "epbx":
 		return newEPBXDriver(cfg.Switch.EPBX, clock, log)
 	case "httpdial":
-		d, err := httpdial.New(cfg.Switch.HTTPDial.driverConfig(log.With("switch", "httpdial")))
+		d, err := cfg.Switch.HTTPDial.newDriver(log.With("switch", "httpdial"))
 		if err != nil {
 			return nil, fmt.Errorf("switch.httpdial: %w", err)
 		}

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -41,6 +45,10 @@ type HTTPDialConfig struct {
 
 	// Vars name the variables of the platform's call reports.
 	Vars HTTPDialVars `yaml:"vars"`
+
+	// CAFile, when set, is the PEM bundle that https platforms' certificates
+	// must chain to, instead of the system's roots (an internal CA).
+	CAFile string `yaml:"ca_file"`
 
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	RequestTimeout Duration `yaml:"request_timeout"`
@@ -98,6 +106,33 @@ func (h HTTPDialConfig) driverConfig(log *slog.Logger) httpdial.Config {
 	}
 }
 
+// tlsConfig reads ca_file; nil without one (the system's roots).
+func (h HTTPDialConfig) tlsConfig() (*tls.Config, error) {
+	if h.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(h.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", h.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// newDriver builds the driver.
+func (h HTTPDialConfig) newDriver(log *slog.Logger) (*httpdial.Driver, error) {
+	tc, err := h.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	dc := h.driverConfig(log)
+	dc.TLS = tc
+	return httpdial.New(dc)
+}
+
 // validate reports each bad setting under its key in the file.
 func (h HTTPDialConfig) validate(bad func(key, format string, a ...any)) {
 	if h.Host == "" {
@@ -106,6 +141,9 @@ func (h HTTPDialConfig) validate(bad func(key, format string, a ...any)) {
 	}
 	if len(h.Agents) == 0 {
 		bad("switch.httpdial.agents", "required with driver httpdial: each login's extension (ramal)")
+	}
+	if _, err := h.tlsConfig(); err != nil {
+		bad("switch.httpdial.ca_file", "%v", err)
 	}
 	_, err := httpdial.New(h.driverConfig(nil))
 	for _, fe := range httpdial.FieldErrors(err) {

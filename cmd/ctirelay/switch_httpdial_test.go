@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -93,5 +99,48 @@ func TestHTTPDialConfigErrorsNameTheKey(t *testing.T) {
 	}
 	if _, err := LoadConfig(writeConfig(t, base)); err != nil {
 		t.Fatalf("the base config: %v", err)
+	}
+}
+
+// ca_file trusts a platform whose certificate an internal CA signed; without
+// it the same platform is refused (and nothing was sent: retried).
+func TestHTTPDialCAFile(t *testing.T) {
+	t.Parallel()
+	var dials atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dials.Add(1) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	h := HTTPDialConfig{Protocol: "https", Host: host, Port: port, Agents: map[string]HTTPDialAgent{"jose": {Extension: "3501"}}}
+	f, _ := relay.Parse("<jose><A><85><40050500><>$")
+	cmd, _ := relay.ParseCommand(f)
+	for _, c := range []struct {
+		caFile string
+		ok     bool
+	}{{"", false}, {ca, true}} {
+		h.CAFile = c.caFile
+		d, err := h.newDriver(slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Execute(context.Background(), cmd)
+		d.Close()
+		if c.ok && err != nil {
+			t.Fatalf("with ca_file: %v", err)
+		}
+		if !c.ok && (!relay.IsTransient(err) || errors.Is(err, relay.ErrInDoubt)) {
+			t.Fatalf("without ca_file: %v, want a transient failure (not sent)", err)
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d dials reached the platform", n)
+	}
+	bad := writeConfig(t, "switch:\n  driver: httpdial\n  httpdial:\n    host: x.example\n    ca_file: "+filepath.Join(dir, "none.pem")+"\n    agents: {jose: {extension: \"1\"}}\n")
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "switch.httpdial.ca_file: ") {
+		t.Fatalf("a missing ca_file: %v", err)
 	}
 }
