@@ -192,11 +192,14 @@ func (d *Driver) do(ctx context.Context, cmd relay.Command, send, show string, c
 	resp, err := d.client.Do(req)
 	if err != nil {
 		cause := transportCause(ctx, err)
-		d.cfg.Logger.Warn("click-to-dial request failed", "agent", cmd.Login, "verb", string(cmd.Verb), "url", show, "sent", wrote.Load(), "err", scrub(cause.Error(), creds))
+		if s := scrub(cause.Error(), creds); s != cause.Error() {
+			cause = errors.New(s)
+		}
+		d.cfg.Logger.Warn("click-to-dial request failed", "agent", cmd.Login, "verb", string(cmd.Verb), "url", show, "sent", wrote.Load(), "err", cause)
 		if !wrote.Load() {
 			return nil, notSent(cmd, cause)
 		}
-		return nil, inDoubt(cmd, scrub(cause.Error(), creds))
+		return nil, inDoubt(cmd, cause.Error())
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(d.cfg.MaxBodyBytes)))
