@@ -24,7 +24,7 @@ func TestSimCmdServesAClickToDialPlatform(t *testing.T) {
 	env.getenv = func(k string) string { return map[string]string{"CTIRELAY_CLICKTODIAL_TOKEN": "from-env"}[k] }
 	done := make(chan error, 1)
 	go func() {
-		done <- simCmd(ctx, env, []string{"--listen", "127.0.0.1:0", "--clicktodial", "127.0.0.1:0", "--auth", "2", "--clicktodial-path", "discar"})
+		done <- runCommand(ctx, env, []string{"sim", "--listen", "127.0.0.1:0", "--clicktodial", "127.0.0.1:0", "--auth", "2", "--clicktodial-path", "discar"})
 	}()
 	addrRE := regexp.MustCompile(`click-to-dial platform on (http://127\.0\.0\.1:\d+/discar)`)
 	var base string
@@ -56,14 +56,14 @@ func TestSimCmdServesAClickToDialPlatform(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	cancel()
 	if err := <-done; err != nil {
-		t.Fatalf("simCmd = %v", err)
+		t.Fatalf("sim = %v", err)
 	}
 }
 
 func TestSimCmdNotifyNeedsClickToDial(t *testing.T) {
-	env, _, _ := simEnv()
-	err := simCmd(context.Background(), env, []string{"--listen", "127.0.0.1:0", "--notify", "http://127.0.0.1:1/"})
-	if err == nil || !strings.Contains(err.Error(), "--notify needs --clicktodial") {
-		t.Fatalf("simCmd = %v", err)
+	env, _, errs := simEnv()
+	err := runCommand(context.Background(), env, []string{"sim", "--listen", "127.0.0.1:0", "--notify", "http://127.0.0.1:1/"})
+	if err == nil || !strings.Contains(err.Error()+errs.String(), "--notify needs --clicktodial") {
+		t.Fatalf("sim = %v, stderr %s", err, errs)
 	}
 }
