@@ -14,6 +14,11 @@ type Tables struct {
 	InboundTable  string // the ERP's inbound table, default T_TTI
 	OutboundTable string // the ERP's outbound table, default T_TTO
 	Prefix        string // prefix of the relay-owned tables, default relay_
+	// ExplicitIDs says the ERP numbers its own T_TTI and T_TTO rows: a
+	// dialect that creates those tables (when absent) gives IS_TTI and
+	// IS_TTO no identity (SQL Server), so positional inserts with a number
+	// work and inserts without one fail. {{erp_ids}} renders it.
+	ExplicitIDs bool
 }
 
 // Defaults for Tables.
@@ -77,7 +82,12 @@ func (t Tables) Names() map[string]string {
 		return t.Schema + "." + n
 	}
 	p := t.Prefix
+	ids := "identity"
+	if t.ExplicitIDs {
+		ids = "explicit"
+	}
 	return map[string]string{
+		"erp_ids":      ids,
 		"schema":       t.Schema,
 		"prefix":       p,
 		"tti":          q(t.InboundTable),

@@ -21,7 +21,11 @@ type Options struct {
 	InboundTable  string // the ERP's inbound table, default T_TTI
 	OutboundTable string // the ERP's outbound table, default T_TTO
 	Prefix        string // prefix of the relay-owned tables, default relay_
-	Logger        *slog.Logger
+	// ExplicitIDs: the ERP supplies IS_TTI and IS_TTO itself, so T_TTI and
+	// T_TTO, when a dialect creates them, have no identity (SQL Server);
+	// see schema.Tables.ExplicitIDs.
+	ExplicitIDs bool
+	Logger      *slog.Logger
 	// WrapConnector, when set, interposes on every connection of the
 	// store's pool (not on a dialect's separate wake-up listener): each
 	// dialect passes its driver.Connector through it before opening the
@@ -41,7 +45,8 @@ var ErrNoDatabase = errors.New("no database")
 
 // Tables are the configured table names.
 func (o Options) Tables() schema.Tables {
-	return schema.Tables{Schema: o.Schema, InboundTable: o.InboundTable, OutboundTable: o.OutboundTable, Prefix: o.Prefix}
+	return schema.Tables{Schema: o.Schema, InboundTable: o.InboundTable, OutboundTable: o.OutboundTable, Prefix: o.Prefix,
+		ExplicitIDs: o.ExplicitIDs}
 }
 
 // WithDefaults fills empty names and the logger, and validates the names

@@ -39,6 +39,10 @@ type DatabaseConfig struct {
 	// NotifyTrigger installs a statement trigger on T_TTI that wakes the relay
 	// at once on PostgreSQL (otherwise it polls).
 	NotifyTrigger bool `yaml:"notify_trigger"`
+	// ExplicitIDs: the ERP numbers its own T_TTI/T_TTO rows, so the relay
+	// creates those tables (when absent) without IDENTITY and numbers its
+	// T_TTO rows itself (SQL Server; docs/operations.md).
+	ExplicitIDs bool `yaml:"explicit_ids"`
 	// Migrate is "auto" (run applies pending migrations) or "off" (a DBA runs
 	// ctirelay migrate after reviewing ctirelay migrate --print).
 	Migrate string `yaml:"migrate"`
@@ -377,5 +381,6 @@ func (c Config) storeOptions() (store.Options, error) {
 	return store.Options{
 		Schema: c.Database.Schema, InboundTable: c.Database.InboundTable,
 		OutboundTable: c.Database.OutboundTable, Prefix: c.Database.Prefix,
+		ExplicitIDs: c.Database.ExplicitIDs,
 	}.WithDefaults()
 }

@@ -5,4 +5,5 @@ package main
 import (
 	_ "github.com/ctirelay/ctirelay/store/postgres"
 	_ "github.com/ctirelay/ctirelay/store/sqlite"
+	_ "github.com/ctirelay/ctirelay/store/sqlserver"
 )

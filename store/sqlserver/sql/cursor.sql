@@ -1,0 +1,1 @@
+SELECT name, position, updated_at FROM {{cursor}} WHERE name = @p1

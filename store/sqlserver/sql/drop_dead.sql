@@ -1,0 +1,5 @@
+DELETE FROM {{dead}} WHERE id IN (
+--rows
+?
+--end
+)
