@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/golang-sql/civil"
@@ -41,15 +42,16 @@ func nullTS(t time.Time) mssql.NullDateTime {
 	return mssql.NullDateTime{DateTime: ts(t), Valid: true}
 }
 
-// nullNV is an nvarchar parameter, NULL for "".
+// nullNV is an nvarchar parameter, a typed NULL for "".
 func nullNV(s string) any {
 	if s == "" {
-		return nil
+		return sql.NullString{}
 	}
 	return s
 }
 
-// nullVC is a varchar parameter, NULL for "".
+// nullVC is a varchar parameter, NULL for "" (the driver has no typed
+// varchar NULL; a NULL takes its column's type where it lands).
 func nullVC(s string) any {
 	if s == "" {
 		return nil
@@ -57,10 +59,10 @@ func nullVC(s string) any {
 	return vc(s)
 }
 
-// nullID is a bigint parameter, NULL for 0.
+// nullID is a bigint parameter, a typed NULL for 0.
 func nullID(id int64) any {
 	if id == 0 {
-		return nil
+		return sql.NullInt64{}
 	}
 	return id
 }

@@ -77,7 +77,7 @@ func (s *Store) insertJournal(ctx context.Context, tx *sql.Tx, rows []store.Jour
 	return store.Each(len(rows), b.maxRows, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*b.b.Params)
 		for k, r := range rows[lo:hi] {
-			var latency any
+			var latency any = sql.NullInt64{}
 			if r.HasLatency {
 				latency = r.Latency.Microseconds()
 			}

@@ -3,13 +3,16 @@
 -- locks the heads oldest first, skipping (READPAST) rows another relay is
 -- leasing or settling, and re-reads state under its update lock, so two
 -- relays never hold commands of one agent: a head stays the head until it
--- is deleted, and a claim by another relay makes it running. TOP stops the
--- walk once @p3 rows qualified, so no more rows than that are locked.
+-- is deleted, and a claim by another relay makes it running. The OUTPUT
+-- names the CTE's columns (an UPDATE through a CTE sees those), so it
+-- selects every column returned. Driven from @heads in id order, TOP stops
+-- once @p3 rows qualified, so few rows beyond those are locked.
 SET NOCOUNT ON;
 {{> heads}}
 {{> leased}}
 WITH picked AS (
-    SELECT TOP (@p3) i.state, i.lease_owner, i.lease_expires, i.attempts
+    SELECT TOP (@p3) i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.enqueued_at,
+                    i.state, i.lease_owner, i.lease_expires, i.attempts
       FROM @heads AS h
       JOIN {{inbox}} AS i WITH (ROWLOCK, UPDLOCK, READPAST) ON i.agent = h.agent AND i.id = h.id
      WHERE h.state = 'ready' AND (h.not_before IS NULL OR h.not_before <= @p2)

@@ -9,7 +9,8 @@ SET NOCOUNT ON;
 {{> heads}}
 {{> leased}}
 WITH picked AS (
-    SELECT TOP (@p5) i.lease_owner, i.lease_expires, i.attempts
+    SELECT TOP (@p5) i.id, i.source, i.source_ref, i.agent, i.verb, i.frame, i.enqueued_at,
+                    i.state, i.lease_owner, i.lease_expires, i.attempts
       FROM @heads AS h
       JOIN {{inbox}} AS i WITH (ROWLOCK, UPDLOCK, READPAST) ON i.agent = h.agent AND i.id = h.id
      WHERE h.state = 'running' AND h.lease_owner <> @p1

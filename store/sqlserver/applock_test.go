@@ -1,0 +1,163 @@
+package sqlserver
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"strings"
+	"testing"
+
+	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
+)
+
+// Every status sp_getapplock documents: 0 and 1 grant the lock, the others
+// refuse it, each as an error that says which it was; a timeout and a
+// deadlock are transient (the transaction is run again), a cancellation and
+// an error are not.
+func TestApplockStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status    mssql.ReturnStatus
+		granted   bool
+		transient bool
+		msg       string
+	}{
+		{0, true, false, ""},
+		{1, true, false, ""},
+		{-1, false, true, "applock x: not granted in time (status -1)"},
+		{-2, false, false, "applock x: request cancelled (status -2)"},
+		{-3, false, true, "applock x: chosen as deadlock victim (status -3)"},
+		{-999, false, false, "applock x: parameter or call error (status -999)"},
+		{-7, false, false, "applock x: unknown status (status -7)"},
+	}
+	for _, tt := range tests {
+		err := applockStatus("x", tt.status)
+		if (err == nil) != tt.granted {
+			t.Errorf("status %d: err = %v", tt.status, err)
+			continue
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrTransient) != tt.transient {
+			t.Errorf("status %d: transient = %v", tt.status, !tt.transient)
+		}
+		if err.Error() != tt.msg {
+			t.Errorf("status %d: %q, want %q", tt.status, err.Error(), tt.msg)
+		}
+	}
+}
+
+// Intake reads the applock's status: a lock not granted stops the intake
+// before it takes a row (and a transient one is tried again); granted, it
+// goes on. The lock is requested as a procedure call, owned by the
+// transaction, exclusive, with a timeout, on a resource naming the inbox.
+func TestIntakeChecksTheApplockStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status   mssql.ReturnStatus
+		ok       bool
+		attempts int
+	}{
+		{0, true, 1},
+		{1, true, 1},
+		{-1, false, txAttempts},
+		{-2, false, 1},
+		{-3, false, txAttempts},
+		{-999, false, 1},
+	}
+	for _, tt := range tests {
+		s, f := fakeStore(t, store.Options{Prefix: "x_"}, func(c call) reply {
+			switch c.name {
+			case "sp_getapplock":
+				return reply{status: tt.status}
+			case string(qAnyTTI):
+				return reply{rows: scripted(c).rows}
+			}
+			return reply{}
+		})
+		_, _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: 5, Now: t0}, relay.ClaimRequest{})
+		if (err == nil) != tt.ok {
+			t.Errorf("status %d: err = %v", tt.status, err)
+		}
+		locks, takes := 0, 0
+		for _, c := range f.Calls() {
+			switch c.name {
+			case "sp_getapplock":
+				locks++
+				got := map[string]any{}
+				for _, a := range c.args {
+					got[a.Name] = a.Value
+				}
+				if got["Resource"] != "ctirelay:intake:x_inbox" || got["LockOwner"] != vc("Transaction") ||
+					got["LockMode"] != vc("Exclusive") || got["LockTimeout"] != int32(lockWait.Milliseconds()) {
+					t.Errorf("status %d: sp_getapplock args %v", tt.status, got)
+				}
+			case string(qTakeTTI):
+				takes++
+			}
+		}
+		if locks != tt.attempts {
+			t.Errorf("status %d: %d lock requests, want %d", tt.status, locks, tt.attempts)
+		}
+		if !tt.ok && takes != 0 {
+			t.Errorf("status %d: took rows without the lock", tt.status)
+		}
+		if tt.ok && takes != 1 {
+			t.Errorf("status %d: %d takes", tt.status, takes)
+		}
+		if !tt.ok && f.commits != 0 {
+			t.Errorf("status %d: committed without the lock", tt.status)
+		}
+	}
+}
+
+// A session applock asked for without waiting reports another holder as
+// ErrLockHeld and hands its connection back; granted, it is held on a
+// connection of its own until released, and Check asks the server.
+func TestSessionLock(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status mssql.ReturnStatus
+		held   bool
+		err    string
+	}{
+		{0, false, ""},
+		{-1, true, "not granted in time"},
+		{-3, false, "deadlock victim"},
+		{-999, false, "parameter or call error"},
+	} {
+		released := 0
+		s, f := fakeStore(t, store.Options{}, func(c call) reply {
+			switch {
+			case c.name == "sp_releaseapplock":
+				released++
+			case strings.Contains(c.query, "APPLOCK_MODE"):
+				return reply{rows: [][]driver.Value{{"Exclusive"}}}
+			}
+			return reply{status: tt.status}
+		})
+		l, err := lockSession(context.Background(), s.db.DB, "ctirelay:monitor", 0)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, ErrLockHeld) != tt.held {
+				t.Errorf("status %d: err = %v", tt.status, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("status %d: %v", tt.status, err)
+		}
+		if err := l.Check(context.Background()); err != nil {
+			t.Errorf("Check: %v", err)
+		}
+		if err := l.Release(context.Background()); err != nil || released != 1 {
+			t.Errorf("Release: %v, %d releases", err, released)
+		}
+		if n := len(f.Calls()); n != 3 {
+			t.Errorf("%d calls", n)
+		}
+	}
+}
