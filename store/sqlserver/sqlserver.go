@@ -30,6 +30,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/schema"
@@ -73,11 +74,11 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlserver store: %w", err)
 	}
-	conn, err := mssql.NewConnector(dsn)
+	cfg, err := msdsn.Parse(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlserver store: parse dsn %s: %w", store.Redact(dsn), err)
 	}
-	var connector driver.Connector = conn
+	var connector driver.Connector = mssql.NewConnectorConfig(cfg)
 	if opts.WrapConnector != nil {
 		connector = opts.WrapConnector(connector)
 	}
@@ -85,7 +86,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	db.SetMaxIdleConns(maxIdle)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fail("sqlserver store: connect", err)
+		return nil, fail("sqlserver store: connect to "+server(cfg), err)
 	}
 	q, err := loadQueries(opts.Names())
 	if err != nil {
@@ -95,6 +96,18 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	names := opts.Names()
 	return &Store{db: db, q: q, opts: opts, names: names, log: opts.Logger,
 		intakeLock: "ctirelay:intake:" + names["inbox"], outputLock: "ctirelay:output:" + names["journal"]}, nil
+}
+
+// server names the server a DSN points at, for errors: host, then the
+// instance or port when the DSN gives one.
+func server(cfg msdsn.Config) string {
+	switch {
+	case cfg.Instance != "":
+		return cfg.Host + `\` + cfg.Instance
+	case cfg.Port != 0:
+		return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	}
+	return cfg.Host
 }
 
 // DB is the store's connection pool, for the migrator and for tools.

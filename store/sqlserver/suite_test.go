@@ -1,0 +1,324 @@
+package sqlserver
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/storetest"
+)
+
+// DSNEnv names the SQL Server the live tests run against, e.g.
+// sqlserver://sa:Secret-123@localhost:1433?database=ctirelay_test (see
+// docs/operations.md, SQL Server). Unset, they are skipped, saying so.
+const DSNEnv = "CTIRELAY_TEST_MSSQL_DSN"
+
+func liveDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(DSNEnv)
+	if dsn == "" {
+		t.Skip(DSNEnv + " is not set: no SQL Server to run against (docs/operations.md, SQL Server, says how to start one)")
+	}
+	return dsn
+}
+
+// liveHarness opens a store on a schema of its own in the live database,
+// migrated, and drops the schema when the test ends.
+func liveHarness(t *testing.T, base store.Options) storetest.Harness {
+	dsn := liveDSN(t)
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	opts := base
+	opts.Schema = "st_" + hex.EncodeToString(suffix[:])
+	if base.Schema != "" {
+		opts.Schema = base.Schema + "_" + hex.EncodeToString(suffix[:])
+	}
+	opts, err := opts.WithDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlserver", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := opts.Names()
+	t.Cleanup(func() {
+		if err := dropAll(context.Background(), raw, names); err != nil {
+			t.Errorf("drop schema %s: %v", opts.Schema, err)
+		}
+		_ = raw.Close()
+	})
+	open := func(t *testing.T) relay.Store {
+		s, err := Open(context.Background(), dsn, opts)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	}
+	s := open(t).(*Store)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	h := storetest.Harness{
+		Dialect: "sqlserver",
+		Store:   s,
+		Open:    open,
+		DB:      raw,
+		Rebind:  rebindForSuite,
+		Names:   names,
+		Micros: func(col string) string {
+			return "DATEDIFF_BIG(microsecond, CAST('1970-01-01' AS datetime2(6)), " + col + ")"
+		},
+	}
+	h.Tables = &liveTables{h: h}
+	return h
+}
+
+// renameTable is the suite's PostgreSQL/SQLite rename, which T-SQL spells
+// as a procedure taking the new name unqualified.
+var renameTable = regexp.MustCompile(`^ALTER TABLE (\S+) RENAME TO (\S+)$`)
+
+// rebindForSuite turns the suite's raw SQL into T-SQL: '?' placeholders
+// become @p1 …, and a table rename becomes sp_rename.
+func rebindForSuite(q string) string {
+	if m := renameTable.FindStringSubmatch(q); m != nil {
+		to := m[2]
+		if i := strings.LastIndexByte(to, '.'); i >= 0 {
+			to = to[i+1:]
+		}
+		return "EXEC sp_rename N'" + m[1] + "', N'" + to + "'"
+	}
+	return sqlx.Rebind(sqlx.AT, q)
+}
+
+func TestStoreSuite(t *testing.T) {
+	liveDSN(t)
+	storetest.Run(t, func(t *testing.T) storetest.Harness { return liveHarness(t, store.Options{}) })
+}
+
+// TestStoreSuiteCustomNames runs the suite with every name configured.
+func TestStoreSuiteCustomNames(t *testing.T) {
+	liveDSN(t)
+	opts := store.Options{Schema: "cti", InboundTable: "ERP_IN", OutboundTable: "ERP_OUT", Prefix: "ctr_"}
+	storetest.Run(t, func(t *testing.T) storetest.Harness { return liveHarness(t, opts) })
+}
+
+// TestLiveExplicitIDs: with database.explicit_ids, T_TTI takes the ERP's
+// own numbers positionally and refuses a row without one, and the relay
+// numbers its T_TTO rows after the largest present.
+func TestLiveExplicitIDs(t *testing.T) {
+	h := liveHarness(t, store.Options{ExplicitIDs: true})
+	ctx := context.Background()
+	if _, err := h.DB.Exec(schema.Render(`INSERT INTO {{tti}} VALUES (@p1, @p2)`, h.Names), int64(7), "<jose><ZZ>$"); err != nil {
+		t.Fatalf("positional insert with a number: %v", err)
+	}
+	if _, err := h.DB.Exec(schema.Render(`INSERT INTO {{tti}} VALUES (@p1)`, h.Names), "<jose><S>$"); err == nil {
+		t.Fatal("a positional insert without IS_TTI was accepted by a T_TTI without identity")
+	}
+	if _, err := h.DB.Exec(schema.Render(`INSERT INTO {{tto}} VALUES (@p1, @p2)`, h.Names), int64(40), "earlier"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := h.Store.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
+		t.Fatalf("Intake = %d, %v", n, err)
+	}
+	rows := h.Tables.TTO(t)
+	if len(rows) != 2 || rows[1].ID != 41 {
+		t.Fatalf("T_TTO = %+v, want the ERR reply numbered 41", rows)
+	}
+}
+
+// TestLiveIdentityRefusesPositionalNumbers: a relay-created T_TTI with
+// IDENTITY takes VALUES (text) and refuses VALUES (n, text) (error 8101).
+func TestLiveIdentityRefusesPositionalNumbers(t *testing.T) {
+	h := liveHarness(t, store.Options{})
+	if _, err := h.DB.Exec(schema.Render(`INSERT INTO {{tti}} VALUES (@p1)`, h.Names), "<jose><S>$"); err != nil {
+		t.Fatalf("positional insert of the text alone: %v", err)
+	}
+	_, err := h.DB.Exec(schema.Render(`INSERT INTO {{tti}} VALUES (@p1, @p2)`, h.Names), int64(7), "<jose><S>$")
+	if err == nil || !strings.Contains(err.Error(), "8101") {
+		t.Fatalf("positional insert with a number: %v, want error 8101", err)
+	}
+}
+
+// liveTables is storetest.Tables over the live database: the suite's SQL
+// tables, but a row with its own IS_TTI goes in with IDENTITY_INSERT on
+// (T-SQL refuses an explicit value for an identity column otherwise).
+type liveTables struct{ h storetest.Harness }
+
+func (l *liveTables) sql(q string) string { return sqlx.Rebind(sqlx.AT, schema.Render(q, l.h.Names)) }
+
+func (l *liveTables) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	if _, err := l.h.DB.Exec(l.sql(q), args...); err != nil {
+		t.Fatalf("exec %q: %v", q, err)
+	}
+}
+
+func (l *liveTables) query(t *testing.T, q string, scan func(*sql.Rows) error, args ...any) {
+	t.Helper()
+	rs, err := l.h.DB.Query(l.sql(q), args...)
+	if err != nil {
+		t.Fatalf("query %q: %v", q, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := scan(rs); err != nil {
+			t.Fatalf("scan %q: %v", q, err)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("query %q: %v", q, err)
+	}
+}
+
+func (l *liveTables) InsertTTI(t *testing.T, rows ...storetest.Row) {
+	t.Helper()
+	var texts []any
+	flush := func() {
+		if len(texts) == 0 {
+			return
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO {{tti}} (DS_TTI) VALUES `)
+		for i := range texts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?)")
+		}
+		l.exec(t, b.String(), texts...)
+		texts = texts[:0]
+	}
+	for _, r := range rows {
+		if r.ID != 0 {
+			flush()
+			l.exec(t, `SET IDENTITY_INSERT {{tti}} ON; INSERT INTO {{tti}} (IS_TTI, DS_TTI) VALUES (?, ?); SET IDENTITY_INSERT {{tti}} OFF;`, r.ID, r.Text)
+			continue
+		}
+		texts = append(texts, r.Text)
+		if len(texts) == 300 {
+			flush()
+		}
+	}
+	flush()
+}
+
+func (l *liveTables) messages(t *testing.T, q string) []storetest.Row {
+	t.Helper()
+	var out []storetest.Row
+	l.query(t, q, func(r *sql.Rows) error {
+		var x storetest.Row
+		err := r.Scan(&x.ID, &x.Text)
+		out = append(out, x)
+		return err
+	})
+	return out
+}
+
+func (l *liveTables) TTI(t *testing.T) []storetest.Row {
+	return l.messages(t, `SELECT IS_TTI, DS_TTI FROM {{tti}} ORDER BY IS_TTI`)
+}
+
+func (l *liveTables) TTO(t *testing.T) []storetest.Row {
+	return l.messages(t, `SELECT IS_TTO, DS_TTO FROM {{tto}} ORDER BY IS_TTO`)
+}
+
+func (l *liveTables) DeleteTTO(t *testing.T, id int64) {
+	l.exec(t, `DELETE FROM {{tto}} WHERE IS_TTO = ?`, id)
+}
+
+func (l *liveTables) micros(col string) string { return l.h.Micros(col) }
+
+func (l *liveTables) Inbox(t *testing.T) []storetest.InboxRow {
+	q := fmt.Sprintf(`SELECT id, source, source_ref, agent, verb, frame, state, CAST(attempts AS bigint),
+		COALESCE(%s, 0), COALESCE(lease_owner, N''), COALESCE(%s, 0), %s, COALESCE(last_error, N'')
+		FROM {{inbox}} ORDER BY id`, l.micros("not_before"), l.micros("lease_expires"), l.micros("enqueued_at"))
+	var out []storetest.InboxRow
+	l.query(t, q, func(r *sql.Rows) error {
+		var x storetest.InboxRow
+		err := r.Scan(&x.ID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame, &x.State, &x.Attempts,
+			&x.NotBefore, &x.LeaseOwner, &x.LeaseExpires, &x.EnqueuedAt, &x.LastError)
+		out = append(out, x)
+		return err
+	})
+	return out
+}
+
+func (l *liveTables) Dead(t *testing.T) []storetest.DeadRow {
+	q := fmt.Sprintf(`SELECT id, COALESCE(inbox_id, 0), source, source_ref, agent, COALESCE(verb, N''), frame,
+		COALESCE(code, N''), reason, CAST(attempts AS bigint), %s, %s FROM {{dead}} ORDER BY id`,
+		l.micros("enqueued_at"), l.micros("died_at"))
+	var out []storetest.DeadRow
+	l.query(t, q, func(r *sql.Rows) error {
+		var x storetest.DeadRow
+		err := r.Scan(&x.ID, &x.InboxID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame,
+			&x.Code, &x.Reason, &x.Attempts, &x.EnqueuedAt, &x.DiedAt)
+		out = append(out, x)
+		return err
+	})
+	return out
+}
+
+func (l *liveTables) Cursors(t *testing.T) []relay.Cursor {
+	var out []relay.Cursor
+	l.query(t, fmt.Sprintf(`SELECT name, position, %s FROM {{cursor}} ORDER BY name`, l.micros("updated_at")), func(r *sql.Rows) error {
+		var c relay.Cursor
+		var updated int64
+		err := r.Scan(&c.Name, &c.Position, &updated)
+		c.UpdatedAt = time.UnixMicro(updated).UTC()
+		out = append(out, c)
+		return err
+	})
+	return out
+}
+
+func (l *liveTables) Nodes(t *testing.T) []relay.Node {
+	var out []relay.Node
+	l.query(t, `SELECT id, host, pid, version FROM {{node}} ORDER BY id`, func(r *sql.Rows) error {
+		var n relay.Node
+		var pid int32
+		err := r.Scan(&n.ID, &n.Host, &pid, &n.Version)
+		n.PID = int(pid)
+		out = append(out, n)
+		return err
+	})
+	return out
+}
+
+func (l *liveTables) JournalLen(t *testing.T) int {
+	var n int
+	l.query(t, `SELECT COUNT(*) FROM {{journal}}`, func(r *sql.Rows) error { return r.Scan(&n) })
+	return n
+}
+
+// TestSuiteRebind pins the suite's raw SQL as it reaches SQL Server.
+func TestSuiteRebind(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"ALTER TABLE relay_dead RENAME TO relay_dead_away": "EXEC sp_rename N'relay_dead', N'relay_dead_away'",
+		"ALTER TABLE cti.ctr_dead_away RENAME TO ctr_dead": "EXEC sp_rename N'cti.ctr_dead_away', N'ctr_dead'",
+		"DELETE FROM T_TTO WHERE IS_TTO = ?":               "DELETE FROM T_TTO WHERE IS_TTO = @p1",
+		"INSERT INTO T_TTI (IS_TTI, DS_TTI) VALUES (?, ?)": "INSERT INTO T_TTI (IS_TTI, DS_TTI) VALUES (@p1, @p2)",
+	} {
+		if got := rebindForSuite(in); got != want {
+			t.Errorf("rebindForSuite(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
