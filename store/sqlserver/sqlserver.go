@@ -169,8 +169,9 @@ func (s *Store) check() error {
 // engine polls (nil channels never fire).
 func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }
 
-// inTx runs fn in one READ COMMITTED transaction (the database's, with or
-// without READ_COMMITTED_SNAPSHOT: see docs/operations.md), running it again
+// inTx runs fn in one transaction at the database's default READ COMMITTED
+// (with or without READ_COMMITTED_SNAPSHOT: see docs/operations.md; no
+// isolation is set, which would cost a round trip), running it again
 // when SQL Server ended it as a deadlock victim or on a lock timeout: fn
 // must set its results from scratch each time.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
@@ -179,7 +180,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = store.InTx(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		err = store.InTx(ctx, s.db, nil, fn)
 		if err == nil || !transient(err) || attempt == txAttempts || ctx.Err() != nil {
 			break
 		}

@@ -36,27 +36,15 @@ IF OBJECT_ID(N'cti.ctr_schema_migrations', N'U') IS NULL
 --   explicit: INSERT INTO T_TTI VALUES (1, N'...') works; VALUES (N'...')
 --             fails on the column count (error 213), and a row without
 --             IS_TTI fails on NOT NULL (error 515).
-IF OBJECT_ID(N'cti.ERP_IN', N'U') IS NULL AND 'explicit' = 'identity'
-    CREATE TABLE cti.ERP_IN (
-        IS_TTI bigint        IDENTITY(1, 1) NOT NULL PRIMARY KEY,
-        DS_TTI nvarchar(max) NOT NULL
-    );
+-- One CREATE TABLE each, run through EXEC so the column's definition can be
+-- chosen here.
+DECLARE @erp_id nvarchar(60) = CASE WHEN 'explicit' = 'identity'
+                                    THEN N'bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY'
+                                    ELSE N'bigint NOT NULL PRIMARY KEY' END;
 IF OBJECT_ID(N'cti.ERP_IN', N'U') IS NULL
-    CREATE TABLE cti.ERP_IN (
-        IS_TTI bigint        NOT NULL PRIMARY KEY,
-        DS_TTI nvarchar(max) NOT NULL
-    );
-
-IF OBJECT_ID(N'cti.ERP_OUT', N'U') IS NULL AND 'explicit' = 'identity'
-    CREATE TABLE cti.ERP_OUT (
-        IS_TTO bigint        IDENTITY(1, 1) NOT NULL PRIMARY KEY,
-        DS_TTO nvarchar(max) NOT NULL
-    );
+    EXEC (N'CREATE TABLE cti.ERP_IN (IS_TTI ' + @erp_id + N', DS_TTI nvarchar(max) NOT NULL)');
 IF OBJECT_ID(N'cti.ERP_OUT', N'U') IS NULL
-    CREATE TABLE cti.ERP_OUT (
-        IS_TTO bigint        NOT NULL PRIMARY KEY,
-        DS_TTO nvarchar(max) NOT NULL
-    );
+    EXEC (N'CREATE TABLE cti.ERP_OUT (IS_TTO ' + @erp_id + N', DS_TTO nvarchar(max) NOT NULL)');
 
 -- The relay's work queue: one row per accepted command until it is settled.
 -- Every statement reaches a row through its agent (the heads of the agents'
