@@ -24,16 +24,20 @@ type inboxInsert struct {
 func (s *Store) insertInbox(ctx context.Context, tx *sql.Tx, rows []inboxInsert, now time.Time, claim relay.ClaimRequest) ([]int64, error) {
 	b := s.q.batch(bInbox)
 	ids := make([]int64, 0, len(rows))
+	until := claim.LeaseUntil
+	if until.IsZero() {
+		until = now // a lease always has an expiry
+	}
 	err := store.Each(len(rows), b.maxRows, func(lo, hi int) error {
 		args := make([]any, 0, b.b.Fixed+(hi-lo)*b.b.Params)
 		args = append(args, ts(now))
 		for k, r := range rows[lo:hi] {
-			state, attempts, owner, until := "ready", 0, any(nil), any(nullTS(time.Time{}))
+			state, attempts, owner, expires := "ready", 0, any(sql.NullString{}), any(nullTS(time.Time{}))
 			if r.leased {
-				state, attempts, owner, until = "running", 1, claim.Owner, nullTS(claim.LeaseUntil)
+				state, attempts, owner, expires = "running", 1, claim.Owner, nullTS(until)
 			}
 			args = append(args, i32(k), vc(r.Source), r.Ref, r.Agent, string(r.Verb), r.Frame,
-				vc(state), i32(attempts), owner, until)
+				vc(state), i32(attempts), owner, expires)
 		}
 		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
 		if err != nil {
