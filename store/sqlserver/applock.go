@@ -23,8 +23,11 @@ const (
 	applockCallError      mssql.ReturnStatus = -999 // a parameter or call error
 )
 
-// ErrLockHeld is returned by TryLock when another session holds the lock.
-var ErrLockHeld = errors.New("lock held by another session")
+// errLockHeld is what lockSession says when another session holds the
+// lock and it was asked not to wait.
+var errLockHeld = errors.New("lock held by another session")
+
+func isLockHeld(err error) bool { return errors.Is(err, errLockHeld) }
 
 // applockError is a lock sp_getapplock did not grant, with its status.
 type applockError struct {
@@ -119,7 +122,7 @@ type SessionLock struct {
 
 // lockSession takes the session applock resource on a connection of db of
 // its own, waiting up to wait (0: fail at once when it is held, with
-// ErrLockHeld).
+// errLockHeld).
 func lockSession(ctx context.Context, db *sql.DB, resource string, wait time.Duration) (*SessionLock, error) {
 	c, err := db.Conn(ctx)
 	if err != nil {
@@ -129,7 +132,7 @@ func lockSession(ctx context.Context, db *sql.DB, resource string, wait time.Dur
 		_ = c.Close()
 		var ae *applockError
 		if wait == 0 && errors.As(err, &ae) && ae.status == applockTimeout {
-			return nil, fmt.Errorf("%w: %w", ErrLockHeld, err)
+			return nil, fmt.Errorf("%w: %w", errLockHeld, err)
 		}
 		return nil, err
 	}

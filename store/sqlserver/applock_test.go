@@ -116,7 +116,7 @@ func TestIntakeChecksTheApplockStatus(t *testing.T) {
 }
 
 // A session applock asked for without waiting reports another holder as
-// ErrLockHeld and hands its connection back; granted, it is held on a
+// errLockHeld and hands its connection back; granted, it is held on a
 // connection of its own until released, and Check asks the server.
 func TestSessionLock(t *testing.T) {
 	t.Parallel()
@@ -142,7 +142,7 @@ func TestSessionLock(t *testing.T) {
 		})
 		l, err := lockSession(context.Background(), s.db.DB, "ctirelay:monitor", 0)
 		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, ErrLockHeld) != tt.held {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, errLockHeld) != tt.held {
 				t.Errorf("status %d: err = %v", tt.status, err)
 			}
 			continue
@@ -160,4 +160,53 @@ func TestSessionLock(t *testing.T) {
 			t.Errorf("%d calls", n)
 		}
 	}
+}
+
+// TryLock: a lock another session holds (status -1 with no wait) is not
+// held and no error; a granted one is lost when the store closes, and its
+// release, twice, is harmless. The resource names the installation.
+func TestTryLock(t *testing.T) {
+	t.Parallel()
+	status := mssql.ReturnStatus(-1)
+	var resources []any
+	s, f := fakeStore(t, store.Options{Schema: "cti"}, func(c call) reply {
+		if c.name == "sp_getapplock" {
+			for _, a := range c.args {
+				if a.Name == "Resource" {
+					resources = append(resources, a.Value)
+				}
+				if a.Name == "LockOwner" && a.Value != vc("Session") || a.Name == "LockTimeout" && a.Value != int32(0) {
+					t.Errorf("sp_getapplock %s = %v", a.Name, a.Value)
+				}
+			}
+		}
+		return reply{status: status}
+	})
+	ctx := context.Background()
+	held, lost, release, err := s.TryLock(ctx, relay.LockMonitor)
+	if err != nil || held || lost != nil || release != nil {
+		t.Fatalf("TryLock of a held lock = %v, %v, %v", held, lost, err)
+	}
+	status = 0
+	held, lost, release, err = s.TryLock(ctx, relay.LockMonitor)
+	if err != nil || !held {
+		t.Fatalf("TryLock = %v, %v", held, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lost:
+	default:
+		t.Error("the lock of a closed store is not lost")
+	}
+	release()
+	release()
+	if want := "ctirelay:" + relay.LockMonitor + "@cti.relay_inbox"; len(resources) != 2 || resources[1] != want {
+		t.Errorf("resources %v, want %q", resources, want)
+	}
+	if _, _, _, err := s.TryLock(ctx, relay.LockMonitor); !errors.Is(err, ErrClosed) {
+		t.Errorf("TryLock on a closed store: %v", err)
+	}
+	_ = f
 }

@@ -52,6 +52,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	closed bool
+	locks  map[*namedLock]bool // named locks held (TryLock)
 }
 
 const (
@@ -150,6 +151,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.dropLocks()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close sqlserver store: %w", err)
 	}

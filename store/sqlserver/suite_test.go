@@ -87,9 +87,48 @@ func liveHarness(t *testing.T, base store.Options) storetest.Harness {
 			return "DATEDIFF_BIG(microsecond, CAST('1970-01-01' AS datetime2(6)), " + col + ")"
 		},
 	}
+	h.KillLocks = func(t *testing.T) { killLocks(t, raw, names) }
 	h.Tables = &liveTables{h: h}
 	return h
 }
+
+// killLocks ends the sessions holding this installation's named locks, as
+// a relay killed or cut off would: sys.dm_tran_locks shows an applock's
+// resource by its first 32 characters, which name the lock and the schema
+// (one per test). Needs ALTER ANY CONNECTION (sa has it).
+func killLocks(t *testing.T, db *sql.DB, names map[string]string) {
+	t.Helper()
+	s := &Store{names: names}
+	prefix := s.lockResource(relay.LockMonitor)[:32]
+	rs, err := db.Query(`SELECT DISTINCT request_session_id FROM sys.dm_tran_locks
+		WHERE resource_type = 'APPLICATION' AND resource_database_id = DB_ID()
+		  AND request_owner_type = 'SESSION' AND CHARINDEX(@p1, resource_description) > 0`, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions []int64
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, id)
+	}
+	rs.Close()
+	if len(sessions) == 0 {
+		t.Fatalf("no session holds %s…", prefix)
+	}
+	for _, id := range sessions {
+		if _, err := db.Exec(fmt.Sprintf("KILL %d", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// explicitInsert is the suite's positional insert of an IS_TTI of its own,
+// which T-SQL takes into an identity column only with a column list and
+// IDENTITY_INSERT on (the session's, so other writers go on numbering).
+var explicitInsert = regexp.MustCompile(`^INSERT INTO (\S+) VALUES \((\(SELECT .*\)), \?\)$`)
 
 // renameTable is the suite's PostgreSQL/SQLite rename, which T-SQL spells
 // as a procedure taking the new name unqualified.
@@ -104,6 +143,10 @@ func rebindForSuite(q string) string {
 			to = to[i+1:]
 		}
 		return "EXEC sp_rename N'" + m[1] + "', N'" + to + "'"
+	}
+	if m := explicitInsert.FindStringSubmatch(q); m != nil {
+		return "SET IDENTITY_INSERT " + m[1] + " ON; INSERT INTO " + m[1] + " (IS_TTI, DS_TTI) VALUES (" + m[2] +
+			", @p1); SET IDENTITY_INSERT " + m[1] + " OFF;"
 	}
 	return sqlx.Rebind(sqlx.AT, q)
 }

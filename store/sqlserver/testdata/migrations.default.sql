@@ -67,8 +67,17 @@ CREATE TABLE relay_inbox (
     lease_expires datetime2(6)   NULL,
     enqueued_at   datetime2(6)   NOT NULL,
     last_error    nvarchar(max)  NULL,
+    -- the login in lower case: switches spell logins as they like (Tactium
+    -- answers <jose><D>$ with <Jose><EndCall>$), and the relay that hears
+    -- the switch's events looks for other relays' commands of an event's
+    -- agent whatever the case (InFlight)
+    agent_folded  AS CAST(LOWER(agent) AS nvarchar(400)) PERSISTED,
     CONSTRAINT relay_inbox_pk PRIMARY KEY CLUSTERED (agent, id)
 );
+-- A leased command is the head of its agent's queue, so each spelling of a
+-- login costs one seek here. The column is added in this batch, so the
+-- index is created through EXEC (compiled when it runs).
+EXEC (N'CREATE INDEX relay_inbox_folded ON relay_inbox (agent_folded, agent, id) INCLUDE (state, attempts, lease_owner)');
 
 -- Commands that can never succeed, with why. Rows refused at intake have no
 -- inbox_id and no verb (they cannot be retried).

@@ -380,6 +380,71 @@ DELETE FROM relay_dead WHERE id IN (
 -- ---- 2 row(s)
 DELETE FROM relay_dead WHERE id IN (
 @p1, @p2)
+-- ==== in_flight.sql (multi-row: 1 fixed + 1 per row, at most 512 rows a statement)
+-- ---- 1 row(s)
+-- The commands of the logins given (in lower case, the row tuples) at the
+-- switch under a lease not the owner's (the fixed parameter): what an event
+-- of those agents may have to wait for. A leased command is the head of its
+-- agent's queue, so the walk goes from each login to the head of each of its
+-- spellings along (agent_folded, agent, id): one seek each, and one more to
+-- find there is no other spelling. As in fragment/heads.sql, the recursive
+-- member picks the first row past the previous spelling with ROW_NUMBER.
+DECLARE @owner nvarchar(400) = @p1;
+WITH login AS (
+    SELECT DISTINCT v.l
+      FROM (VALUES
+(@p2)) AS v(l)
+), head AS (
+    SELECT f.l, f.agent, f.id, f.attempts, f.state, f.lease_owner
+      FROM login AS g
+     CROSS APPLY (SELECT TOP (1) i.agent_folded AS l, i.agent, i.id, i.attempts, i.state, i.lease_owner
+                    FROM relay_inbox AS i
+                   WHERE i.agent_folded = g.l
+                   ORDER BY i.agent, i.id) AS f
+    UNION ALL
+    SELECT n.l, n.agent, n.id, n.attempts, n.state, n.lease_owner
+      FROM (SELECT i.agent_folded AS l, i.agent, i.id, i.attempts, i.state, i.lease_owner,
+                   ROW_NUMBER() OVER (PARTITION BY h.l ORDER BY i.agent, i.id) AS rn
+              FROM head AS h
+              JOIN relay_inbox AS i ON i.agent_folded = h.l AND i.agent > h.agent) AS n
+     WHERE n.rn = 1
+)
+SELECT id, attempts, agent
+  FROM head
+ WHERE state = 'running' AND (lease_owner IS NULL OR lease_owner <> @owner)
+OPTION (MAXRECURSION 0);
+-- ---- 2 row(s)
+-- The commands of the logins given (in lower case, the row tuples) at the
+-- switch under a lease not the owner's (the fixed parameter): what an event
+-- of those agents may have to wait for. A leased command is the head of its
+-- agent's queue, so the walk goes from each login to the head of each of its
+-- spellings along (agent_folded, agent, id): one seek each, and one more to
+-- find there is no other spelling. As in fragment/heads.sql, the recursive
+-- member picks the first row past the previous spelling with ROW_NUMBER.
+DECLARE @owner nvarchar(400) = @p1;
+WITH login AS (
+    SELECT DISTINCT v.l
+      FROM (VALUES
+(@p2), (@p3)) AS v(l)
+), head AS (
+    SELECT f.l, f.agent, f.id, f.attempts, f.state, f.lease_owner
+      FROM login AS g
+     CROSS APPLY (SELECT TOP (1) i.agent_folded AS l, i.agent, i.id, i.attempts, i.state, i.lease_owner
+                    FROM relay_inbox AS i
+                   WHERE i.agent_folded = g.l
+                   ORDER BY i.agent, i.id) AS f
+    UNION ALL
+    SELECT n.l, n.agent, n.id, n.attempts, n.state, n.lease_owner
+      FROM (SELECT i.agent_folded AS l, i.agent, i.id, i.attempts, i.state, i.lease_owner,
+                   ROW_NUMBER() OVER (PARTITION BY h.l ORDER BY i.agent, i.id) AS rn
+              FROM head AS h
+              JOIN relay_inbox AS i ON i.agent_folded = h.l AND i.agent > h.agent) AS n
+     WHERE n.rn = 1
+)
+SELECT id, attempts, agent
+  FROM head
+ WHERE state = 'running' AND (lease_owner IS NULL OR lease_owner <> @owner)
+OPTION (MAXRECURSION 0);
 -- ==== insert_dead.sql (multi-row: 0 fixed + 12 per row, at most 128 rows a statement)
 -- ---- 1 row(s)
 -- Dead letters, in the order given.
