@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,24 @@ const mssqlDSNEnv = "CTIRELAY_TEST_MSSQL_DSN"
 // real binary, dropped when the test ends. Its checks are the PostgreSQL
 // rig's, whose SQL both dialects take.
 func newMSSQLRig(t *testing.T, config string) *pgRig {
+	t.Helper()
+	r := &pgRig{t: t, dsn: newMSSQLDatabase(t), dir: t.TempDir()}
+	r.cfg = writeFile(t, filepath.Join(r.dir, "ctirelay.yaml"), config)
+	if out, errOut, code := ctl(t, r.dir, "migrate", "--db", r.dsn, "--config", r.cfg); code != 0 {
+		t.Fatalf("migrate: %d %s %s", code, out, errOut)
+	}
+	db, err := sql.Open("sqlserver", r.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r.db = db
+	return r
+}
+
+// newMSSQLDatabase creates an empty database of the test's own on the
+// server and returns its DSN; it is dropped when the test ends.
+func newMSSQLDatabase(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv(mssqlDSNEnv)
 	if base == "" {
@@ -54,18 +73,7 @@ func newMSSQLRig(t *testing.T, config string) *pgRig {
 	q := u.Query()
 	q.Set("database", name)
 	u.RawQuery = q.Encode()
-	r := &pgRig{t: t, dsn: u.String(), dir: t.TempDir()}
-	r.cfg = writeFile(t, filepath.Join(r.dir, "ctirelay.yaml"), config)
-	if out, errOut, code := ctl(t, r.dir, "migrate", "--db", r.dsn, "--config", r.cfg); code != 0 {
-		t.Fatalf("migrate: %d %s %s", code, out, errOut)
-	}
-	db, err := sql.Open("sqlserver", r.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	r.db = db
-	return r
+	return u.String()
 }
 
 // insertAsMSSQLERPs is pgRig.insertAsERPs with T-SQL placeholders.
@@ -193,4 +201,64 @@ func TestRunSQLServerReachesTheDriver(t *testing.T) {
 	if strings.Contains(errOut, "s3cret") || strings.Contains(errOut, "not supported by this build") {
 		t.Fatalf("stderr = %s", errOut)
 	}
+}
+
+// TestE2ESQLServerNarrowOutboundDeadLettersTheLongEvent is the PostgreSQL
+// test of that name on SQL Server: an ERP's T_TTO with DS_TTO nvarchar(60)
+// refuses the simulated switch's long G event (2628), which lands in
+// relay_dead with the database's error while every agent is still answered;
+// status, tail and dead show it.
+func TestE2ESQLServerNarrowOutboundDeadLettersTheLongEvent(t *testing.T) {
+	dsn, dir := newMSSQLDatabase(t), t.TempDir()
+	db, err := sql.Open("sqlserver", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE T_TTO (IS_TTO bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY, DS_TTO nvarchar(60) NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(pgRelayConfig, "0s"))
+	if out, errOut, code := ctl(t, dir, "migrate", "--db", dsn, "--config", cfg); code != 0 {
+		t.Fatalf("migrate: %d %s %s", code, out, errOut)
+	}
+	relay := startRelay(t, dir, "--db", dsn, "--config", cfg, "--node", "relay-0")
+	insert := func(frames ...string) {
+		t.Helper()
+		for _, f := range frames {
+			if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (@p1)`, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insert("<jose><L><ON>$", "<maria><L><ON>$", "<jose><A><85><40050500><>$")
+	var frame, reason string
+	wait.Within(t, 30*time.Second, "the G event in relay_dead", func() bool {
+		return db.QueryRow(`SELECT frame, reason FROM relay_dead WHERE source = 'output'`).Scan(&frame, &reason) == nil
+	})
+	if !strings.HasPrefix(frame, "<jose><G><") || len(frame) <= 60 {
+		t.Fatalf("dead-lettered output %q", frame)
+	}
+	if !strings.HasPrefix(reason, "T_TTO refused the event: ") || !strings.Contains(reason, "would be truncated") {
+		t.Fatalf("reason %q", reason)
+	}
+	insert("<maria><S>$", "<ana><L><ON>$", "<jose><S>$")
+	wait.Within(t, 30*time.Second, "the answers after the refused event", func() bool {
+		got := column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO")
+		return slices.Contains(got, "<maria><S><1>$") && slices.Contains(got, "<ana><OK>$") &&
+			slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "<jose><S><") })
+	})
+	out, errOut, code := ctl(t, dir, "status", "--db", dsn, "--config", cfg)
+	if code != 0 || !strings.Contains(out, "warning: T_TTO.DS_TTO is nvarchar(60): frames up to max_frame_bytes (") {
+		t.Fatalf("status (exit %d) does not warn about the column:\n%s%s", code, out, errOut)
+	}
+	out, _, code = ctl(t, dir, "tail", "-f=false", "--from", "0", "--db", dsn, "--config", cfg)
+	if code != 0 || !strings.Contains(out, "NOT WRITTEN: "+reason) {
+		t.Fatalf("tail (exit %d) does not show the refused event:\n%s", code, out)
+	}
+	out, _, code = ctl(t, dir, "dead", "list", "--db", dsn, "--config", cfg)
+	if code != 0 || !strings.Contains(out, "output") || !strings.Contains(out, "would be truncated") {
+		t.Fatalf("dead list (exit %d):\n%s", code, out)
+	}
+	relay.stop()
 }

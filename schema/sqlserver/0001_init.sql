@@ -99,7 +99,11 @@ CREATE TABLE {{journal}} (
     source_ref nvarchar(max)  NULL,
     inbox_id   bigint         NULL,
     outcome    varchar(3)     NULL CONSTRAINT {{prefix}}journal_outcome_ck CHECK (outcome IN ('ok', 'err')),
-    latency_us bigint         NULL
+    latency_us bigint         NULL,
+    -- why an output is not in T_TTO: the database refused it (a column too
+    -- narrow, a CHECK or trigger of the ERP's); it is in relay_dead too,
+    -- with source 'output'. NULL for every other row.
+    error      nvarchar(max)  NULL
 );
 CREATE INDEX {{prefix}}journal_at ON {{journal}} (at);
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/ctirelay/ctirelay/relay"
 )
 
 // The store's own errors: callers test them with errors.Is, and never see
@@ -74,7 +76,8 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
-	if errors.Is(err, ErrClosed) || errors.Is(err, ErrTransient) || errors.Is(err, ErrLogin) || errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrTransient) || errors.Is(err, ErrLogin) || errors.Is(err, ErrUnavailable) ||
+		errors.Is(err, relay.ErrDataRejected) {
 		return nil // already translated
 	}
 	var se mssql.ServerError
@@ -85,6 +88,9 @@ func classify(err error) error {
 	}
 	var me mssql.Error
 	if errors.As(err, &me) {
+		if dataRejected(me.Number) {
+			return relay.ErrDataRejected
+		}
 		switch me.Number {
 		case errDeadlockVictim, errLockTimeout:
 			return ErrTransient
@@ -108,6 +114,38 @@ func classify(err error) error {
 		return ErrUnavailable
 	}
 	return nil
+}
+
+// dataRejected reports an error number the data of a message causes, so the
+// same write can never succeed: a value too long for the ERP's column
+// (2628, 8152 before SQL Server 2019), a CHECK or foreign key (547), a NULL
+// (515), a value that does not convert (245, 8114, 8115), or a trigger of
+// the ERP's that rolled back (3609) or raised its own error (50000 and
+// above). A duplicate key (2627, 2601) is not one: it means a numbering
+// clash, not a bad message.
+func dataRejected(number int32) bool {
+	switch number {
+	case 2628, 8152, 547, 515, 245, 8114, 8115, 3609:
+		return true
+	}
+	return number >= 50000
+}
+
+// isDataError reports a driver error dataRejected classifies as caused by
+// the data written.
+func isDataError(err error) bool {
+	var me mssql.Error
+	return errors.As(err, &me) && dataRejected(me.Number)
+}
+
+// driverMessage is the database's own message in err, for the records of a
+// refused write.
+func driverMessage(err error) string {
+	var me mssql.Error
+	if errors.As(err, &me) {
+		return me.Error()
+	}
+	return err.Error()
 }
 
 // transient reports whether a transaction that failed with err may simply

@@ -45,13 +45,20 @@ func TestFailTranslatesErrors(t *testing.T) {
 		{"bad connection", driver.ErrBadConn, ErrUnavailable, ""},
 		{"connection done", sql.ErrConnDone, ErrUnavailable, ""},
 		{"syntax error", mssql.Error{Number: 102, Class: 15, Message: "Incorrect syntax near 'x'."}, nil, "claim: mssql: Incorrect syntax near 'x'. (102)"},
-		{"truncation", mssql.Error{Number: 2628, Class: 16, Message: "String or binary data would be truncated"}, nil, ""},
+		{"truncation", mssql.Error{Number: 2628, Class: 16, Message: "String or binary data would be truncated"}, relay.ErrDataRejected,
+			"claim: the database refused the data: mssql: String or binary data would be truncated (2628)"},
+		{"truncation before 2019", mssql.Error{Number: 8152, Class: 16}, relay.ErrDataRejected, ""},
+		{"check constraint", mssql.Error{Number: 547, Class: 16}, relay.ErrDataRejected, ""},
+		{"null", mssql.Error{Number: 515, Class: 16}, relay.ErrDataRejected, ""},
+		{"trigger rolled back", mssql.Error{Number: 3609, Class: 16}, relay.ErrDataRejected, ""},
+		{"trigger's own error", mssql.Error{Number: 50001, Class: 16, Message: "DS_TTO holds 60 characters at most"}, relay.ErrDataRejected, ""},
 		{"duplicate key", mssql.Error{Number: 2627, Class: 14}, nil, ""},
+		{"duplicate index key", mssql.Error{Number: 2601, Class: 14}, nil, ""},
 		{"cancelled", context.Canceled, nil, "claim: context canceled"},
 		{"deadline", fmt.Errorf("read: %w", context.DeadlineExceeded), nil, ""},
 		{"applock timeout", applockStatus("r", applockTimeout), ErrTransient, ""},
 	}
-	kinds := []error{ErrTransient, ErrLogin, ErrUnavailable, ErrClosed}
+	kinds := []error{ErrTransient, ErrLogin, ErrUnavailable, ErrClosed, relay.ErrDataRejected}
 	for _, tt := range tests {
 		got := fail("claim", tt.err)
 		for _, k := range kinds {

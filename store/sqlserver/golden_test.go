@@ -292,6 +292,7 @@ func TestTrafficGolden(t *testing.T) {
 		}},
 		{"Leave", func() error { return s.Leave(ctx, "r1") }},
 		{"Nodes", func() error { _, err := s.Nodes(ctx); return err }},
+		{"ERPColumns", func() error { _, err := s.ERPColumns(ctx); return err }},
 		{"InFlight", func() error { _, err := s.InFlight(ctx, []string{"Jose", "jose", "ana"}, "r1#1"); return err }},
 		{"TryLock", func() error {
 			held, _, release, err := s.TryLock(ctx, relay.LockMonitor)

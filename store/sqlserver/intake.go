@@ -36,32 +36,34 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	var taken int
 	var jobs []relay.Job
 	var full bool
-	err := s.inTx(ctx, "intake", func(tx *sql.Tx) error {
-		taken, jobs, full = 0, nil, false
-		if err := getAppLock(ctx, tx, s.intakeLock, "Transaction", lockWait); err != nil {
-			return err
-		}
-		limit, bounded, err := s.inboxRoom(ctx, tx, req)
-		if err != nil {
-			return err
-		}
-		msgs, err := s.takeTTI(ctx, tx, limit)
-		if err != nil {
-			return err
-		}
-		taken = len(msgs)
-		if bounded && taken == limit {
-			// full only if the bound, not T_TTI, ended the take
-			var one int
-			switch err := tx.QueryRowContext(ctx, s.q.sql(qAnyTTI)).Scan(&one); {
-			case err == nil:
-				full = true
-			case !errors.Is(err, sql.ErrNoRows):
+	err := s.withRefusals(func(refused refusals) error {
+		return s.inTx(ctx, "intake", func(tx *sql.Tx) error {
+			taken, jobs, full = 0, nil, false
+			if err := getAppLock(ctx, tx, s.intakeLock, "Transaction", lockWait); err != nil {
 				return err
 			}
-		}
-		_, jobs, err = s.admit(ctx, tx, msgs, req.Now, req.MaxFrame, claim)
-		return err
+			limit, bounded, err := s.inboxRoom(ctx, tx, req)
+			if err != nil {
+				return err
+			}
+			msgs, err := s.takeTTI(ctx, tx, limit)
+			if err != nil {
+				return err
+			}
+			taken = len(msgs)
+			if bounded && taken == limit {
+				// full only if the bound, not T_TTI, ended the take
+				var one int
+				switch err := tx.QueryRowContext(ctx, s.q.sql(qAnyTTI)).Scan(&one); {
+				case err == nil:
+					full = true
+				case !errors.Is(err, sql.ErrNoRows):
+					return err
+				}
+			}
+			_, jobs, err = s.admit(ctx, tx, msgs, req.Now, req.MaxFrame, claim, refused)
+			return err
+		})
 	})
 	if err != nil {
 		return 0, nil, err
@@ -138,7 +140,8 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 		if err := getAppLock(ctx, tx, s.intakeLock, "Transaction", lockWait); err != nil {
 			return err
 		}
-		a, _, err := s.admit(ctx, tx, msgs, now, maxFrame, relay.ClaimRequest{})
+		// nothing of a bridge's goes to T_TTO: no refusals to isolate
+		a, _, err := s.admit(ctx, tx, msgs, now, maxFrame, relay.ClaimRequest{}, nil)
 		if err != nil {
 			return err
 		}
@@ -153,12 +156,13 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 
 // admit writes a batch of messages (the caller holds the intake applock):
 // inbox rows, dead letters, and under the output applock the journal and
-// the ERR replies due to the ERP. With a lease owner it leases, up to
+// the ERR replies due to the ERP (those it refuses isolated, see
+// withRefusals: the rows are taken all the same). With a lease owner it leases, up to
 // claim.Limit, the commands that arrive at the head of their agent's
 // queue: the agent's first in the batch, with nothing of the agent in the
 // inbox (the intake applock guarantees every older command is there).
 func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now time.Time, maxFrame int,
-	claim relay.ClaimRequest) (*store.Admissions, []relay.Job, error) {
+	claim relay.ClaimRequest, refused refusals) (*store.Admissions, []relay.Job, error) {
 	a, err := store.Admit(msgs, now, maxFrame, func(agents []string) (map[string]bool, error) {
 		return s.busy(ctx, tx, agents)
 	})
@@ -181,7 +185,8 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now
 	if err := s.insertDead(ctx, tx, a.Dead); err != nil {
 		return nil, nil, err
 	}
-	if err := s.writeOutput(ctx, tx, a.Journal(ids), a.Outbox); err != nil {
+	// a.Outbox are the journal's replies that go to T_TTO (store.ToOutbox)
+	if err := s.writeOutput(ctx, tx, a.Journal(ids), refused); err != nil {
 		return nil, nil, err
 	}
 	var jobs []relay.Job

@@ -37,6 +37,7 @@ const (
 	qNodeBeat    query = "node_heartbeat"
 	qNodeLeave   query = "node_leave"
 	qNodes       query = "nodes"
+	qERPColumns  query = "erp_columns"
 )
 
 // Multi-row statements: the row tuple between the "--rows" and "--end"

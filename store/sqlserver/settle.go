@@ -22,8 +22,20 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 	remove, retry := store.SplitOutcomes(outcomes)
 	var applied int
 	var jobs []relay.Job
-	err := s.inTx(ctx, "settle", func(tx *sql.Tx) error {
-		applied, jobs = 0, nil
+	err := s.withRefusals(func(refused refusals) error {
+		return s.settleTx(ctx, outcomes, remove, retry, now, claim, refused, &applied, &jobs)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return applied, jobs, nil
+}
+
+// settleTx is one run of Settle's transaction.
+func (s *Store) settleTx(ctx context.Context, outcomes []relay.Outcome, remove, retry []int, now time.Time,
+	claim relay.ClaimRequest, refused refusals, applied *int, jobs *[]relay.Job) error {
+	return s.inTx(ctx, "settle", func(tx *sql.Tx) error {
+		*applied, *jobs = 0, nil
 		removed, err := s.removeFenced(ctx, tx, outcomes, remove)
 		if err != nil {
 			return err
@@ -33,24 +45,21 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 			return err
 		}
 		if claim.Owner != "" && claim.Limit > 0 {
-			if jobs, err = s.leaseNext(ctx, tx, removed, now, claim); err != nil {
+			if *jobs, err = s.leaseNext(ctx, tx, removed, now, claim); err != nil {
 				return err
 			}
 		}
 		w := store.PlanSettle(outcomes, remove, removed, now)
-		if err := s.writeOutput(ctx, tx, w.Journal, w.Outbox); err != nil {
+		// w.Outbox are the journal's replies that go to T_TTO (store.ToOutbox)
+		if err := s.writeOutput(ctx, tx, w.Journal, refused); err != nil {
 			return err
 		}
 		if err := s.insertDead(ctx, tx, w.Dead); err != nil {
 			return err
 		}
-		applied = w.Applied + retried
+		*applied = w.Applied + retried
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return applied, jobs, nil
 }
 
 type leaseKey struct {
@@ -159,8 +168,10 @@ func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time
 	if len(events) == 0 {
 		return nil
 	}
-	journal, outbox := store.EventRows(events, now)
-	return s.inTx(ctx, "publish", func(tx *sql.Tx) error {
-		return s.writeOutput(ctx, tx, journal, outbox)
+	journal, _ := store.EventRows(events, now) // every event goes to T_TTO too
+	return s.withRefusals(func(refused refusals) error {
+		return s.inTx(ctx, "publish", func(tx *sql.Tx) error {
+			return s.writeOutput(ctx, tx, journal, refused)
+		})
 	})
 }

@@ -26,6 +26,9 @@ func (e *env) narrowOutbound(t *testing.T) string {
 	case "postgres":
 		e.exec(t, `ALTER TABLE {{tto}} ALTER COLUMN DS_TTO TYPE varchar(60)`)
 		return "value too long for type character varying(60)"
+	case "sqlserver":
+		e.exec(t, `ALTER TABLE {{tto}} ALTER COLUMN DS_TTO nvarchar(60) NOT NULL`)
+		return "would be truncated" // 2628 (8152 before SQL Server 2019)
 	case "sqlite":
 		// SQLite does not enforce varchar lengths: an ERP's trigger does.
 		e.exec(t, `CREATE TRIGGER erp_narrow_tto BEFORE INSERT ON {{tto}} WHEN length(NEW.DS_TTO) > 60

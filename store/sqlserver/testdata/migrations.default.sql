@@ -111,7 +111,11 @@ CREATE TABLE relay_journal (
     source_ref nvarchar(max)  NULL,
     inbox_id   bigint         NULL,
     outcome    varchar(3)     NULL CONSTRAINT relay_journal_outcome_ck CHECK (outcome IN ('ok', 'err')),
-    latency_us bigint         NULL
+    latency_us bigint         NULL,
+    -- why an output is not in T_TTO: the database refused it (a column too
+    -- narrow, a CHECK or trigger of the ERP's); it is in relay_dead too,
+    -- with source 'output'. NULL for every other row.
+    error      nvarchar(max)  NULL
 );
 CREATE INDEX relay_journal_at ON relay_journal (at);
 

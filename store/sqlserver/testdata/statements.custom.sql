@@ -81,6 +81,30 @@ SELECT TOP (@p2) id, COALESCE(inbox_id, 0) AS inbox_id, source, source_ref, agen
   FROM cti.ctr_dead
  WHERE id > @p1
  ORDER BY id
+-- ==== erp_columns.sql
+-- The text columns of the ERP's tables, for the start-up check
+-- (relay.ColumnWarnings): which table ('tti' or 'tto'), the column, its type
+-- as a DBA writes it, the most characters it holds (0: no bound; a varchar's
+-- bound is in bytes, characters for a single-byte code page) and how it
+-- stores text: UTF-16 for the n types, else its collation's code page
+-- (UTF-8 for a _UTF8 collation). A table that is missing has no rows.
+SELECT t.which, c.column_id, c.name,
+       TYPE_NAME(c.system_type_id)
+         + CASE WHEN TYPE_NAME(c.system_type_id) IN ('varchar', 'nvarchar', 'char', 'nchar')
+                THEN '(' + CASE WHEN c.max_length = -1 THEN 'max'
+                                WHEN TYPE_NAME(c.system_type_id) IN ('nvarchar', 'nchar') THEN CAST(c.max_length / 2 AS varchar(10))
+                                ELSE CAST(c.max_length AS varchar(10)) END + ')'
+                ELSE '' END AS type,
+       CASE WHEN c.max_length = -1 OR TYPE_NAME(c.system_type_id) IN ('text', 'ntext') THEN 0
+            WHEN TYPE_NAME(c.system_type_id) IN ('nvarchar', 'nchar') THEN c.max_length / 2
+            ELSE c.max_length END AS max_chars,
+       CASE WHEN TYPE_NAME(c.system_type_id) IN ('nvarchar', 'nchar', 'ntext') THEN 'UTF-16'
+            WHEN CAST(COLLATIONPROPERTY(c.collation_name, 'CodePage') AS int) = 65001 THEN 'UTF-8'
+            ELSE 'CP' + CAST(CAST(COLLATIONPROPERTY(c.collation_name, 'CodePage') AS int) AS varchar(10)) END AS encoding
+  FROM (VALUES ('tti', OBJECT_ID(N'cti.ERP_IN', N'U')), ('tto', OBJECT_ID(N'cti.ERP_OUT', N'U'))) AS t(which, id)
+  JOIN sys.columns AS c ON c.object_id = t.id
+ WHERE TYPE_NAME(c.system_type_id) IN ('varchar', 'nvarchar', 'char', 'nchar', 'text', 'ntext')
+ ORDER BY t.which, c.column_id
 -- ==== extend.sql
 -- Pushes back the lease of what @p1 holds to @p2. Leased commands are heads
 -- of their agents' queues (fragment/heads.sql). Rows a settle of the same
@@ -123,7 +147,8 @@ UPDATE i
 SELECT COUNT_BIG(*) FROM (SELECT TOP (@p1) 1 AS one FROM cti.ctr_inbox) AS d
 -- ==== journal.sql
 SELECT TOP (@p2) id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
-       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us
+       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
+       COALESCE(error, N'') AS error
   FROM cti.ctr_journal
  WHERE id > @p1
  ORDER BY id
@@ -493,22 +518,22 @@ SELECT v.source, v.source_ref, v.agent, v.verb, v.frame, v.state, v.attempts, @a
 (@p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11), (@p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21)) AS v(ord, source, source_ref, agent, verb, frame, state, attempts, lease_owner, lease_expires)
  ORDER BY v.ord;
 SELECT id FROM @ids ORDER BY id;
--- ==== insert_journal.sql (multi-row: 0 fixed + 11 per row, at most 128 rows a statement)
+-- ==== insert_journal.sql (multi-row: 0 fixed + 12 per row, at most 128 rows a statement)
 -- ---- 1 row(s)
 -- Journal rows, ids in the order given; the caller holds the output applock
 -- to commit, so they become visible in id order.
-INSERT INTO cti.ctr_journal (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
-SELECT v.at, v.direction, v.kind, v.agent, v.frame, v.origin, v.source_ref, v.inbox_id, v.outcome, v.latency_us
+INSERT INTO cti.ctr_journal (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error)
+SELECT v.at, v.direction, v.kind, v.agent, v.frame, v.origin, v.source_ref, v.inbox_id, v.outcome, v.latency_us, v.error
   FROM (VALUES
-(@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11)) AS v(ord, at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
+(@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12)) AS v(ord, at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error)
  ORDER BY v.ord
 -- ---- 2 row(s)
 -- Journal rows, ids in the order given; the caller holds the output applock
 -- to commit, so they become visible in id order.
-INSERT INTO cti.ctr_journal (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
-SELECT v.at, v.direction, v.kind, v.agent, v.frame, v.origin, v.source_ref, v.inbox_id, v.outcome, v.latency_us
+INSERT INTO cti.ctr_journal (at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error)
+SELECT v.at, v.direction, v.kind, v.agent, v.frame, v.origin, v.source_ref, v.inbox_id, v.outcome, v.latency_us, v.error
   FROM (VALUES
-(@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11), (@p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22)) AS v(ord, at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us)
+(@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12), (@p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22, @p23, @p24)) AS v(ord, at, direction, kind, agent, frame, origin, source_ref, inbox_id, outcome, latency_us, error)
  ORDER BY v.ord
 -- ==== insert_tto.sql (multi-row: 0 fixed + 2 per row, at most 512 rows a statement)
 -- ---- 1 row(s)
@@ -557,7 +582,8 @@ SELECT @base + v.ord, v.frame
 -- Up to the limit given of the journal entries after the id given whose
 -- kind is one of those listed, for followers (bridges).
 SELECT TOP (@p1) id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
-       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us
+       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
+       COALESCE(error, N'') AS error
   FROM cti.ctr_journal
  WHERE id > @p2 AND kind IN (
 @p3)
@@ -566,7 +592,8 @@ SELECT TOP (@p1) id, at, direction, kind, agent, frame, origin, COALESCE(source_
 -- Up to the limit given of the journal entries after the id given whose
 -- kind is one of those listed, for followers (bridges).
 SELECT TOP (@p1) id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
-       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us
+       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
+       COALESCE(error, N'') AS error
   FROM cti.ctr_journal
  WHERE id > @p2 AND kind IN (
 @p3, @p4)
