@@ -19,12 +19,14 @@ var Migrations = schema.Dialect{
 	Name: "sqlserver",
 	FS:   schema.Migrations("sqlserver"),
 	Bootstrap: func(names map[string]string) string {
+		// Through EXEC, compiled when it runs: the schema it names may be
+		// created only by the line before, in this batch.
 		s := schema.Render(`IF OBJECT_ID(N'{{migrations}}', N'U') IS NULL
-    CREATE TABLE {{migrations}} (
+    EXEC (N'CREATE TABLE {{migrations}} (
         version    int           NOT NULL PRIMARY KEY,
         name       nvarchar(200) NOT NULL,
         applied_at datetime2(6)  NOT NULL
-    );
+    )');
 `, names)
 		// every relay table lives in a configured schema: it comes first
 		// (CREATE SCHEMA must be alone in its batch, hence EXEC)

@@ -1,11 +1,11 @@
 -- version table
 IF SCHEMA_ID(N'cti') IS NULL EXEC (N'CREATE SCHEMA cti');
 IF OBJECT_ID(N'cti.ctr_schema_migrations', N'U') IS NULL
-    CREATE TABLE cti.ctr_schema_migrations (
+    EXEC (N'CREATE TABLE cti.ctr_schema_migrations (
         version    int           NOT NULL PRIMARY KEY,
         name       nvarchar(200) NOT NULL,
         applied_at datetime2(6)  NOT NULL
-    );
+    )');
 -- exists: SELECT CAST(CASE WHEN OBJECT_ID(@p1, N'U') IS NULL THEN 0 ELSE 1 END AS bit)
 -- is applied: SELECT COUNT(*) FROM {{migrations}} WHERE version = @p1
 -- record: INSERT INTO {{migrations}} (version, name, applied_at) VALUES (@p1, @p2, @p3)
