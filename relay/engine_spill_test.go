@@ -32,6 +32,7 @@ type wedgedStore struct {
 	*memstore.Store
 	mode    atomic.Int32
 	writes  atomic.Int64 // writes refused so far
+	settles atomic.Int64 // of which settles
 	unblock chan struct{}
 }
 
@@ -98,6 +99,9 @@ func (s *wedgedStore) Extend(ctx context.Context, owner string, until time.Time)
 }
 
 func (s *wedgedStore) Settle(ctx context.Context, outcomes []relay.Outcome, now time.Time, claim relay.ClaimRequest) (int, []relay.Job, error) {
+	if s.mode.Load() != healthy {
+		s.settles.Add(1)
+	}
 	if err := s.wedge(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -183,7 +187,9 @@ func TestEngineStopIsBoundedAndSpillsWhenTheDatabaseIsWedged(t *testing.T) {
 			<-started
 			ws.mode.Store(tc.mode)
 			close(gate)
-			r.until("the writer in trouble", 0, func() bool { return ws.writes.Load() > 0 })
+			// The dial's answer (and the events held for it) are in the
+			// writer's hands before maria's event comes.
+			r.until("the writer in trouble", 0, func() bool { return ws.settles.Load() > 0 })
 			r.driver.Emit(context.Background(), relay.EndCall("maria"))
 
 			stopped := make(chan struct{})
