@@ -310,7 +310,7 @@ func (e *Engine) shutdown() {
 	defer close(finished)
 	t0 := e.cfg.Clock.Now()
 	e.stopping.Store(true)
-	e.log.Info("relay engine stopping", "shutdown_timeout", e.cfg.ShutdownTimeout, "shutdown_grace", e.cfg.ShutdownGrace)
+	e.log.Info("relay engine stopping", "shutdown_timeout", e.cfg.ShutdownTimeout.String(), "shutdown_grace", e.cfg.ShutdownGrace.String())
 	e.cancel()
 	e.gate.Lock()
 	e.claimOpen = false
