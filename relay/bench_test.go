@@ -152,7 +152,10 @@ func (s *nullStore) ReclaimDead(context.Context, relay.ReclaimDeadRequest) ([]re
 func (s *nullStore) Extend(context.Context, string, time.Time) error         { return nil }
 func (s *nullStore) Publish(context.Context, []relay.Frame, time.Time) error { return nil }
 func (s *nullStore) Release(context.Context, string) error                   { return nil }
-func (s *nullStore) Wakeups() (_, _ <-chan struct{})                         { return nil, nil }
+func (s *nullStore) PublishOnce(context.Context, string, []relay.Frame, time.Time) (bool, error) {
+	return true, nil
+}
+func (s *nullStore) Wakeups() (_, _ <-chan struct{}) { return nil, nil }
 
 func mustParse(b *testing.B, raw string) relay.Frame {
 	b.Helper()

@@ -19,7 +19,17 @@ func (e *Engine) dispatch(ctx context.Context, jobs []Job) {
 // claim already guarantees a single command per agent, so order per agent
 // holds.
 func (e *Engine) start(ctx context.Context, jobs []Job) {
+	e.sealMu.RLock()
+	if e.sealed {
+		e.sealMu.RUnlock()
+		e.inFlight.Add(-int64(len(jobs)))
+		for _, j := range jobs {
+			e.log.Warn("leased as the relay stopped: not started", "inbox_id", j.ID, "agent", j.Agent, "verb", j.Verb)
+		}
+		return
+	}
 	e.running.Add(len(jobs))
+	e.sealMu.RUnlock()
 	for _, j := range jobs {
 		e.workers.submit(work{ctx: ctx, job: j})
 	}
@@ -129,15 +139,18 @@ func (e *Engine) execute(ctx context.Context, j Job) (Outcome, bool) {
 
 // writer is the single goroutine that makes answers durable: it drains what
 // is ready into one batch, settles the outcomes, then publishes the events,
-// so a busy relay writes big batches and an idle one writes at once.
+// so a busy relay writes big batches and an idle one writes at once. Past
+// the shutdown deadline it writes nothing more: events are kept for the
+// spill file, outcomes left to their leases.
 func (e *Engine) writer() {
 	defer close(e.writerDone)
+	defer close(e.calls)
 	var outcomes []Outcome
 	var events []Frame
 	for {
 		var first output
 		var ok bool
-		if e.fence.holding() {
+		if !e.fenceTaken && e.fence.holding() {
 			// events wait for other relays' replies: look again soon
 			select {
 			case first, ok = <-e.output:
@@ -172,26 +185,78 @@ func (e *Engine) writer() {
 				break drain
 			}
 		}
-		e.flush(outcomes, events)
+		if !e.flush(outcomes, events) {
+			// A call was abandoned and may still read the batch.
+			outcomes, events = nil, nil
+		}
 	}
-	e.publish(context.Background(), e.fence.release())
+	if e.fenceTaken {
+		return
+	}
+	// Published late rather than lost, or spilled.
+	unpublished, _ := e.publish(e.writeCtx, e.fence.release())
+	e.spill = append(e.spill, unpublished...)
 }
 
 // flush retries until the database takes the batch: an answer the switch
 // gave must not be lost to a database restart. Leases keep the commands ours
 // meanwhile (the lease loop extends them). A batch the database refuses for
 // the data of one of its messages is never retried whole (refusedOutcomes).
-func (e *Engine) flush(outcomes []Outcome, events []Frame) {
-	ctx := context.Background()
-	e.flushOutcomes(ctx, outcomes)
+// Only the shutdown deadline ends the retries; what is left then is spilled
+// (events, before those the fence holds) or left to its lease (outcomes).
+// It reports false when it abandoned a database call.
+func (e *Engine) flush(outcomes []Outcome, events []Frame) bool {
+	ctx := e.writeCtx
+	unsettled, ok := e.settleAll(ctx, outcomes)
+	e.unsettledAtShutdown(unsettled)
+	if !ok || ctx.Err() != nil || e.fenceTaken {
+		e.spillEvents(events)
+		return ok
+	}
 	// After the settle: this relay's replies are journaled before the
 	// fence looks for commands still in flight.
-	e.publish(ctx, e.fence.admit(ctx, events, e.cfg.Clock.Now()))
+	ready := events
+	if e.fence.probe != nil {
+		// The fence asks the database too: on the caller goroutine, and
+		// what it held so far goes with this batch if the call is abandoned.
+		unpublished := append(e.fence.frames(), events...)
+		now := e.cfg.Clock.Now()
+		if !e.do(func() { ready = e.fence.admit(ctx, events, now) }) {
+			e.fenceTaken = true
+			e.spill = append(e.spill, unpublished...)
+			return false
+		}
+	}
+	unpublished, ok := e.publish(ctx, ready)
+	if len(unpublished) > 0 {
+		e.spill = append(e.spill, unpublished...)
+		e.spillEvents(nil)
+	}
+	return ok
 }
 
-func (e *Engine) flushOutcomes(ctx context.Context, outcomes []Outcome) {
+// spillEvents keeps events for the spill file, after those the fence holds
+// (they arrived first).
+func (e *Engine) spillEvents(events []Frame) {
+	if !e.fenceTaken {
+		e.spill = append(e.spill, e.fence.take()...)
+	}
+	e.spill = append(e.spill, events...)
+}
+
+// settleAll settles outcomes, retrying, and returns those the shutdown
+// deadline left unsettled; ok is false when it abandoned a call.
+func (e *Engine) settleAll(ctx context.Context, outcomes []Outcome) (unsettled []Outcome, ok bool) {
 	for failures := 0; len(outcomes) > 0; failures++ {
-		n, more, err := e.settle(ctx, outcomes, failures == 0)
+		if ctx.Err() != nil {
+			return outcomes, true
+		}
+		e.wc.ctx, e.wc.outcomes, e.wc.first = ctx, outcomes, failures == 0
+		if !e.do(e.settleFn) {
+			return outcomes, false
+		}
+		n, more, err := e.wc.n, e.wc.more, e.wc.err
+		e.wc.outcomes = nil
 		if err == nil {
 			e.committed()
 			e.count(outcomes)
@@ -206,15 +271,17 @@ func (e *Engine) flushOutcomes(ctx context.Context, outcomes []Outcome) {
 			if e.intakeHeld.Load() {
 				signal(e.intakeWake)
 			}
-			return
+			return nil, true
 		}
 		if errors.Is(err, ErrDataRejected) {
-			e.refusedOutcomes(ctx, outcomes, err)
-			return
+			return e.refusedOutcomes(ctx, outcomes, err)
 		}
 		e.log.Error("settle answers", "err", err, "batch", len(outcomes), "failures", failures+1)
-		<-e.cfg.Clock.After(retryDelay(failures))
+		if !e.pause(ctx, retryDelay(failures)) {
+			return outcomes, true
+		}
 	}
+	return nil, true
 }
 
 // refusedOutcomes handles a settle the database refused for the data of a
@@ -223,12 +290,15 @@ func (e *Engine) flushOutcomes(ctx context.Context, outcomes []Outcome) {
 // fault is alone, whose replies are then dropped, loudly, so its command is
 // settled and its agent's queue moves on. An outcome refused without replies
 // is left to its lease: reclaim decides its fate as for a dead relay's.
-func (e *Engine) refusedOutcomes(ctx context.Context, outcomes []Outcome, err error) {
+func (e *Engine) refusedOutcomes(ctx context.Context, outcomes []Outcome, err error) ([]Outcome, bool) {
 	if len(outcomes) > 1 {
 		half := len(outcomes) / 2
-		e.flushOutcomes(ctx, outcomes[:half])
-		e.flushOutcomes(ctx, outcomes[half:])
-		return
+		u1, ok := e.settleAll(ctx, outcomes[:half])
+		if !ok {
+			return slices.Concat(u1, outcomes[half:]), false
+		}
+		u2, ok := e.settleAll(ctx, outcomes[half:])
+		return slices.Concat(u1, u2), ok
 	}
 	o := outcomes[0]
 	e.stats.lost.Add(int64(len(o.Replies)))
@@ -237,49 +307,66 @@ func (e *Engine) refusedOutcomes(ctx context.Context, outcomes []Outcome, err er
 			// Nothing of the message's own is left to refuse.
 			e.log.Error("outcome refused by the database: left to its lease", "inbox_id", o.Job.ID, "agent", o.Job.Agent, "err", err)
 			e.inFlight.Add(-1)
-			return
+			// Stop must not release it: that would run it again as if
+			// it had never been sent.
+			e.keepLeases = true
+			return nil, true
 		}
 		// Its reason (a driver's message) is what the database refuses:
 		// the command is finished bare, so its agent's queue moves on.
 		e.log.Error("outcome refused by the database: command finished without its record", "inbox_id", o.Job.ID,
 			"agent", o.Job.Agent, "frame", o.Job.Frame, "reason", o.Reason, "err", err)
 		o.Kind, o.Reason, o.NotBefore = Done, "", time.Time{}
-		e.flushOutcomes(ctx, []Outcome{o})
-		return
+		return e.settleAll(ctx, []Outcome{o})
 	}
 	for _, f := range o.Replies {
 		e.log.Error("reply refused by the database, in T_TTO and in relay_dead: lost", "inbox_id", o.Job.ID,
 			"agent", o.Job.Agent, "frame", f.String(), "err", err)
 	}
 	o.Replies = nil
-	e.flushOutcomes(ctx, []Outcome{o})
+	return e.settleAll(ctx, []Outcome{o})
 }
 
-// publish retries until the database takes the events. A batch refused for
-// an event's data is split, as refusedOutcomes does, until the event at
-// fault is alone.
-func (e *Engine) publish(ctx context.Context, events []Frame) {
+// publish retries until the database takes the events, and returns those
+// the shutdown deadline left unpublished; ok is false when it abandoned a
+// call. A batch refused for an event's data is split, as refusedOutcomes
+// does, until the event at fault is alone.
+func (e *Engine) publish(ctx context.Context, events []Frame) (unpublished []Frame, ok bool) {
 	for failures := 0; len(events) > 0; failures++ {
-		err := e.cfg.Store.Publish(ctx, events, e.cfg.Clock.Now())
+		if ctx.Err() != nil {
+			return events, true
+		}
+		e.wc.ctx, e.wc.events = ctx, events
+		if !e.do(e.publishFn) {
+			return events, false
+		}
+		err := e.wc.err
+		e.wc.events = nil
 		if err == nil {
 			e.committed()
 			e.stats.events.Add(int64(len(events)))
-			return
+			return nil, true
 		}
 		if errors.Is(err, ErrDataRejected) {
 			if len(events) == 1 {
 				e.stats.lost.Add(1)
 				e.log.Error("event refused by the database, in T_TTO and in relay_dead: lost", "frame", events[0].String(), "err", err)
-				return
+				return nil, true
 			}
 			half := len(events) / 2
-			e.publish(ctx, events[:half])
-			e.publish(ctx, events[half:])
-			return
+			u1, ok := e.publish(ctx, events[:half])
+			if !ok {
+				return slices.Concat(u1, events[half:]), false
+			}
+			u2, ok := e.publish(ctx, events[half:])
+			return slices.Concat(u1, u2), ok
 		}
 		e.log.Error("publish events", "err", err, "batch", len(events), "failures", failures+1)
-		<-e.cfg.Clock.After(retryDelay(failures))
+		if !e.pause(ctx, retryDelay(failures)) {
+			return events, true
+		}
 	}
+	return nil, true
 }
 
 // settle applies outcomes. On a first try, the same transaction leases the
@@ -292,10 +379,14 @@ func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (in
 		n, _, err := e.cfg.Store.Settle(ctx, outcomes, e.cfg.Clock.Now(), ClaimRequest{})
 		return n, true, err
 	}
+	// Not held across the call: Stop must not wait for a database that
+	// does not answer. Commands it leases once Stop has sealed the engine
+	// are not started (see start).
 	e.gate.RLock()
-	defer e.gate.RUnlock()
+	open := e.claimOpen
+	e.gate.RUnlock()
 	now := e.cfg.Clock.Now()
-	if !e.claimOpen {
+	if !open {
 		n, _, err := e.cfg.Store.Settle(ctx, outcomes, now, ClaimRequest{})
 		return n, true, err
 	}

@@ -64,6 +64,16 @@ type EngineConfig struct {
 	MaxFrame     int           // bytes (DefaultMaxFrame)
 	// ShutdownTimeout bounds how long Stop waits for commands at the switch (10s).
 	ShutdownTimeout time.Duration
+	// ShutdownGrace bounds, once commands at the switch have finished or
+	// been cut off, the writer's last writes and the release of leases
+	// (DefaultShutdownGrace). Stop returns within ShutdownTimeout +
+	// ShutdownGrace + 1s, whatever the database does, plus the time to write
+	// a spill file.
+	ShutdownGrace time.Duration
+	// SpillDir is where Stop writes the events it could not make durable
+	// before its deadline, and where Start looks for such files to publish
+	// first. Empty: no spill; such events are logged as lost and counted.
+	SpillDir string
 	// Committed, when set, is called after each committed write to the
 	// journal (intake, settle, publish), from the loop that wrote it; it
 	// must not block. The process's Feed.Wake: readers see it at once.
@@ -98,6 +108,7 @@ func (c *EngineConfig) defaults() error {
 	setDefault(&c.Lease, DefaultLease)
 	setDefault(&c.ExecTimeout, 10*time.Second)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)
+	setDefault(&c.ShutdownGrace, DefaultShutdownGrace)
 	setDefault(&c.Backoff.Base, 250*time.Millisecond)
 	setDefault(&c.Backoff.Max, 30*time.Second)
 	switch c.InDoubt {
@@ -114,9 +125,13 @@ func (c *EngineConfig) defaults() error {
 type EngineStats struct {
 	Intaken, Claimed, Done, Retried, Dead, Events, Reclaimed int64
 	InFlight                                                 int64
-	// Lost counts replies and events the database refused even as dead
-	// letters (each logged with its frame): the writer moved on without them.
-	Lost int64
+	// Lost counts replies and events the relay could not keep, each logged
+	// with its frame: refused by the database even as dead letters (the
+	// writer moved on without them), or not written before shutdown with no
+	// spill directory (or a failed spill write). At shutdown also: events
+	// written to a spill file, and answers not recorded (left to their
+	// command's lease).
+	Lost, Spilled, Unsettled int64
 }
 
 // Engine moves commands from the durable inbox to the switch and their answers
@@ -135,9 +150,39 @@ type Engine struct {
 	running    sync.WaitGroup     // commands at the switch
 	writerDone chan struct{}      // closed when the writer has flushed everything
 
-	// gate lets the writer dispatch the commands a settle leased only while
-	// claiming is open: Stop closes it before it waits for commands at the
-	// switch, so none starts after that.
+	// The writer's database calls run under writeCtx, which Stop ends at
+	// its deadline; hard closes abandonAfter later, when the writer stops
+	// waiting for a call that ignores the end of its context (calls run on
+	// the caller goroutine, fed by calls).
+	writeCtx  context.Context
+	endWrites context.CancelCauseFunc
+	hard      chan struct{}
+	calls     chan func()
+	callDone  chan struct{}
+	wc        writerCall
+	// settleCall and publishCall as values made once.
+	settleFn, publishFn func()
+	// Owned by the writer until writerDone: what it could not write, and
+	// whether an abandoned call may still be using the fence.
+	spill      []Frame
+	unsettled  int
+	keepLeases bool // a command was left to its lease (refusedOutcomes)
+	fenceTaken bool
+	// Events the driver sent while Stop was closing it and the writer had
+	// no room, written after the writer's spill (until spillDone).
+	stopping  atomic.Bool
+	overMu    sync.Mutex
+	overflow  []Frame
+	spillDone bool
+
+	// sealMu guards sealed: once set, leased commands are not started
+	// (Stop no longer waits for them).
+	sealMu sync.RWMutex
+	sealed bool
+
+	// gate guards claimOpen: a settle leases the next commands only while
+	// claiming is open (Stop closes it first); what a settle leased after
+	// Stop has sealed the engine is not started.
 	gate      sync.RWMutex
 	claimOpen bool
 	runCtx    context.Context // commands at the switch run under it
@@ -158,7 +203,10 @@ type Engine struct {
 	order                     eventOrder // replies before the events their command caused
 	fence                     eventFence // ... also when another relay ran the command
 	inFlight                  atomic.Int64
-	stats                     struct{ intaken, claimed, done, retried, dead, events, reclaimed, lost atomic.Int64 }
+	stats                     struct {
+		intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64
+		spilled, lost, unsettled                                 atomic.Int64
+	}
 
 	// outputMu guards closing output against the driver's sink: an event
 	// that comes after the writer has closed is refused, not sent.
@@ -185,7 +233,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		claimWake:  make(chan struct{}, 1),
 		output:     make(chan output, cfg.MaxInFlight+cfg.WriteBatch),
 		writerDone: make(chan struct{}),
+		hard:       make(chan struct{}),
+		calls:      make(chan func()),
+		callDone:   make(chan struct{}, 1),
 	}
+	e.writeCtx, e.endWrites = context.WithCancelCause(context.Background())
+	e.settleFn, e.publishFn = e.settleCall, e.publishCall
 	e.fence = eventFence{owner: e.owner, bound: cfg.ExecTimeout, log: e.log}
 	if !cfg.SoleRelay {
 		// the only relay of its store has every command in eventOrder
@@ -204,7 +257,8 @@ func (e *Engine) Stats() EngineStats {
 	return EngineStats{
 		Intaken: e.stats.intaken.Load(), Claimed: e.stats.claimed.Load(), Done: e.stats.done.Load(),
 		Retried: e.stats.retried.Load(), Dead: e.stats.dead.Load(), Events: e.stats.events.Load(),
-		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(), Lost: e.stats.lost.Load(),
+		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(),
+		Spilled: e.stats.spilled.Load(), Lost: e.stats.lost.Load(), Unsettled: e.stats.unsettled.Load(),
 	}
 }
 
@@ -217,6 +271,11 @@ func (e *Engine) Start(ctx context.Context) error { return e.life.Start(ctx, e.s
 func (e *Engine) Stopped() <-chan struct{} { return e.life.Stopped() }
 
 func (e *Engine) startUp(ctx context.Context) (func(), error) {
+	// What an earlier run could not write goes first: before the switch's
+	// new events and before any new command.
+	if err := e.publishSpills(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.cfg.Driver.Open(ctx, EventSinkFunc(e.event)); err != nil {
 		return nil, fmt.Errorf("open driver: %w", err)
 	}
@@ -226,6 +285,7 @@ func (e *Engine) startUp(ctx context.Context) (func(), error) {
 	e.runCtx, e.claimOpen = runCtx, true
 	// the loops wait on these themselves: one hop less per wake-up
 	e.intakeNotify, e.claimNotify = e.cfg.Store.Wakeups()
+	go e.caller()
 	go e.writer()
 	e.loops.Add(3)
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
@@ -237,26 +297,46 @@ func (e *Engine) startUp(ctx context.Context) (func(), error) {
 
 // Stop stops claiming, lets commands at the switch finish for up to
 // ShutdownTimeout, settles what they answered, releases what is left and
-// closes the driver. Safe to call more than once and from several goroutines:
-// every call returns once the engine has stopped.
+// closes the driver. Whatever the database does, it returns within
+// ShutdownTimeout + ShutdownGrace + 1s (and the time to write a spill file):
+// events not written by then are spilled to SpillDir, answers not recorded
+// are left to their commands' leases. Safe to call more than once and from
+// several goroutines: every call returns once the engine has stopped.
 func (e *Engine) Stop() { e.life.Stop() }
 
 // shutdown is Stop's work, run once.
 func (e *Engine) shutdown() {
+	finished := make(chan struct{})
+	defer close(finished)
+	t0 := e.cfg.Clock.Now()
+	e.stopping.Store(true)
+	e.log.Info("relay engine stopping", "shutdown_timeout", e.cfg.ShutdownTimeout.String(), "shutdown_grace", e.cfg.ShutdownGrace.String())
 	e.cancel()
 	e.gate.Lock()
 	e.claimOpen = false
 	e.gate.Unlock()
-	e.loops.Wait()
-	done := make(chan struct{})
-	go func() { e.running.Wait(); close(done) }()
+	// The loops' database calls end with their context; one that does not
+	// (a server that stopped answering) is not waited for past the timeout.
+	timeout, stopTimeout := clockContext(e.cfg.Clock, t0.Add(e.cfg.ShutdownTimeout))
+	defer stopTimeout()
+	select {
+	case <-waitDone(&e.loops):
+	case <-timeout.Done():
+		e.log.Warn("shutdown timeout: intake, claim or lease loop still in a database call; not waited for")
+	}
+	e.seal()
+	done := waitDone(&e.running)
 	select {
 	case <-done:
-	case <-e.cfg.Clock.After(e.cfg.ShutdownTimeout):
+	case <-timeout.Done():
 		e.log.Warn("shutdown timeout: cutting off commands still at the switch", "in_flight", e.inFlight.Load())
 		e.abort()
-		<-done
 	}
+	// From here the database gets ShutdownGrace: the writer's last batches
+	// and the release of leases. Commands cut off wait for room in the
+	// writer's queue, which the writer empties into the spill past it.
+	e.armWriteDeadline(minTime(e.cfg.Clock.Now(), t0.Add(e.cfg.ShutdownTimeout)).Add(e.cfg.ShutdownGrace), finished)
+	<-done
 	e.abort()
 	// Nothing dispatches any more: loops and claiming have stopped.
 	e.workers.close()
@@ -269,12 +349,21 @@ func (e *Engine) shutdown() {
 	close(e.output)
 	e.outputMu.Unlock()
 	<-e.writerDone
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.cfg.Store.Release(ctx, e.owner); err != nil {
-		e.log.Error("release leases at shutdown", "err", err)
+	e.overMu.Lock()
+	spill := append(e.spill, e.overflow...)
+	e.spillDone = true
+	e.overMu.Unlock()
+	e.writeSpilled(spill, "not written to the database before the shutdown deadline")
+	e.release()
+	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load(),
+		"spilled", e.stats.spilled.Load(), "unsettled", e.stats.unsettled.Load())
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load())
+	return b
 }
 
 func (e *Engine) committed() {
@@ -301,13 +390,19 @@ func (e *Engine) event(ctx context.Context, f Frame) {
 		e.outputMu.RLock()
 		defer e.outputMu.RUnlock()
 		if e.outputClosed {
-			e.log.Warn("event after shutdown not recorded", "frame", f.String())
+			if !e.holdForSpill(f) {
+				e.log.Warn("event after shutdown not recorded", "frame", f.String())
+			}
 			return
 		}
 		select {
 		case e.output <- output{event: f}:
 		case <-ctx.Done():
-			e.log.Warn("event dropped: driver context ended", "frame", f.String())
+			// At shutdown, the driver closing while the writer has no room
+			// (the database is slow or gone): the event goes to the spill.
+			if !e.stopping.Load() || !e.holdForSpill(f) {
+				e.log.Warn("event dropped: driver context ended", "frame", f.String())
+			}
 		}
 	})
 }
@@ -574,8 +669,23 @@ func (e *Engine) takeOver(jobs []Job, now time.Time, why, logMsg string) {
 	}
 	e.inFlight.Add(int64(len(outcomes)))
 	for i := range outcomes {
-		e.output <- output{outcome: &outcomes[i]}
+		if !e.queue(output{outcome: &outcomes[i]}) {
+			// A lease loop Stop gave up waiting for: the command stays
+			// leased and is reclaimed again when that lease expires.
+			e.inFlight.Add(-1)
+		}
 	}
+}
+
+// queue hands o to the writer unless Stop has closed its queue.
+func (e *Engine) queue(o output) bool {
+	e.outputMu.RLock()
+	defer e.outputMu.RUnlock()
+	if e.outputClosed {
+		return false
+	}
+	e.output <- o
+	return true
 }
 
 // abandoned decides the fate of a command that may or may not have reached

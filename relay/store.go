@@ -187,6 +187,12 @@ type Queue interface {
 	// it was is settled all the same. They return ErrDataRejected only when
 	// even that record was refused.
 	Publish(ctx context.Context, events []Frame, now time.Time) error
+	// PublishOnce does what Publish does, once per key: in the same
+	// transaction it records key in relay_cursor (position: how many events
+	// it published), and when key is already there it does nothing and
+	// reports false. The engine publishes spill files with it, so one is
+	// never published twice.
+	PublishOnce(ctx context.Context, key string, events []Frame, now time.Time) (bool, error)
 	// Release hands back every command the owner holds, untouched, for
 	// another relay (or the next start) to take.
 	Release(ctx context.Context, owner string) error

@@ -94,6 +94,12 @@ type EngineConfig struct {
 	InDoubt         string   `yaml:"in_doubt"` // dead | retry
 	MaxFrameBytes   int      `yaml:"max_frame_bytes"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// ShutdownGrace bounds the last database writes at shutdown, after
+	// shutdown_timeout (relay.DefaultShutdownGrace).
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// SpillDir holds what a stopping relay could not write to the database
+	// (default: the working directory).
+	SpillDir string `yaml:"spill_dir"`
 }
 
 // BridgesConfig configures the bridges: other ways into the same queue.
@@ -353,6 +359,12 @@ func (c Config) Validate() error {
 	}
 	if e.MaxFrameBytes > 1<<20 {
 		bad("engine.max_frame_bytes", "at most 1048576")
+	}
+	if e.ShutdownTimeout < 0 {
+		bad("engine.shutdown_timeout", "must not be negative")
+	}
+	if e.ShutdownGrace < 0 {
+		bad("engine.shutdown_grace", "must not be negative")
 	}
 	if e.Lease != 0 && time.Duration(e.Lease) < time.Second {
 		bad("engine.lease", "at least 1s")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -67,7 +68,17 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// Once the relay has run, the bounded shutdown below stops what these
+	// deferred calls stop when it fails to start.
+	ran := false
+	unlessRan := func(stop func()) func() {
+		return func() {
+			if !ran {
+				stop()
+			}
+		}
+	}
+	defer unlessRan(func() { _ = db.Close() })()
 	if err := prepareSchema(ctx, cfg, db, env); err != nil {
 		return err
 	}
@@ -87,6 +98,11 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		return err
 	}
 	e := cfg.Engine
+	// Absolute, so the log names the file wherever the relay was started.
+	spillDir, err := filepath.Abs(orDefault(e.SpillDir, "."))
+	if err != nil {
+		return fmt.Errorf("engine.spill_dir: %w", err)
+	}
 	engine, err := relay.NewEngine(relay.EngineConfig{
 		Node: node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
 		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, MaxInbox: e.MaxInbox, WriteBatch: e.WriteBatch,
@@ -94,7 +110,8 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
 		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
 		InDoubt: relay.InDoubtPolicy(e.InDoubt), MaxFrame: e.MaxFrameBytes,
-		ShutdownTimeout: time.Duration(e.ShutdownTimeout), Committed: feed.Wake,
+		ShutdownTimeout: time.Duration(e.ShutdownTimeout), ShutdownGrace: time.Duration(e.ShutdownGrace),
+		SpillDir: spillDir, Committed: feed.Wake,
 	})
 	if err != nil {
 		return err
@@ -102,7 +119,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	if err := feed.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	defer feed.Stop()
+	defer unlessRan(feed.Stop)()
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
@@ -120,7 +137,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		engine.Stop()
 		return err
 	}
-	defer hb.Stop()
+	defer unlessRan(hb.Stop)()
 	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, node, clock, log)
 	if err != nil {
 		engine.Stop()
@@ -130,15 +147,64 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
 		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"))
 	<-ctx.Done()
-	log.Info("stopping: finishing commands at the switch (signal again to exit at once)")
+	ran = true
+	log.Info("stopping: finishing commands at the switch (signal again to exit at once)", "exits_within", exitBound(cfg).String())
 	go exitOnSecondSignal(env)
 	// Bridges take no new commands; the engine finishes what it has; the
 	// feed delivers what the engine wrote; then the bridges close.
 	running.quiesce()
+	// Bounded by the engine itself: shutdown_timeout + shutdown_grace + 1s,
+	// whatever the database does; what it could not write is spilled.
 	engine.Stop()
-	feed.Stop()
-	running.stop()
+	// The rest talks to the database too (the feed's last deliveries and
+	// positions, the relay_node row, closing the pool, which waits for calls
+	// a database that stopped answering never ends): bounded as a whole.
+	stopWithin(log, afterEngine,
+		step{"stop the feed", feed.Stop},
+		step{"stop the bridges", running.stop},
+		step{"leave relay_node", hb.Stop},
+		step{"close the database", func() { _ = db.Close() }})
 	return nil
+}
+
+// afterEngine bounds what run does at shutdown once the engine has stopped:
+// the feed may take relay.DefaultFeedDrain (5s) to deliver what the engine
+// wrote, then the bridges close.
+const afterEngine = 8 * time.Second
+
+// exitBound is how long after SIGTERM run exits at the latest (the local
+// write of a spill file aside).
+func exitBound(cfg Config) time.Duration {
+	timeout, grace := time.Duration(cfg.Engine.ShutdownTimeout), time.Duration(cfg.Engine.ShutdownGrace)
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	if grace <= 0 {
+		grace = relay.DefaultShutdownGrace
+	}
+	return timeout + grace + time.Second + afterEngine
+}
+
+// step is one shutdown step of run.
+type step struct {
+	name string
+	fn   func()
+}
+
+// stopWithin runs steps in order within budget. A step still running when
+// it is spent is left behind with the ones after it: the process is exiting.
+func stopWithin(log *slog.Logger, budget time.Duration, steps ...step) {
+	deadline := time.After(budget)
+	for _, s := range steps {
+		done := make(chan struct{})
+		go func() { defer close(done); s.fn() }()
+		select {
+		case <-done:
+		case <-deadline:
+			log.Error("shutdown: exiting before this step finished", "step", s.name, "budget", budget.String())
+			return
+		}
+	}
 }
 
 // warnColumns logs what in the ERP's tables would make the database refuse

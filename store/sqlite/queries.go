@@ -95,6 +95,9 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
  WHERE excluded.position >= c.position`
 
+	// A cursor created once: a second insert of the name changes nothing.
+	sqlMarkCursor = `INSERT INTO {{cursor}} (name, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`
+
 	sqlDeadLetters = `SELECT id, coalesce(inbox_id, 0), source, source_ref, agent, coalesce(verb, ''), frame, coalesce(code, ''), reason, attempts, enqueued_at, died_at
   FROM {{dead}} WHERE id > ? ORDER BY id LIMIT ?`
 
@@ -217,6 +220,7 @@ type queries struct {
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
 	journalError                                                 string
+	markCursor                                                   string
 	nodeHeartbeat, nodeLeave, nodes                              string
 
 	inbox, dead, journalRows, tto            *store.Batch
@@ -233,6 +237,7 @@ func renderQueries(names map[string]string) *queries {
 		renumberTTI: r(sqlRenumberTTI),
 		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), journalError: r(sqlJournalError), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
+		markCursor:    r(sqlMarkCursor),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),

@@ -227,6 +227,30 @@ func (s *Store) Publish(ctx context.Context, events []relay.Frame, now time.Time
 	return err
 }
 
+// PublishOnce implements relay.Store: the key's relay_cursor row and the
+// events in one transaction, nothing when the row is there. The events are
+// written one at a time (spills are rare), so one the ERP's table refuses
+// is dead-lettered alone, as Publish does.
+func (s *Store) PublishOnce(ctx context.Context, key string, events []relay.Frame, now time.Time) (bool, error) {
+	journal, _ := store.EventRows(events, now)
+	published := false
+	err := s.inTx(ctx, "publish once", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.markCursor, key, len(events), micros(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		published = true
+		return s.writeOutputs(ctx, tx, journal)
+	})
+	if err != nil {
+		return false, err
+	}
+	return published, nil
+}
+
 // writeOutputs writes outputs one at a time, in order, each under a
 // savepoint: one the database refuses for its data (a CHECK or trigger of
 // the ERP's on T_TTO) is rolled back and recorded in relay_dead with the
