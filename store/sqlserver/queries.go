@@ -34,6 +34,7 @@ const (
 	qStatus      query = "status"
 	qAgents      query = "agents"
 	qCursor      query = "cursor"
+	qMarkCursor  query = "mark_cursor"
 	qNodeBeat    query = "node_heartbeat"
 	qNodeLeave   query = "node_leave"
 	qNodes       query = "nodes"

@@ -154,6 +154,13 @@ SELECT TOP (@p2) id, at, direction, kind, agent, frame, origin, COALESCE(source_
  ORDER BY id
 -- ==== journal_head.sql
 SELECT COALESCE(MAX(id), 0) FROM relay_journal
+-- ==== mark_cursor.sql
+-- Creates cursor @p1 at position @p2, at @p3, once: when the name is there
+-- it inserts nothing (PublishOnce reads the row count). UPDLOCK, HOLDLOCK
+-- hold the key range, so two relays publishing one spill cannot both insert.
+INSERT INTO relay_cursor (name, position, updated_at)
+SELECT @p1, @p2, @p3
+ WHERE NOT EXISTS (SELECT 1 FROM relay_cursor WITH (UPDLOCK, HOLDLOCK) WHERE name = @p1)
 -- ==== node_heartbeat.sql
 -- Registers relay @p1 (host @p2, pid @p3, version @p4, started at @p5) or
 -- refreshes its row, with heartbeat_at = @p6. The update holds a key-range
