@@ -1,0 +1,161 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Customer is what a lookup finds for a caller's number.
+type Customer struct {
+	Code string
+	Name string
+}
+
+// Lookup finds the customer a number belongs to (store.QueryLookup runs a
+// configured SQL query on the ERP's database); found is false when none
+// matches.
+type Lookup interface {
+	Lookup(ctx context.Context, number string) (c Customer, found bool, err error)
+}
+
+// DefaultLookupTimeout bounds one lookup when Rules.LookupTimeout is zero.
+const DefaultLookupTimeout = 500 * time.Millisecond
+
+// Rules decide whether an incoming call pops (Divalto's "montée de fiche"
+// options, applicable to every pop consumer). The zero value pops every
+// call.
+type Rules struct {
+	// Exceptions are numbers that never pop, for every agent (Divalto's
+	// "No téléphone Exception" with no collaborator).
+	Exceptions []string
+	// AgentExceptions are numbers that never pop for one login (the same
+	// table with a collaborator code).
+	AgentExceptions map[string][]string
+	// MinLength: callers with fewer digits do not pop (internal calls).
+	MinLength int
+	// SkipWhenBusy: no pop while the agent is already on a call.
+	SkipWhenBusy bool
+	// Lookup, when set, enriches the pop with the customer's code and
+	// name, within LookupTimeout.
+	Lookup        Lookup
+	LookupTimeout time.Duration
+	// SuppressNoMatch: no pop when the lookup finds nobody.
+	SuppressNoMatch bool
+}
+
+// The rules a suppressed pop names in the journal (their config keys).
+const (
+	RuleException      = "exceptions"
+	RuleAgentException = "agent_exceptions"
+	RuleMinLength      = "min_length"
+	RuleBusy           = "skip_when_busy"
+	RuleNoMatch        = "suppress_no_match"
+)
+
+// Pop is the decision for one incoming call.
+type Pop struct {
+	Pop      bool
+	Rule     string    // the rule that suppressed it
+	Customer *Customer // the lookup's match, if any
+	// LookupErr is why the lookup failed or timed out: the call pops
+	// without enrichment.
+	LookupErr error
+}
+
+// digits keeps a number's digits (and a leading +): what the rules compare.
+func digits(s string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		if r >= '0' && r <= '9' || r == '+' && i == 0 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Check validates the rules, naming the key at fault under prefix.
+func (r Rules) Check(prefix string) error {
+	var errs []error
+	if r.MinLength < 0 {
+		errs = append(errs, fmt.Errorf("%smin_length: must not be negative", prefix))
+	}
+	if r.LookupTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%slookup.timeout: must not be negative", prefix))
+	}
+	if r.SuppressNoMatch && r.Lookup == nil {
+		errs = append(errs, fmt.Errorf("%ssuppress_no_match: needs lookup.query", prefix))
+	}
+	for i, n := range r.Exceptions {
+		if digits(n) == "" {
+			errs = append(errs, fmt.Errorf("%sexceptions[%d]: %q has no digits", prefix, i, n))
+		}
+	}
+	for agent, ns := range r.AgentExceptions {
+		for i, n := range ns {
+			if digits(n) == "" {
+				errs = append(errs, fmt.Errorf("%sagent_exceptions.%s[%d]: %q has no digits", prefix, agent, i, n))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Decide says whether a call from caller to login pops; busy is whether
+// the agent was already on another call. Suppressions and failed lookups
+// are noted in j.
+func (r Rules) Decide(ctx context.Context, j Journal, login, caller string, busy bool) Pop {
+	num := digits(caller)
+	suppress := func(rule, detail string) Pop {
+		if j != nil {
+			j.Note(ctx, Note{Agent: login, What: "pop-suppressed", Rule: rule, Detail: detail})
+		}
+		return Pop{Rule: rule}
+	}
+	for _, n := range r.Exceptions {
+		if digits(n) == num {
+			return suppress(RuleException, "caller "+caller+" is an exception number")
+		}
+	}
+	for agent, ns := range r.AgentExceptions {
+		if !strings.EqualFold(agent, login) {
+			continue
+		}
+		for _, n := range ns {
+			if digits(n) == num {
+				return suppress(RuleAgentException, "caller "+caller+" is an exception number for "+login)
+			}
+		}
+	}
+	if r.MinLength > 0 && len(strings.TrimPrefix(num, "+")) < r.MinLength {
+		return suppress(RuleMinLength, fmt.Sprintf("caller %q is shorter than %d digits", caller, r.MinLength))
+	}
+	if r.SkipWhenBusy && busy {
+		return suppress(RuleBusy, "the agent is already on a call")
+	}
+	p := Pop{Pop: true}
+	if r.Lookup == nil {
+		return p
+	}
+	timeout := r.LookupTimeout
+	if timeout == 0 {
+		timeout = DefaultLookupTimeout
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, found, err := r.Lookup.Lookup(lctx, num)
+	switch {
+	case err != nil:
+		p.LookupErr = err
+		if j != nil {
+			j.Note(ctx, Note{Agent: login, What: "lookup-failed", Rule: "lookup", Detail: "pops without enrichment: " + err.Error()})
+		}
+	case found:
+		p.Customer = &c
+	case r.SuppressNoMatch:
+		return suppress(RuleNoMatch, "no customer has number "+caller)
+	}
+	return p
+}
