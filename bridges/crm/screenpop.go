@@ -159,3 +159,11 @@ func (r Rules) Decide(ctx context.Context, j Journal, login, caller string, busy
 	}
 	return p
 }
+
+// LookupFunc adapts a function to Lookup.
+type LookupFunc func(ctx context.Context, number string) (Customer, bool, error)
+
+// Lookup calls fn.
+func (fn LookupFunc) Lookup(ctx context.Context, number string) (Customer, bool, error) {
+	return fn(ctx, number)
+}
