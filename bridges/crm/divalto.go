@@ -83,6 +83,7 @@ type Divalto struct {
 	mu     sync.Mutex
 	pops   map[string]*divaltoPop // by extension
 	login  map[string]string      // extension → login
+	ext    map[string]string      // lower-case login → extension
 	track  *tracker
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -152,9 +153,10 @@ func (d *Divalto) init() {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	d.pops, d.login, d.track = map[string]*divaltoPop{}, map[string]string{}, newTracker()
+	d.pops, d.login, d.ext, d.track = map[string]*divaltoPop{}, map[string]string{}, map[string]string{}, newTracker()
 	for l, ext := range d.Agents {
 		d.login[ext] = l
+		d.ext[strings.ToLower(strings.TrimSpace(l))] = ext
 	}
 }
 
@@ -241,14 +243,7 @@ func (d *Divalto) served(what string, c *call) bool {
 	return true
 }
 
-func (d *Divalto) extension(login string) string {
-	for l, ext := range d.Agents {
-		if strings.EqualFold(l, login) {
-			return ext
-		}
-	}
-	return ""
-}
+func (d *Divalto) extension(login string) string { return d.ext[strings.ToLower(login)] }
 
 // Handler serves {prefix}/api/cti/getevent and {prefix}/api/cti/setevent.
 func (d *Divalto) Handler() http.Handler {

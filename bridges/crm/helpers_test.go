@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // rig is a relay on memstore: engine, feed and a driver (relaytest's fake
 // switch unless one is given).
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	store  *memstore.Store
 	fake   *relaytest.Driver
 	engine *relay.Engine
@@ -33,20 +33,26 @@ type rig struct {
 	notes  *notes
 }
 
-func newRig(t *testing.T, driver relay.Driver) *rig {
+func newRig(t testing.TB, driver relay.Driver) *rig {
+	t.Helper()
+	return newRigPoll(t, driver, 2*time.Millisecond)
+}
+
+// newRigPoll is newRig with the engine's and the feed's fallback poll.
+func newRigPoll(t testing.TB, driver relay.Driver, poll time.Duration) *rig {
 	t.Helper()
 	r := &rig{t: t, store: memstore.New(), notes: &notes{}}
 	if driver == nil {
 		r.fake = &relaytest.Driver{}
 		driver = r.fake
 	}
-	feed, err := relay.NewFeed(relay.FeedConfig{Store: r.store, PollInterval: 2 * time.Millisecond})
+	feed, err := relay.NewFeed(relay.FeedConfig{Store: r.store, PollInterval: poll})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.feed = feed
 	e, err := relay.NewEngine(relay.EngineConfig{Node: "node-a", Store: r.store, Driver: driver, SoleRelay: true,
-		PollInterval: 2 * time.Millisecond, Committed: feed.Wake})
+		PollInterval: poll, Committed: feed.Wake})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,7 @@ func (r *rig) until(what string, cond func() bool) {
 	until(r.t, what, cond)
 }
 
-func until(t *testing.T, what string, cond func() bool) {
+func until(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

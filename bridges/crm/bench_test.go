@@ -1,0 +1,169 @@
+package crm_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/bridges/crm"
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// getEventBench is a Divalto service with 1,000 extensions over HTTP
+// (keep-alive connections, as Divalto's pollers hold them) while the switch
+// keeps ringing and hanging up.
+type getEventBench struct {
+	srv    *httptest.Server
+	client *http.Client
+	stop   func()
+}
+
+const benchExtensions = 1000
+
+func newGetEventBench(b *testing.B) *getEventBench {
+	r := newRigPoll(b, nil, 100*time.Millisecond) // the defaults' order: commits wake the feed
+	agents := map[string]string{}
+	for i := range benchExtensions {
+		agents[fmt.Sprintf("a%04d", i)] = fmt.Sprint(10000 + i)
+	}
+	d := &crm.Divalto{Feed: r.feed, Agents: agents, Rules: crm.Rules{MinLength: 6, Exceptions: []string{"0800000000"}}}
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	for i := range benchExtensions {
+		r.fake.Emit(context.Background(), ring(fmt.Sprintf("a%04d", i), fmt.Sprintf("03882%05d", i), fmt.Sprint(10000+i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.feed.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			login := fmt.Sprintf("a%04d", i%benchExtensions)
+			r.fake.Emit(context.Background(), relay.EndCall(login))
+			r.fake.Emit(context.Background(), ring(login, fmt.Sprintf("03883%05d", i%benchExtensions), agents[login]))
+			time.Sleep(10 * time.Millisecond) // 200 events a second: more than 1,000 agents' calls make
+		}
+	})
+	g := &getEventBench{srv: srv, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	g.stop = func() {
+		close(done)
+		wg.Wait()
+		g.client.CloseIdleConnections()
+		srv.Close()
+		d.Stop()
+	}
+	return g
+}
+
+func (g *getEventBench) poll(b *testing.B, i int64) time.Duration {
+	start := time.Now()
+	resp, err := g.client.Get(fmt.Sprintf("%s%s/api/cti/getevent?ident=&telorg=%d", g.srv.URL, crm.DefaultDivaltoPrefix, 10000+i%benchExtensions))
+	if err != nil {
+		b.Error(err)
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return time.Since(start)
+}
+
+func report(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// BenchmarkGetEventPaced is the load: 1,000 extensions each polled
+// once a second (one poll a millisecond, round robin), latency percentiles
+// of a poll reported; the budget is p99 ≤ 5 ms. b.N polls take b.N ms.
+//
+//	go test ./bridges/crm -run '^$' -bench GetEventPaced -benchtime 5000x
+func BenchmarkGetEventPaced(b *testing.B) {
+	g := newGetEventBench(b)
+	defer g.stop()
+	lat := make([]time.Duration, b.N)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if wait := time.Until(start.Add(time.Duration(i) * time.Millisecond)); wait > 0 {
+			time.Sleep(wait) // pacing the load, not waiting for a result
+		}
+		wg.Go(func() { lat[i] = g.poll(b, int64(i)) })
+	}
+	wg.Wait()
+	b.StopTimer()
+	report(b, lat)
+}
+
+// BenchmarkGetEvent polls as fast as the machine allows: a heavier load
+// than the issue's.
+//
+//	go test ./bridges/crm -run '^$' -bench 'GetEvent$' -benchtime 20000x
+func BenchmarkGetEvent(b *testing.B) {
+	g := newGetEventBench(b)
+	defer g.stop()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		mine := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			mine = append(mine, g.poll(b, next.Add(1)))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	report(b, lat)
+}
+
+// BenchmarkGetEventHandler is the handler alone (no network): what a poll
+// costs the relay, served from memory.
+func BenchmarkGetEventHandler(b *testing.B) {
+	r := newRigPoll(b, nil, 100*time.Millisecond)
+	agents := map[string]string{}
+	for i := range benchExtensions {
+		agents[fmt.Sprintf("a%04d", i)] = fmt.Sprint(10000 + i)
+	}
+	d := &crm.Divalto{Feed: r.feed, Agents: agents}
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Stop()
+	h := d.Handler()
+	reqs := make([]*http.Request, benchExtensions)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/cti/getevent?ident=&telorg=%d", crm.DefaultDivaltoPrefix, 10000+i), nil)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, reqs[i%benchExtensions])
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
