@@ -111,7 +111,11 @@ func TestSeniorClickToDialOutcomes(t *testing.T) {
 		}
 		return []relay.Frame{a}, nil
 	}
-	base := r.clickToDial(func(h *crm.ClickToDial) { h.Wait = 50 * time.Millisecond; h.OriginVar = "ramal"; h.DestinationVar = "numero" })
+	base := r.clickToDial(func(h *crm.ClickToDial) {
+		h.Wait = 50 * time.Millisecond
+		h.OriginVar = "ramal"
+		h.DestinationVar = "numero"
+	})
 
 	mu.Lock()
 	answer = relay.ErrReply("jose", "BUSY", "agent is on a call")
