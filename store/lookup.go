@@ -6,7 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jmoiron/sqlx"
 )
+
+// SQLDB is the connection pool under a dialect's store, for a query on the
+// ERP's own tables (NewCustomerQuery); false for a store with none
+// (memstore).
+func SQLDB(db any) (*sql.DB, bool) {
+	switch d := db.(type) {
+	case interface{ DB() *sql.DB }:
+		return d.DB(), true
+	case interface{ DB() *sqlx.DB }:
+		return d.DB().DB, true
+	}
+	return nil, false
+}
 
 // CustomerQuery is a configured, parameterised query on the ERP's database
 // that finds the customer a phone number belongs to (screen-pop

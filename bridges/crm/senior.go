@@ -51,9 +51,6 @@ type ClickToDial struct {
 // Check validates the configuration, naming the key at fault under prefix.
 func (h *ClickToDial) Check(prefix string) error {
 	var errs []error
-	if h.Feed == nil {
-		errs = append(errs, errors.New("click-to-dial needs the feed"))
-	}
 	if h.Auth < httpdial.AuthNone || h.Auth > httpdial.AuthBasicHeader {
 		errs = append(errs, fmt.Errorf("%sauth: %d is not 0 to 4 (cti_autenticacao)", prefix, h.Auth))
 	}
@@ -116,6 +113,10 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	get, err := values(w, r, h.MaxBodyBytes)
 	if err != nil {
 		badBody(w, err)
+		return
+	}
+	if h.Feed == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "click-to-dial has no queue")
 		return
 	}
 	ov, dv := or(h.OriginVar, "origem"), or(h.DestinationVar, "destino")

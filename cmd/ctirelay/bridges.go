@@ -28,7 +28,7 @@ type bridges []bridgeRunner
 
 // startBridges starts the configured bridges; on failure the ones started
 // are stopped.
-func startBridges(ctx context.Context, cfg Config, db relay.Store, feed *relay.Feed, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
+func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	if cfg.Bridges.Socket.Listen != "" {
 		b, err := newSocketBridge(cfg, db, feed, node, clock, log)
@@ -37,6 +37,17 @@ func startBridges(ctx context.Context, cfg Config, db relay.Store, feed *relay.F
 		}
 		if err := b.Start(ctx); err != nil {
 			return nil, fmt.Errorf("bridges.socket: %w", err)
+		}
+		out = append(out, b)
+	}
+	if cfg.Bridges.CRM.Listen != "" {
+		b, err := newCRMBridge(cfg, db, feed, driver, clock, log)
+		if err == nil {
+			err = b.Start(ctx)
+		}
+		if err != nil {
+			out.stop()
+			return nil, fmt.Errorf("bridges.crm: %w", err)
 		}
 		out = append(out, b)
 	}

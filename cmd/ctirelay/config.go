@@ -105,6 +105,7 @@ type EngineConfig struct {
 // BridgesConfig configures the bridges: other ways into the same queue.
 type BridgesConfig struct {
 	Socket SocketBridgeConfig `yaml:"socket"`
+	CRM    CRMBridgeConfig    `yaml:"crm"`
 }
 
 // SocketBridgeConfig is the Tactium-compatible socket bridge.
@@ -375,6 +376,7 @@ func (c Config) Validate() error {
 		bad("engine.in_doubt", "must be dead or retry, not %q", e.InDoubt)
 	}
 	c.Bridges.Socket.validate(bad)
+	c.Bridges.CRM.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

@@ -138,7 +138,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		return err
 	}
 	defer unlessRan(hb.Stop)()
-	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, node, clock, log)
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, driver, node, clock, log)
 	if err != nil {
 		engine.Stop()
 		return err
