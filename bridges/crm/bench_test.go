@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/httpdial"
 )
 
 // getEventBench is a Divalto service with 1,000 extensions over HTTP
@@ -166,4 +167,58 @@ func BenchmarkGetEventHandler(b *testing.B) {
 			b.Fatal(w.Code)
 		}
 	}
+}
+
+// BenchmarkClickToDial is Senior's click-to-dial route over HTTP, dial
+// queued and answered, beside BenchmarkClickToDialSubmit, the same dial
+// through feed.Submit and Wait (what the HTTP bridge's command route does
+// under its own HTTP): the difference is what the route adds.
+//
+//	go test ./bridges/crm -run '^$' -bench 'ClickToDial' -benchtime 2000x
+func BenchmarkClickToDial(b *testing.B) {
+	r := newRigPoll(b, nil, time.Millisecond) // memstore has no wake-ups: the engine's poll bounds both
+	h := &crm.ClickToDial{Feed: r.feed, Auth: httpdial.AuthHeader, Agents: map[string]crm.SeniorAgent{
+		"jose": {Extension: "3501", Credentials: httpdial.Credentials{Token: "tok"}}}}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/clicktodial?origem=3501&destino=4732100123", nil)
+		req.Header.Set("token_auth", "tok")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatal(resp.StatusCode)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	report(b, lat)
+}
+
+func BenchmarkClickToDialSubmit(b *testing.B) {
+	r := newRigPoll(b, nil, time.Millisecond) // memstore has no wake-ups: the engine's poll bounds both
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		p, err := r.feed.Submit(context.Background(), []relay.Inbound{{Source: relay.SourceHTTP, Raw: "<jose><A><47><32100123><>$"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p[0].Wait(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	report(b, lat)
 }
