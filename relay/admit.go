@@ -125,6 +125,10 @@ func RefusedOutcome(j Job) (o Outcome, ok bool) {
 	if p == nil {
 		return Outcome{}, false
 	}
-	return Outcome{Job: j, Kind: Dead, Reason: p.Code + ": " + p.Message,
+	reason := p.Code + ": " + p.Message
+	if p.Code == CodeRequesterGone {
+		reason = ReasonRequesterGone + ": " + p.Message
+	}
+	return Outcome{Job: j, Kind: Dead, Reason: reason,
 		Replies: []Frame{ErrReply(j.Agent, p.Code, p.Message)}}, true
 }

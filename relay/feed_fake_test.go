@@ -28,10 +28,18 @@ type feedStore struct {
 	onEnqueue func(ids []int64)
 	readDone  chan struct{} // a value after each JournalSince
 	failRead  error
+	abandoned []int64 // ids given to Abandon
 }
 
 func newFeedStore() *feedStore {
 	return &feedStore{cursors: map[string]int64{}, readDone: make(chan struct{}, 1000)}
+}
+
+func (s *feedStore) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolError) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abandoned = append(s.abandoned, ids...)
+	return len(ids), nil
 }
 
 func (s *feedStore) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time, maxFrame int) ([]relay.Enqueued, error) {

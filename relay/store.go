@@ -220,6 +220,13 @@ type Sources interface {
 	// Enqueue records messages like Intake does, in one transaction:
 	// rejected ones are dead-lettered and answered in the journal.
 	Enqueue(ctx context.Context, msgs []Inbound, now time.Time, maxFrame int) ([]Enqueued, error)
+	// Abandon marks commands whose requester is gone (see
+	// CodeRequesterGone): each of ids still waiting in the inbox, not held
+	// by a relay and not already a refused message, becomes a queued refused
+	// message with why (RefusedVerb(why)), answered and dead-lettered when it
+	// reaches the head of its agent's queue. A command held by a relay (at
+	// the switch) is left alone. It returns how many it marked.
+	Abandon(ctx context.Context, ids []int64, why *ProtocolError) (int, error)
 }
 
 // Lease is one command at the switch under a relay's lease.

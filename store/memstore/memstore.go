@@ -226,6 +226,23 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 	return out, nil
 }
 
+// Abandon implements relay.Sources.
+func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolError) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range s.inbox {
+		if r.state == "ready" && !r.Verb.IsRefused() && slices.Contains(ids, r.ID) {
+			r.Verb = relay.RefusedVerb(why)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Claim implements relay.Queue: heads of agent queues only.
 func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
 	s.mu.Lock()

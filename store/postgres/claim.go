@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
 )
@@ -77,4 +79,21 @@ func (s *Store) Release(ctx context.Context, owner string) error {
 		_, err = st.ExecContext(ctx, owner)
 	}
 	return fail("release leases", err)
+}
+
+// Abandon implements relay.Sources.
+func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolError) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	st, err := s.stmt(ctx, qAbandon)
+	if err != nil {
+		return 0, fail("abandon commands", err)
+	}
+	res, err := st.ExecContext(ctx, pq.Array(ids), string(relay.RefusedVerb(why)))
+	if err != nil {
+		return 0, fail("abandon commands", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), fail("abandon commands", err)
 }

@@ -35,6 +35,7 @@ const (
 	qReclaimDead query = "reclaim_dead"
 	qExtend      query = "extend"
 	qRelease     query = "release"
+	qAbandon     query = "abandon"
 	qSettle      query = "settle"
 	qPublish     query = "publish"
 	qOutput      query = "output"

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -71,4 +73,25 @@ func (s *Store) Release(ctx context.Context, owner string) error {
 		return fail(ctx, "release leases", err)
 	}
 	return nil
+}
+
+// Abandon marks the commands of a requester that is gone, when still
+// waiting: they are answered and dead-lettered at the head of their queue.
+func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolError) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, fmt.Errorf("abandon commands: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, s.q.abandon, string(relay.RefusedVerb(why)), string(list))
+	if err != nil {
+		return 0, fail(ctx, "abandon commands", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fail(ctx, "abandon commands", err)
+	}
+	return int(n), nil
 }

@@ -74,6 +74,12 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 	sqlRelease = sqlHeads + `UPDATE {{inbox}} SET state = 'ready', lease_owner = NULL, lease_expires = NULL, attempts = max(attempts - 1, 0)
  WHERE id IN (SELECT id FROM heads) AND state = 'running' AND lease_owner = ?`
 
+	// Mark commands whose requester is gone: only those still waiting (not
+	// held by a relay) and not refused already. Args: the refused verb, the
+	// ids as a JSON array.
+	sqlAbandon = `UPDATE {{inbox}} SET verb = ?1
+ WHERE id IN (SELECT value FROM json_each(?2)) AND state = 'ready' AND substr(verb, 1, 1) <> '!'`
+
 	sqlJournal = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
        coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE id > ? ORDER BY id LIMIT ?`
@@ -215,7 +221,7 @@ SELECT source, source_ref, agent, verb, frame, 'ready', 0, ? FROM {{dead}}
 // queries are the statements rendered with one store's table names.
 type queries struct {
 	anyTTI, inboxDepth, takeTTI, claim, reclaim, extend, release string
-	reclaimDead                                                  string
+	reclaimDead, abandon                                         string
 	renumberTTI                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
@@ -234,6 +240,7 @@ func renderQueries(names map[string]string) *queries {
 	b := func(t store.Batch) *store.Batch { return t.Rendered(names) }
 	return &queries{
 		anyTTI: r(sqlAnyTTI), inboxDepth: r(sqlInboxDepth), takeTTI: r(sqlTakeTTI), claim: r(sqlClaim), reclaim: r(sqlReclaim), reclaimDead: r(sqlReclaimDead), extend: r(sqlExtend), release: r(sqlRelease),
+		abandon:     r(sqlAbandon),
 		renumberTTI: r(sqlRenumberTTI),
 		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), journalError: r(sqlJournalError), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
