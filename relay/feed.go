@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -124,12 +125,19 @@ type Feed struct {
 	orphans  map[int64]*orphan          // replies read while an Enqueue was under way
 	openOrph *orphan
 	queue    []*submission
-	queued   int // messages in queue
+	abandons []int64 // inbox ids whose requester left, for the submit loop
+	queued   int     // messages in queue
 	enqueues int // Enqueue calls under way
 	subWake  chan struct{}
 
 	cursors cursorBook
+
+	abandoned atomic.Int64 // commands marked abandoned
 }
+
+// Abandoned counts the commands the feed marked as abandoned by their
+// requester (Pending.Abandon, and WaitedFor ones at Stop).
+func (f *Feed) Abandoned() int64 { return f.abandoned.Load() }
 
 // NewFeed validates the configuration.
 func NewFeed(cfg FeedConfig) (*Feed, error) {
@@ -183,9 +191,12 @@ func (f *Feed) Position() int64 {
 
 // Stop refuses new submissions, enqueues those already taken, delivers what
 // the journal holds (what the engine wrote while stopping) for up to
-// DrainTimeout, ends every subscription (ErrFeedStopped), fails the
-// commands still waiting for replies with ErrFeedStopped and saves the
-// positions. Safe to call more than once: every call returns once the feed
+// DrainTimeout, ends every subscription (ErrFeedStopped), abandons the
+// non-idempotent commands still waiting for replies that were submitted
+// through a WaitedFor subscription (see Pending.Abandon), fails every
+// command still waiting with ErrFeedStopped and saves the positions. Stop
+// it after the engine, so what the engine released untouched is abandoned
+// too. Safe to call more than once: every call returns once the feed
 // has stopped.
 func (f *Feed) Stop() { f.life.Stop() }
 
@@ -219,6 +230,25 @@ func (f *Feed) shutdown() {
 	}
 	for _, s := range subs {
 		<-s.done
+	}
+	// Their requesters go with the relay: mark those waited for as
+	// abandoned before they fail, after the engine has stopped (run stops
+	// it first), so a command it released untouched is marked too.
+	f.mu.Lock()
+	left := f.abandons // requesters that left after the submit loop returned
+	f.abandons = nil
+	var gone []int64
+	for id, p := range f.pending {
+		if p.waitedFor && p.abandonable {
+			gone = append(gone, id)
+		}
+	}
+	f.mu.Unlock()
+	if len(left) > 0 {
+		f.abandon(context.Background(), left, "connection closed")
+	}
+	if len(gone) > 0 {
+		f.abandon(context.Background(), gone, "relay stopped")
 	}
 	f.mu.Lock()
 	for id, p := range f.pending {

@@ -68,7 +68,12 @@ func (f *Feed) submitLoop(ctx context.Context) {
 		if len(batch) > 0 {
 			f.enqueues++
 		}
+		gone := f.abandons
+		f.abandons = nil
 		f.mu.Unlock()
+		if len(gone) > 0 {
+			f.abandon(ctx, gone, "connection closed")
+		}
 		if len(batch) == 0 {
 			if stopping {
 				return
@@ -97,6 +102,31 @@ func (f *Feed) takeQueued() ([]*submission, int) {
 	f.queue = f.queue[k:]
 	f.queued -= n
 	return batch, n
+}
+
+// abandonLater queues the id for the submit loop's next Abandon.
+func (f *Feed) abandonLater(id int64) {
+	f.mu.Lock()
+	f.abandons = append(f.abandons, id)
+	f.mu.Unlock()
+	signal(f.subWake)
+}
+
+// abandon marks the commands of requesters that are gone. A failure is
+// logged: those commands then run with no one to read their replies, as
+// they would have before the mark existed.
+func (f *Feed) abandon(ctx context.Context, ids []int64, why string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
+	defer cancel()
+	n, err := f.cfg.Store.Abandon(actx, ids, RequesterGone(why))
+	if err != nil {
+		f.log.Warn("feed: could not mark the commands of requesters that left; they will run", "ids", ids, "err", err)
+		return
+	}
+	f.abandoned.Add(int64(n))
+	if n > 0 {
+		f.log.Info("feed: commands whose requester left will not be sent", "why", why, "commands", n)
+	}
 }
 
 func (f *Feed) failQueued(err error) {
@@ -136,7 +166,8 @@ func (f *Feed) enqueue(ctx context.Context, batch []*submission, n int) {
 		}
 		s.out = make([]*Pending, len(s.msgs))
 		for j := range s.msgs {
-			p := &Pending{Enqueued: res[i], sub: s.sub, tag: s.tag, done: make(chan struct{})}
+			p := &Pending{Enqueued: res[i], feed: f, sub: s.sub, tag: s.tag, done: make(chan struct{}),
+				abandonable: Abandonable(s.msgs[j].Raw), waitedFor: s.sub != nil && s.sub.opts.waitedFor}
 			i++
 			s.out[j] = p
 			if p.Err != nil {
@@ -203,9 +234,13 @@ func (f *Feed) adopt(p *Pending) {
 type Pending struct {
 	Enqueued
 
+	feed *Feed
 	sub  *Subscription
 	tag  any
 	done chan struct{}
+	// abandonable: a non-idempotent command, not to run once its requester
+	// is gone; waitedFor: abandoned when the feed stops (WaitedFor).
+	abandonable, waitedFor bool
 
 	mu        sync.Mutex
 	replies   []JournalEntry // appended by the feed's reader until done
@@ -254,6 +289,26 @@ func (p *Pending) Forget() {
 	p.mu.Lock()
 	p.forgotten = true
 	p.mu.Unlock()
+}
+
+// Abandon is Forget for a requester that is gone (its connection closed)
+// before the command ran: a non-idempotent command still waiting in the
+// queue is marked so that it is never sent (Sources.Abandon: answered
+// REQUESTER_GONE in the journal and dead-lettered when it reaches the head
+// of its agent's queue). One already at the switch runs to its end; an
+// idempotent one runs. The mark is written by the feed's submit loop, with
+// the marks of other requesters that left meanwhile; it never blocks.
+func (p *Pending) Abandon() {
+	p.Forget()
+	if p.feed == nil || !p.abandonable || p.ID == 0 {
+		return
+	}
+	select {
+	case <-p.done:
+		return // answered: nothing left to abandon
+	default:
+	}
+	p.feed.abandonLater(p.ID)
 }
 
 func (p *Pending) finish(err error) {

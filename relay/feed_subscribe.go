@@ -46,6 +46,7 @@ type subOptions struct {
 	hasAfter  bool
 	manualAck bool
 	buffer    int
+	waitedFor bool
 }
 
 // After starts the subscription after journal id id (an SSE client's
@@ -61,6 +62,14 @@ func ManualAck() SubscribeOption { return func(o *subOptions) { o.manualAck = tr
 
 // Buffer sets how many entries may wait for fn (FeedConfig.Buffer).
 func Buffer(n int) SubscribeOption { return func(o *subOptions) { o.buffer = n } }
+
+// WaitedFor says that whoever submits through the subscription waits for
+// the replies on something that ends with the feed (a socket connection):
+// when the feed stops, its commands still unanswered are abandoned
+// (Pending.Abandon) before they fail with ErrFeedStopped, so a
+// non-idempotent one never runs later for no one. Commands submitted
+// otherwise (ctirelay send) stay queued.
+func WaitedFor() SubscribeOption { return func(o *subOptions) { o.waitedFor = true } }
 
 // Subscription is one subscriber of a Feed.
 //

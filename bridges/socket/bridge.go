@@ -103,7 +103,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return fmt.Errorf("socket bridge: %w", err)
 	}
 	b.fmu.Lock() // deliveries wait for the start position
-	sub, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer))
+	sub, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer), relay.WaitedFor())
 	if err == nil {
 		b.sub.Store(sub)
 		b.pos, b.start = sub.Position(), sub.Position()
@@ -145,7 +145,7 @@ func (b *Bridge) watch(ctx context.Context) {
 		b.fmu.Lock()
 		after := b.pos
 		b.fmu.Unlock()
-		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer), relay.After(after))
+		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer), relay.After(after), relay.WaitedFor())
 		if err != nil {
 			b.log.Error("socket bridge: subscribe again after lagging", "err", err)
 			return

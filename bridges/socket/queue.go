@@ -36,13 +36,15 @@ func (b *Bridge) Extension(ctx context.Context, x *tactiumserver.Session, f rela
 
 var (
 	errShutdown   = relay.Errorf(relay.CodeShutdown, "the relay is stopping and did not take the command: send it again once it is back")
-	errUnanswered = relay.Errorf(relay.CodeShutdown, "the relay stopped before the command was answered; its answer, if any, will be in the journal")
+	errUnanswered = relay.Errorf(relay.CodeShutdown, "the relay stopped before the command was answered: one not yet sent will not be (unless it is safe to run twice); the answer of one the switch had will be in the journal")
 )
 
 // queue submits the frame through the bridge's subscription, so its
 // replies are written on x by the delivery, in journal order with the
 // events; the feed's submit loop commits concurrent connections' frames
-// together. A command taken is queued even if its client leaves at once.
+// together. A command taken is queued even if its client leaves at once;
+// leaving abandons it (relay.Pending.Abandon), as the relay stopping does
+// (relay.WaitedFor).
 func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, error) {
 	b.qmu.Lock()
 	if b.stopping.Load() {
@@ -79,9 +81,11 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 	replies, err := p.Wait(ctx)
 	switch {
 	case ctx.Err() != nil:
-		// The client left; the command still runs and its reply stays in
-		// the journal.
-		p.Forget()
+		// The client left: a non-idempotent command not yet at the switch
+		// is abandoned (answered REQUESTER_GONE in the journal, never
+		// sent); one at the switch, or an idempotent one, still runs and
+		// its reply stays in the journal.
+		p.Abandon()
 		return nil, ctx.Err()
 	case errors.Is(err, relay.ErrFeedStopped):
 		return shutdown(errUnanswered)
