@@ -291,15 +291,16 @@ func (p *Pending) Forget() {
 	p.mu.Unlock()
 }
 
-// Abandon is Forget for a requester that is gone (its connection closed)
-// before the command ran: a non-idempotent command still waiting in the
-// queue is marked so that it is never sent (Sources.Abandon: answered
+// Abandon says the command's requester is gone (its connection closed or
+// hung up) before the command ran: a non-idempotent command still waiting
+// in the queue is marked so that it is never sent (Sources.Abandon: answered
 // REQUESTER_GONE in the journal and dead-lettered when it reaches the head
 // of its agent's queue). One already at the switch runs to its end; an
 // idempotent one runs. The mark is written by the feed's submit loop, with
-// the marks of other requesters that left meanwhile; it never blocks.
+// the marks of other requesters that left meanwhile; it never blocks. The
+// command stays pending: Wait returns its replies (that ERR, or the
+// switch's); call Forget too to stop its subscription being handed them.
 func (p *Pending) Abandon() {
-	p.Forget()
 	if p.feed == nil || !p.abandonable || p.ID == 0 {
 		return
 	}

@@ -45,15 +45,20 @@ func TestOneCommandSeveralReplies(t *testing.T) {
 	c.Expect("<jose><S><3>$")
 }
 
-func TestRejectedFramesAreAnsweredAndDeadLettered(t *testing.T) {
+// A command the queue refuses (here over its frame limit) is dead-lettered
+// and answered; frames that are no command at all are answered by the
+// server and counted, never written to the database (issue 10 §0c: garbage
+// must not cost a write each).
+func TestRejectedFramesAreAnswered(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, send, want, dead string
 	}{
-		{"unknown verb", "<jose><XYZ>$", `<jose><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`, `UNKNOWN_VERB: unknown verb "XYZ"`},
-		{"bad arguments", "<jose><P><ON>$", "<jose><ERR><BAD_ARGS><P: expected <ON)<code) or <OFF)>$", "BAD_ARGS: P: expected <ON><code> or <OFF>"},
+		{"unknown verb", "<jose><XYZ>$", `<jose><ERR><UNKNOWN_VERB><unknown verb "XYZ">$`, ""},
+		{"bad arguments", "<jose><P><ON>$", "<jose><ERR><BAD_ARGS><P: expected <ON)<code) or <OFF)>$", ""},
+		{"blank login", "< ><S>$", "<><ERR><MALFORMED><the first field (agent login) is empty>$", ""},
+		{"unreadable", "<jose>x<S>$", "<jose><ERR><MALFORMED><malformed frame at byte 6: unexpected 'x' between fields>$", ""},
 		{"over the queue's limit", "<jose><A><><" + strings.Repeat("9", 40) + "><>$", "<jose><ERR><TOO_LARGE><frame of 56 bytes is over the 32-byte limit>$", "TOO_LARGE: frame of 56 bytes is over the 32-byte limit"},
-		{"blank login", "< ><S>$", "<><ERR><MALFORMED><the first field (agent login) is empty>$", "MALFORMED: the first field (agent login) is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +71,18 @@ func TestRejectedFramesAreAnsweredAndDeadLettered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(dead) != 1 || dead[0].Source != relay.SourceSocket || dead[0].Reason != tt.dead || !strings.HasPrefix(dead[0].Ref, "1@") {
+			if tt.dead == "" {
+				j, err := s.Journal(context.Background(), 0, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(dead) != 0 || len(j) != 0 {
+					t.Fatalf("relay_dead = %+v, journal = %+v: a frame with no command was recorded", dead, j)
+				}
+				if got := r.b.Stats().Malformed; got != 1 {
+					t.Fatalf("Stats().Malformed = %d, want 1", got)
+				}
+			} else if len(dead) != 1 || dead[0].Source != relay.SourceSocket || dead[0].Reason != tt.dead || !strings.HasPrefix(dead[0].Ref, "1@") {
 				t.Fatalf("relay_dead = %+v, want one socket row with %q", dead, tt.dead)
 			}
 			if s.InboxLen() != 0 {

@@ -18,20 +18,16 @@ func (b *Bridge) Command(ctx context.Context, x *tactiumserver.Session, cmd rela
 	return b.queue(ctx, x, cmd.Frame)
 }
 
-// Extension implements tactiumserver.ExtensionBackend: REPLAY is the bridge's
-// own verb; any other frame the server could not take as a command is
-// offered to the queue as well, which dead-letters and journals it like a
-// bad T_TTI row and gives the ERR to answer. ADMSOCKET frames other than
-// REPLAY are left to the server.
+// Extension implements tactiumserver.ExtensionBackend: REPLAY is the
+// bridge's own verb. Any other frame the server could not take as a command
+// is left to the server, which answers its ERR at once and counts it
+// (Stats.Malformed): garbage never costs a database write, and the
+// connection has nothing in flight that its ERR could overtake.
 func (b *Bridge) Extension(ctx context.Context, x *tactiumserver.Session, f relay.Frame) ([]relay.Frame, bool, error) {
 	if strings.EqualFold(f.Verb(), VerbReplay) {
 		return b.replay(ctx, x, f)
 	}
-	if strings.EqualFold(strings.TrimSpace(f.Login()), relay.AdminLogin) {
-		return nil, false, nil
-	}
-	frames, err := b.queue(ctx, x, f)
-	return frames, true, err
+	return nil, false, nil
 }
 
 var (
@@ -78,14 +74,15 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 	if p.Err != nil {
 		return nil, p.Err
 	}
-	replies, err := p.Wait(ctx)
+	replies, err := b.wait(ctx, x, p)
 	switch {
 	case ctx.Err() != nil:
-		// The client left: a non-idempotent command not yet at the switch
-		// is abandoned (answered REQUESTER_GONE in the journal, never
-		// sent); one at the switch, or an idempotent one, still runs and
-		// its reply stays in the journal.
+		// The connection closed: a non-idempotent command not yet at the
+		// switch is abandoned (answered REQUESTER_GONE in the journal,
+		// never sent); one at the switch, or an idempotent one, still runs
+		// and its reply stays in the journal.
 		p.Abandon()
+		p.Forget()
 		return nil, ctx.Err()
 	case errors.Is(err, relay.ErrFeedStopped):
 		return shutdown(errUnanswered)
@@ -98,6 +95,21 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 		b.send(x, e)
 	}
 	return nil, tactiumserver.ErrAnswered
+}
+
+// wait waits for p's replies. A client that hangs up meanwhile (closes the
+// connection, or only its sending side) abandons the command: not yet at
+// the switch and not idempotent, it will not be sent, and its reply is an
+// ERR REQUESTER_GONE, written here should the client still read.
+func (b *Bridge) wait(ctx context.Context, x *tactiumserver.Session, p *relay.Pending) ([]relay.JournalEntry, error) {
+	select {
+	case <-p.Done():
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-x.Hangup():
+		p.Abandon()
+	}
+	return p.Wait(ctx)
 }
 
 // ref names the connection in relay_inbox.source_ref and the journal.

@@ -76,6 +76,7 @@ func (x *Session) Send(frames ...relay.Frame) { x.reply(frames...) }
 // ctx's error.
 func (x *Session) Deliver(ctx context.Context, frames ...relay.Frame) error {
 	room := max(cap(x.out)/2, 1)
+	bytesRoom := max(x.srv.lim.OutboundBytes/2, 1)
 	for _, f := range frames {
 		b := x.srv.Charset.AppendFrame(nil, f)
 		for {
@@ -84,11 +85,21 @@ func (x *Session) Deliver(ctx context.Context, frames ...relay.Frame) error {
 			}
 			x.mu.Lock()
 			gone := x.closed || x.finishing
+			queued := false
+			if !gone && len(x.out) < room && (x.queued == 0 || x.queued+len(b) <= bytesRoom) {
+				select {
+				case x.out <- b:
+					x.queued += len(b)
+					x.srv.buffered.Add(int64(len(b)))
+					queued = true
+				default:
+				}
+			}
 			x.mu.Unlock()
 			if gone {
 				return ErrSessionClosed
 			}
-			if len(x.out) < room {
+			if queued {
 				break
 			}
 			select {
@@ -98,13 +109,6 @@ func (x *Session) Deliver(ctx context.Context, frames ...relay.Frame) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}
-		select {
-		case x.out <- b:
-		case <-x.done:
-			return ErrSessionClosed
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	return nil

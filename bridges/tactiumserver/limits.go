@@ -27,6 +27,25 @@ type Limits struct {
 	// MaxLogins bounds the agents one connection may bind to
 	// (DefaultMaxLogins when 0).
 	MaxLogins int
+	// FrameRate bounds the frames read from one connection per second,
+	// garbage included, with bursts of FrameBurst (DefaultFrameRate, and
+	// FrameBurst = FrameRate, when 0): a faster client is read more slowly,
+	// so its TCP stream waits in its own kernel buffers.
+	FrameRate  int
+	FrameBurst int
+	// OutboundBytes bounds the bytes queued for one connection's reader
+	// (DefaultOutboundBytes when 0); a reader that lets more pile up is
+	// disconnected, as for OutboundQueue.
+	OutboundBytes int
+	// MaxBufferedBytes bounds the bytes queued for every connection's
+	// reader together (DefaultMaxBufferedBytes when 0): over it, a
+	// connection holding more than a few replies is disconnected as a slow
+	// reader, so clients that never read cannot hold the relay's memory.
+	MaxBufferedBytes int64
+	// SummaryEvery is how often refused connections, slow readers and
+	// other drops are logged, as counts in one line (DefaultSummaryEvery
+	// when 0): a flood of them never floods the log.
+	SummaryEvery time.Duration
 }
 
 // Defaults of Limits.
@@ -35,10 +54,17 @@ const (
 	DefaultOutboundQueue = 1024
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultMaxLogins     = 64
+	DefaultFrameRate     = 500
+	DefaultOutboundBytes = 256 << 10
+	// DefaultMaxBufferedBytes: 5,000 connections at the per-connection
+	// floor (16 KiB) stay under 80 MiB besides it.
+	DefaultMaxBufferedBytes = 64 << 20
+	DefaultSummaryEvery     = 10 * time.Second
 )
 
 func (l Limits) withDefaults() (Limits, error) {
-	if l.MaxFrameBytes < 0 || l.MaxConns < 0 || l.IdleTimeout < 0 || l.OutboundQueue < 0 || l.WriteTimeout < 0 || l.MaxLogins < 0 {
+	if l.MaxFrameBytes < 0 || l.MaxConns < 0 || l.IdleTimeout < 0 || l.OutboundQueue < 0 || l.WriteTimeout < 0 || l.MaxLogins < 0 ||
+		l.FrameRate < 0 || l.FrameBurst < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
 		return l, errors.New("limits must not be negative")
 	}
 	if l.MaxFrameBytes == 0 {
@@ -55,6 +81,21 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.MaxLogins == 0 {
 		l.MaxLogins = DefaultMaxLogins
+	}
+	if l.FrameRate == 0 {
+		l.FrameRate = DefaultFrameRate
+	}
+	if l.FrameBurst == 0 {
+		l.FrameBurst = l.FrameRate
+	}
+	if l.OutboundBytes == 0 {
+		l.OutboundBytes = DefaultOutboundBytes
+	}
+	if l.MaxBufferedBytes == 0 {
+		l.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if l.SummaryEvery == 0 {
+		l.SummaryEvery = DefaultSummaryEvery
 	}
 	return l, nil
 }

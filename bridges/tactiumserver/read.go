@@ -4,34 +4,100 @@ import (
 	"crypto/subtle"
 	"errors"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// read handles the client's frames in order until it closes its side or the
-// connection ends. Bad frames are answered ERR and the connection is kept.
+// inbound is one thing read from the client, for the handler: a frame, or
+// a frame error to answer.
+type inbound struct {
+	frame relay.Frame
+	err   *relay.FrameError
+	code  string
+}
+
+// read reads the client's frames, within Limits.FrameRate, and hands them
+// to the handler one at a time: while a command waits for its answer it has
+// read at most one frame ahead, so a client's bytes wait in the kernel, not
+// here. It notices the client hanging up (Hangup) while a command waits.
 func (x *Session) read() {
 	defer x.srv.wg.Done()
+	frames := make(chan inbound)
+	x.srv.wg.Add(1)
+	go x.handleAll(frames)
+	defer close(frames)
+	defer x.hangUp()
 	dec := relay.NewDecoder(x.nc, x.srv.lim.MaxFrameBytes)
 	for {
 		f, err := dec.Next()
-		if err != nil {
-			var fe *relay.FrameError
-			if errors.As(err, &fe) {
-				x.touch()
-				x.reply(relay.ErrReply(x.wireLogin(fe.Login), frameErrCode(err), fe.Error()))
-				continue
-			}
-			x.finish()
-			return
+		var in inbound
+		switch fe := (*relay.FrameError)(nil); {
+		case err == nil:
+			in.frame = f
+		case errors.As(err, &fe):
+			in.err, in.code = fe, frameErrCode(err)
+		default:
+			return // the client stopped sending, or the connection closed
 		}
 		x.touch()
-		x.handle(f)
-		if x.ctx.Err() != nil {
+		if !x.throttle() {
+			return
+		}
+		select {
+		case frames <- in:
+		case <-x.done:
 			return
 		}
 	}
+}
+
+// handleAll answers what read hands on, in order, then flushes and closes
+// once the client has stopped sending.
+func (x *Session) handleAll(frames <-chan inbound) {
+	defer x.srv.wg.Done()
+	for in := range frames {
+		if x.ctx.Err() != nil {
+			continue // closed: let read return
+		}
+		if in.err != nil {
+			x.srv.malformed.Add(1)
+			x.reply(relay.ErrReply(x.wireLogin(in.err.Login), in.code, in.err.Error()))
+			continue
+		}
+		x.handle(in.frame)
+	}
+	x.finish()
+}
+
+// throttle holds the reader to Limits.FrameRate (a token bucket of
+// FrameBurst frames, on the server's clock): a client sending faster waits,
+// and so does its TCP stream. It reports false once the connection closed.
+func (x *Session) throttle() bool {
+	rate := x.srv.lim.FrameRate
+	if rate <= 0 {
+		return true
+	}
+	now := x.srv.clock.Now()
+	if x.last.IsZero() {
+		x.tokens, x.last = float64(x.srv.lim.FrameBurst), now
+	}
+	x.tokens = min(float64(x.srv.lim.FrameBurst), x.tokens+now.Sub(x.last).Seconds()*float64(rate))
+	x.last = now
+	if x.tokens >= 1 {
+		x.tokens--
+		return true
+	}
+	x.srv.throttled.Add(1)
+	wait := time.Duration((1 - x.tokens) / float64(rate) * float64(time.Second))
+	select {
+	case <-x.srv.clock.After(wait):
+	case <-x.done:
+		return false
+	}
+	x.tokens, x.last = 0, x.srv.clock.Now()
+	return true
 }
 
 // frameErrCode is TOO_LARGE for an oversized frame, MALFORMED otherwise.
@@ -59,6 +125,7 @@ func (x *Session) wireLogin(raw string) string {
 func (x *Session) handle(raw relay.Frame) {
 	f, err := x.srv.Charset.DecodeFrame(raw)
 	if err != nil {
+		x.srv.malformed.Add(1)
 		x.reply(relay.ErrReply(x.wireLogin(raw.Login()), relay.CodeEncoding, "frame is not valid "+x.srv.Charset.String()+": "+err.Error()))
 		return
 	}
@@ -71,6 +138,7 @@ func (x *Session) handle(raw relay.Frame) {
 		if x.extension(f) {
 			return
 		}
+		x.srv.malformed.Add(1)
 		p := relay.AsProtocolError(err)
 		x.reply(relay.ErrReply(routable(f.Login()), p.Code, p.Message))
 		return
@@ -108,12 +176,15 @@ func (x *Session) monitor(f relay.Frame) {
 		return
 	}
 	if want := x.srv.AdminSecret; want != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 {
-		x.srv.log.Warn("tactium server: monitoring logon refused: wrong or missing secret", "session", x.id, "remote", x.nc.RemoteAddr().String())
+		x.srv.unauthorized.Add(1) // logged in the summary
+		x.srv.log.Debug("tactium server: monitoring logon refused: wrong or missing secret", "session", x.id, "remote", x.nc.RemoteAddr().String())
 		x.reply(relay.ErrReply(login, CodeUnauthorized, "wrong or missing secret: send <"+relay.AdminLogin+"><L><ON><secret>$"))
 		return
 	}
+	if !x.Admin() { // once per connection, however often it asks
+		x.srv.log.Info("tactium server: monitoring connection", "session", x.id, "remote", x.nc.RemoteAddr().String())
+	}
 	x.setAdmin(true)
-	x.srv.log.Info("tactium server: monitoring connection", "session", x.id, "remote", x.nc.RemoteAddr().String())
 	x.reply(relay.OK(login))
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -55,6 +56,10 @@ type Server struct {
 	nextID   uint64
 	stats    Stats
 	wg       sync.WaitGroup
+
+	// counted without mu, on hot paths
+	malformed, throttled, unauthorized, bindRefused atomic.Uint64
+	buffered                                        atomic.Int64 // bytes queued for every reader
 }
 
 // Stats counts what the server has seen.
@@ -63,8 +68,15 @@ type Stats struct {
 	Monitoring  int    // ... bound to ADMSOCKET
 	Accepted    uint64 // connections accepted since Start
 	Rejected    uint64 // ... refused over MaxConns
-	SlowReaders uint64 // connections closed because their queue filled
+	SlowReaders uint64 // connections closed because their queue filled (or the memory budget ran out)
 	Idle        uint64 // connections closed for idleness
+	// Frames answered ERR by the server itself, never handed to the
+	// backend: unreadable, not in the charset, not a command.
+	Malformed    uint64
+	Throttled    uint64 // times a connection's reading waited for FrameRate
+	Unauthorized uint64 // ADMSOCKET logons refused for the secret
+	BindRefused  uint64 // bindings refused over MaxLogins
+	Buffered     int64  // bytes queued now for every connection's reader
 }
 
 // Start listens and serves until Stop or the end of ctx (relay.StartStop's
@@ -106,8 +118,9 @@ func (s *Server) listen(context.Context) (func(), error) {
 	s.done = make(chan struct{})
 	s.sessions = map[*Session]struct{}{}
 	s.refusing = map[net.Conn]struct{}{}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.accept()
+	go s.summarize()
 	s.log.Info("tactium server listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "charset", s.Charset.String(), "admin_secret", s.AdminSecret != "")
 	return s.shutdown, nil
 }
@@ -169,6 +182,9 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Connections = len(s.sessions)
+	st.Malformed, st.Throttled = s.malformed.Load(), s.throttled.Load()
+	st.Unauthorized, st.BindRefused = s.unauthorized.Load(), s.bindRefused.Load()
+	st.Buffered = s.buffered.Load()
 	for x := range s.sessions {
 		if x.Admin() {
 			st.Monitoring++
@@ -238,7 +254,7 @@ func (s *Server) admit(nc net.Conn) {
 		s.refusing[nc] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		s.log.Warn("tactium server: too many connections", "remote", nc.RemoteAddr().String(), "max", s.lim.MaxConns)
+		// counted, and logged in the summary: a flood must not flood the log
 		go s.refuse(nc)
 		return
 	}
@@ -285,4 +301,33 @@ func (s *Server) isStopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopped
+}
+
+// summarize logs, every Limits.SummaryEvery, what was refused or dropped
+// since the last line: one line per interval whatever the number.
+func (s *Server) summarize() {
+	defer s.wg.Done()
+	last := s.Stats()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.clock.After(s.lim.SummaryEvery):
+		}
+		now := s.Stats()
+		d := func(a, b uint64) uint64 { return a - b }
+		refused, slow, idle := d(now.Rejected, last.Rejected), d(now.SlowReaders, last.SlowReaders), d(now.Idle, last.Idle)
+		bad, throttled := d(now.Malformed, last.Malformed), d(now.Throttled, last.Throttled)
+		unauth, binds := d(now.Unauthorized, last.Unauthorized), d(now.BindRefused, last.BindRefused)
+		last = now
+		if refused+slow+unauth+binds > 0 {
+			s.log.Warn("tactium server: connections refused or dropped", "every", s.lim.SummaryEvery,
+				"refused_over_max_conns", refused, "max_conns", s.lim.MaxConns, "slow_readers_dropped", slow,
+				"monitoring_logons_refused", unauth, "bindings_refused", binds, "idle_closed", idle,
+				"malformed_frames", bad, "throttled", throttled, "connections", now.Connections, "buffered_bytes", now.Buffered)
+		} else if idle+bad+throttled > 0 {
+			s.log.Info("tactium server: traffic answered or held back", "every", s.lim.SummaryEvery,
+				"idle_closed", idle, "malformed_frames", bad, "throttled", throttled, "connections", now.Connections)
+		}
+	}
 }

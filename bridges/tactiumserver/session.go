@@ -19,7 +19,11 @@ type Session struct {
 	nc     net.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan []byte // encoded frames for the writer; nil asks it to finish
+	out    chan []byte   // encoded frames for the writer; nil asks it to finish
+	hungUp chan struct{} // closed once the client stopped sending
+	// the reader's frame-rate bucket (FrameRate)
+	tokens float64
+	last   time.Time
 
 	mu        sync.Mutex
 	admin     bool
@@ -27,6 +31,8 @@ type Session struct {
 	active    time.Time       // last traffic either way
 	closed    bool
 	finishing bool // the client closed its side: flush, then close
+	hung      bool
+	queued    int // bytes in out, not yet written
 	done      chan struct{}
 	wrote     chan struct{} // a write finished: room in the queue for Deliver
 }
@@ -36,6 +42,7 @@ func newSession(s *Server, id uint64, nc net.Conn) *Session {
 	return &Session{
 		srv: s, id: id, nc: nc, ctx: ctx, cancel: cancel,
 		out:    make(chan []byte, s.lim.OutboundQueue),
+		hungUp: make(chan struct{}),
 		logins: map[string]bool{},
 		active: s.clock.Now(),
 		done:   make(chan struct{}),
@@ -84,7 +91,8 @@ func (x *Session) bind(login string) {
 		return
 	}
 	if len(x.logins) >= x.srv.lim.MaxLogins {
-		x.srv.log.Warn("tactium server: connection bound to too many agents; not binding", "session", x.id, "agent", login, "max", x.srv.lim.MaxLogins)
+		x.srv.bindRefused.Add(1) // logged in the summary
+		x.srv.log.Debug("tactium server: connection bound to too many agents; not binding", "session", x.id, "agent", login, "max", x.srv.lim.MaxLogins)
 		return
 	}
 	x.logins[key] = true
@@ -96,6 +104,20 @@ func (x *Session) setAdmin(on bool) {
 	x.mu.Unlock()
 }
 
+// Hangup is closed once the client has stopped sending (it closed the
+// connection, or only its sending side) or the connection closed: a
+// backend waiting for a command's answer takes its requester as gone.
+func (x *Session) Hangup() <-chan struct{} { return x.hungUp }
+
+func (x *Session) hangUp() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.hung {
+		x.hung = true
+		close(x.hungUp)
+	}
+}
+
 // reply queues frames answering the client.
 func (x *Session) reply(frames ...relay.Frame) {
 	for _, f := range frames {
@@ -104,22 +126,55 @@ func (x *Session) reply(frames ...relay.Frame) {
 }
 
 // send queues encoded bytes without ever blocking: a client that has let its
-// queue fill is too slow to follow and is disconnected.
+// queue fill (Limits.OutboundQueue frames or OutboundBytes), or holds more
+// than a little while every connection's queues together are over
+// Limits.MaxBufferedBytes, is too slow to follow and is disconnected.
 func (x *Session) send(b []byte) {
 	x.mu.Lock()
 	if x.closed || x.finishing {
 		x.mu.Unlock()
 		return
 	}
-	select {
-	case x.out <- b:
-		x.mu.Unlock()
-		return
-	default:
+	if x.room(len(b)) {
+		select {
+		case x.out <- b:
+			x.queued += len(b)
+			x.srv.buffered.Add(int64(len(b)))
+			x.mu.Unlock()
+			return
+		default:
+		}
 	}
 	x.mu.Unlock()
-	x.srv.log.Warn("tactium server: client not reading, disconnecting", "session", x.id, "remote", x.nc.RemoteAddr().String(), "queued", cap(x.out))
+	// counted, and logged in the summary
 	x.closeCounted("outbound queue full", &x.srv.stats.SlowReaders)
+}
+
+// room reports whether n more bytes may be queued. Called with mu held.
+func (x *Session) room(n int) bool {
+	lim := x.srv.lim
+	if x.queued > 0 && x.queued+n > lim.OutboundBytes {
+		return false
+	}
+	// Over the global budget only connections holding more than a floor are
+	// dropped: one that reads keeps its queue near empty and is answered.
+	return x.queued+n <= budgetFloor || x.srv.buffered.Load()+int64(n) <= lim.MaxBufferedBytes
+}
+
+// budgetFloor is what a connection may always have queued, whatever the
+// global budget: a few replies.
+const budgetFloor = 16 << 10
+
+// written accounts for bytes the writer took out of the queue.
+func (x *Session) written(n int) {
+	x.mu.Lock()
+	if x.closed { // closing released the whole queue's bytes
+		x.mu.Unlock()
+		return
+	}
+	x.queued -= n
+	x.mu.Unlock()
+	x.srv.buffered.Add(-int64(n))
 }
 
 // finish flushes what is queued, then closes: the client has stopped sending.
@@ -157,7 +212,14 @@ func (x *Session) closeCounted(reason string, counter *uint64) {
 	}
 	x.closed = true
 	close(x.done)
+	if !x.hung {
+		x.hung = true
+		close(x.hungUp)
+	}
+	left := x.queued
+	x.queued = 0
 	x.mu.Unlock()
+	x.srv.buffered.Add(-int64(left))
 	x.cancel()
 	x.nc.Close()
 	x.srv.forget(x, counter)
@@ -191,6 +253,7 @@ func (x *Session) write() {
 				break drain
 			}
 		}
+		x.written(len(buf))
 		if len(buf) > 0 {
 			_ = x.nc.SetWriteDeadline(time.Now().Add(x.srv.lim.WriteTimeout))
 			if _, err := x.nc.Write(buf); err != nil {
@@ -201,6 +264,9 @@ func (x *Session) write() {
 			select {
 			case x.wrote <- struct{}{}:
 			default:
+			}
+			if cap(buf) > 8<<10 && len(x.out) == 0 {
+				buf = nil // an idle connection keeps no large buffer
 			}
 		}
 		if last {
@@ -220,7 +286,7 @@ func (x *Session) watchIdle() {
 		x.mu.Unlock()
 		wait := idle - x.srv.clock.Now().Sub(last)
 		if wait <= 0 {
-			x.srv.log.Info("tactium server: closing idle connection", "session", x.id, "remote", x.nc.RemoteAddr().String(), "idle", idle)
+			x.srv.log.Debug("tactium server: closing idle connection", "session", x.id, "remote", x.nc.RemoteAddr().String(), "idle", idle)
 			x.closeCounted("idle", &x.srv.stats.Idle)
 			return
 		}
