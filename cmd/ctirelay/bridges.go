@@ -81,6 +81,7 @@ func newSocketBridge(cfg Config, st socket.Store, feed *relay.Feed, node string,
 		Addr: sc.Listen, Store: st, Feed: feed, Node: node,
 		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
+			FrameRate: sc.FrameRate, OutboundBytes: int(sc.OutboundBytes), MaxBufferedBytes: int64(sc.MaxBufferedBytes),
 		},
 		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,
 		MaxFrame: cfg.Engine.MaxFrameBytes, PollInterval: time.Duration(sc.PollInterval),
@@ -104,6 +105,12 @@ func (sc SocketBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	}
 	if sc.MaxFrameBytes < 0 {
 		bad("bridges.socket.max_frame_bytes", "must not be negative")
+	}
+	if sc.FrameRate < 0 {
+		bad("bridges.socket.frame_rate", "must not be negative")
+	}
+	if sc.OutboundBytes > 1<<30 {
+		bad("bridges.socket.outbound_bytes", "at most 1GiB")
 	}
 	if sc.MaxFrameBytes > 1<<20 {
 		bad("bridges.socket.max_frame_bytes", "at most 1048576")

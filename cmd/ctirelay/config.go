@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -27,6 +28,9 @@ type Config struct {
 	Engine   EngineConfig   `yaml:"engine"`
 	Bridges  BridgesConfig  `yaml:"bridges"`
 	Log      LogConfig      `yaml:"log"`
+	// MemoryLimit is the soft memory limit the garbage collector honours
+	// (debug.SetMemoryLimit; GOMEMLIMIT overrides it): see gc.go.
+	MemoryLimit ByteSize `yaml:"memory_limit"`
 }
 
 // DatabaseConfig says where the queues live.
@@ -119,6 +123,12 @@ type SocketBridgeConfig struct {
 	TLSCert       string   `yaml:"tls_cert"`     // PEM files; both or neither
 	TLSKey        string   `yaml:"tls_key"`
 	PollInterval  Duration `yaml:"poll_interval"` // how often the journal is read for replies and events
+	// Protection from clients (tactiumserver.Limits): frames read per
+	// second from one connection, bytes queued for one connection's
+	// reader, and for every connection's together.
+	FrameRate        int      `yaml:"frame_rate"`
+	OutboundBytes    ByteSize `yaml:"outbound_bytes"`
+	MaxBufferedBytes ByteSize `yaml:"max_buffered_bytes"`
 }
 
 // LogConfig sets up slog.
@@ -145,6 +155,43 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ByteSize reads "512MiB", "64KiB", "1GiB" or a plain number of bytes
+// from YAML.
+type ByteSize int64
+
+// UnmarshalYAML parses a size with an optional KiB, MiB or GiB suffix.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > math.MaxInt64/mult {
+		return 0, fmt.Errorf("not a size (use e.g. 512MiB, 64KiB or a number of bytes): %q", s)
+	}
+	return v * mult, nil
 }
 
 // DefaultDSN is the embedded default database: a file in the working directory.

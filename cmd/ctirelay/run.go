@@ -60,6 +60,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		}
 	}
 	log := newLogger(cfg.Log, env.stderr)
+	limitMemory(env, cfg, log)
 	node := o.node
 	if node == "" {
 		node = nodeName()

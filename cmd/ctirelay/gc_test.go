@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Not parallel: the memory limit is the process's.
+func TestLimitMemory(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	log := slog.New(slog.DiscardHandler)
+	tests := []struct {
+		name   string
+		config string
+		env    map[string]string
+		want   int64
+	}{
+		{"default", "", nil, DefaultMemoryLimit},
+		{"from the configuration", "memory_limit: 300MiB\n", nil, 300 << 20},
+		{"GOMEMLIMIT wins", "memory_limit: 300MiB\n", map[string]string{"GOMEMLIMIT": "1GiB"}, 123 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg Config
+			if err := yaml.Unmarshal([]byte(tt.config), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			// What the runtime would have applied from GOMEMLIMIT at start.
+			debug.SetMemoryLimit(123 << 20)
+			env := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return tt.env[k] }}
+			if got := limitMemory(env, cfg, log); got != tt.want {
+				t.Fatalf("limitMemory = %d, want %d", got, tt.want)
+			}
+			if got := debug.SetMemoryLimit(-1); got != tt.want {
+				t.Fatalf("the runtime's limit is %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"512MiB", 512 << 20, true}, {"64KiB", 64 << 10, true}, {"1GiB", 1 << 30, true}, {"100", 100, true},
+		{"10 MiB", 10 << 20, true}, {"7B", 7, true}, {"-1", 0, false}, {"lots", 0, false}, {"1TB", 0, false},
+	} {
+		got, err := parseByteSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseByteSize(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
