@@ -1,8 +1,8 @@
 package socket
 
 import (
-	"strings"
 	"context"
+	"strings"
 	"testing"
 	"time"
 

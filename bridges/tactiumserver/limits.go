@@ -33,6 +33,10 @@ type Limits struct {
 	// so its TCP stream waits in its own kernel buffers.
 	FrameRate  int
 	FrameBurst int
+	// ByteRate bounds the bytes read from one connection per second
+	// (DefaultByteRate when 0), with bursts of the larger of ByteRate and
+	// two frames: a stream with no frame end costs no more than frames.
+	ByteRate int
 	// OutboundBytes bounds the bytes queued for one connection's reader
 	// (DefaultOutboundBytes when 0); a reader that lets more pile up is
 	// disconnected, as for OutboundQueue.
@@ -55,6 +59,7 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultMaxLogins     = 64
 	DefaultFrameRate     = 500
+	DefaultByteRate      = 128 << 10
 	DefaultOutboundBytes = 256 << 10
 	// DefaultMaxBufferedBytes: 5,000 connections at the per-connection
 	// floor (16 KiB) stay under 80 MiB besides it.
@@ -64,7 +69,7 @@ const (
 
 func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxFrameBytes < 0 || l.MaxConns < 0 || l.IdleTimeout < 0 || l.OutboundQueue < 0 || l.WriteTimeout < 0 || l.MaxLogins < 0 ||
-		l.FrameRate < 0 || l.FrameBurst < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
+		l.FrameRate < 0 || l.FrameBurst < 0 || l.ByteRate < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
 		return l, errors.New("limits must not be negative")
 	}
 	if l.MaxFrameBytes == 0 {
@@ -87,6 +92,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.FrameBurst == 0 {
 		l.FrameBurst = l.FrameRate
+	}
+	if l.ByteRate == 0 {
+		l.ByteRate = DefaultByteRate
 	}
 	if l.OutboundBytes == 0 {
 		l.OutboundBytes = DefaultOutboundBytes

@@ -3,6 +3,7 @@ package tactiumserver
 import (
 	"crypto/subtle"
 	"errors"
+	"net"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,7 +30,7 @@ func (x *Session) read() {
 	go x.handleAll(frames)
 	defer close(frames)
 	defer x.hangUp()
-	dec := relay.NewDecoder(x.nc, x.srv.lim.MaxFrameBytes)
+	dec := relay.NewDecoder(throttledConn{x}, x.srv.lim.MaxFrameBytes)
 	for {
 		f, err := dec.Next()
 		var in inbound
@@ -71,33 +72,54 @@ func (x *Session) handleAll(frames <-chan inbound) {
 	x.finish()
 }
 
-// throttle holds the reader to Limits.FrameRate (a token bucket of
-// FrameBurst frames, on the server's clock): a client sending faster waits,
-// and so does its TCP stream. It reports false once the connection closed.
+// bucket is a token bucket on the server's clock.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+// take takes up to n tokens (at least one), waiting for one when the
+// bucket is empty: it returns how many it took, or 0 once done is closed.
+func (b *bucket) take(s *Server, n int, done <-chan struct{}) int {
+	now := s.clock.Now()
+	if b.last.IsZero() {
+		b.tokens, b.last = b.burst, now
+	}
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		s.throttled.Add(1)
+		wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+		select {
+		case <-s.clock.After(wait):
+		case <-done:
+			return 0
+		}
+		b.tokens, b.last = 1, s.clock.Now()
+	}
+	got := min(n, int(b.tokens))
+	b.tokens -= float64(got)
+	return got
+}
+
+// throttle holds the reader to Limits.FrameRate: a client sending faster
+// waits, and so does its TCP stream. It reports false once the connection
+// closed.
 func (x *Session) throttle() bool {
-	rate := x.srv.lim.FrameRate
-	if rate <= 0 {
-		return true
+	return x.frames.take(x.srv, 1, x.done) == 1
+}
+
+// throttledConn reads the connection within Limits.ByteRate, so that bytes
+// with no frame end in sight (a flood without '$') cost no more than
+// frames do.
+type throttledConn struct{ x *Session }
+
+func (c throttledConn) Read(p []byte) (int, error) {
+	n := c.x.bytes.take(c.x.srv, len(p), c.x.done)
+	if n == 0 {
+		return 0, net.ErrClosed
 	}
-	now := x.srv.clock.Now()
-	if x.last.IsZero() {
-		x.tokens, x.last = float64(x.srv.lim.FrameBurst), now
-	}
-	x.tokens = min(float64(x.srv.lim.FrameBurst), x.tokens+now.Sub(x.last).Seconds()*float64(rate))
-	x.last = now
-	if x.tokens >= 1 {
-		x.tokens--
-		return true
-	}
-	x.srv.throttled.Add(1)
-	wait := time.Duration((1 - x.tokens) / float64(rate) * float64(time.Second))
-	select {
-	case <-x.srv.clock.After(wait):
-	case <-x.done:
-		return false
-	}
-	x.tokens, x.last = 0, x.srv.clock.Now()
-	return true
+	return c.x.nc.Read(p[:n])
 }
 
 // frameErrCode is TOO_LARGE for an oversized frame, MALFORMED otherwise.

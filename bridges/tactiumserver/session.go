@@ -21,9 +21,8 @@ type Session struct {
 	cancel context.CancelFunc
 	out    chan []byte   // encoded frames for the writer; nil asks it to finish
 	hungUp chan struct{} // closed once the client stopped sending
-	// the reader's frame-rate bucket (FrameRate)
-	tokens float64
-	last   time.Time
+	// the reader's buckets (FrameRate, ByteRate)
+	frames, bytes bucket
 
 	mu        sync.Mutex
 	admin     bool
@@ -43,6 +42,8 @@ func newSession(s *Server, id uint64, nc net.Conn) *Session {
 		srv: s, id: id, nc: nc, ctx: ctx, cancel: cancel,
 		out:    make(chan []byte, s.lim.OutboundQueue),
 		hungUp: make(chan struct{}),
+		frames: bucket{rate: float64(s.lim.FrameRate), burst: float64(s.lim.FrameBurst)},
+		bytes:  bucket{rate: float64(s.lim.ByteRate), burst: float64(max(s.lim.ByteRate, 2*s.lim.MaxFrameBytes))},
 		logins: map[string]bool{},
 		active: s.clock.Now(),
 		done:   make(chan struct{}),
