@@ -37,3 +37,22 @@ func Abandonable(raw string) bool {
 	cmd, err := ParseCommand(f)
 	return err == nil && !cmd.Verb.Idempotent()
 }
+
+// DeadVerb is the verb relay_dead records for job j dead-lettered: none for
+// a message refused at admission (it can never be retried), the command's
+// own for one its requester abandoned (a whole command, which an operator
+// may send again with `dead retry`), j.Verb otherwise.
+func DeadVerb(j Job) Verb {
+	p := j.Refusal()
+	if p == nil {
+		return j.Verb
+	}
+	if p.Code == CodeRequesterGone {
+		if f, err := Parse(j.Frame); err == nil {
+			if cmd, err := ParseCommand(f); err == nil {
+				return cmd.Verb
+			}
+		}
+	}
+	return ""
+}

@@ -85,10 +85,8 @@ func PlanSettle(outcomes []relay.Outcome, remove []int, removed []Removed, now t
 			}
 		}
 		if o.Kind == relay.Dead {
-			verb := r.Verb
-			if verb.IsRefused() {
-				verb = "" // refused at admission: no verb, never retried
-			}
+			// refused at admission: no verb, never retried
+			verb := relay.DeadVerb(relay.Job{Verb: r.Verb, Frame: r.Frame})
 			w.Dead = append(w.Dead, DeadRow{InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent, Verb: verb,
 				Frame: r.Frame, Code: ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts,
 				EnqueuedAt: r.EnqueuedAt, DiedAt: now})

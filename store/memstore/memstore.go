@@ -392,10 +392,7 @@ func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []st
 			}
 		}
 		if o.Kind == relay.Dead {
-			verb := r.Verb
-			if verb.IsRefused() {
-				verb = "" // refused at admission: never retried
-			}
+			verb := relay.DeadVerb(r.Job) // none when refused at admission: never retried
 			s.ids.dead++
 			s.dead = append(s.dead, relay.DeadLetter{ID: s.ids.dead, InboxID: r.ID, Source: r.Source, Ref: r.Ref, Agent: r.Agent,
 				Verb: verb, Frame: r.Frame, Code: store.ErrCode(o.Replies), Reason: o.Reason, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, DiedAt: now})

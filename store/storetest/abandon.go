@@ -68,7 +68,8 @@ func abandonedNotRun(t *testing.T, e *env) {
 		t.Fatalf("claim: %+v, want the dial that was not abandoned", jobs)
 	}
 	dead := e.dead(t)
-	if len(dead) != 1 || dead[0].InboxID != ids[1] || dead[0].Frame != dial || dead[0].Code != relay.CodeRequesterGone ||
+	// With its verb: a whole command, which an operator may send again.
+	if len(dead) != 1 || dead[0].InboxID != ids[1] || dead[0].Frame != dial || dead[0].Code != relay.CodeRequesterGone || dead[0].Verb != "A" ||
 		!strings.HasPrefix(dead[0].Reason, relay.ReasonRequesterGone) {
 		t.Fatalf("relay_dead: %s", show(dead))
 	}

@@ -53,8 +53,11 @@ WITH o AS (
 ), dead AS (
     INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
     -- a message refused at admission (its verb starts with '!') has no
-    -- verb here: it can never be retried
-    SELECT f.id, f.source, f.source_ref, f.agent, CASE WHEN left(f.verb, 1) <> '!' THEN f.verb END, f.frame,
+    -- verb here: it can never be retried; one abandoned by its requester
+    -- keeps its command's verb, the frame's second field (relay.DeadVerb)
+    SELECT f.id, f.source, f.source_ref, f.agent,
+           CASE WHEN left(f.verb, 1) <> '!' THEN f.verb
+                WHEN f.verb LIKE '!REQUESTER\_GONE:%' THEN upper(split_part(split_part(f.frame, '<', 3), '>', 1)) END, f.frame,
            nullif(f.code, ''), f.reason, f.attempts, f.enqueued_at, $11
       FROM finished f
      WHERE f.kind = 'dead'
