@@ -127,7 +127,7 @@ type Feed struct {
 	queue    []*submission
 	abandons []int64 // inbox ids whose requester left, for the submit loop
 	queued   int     // messages in queue
-	enqueues int // Enqueue calls under way
+	enqueues int     // Enqueue calls under way
 	subWake  chan struct{}
 
 	cursors cursorBook
