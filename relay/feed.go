@@ -245,10 +245,10 @@ func (f *Feed) shutdown() {
 	}
 	f.mu.Unlock()
 	if len(left) > 0 {
-		f.abandon(context.Background(), left, "connection closed")
+		f.abandon(context.Background(), left, "connection closed", f.cfg.DrainTimeout)
 	}
 	if len(gone) > 0 {
-		f.abandon(context.Background(), gone, "relay stopped")
+		f.abandon(context.Background(), gone, "relay stopped", f.cfg.DrainTimeout)
 	}
 	f.mu.Lock()
 	for id, p := range f.pending {

@@ -72,7 +72,7 @@ func (f *Feed) submitLoop(ctx context.Context) {
 		f.abandons = nil
 		f.mu.Unlock()
 		if len(gone) > 0 {
-			f.abandon(ctx, gone, "connection closed")
+			f.abandon(ctx, gone, "connection closed", submitTimeout)
 		}
 		if len(batch) == 0 {
 			if stopping {
@@ -115,8 +115,8 @@ func (f *Feed) abandonLater(id int64) {
 // abandon marks the commands of requesters that are gone. A failure is
 // logged: those commands then run with no one to read their replies, as
 // they would have before the mark existed.
-func (f *Feed) abandon(ctx context.Context, ids []int64, why string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
+func (f *Feed) abandon(ctx context.Context, ids []int64, why string, timeout time.Duration) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	n, err := f.cfg.Store.Abandon(actx, ids, RequesterGone(why))
 	if err != nil {
