@@ -88,14 +88,17 @@ func (b *bucket) take(s *Server, n int, done <-chan struct{}) int {
 	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
 	b.last = now
 	if b.tokens < 1 {
+		// Wait for a tenth of a second's worth, not for one token: a client
+		// held back wakes its reader ten times a second, not rate times.
 		s.throttled.Add(1)
-		wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+		need := min(b.burst, max(1, b.rate/10))
+		wait := time.Duration((need - b.tokens) / b.rate * float64(time.Second))
 		select {
 		case <-s.clock.After(wait):
 		case <-done:
 			return 0
 		}
-		b.tokens, b.last = 1, s.clock.Now()
+		b.tokens, b.last = need, s.clock.Now()
 	}
 	got := min(n, int(b.tokens))
 	b.tokens -= float64(got)
