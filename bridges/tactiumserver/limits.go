@@ -37,6 +37,11 @@ type Limits struct {
 	// (DefaultByteRate when 0), with bursts of the larger of ByteRate and
 	// two frames: a stream with no frame end costs no more than frames.
 	ByteRate int
+	// ErrorRate bounds the frames per second the server answers ERR itself
+	// on one connection (unreadable, not a command), with bursts of as
+	// many (DefaultErrorRate when 0): a client sending garbage is read at
+	// that pace, however fast FrameRate would let it go.
+	ErrorRate int
 	// OutboundBytes bounds the bytes queued for one connection's reader
 	// (DefaultOutboundBytes when 0); a reader that lets more pile up is
 	// disconnected, as for OutboundQueue.
@@ -60,6 +65,7 @@ const (
 	DefaultMaxLogins     = 64
 	DefaultFrameRate     = 500
 	DefaultByteRate      = 128 << 10
+	DefaultErrorRate     = 20
 	DefaultOutboundBytes = 256 << 10
 	// DefaultMaxBufferedBytes: 5,000 connections at the per-connection
 	// floor (16 KiB) stay under 80 MiB besides it.
@@ -69,7 +75,7 @@ const (
 
 func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxFrameBytes < 0 || l.MaxConns < 0 || l.IdleTimeout < 0 || l.OutboundQueue < 0 || l.WriteTimeout < 0 || l.MaxLogins < 0 ||
-		l.FrameRate < 0 || l.FrameBurst < 0 || l.ByteRate < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
+		l.FrameRate < 0 || l.FrameBurst < 0 || l.ByteRate < 0 || l.ErrorRate < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
 		return l, errors.New("limits must not be negative")
 	}
 	if l.MaxFrameBytes == 0 {
@@ -95,6 +101,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.ByteRate == 0 {
 		l.ByteRate = DefaultByteRate
+	}
+	if l.ErrorRate == 0 {
+		l.ErrorRate = DefaultErrorRate
 	}
 	if l.OutboundBytes == 0 {
 		l.OutboundBytes = DefaultOutboundBytes

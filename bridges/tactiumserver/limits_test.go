@@ -141,3 +141,21 @@ func TestRefusedConnectionsLoggedInSummary(t *testing.T) {
 		t.Fatalf("%d WARN lines, want the one summary:\n%s", n, logs.String())
 	}
 }
+
+// Garbage is answered at ErrorRate, however fast FrameRate would read it.
+func TestErrorRateHoldsAGarbageSender(t *testing.T) {
+	t.Parallel()
+	clock := relaytest.NewClock(epoch)
+	srv := startServer(t, &Server{Clock: clock, Limits: Limits{ErrorRate: 2}})
+	c := dial(t, srv)
+	c.Send(strings.Repeat("<ana><ZZ>$", 3))
+	c.Expect(strings.Repeat(`<ana><ERR><UNKNOWN_VERB><unknown verb "ZZ">$`, 2))
+	if !clock.WaitForWaiters(2, safety) {
+		t.Fatal("the handler never waited for the error rate")
+	}
+	clock.Advance(time.Second)
+	c.Expect(`<ana><ERR><UNKNOWN_VERB><unknown verb "ZZ">$`)
+	if got := srv.Stats().Malformed; got != 3 {
+		t.Fatalf("Malformed = %d, want 3", got)
+	}
+}

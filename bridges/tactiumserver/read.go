@@ -63,13 +63,28 @@ func (x *Session) handleAll(frames <-chan inbound) {
 			continue // closed: let read return
 		}
 		if in.err != nil {
-			x.srv.malformed.Add(1)
+			x.malformed()
 			x.reply(relay.ErrReply(x.wireLogin(in.err.Login), in.code, in.err.Error()))
-			continue
+		} else {
+			x.handle(in.frame)
 		}
-		x.handle(in.frame)
+		if x.errored {
+			// Answering garbage is held to ErrorRate: a client sending it
+			// is read that much more slowly.
+			x.errored = false
+			if x.errs.take(x.srv, 1, x.done) == 0 {
+				continue
+			}
+		}
 	}
 	x.finish()
+}
+
+// malformed counts a frame answered ERR by the server itself. Called by
+// the handler.
+func (x *Session) malformed() {
+	x.srv.malformed.Add(1)
+	x.errored = true
 }
 
 // bucket is a token bucket on the server's clock.
@@ -150,7 +165,7 @@ func (x *Session) wireLogin(raw string) string {
 func (x *Session) handle(raw relay.Frame) {
 	f, err := x.srv.Charset.DecodeFrame(raw)
 	if err != nil {
-		x.srv.malformed.Add(1)
+		x.malformed()
 		x.reply(relay.ErrReply(x.wireLogin(raw.Login()), relay.CodeEncoding, "frame is not valid "+x.srv.Charset.String()+": "+err.Error()))
 		return
 	}
@@ -163,7 +178,7 @@ func (x *Session) handle(raw relay.Frame) {
 		if x.extension(f) {
 			return
 		}
-		x.srv.malformed.Add(1)
+		x.malformed()
 		p := relay.AsProtocolError(err)
 		x.reply(relay.ErrReply(routable(f.Login()), p.Code, p.Message))
 		return

@@ -21,8 +21,10 @@ type Session struct {
 	cancel context.CancelFunc
 	out    chan []byte   // encoded frames for the writer; nil asks it to finish
 	hungUp chan struct{} // closed once the client stopped sending
-	// the reader's buckets (FrameRate, ByteRate)
-	frames, bytes bucket
+	// the reader's buckets (FrameRate, ByteRate) and the handler's
+	// (ErrorRate, with errored: the frame just handled was answered ERR)
+	frames, bytes, errs bucket
+	errored             bool
 
 	mu        sync.Mutex
 	admin     bool
@@ -44,6 +46,7 @@ func newSession(s *Server, id uint64, nc net.Conn) *Session {
 		hungUp: make(chan struct{}),
 		frames: bucket{rate: float64(s.lim.FrameRate), burst: float64(s.lim.FrameBurst)},
 		bytes:  bucket{rate: float64(s.lim.ByteRate), burst: float64(max(s.lim.ByteRate, 2*s.lim.MaxFrameBytes))},
+		errs:   bucket{rate: float64(s.lim.ErrorRate), burst: float64(s.lim.ErrorRate)},
 		logins: map[string]bool{},
 		active: s.clock.Now(),
 		done:   make(chan struct{}),
