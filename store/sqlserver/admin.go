@@ -159,3 +159,32 @@ func (s *Store) Agents(ctx context.Context, now time.Time) ([]relay.AgentStatus,
 	}
 	return out, fail("agent status", rs.Err())
 }
+
+// Abandon implements relay.Sources.
+func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolError) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ids = sortedIDs(ids)
+	b := s.q.batch(bAbandon)
+	verb := string(relay.RefusedVerb(why))
+	var n int
+	err := s.inTx(ctx, "abandon commands", func(tx *sql.Tx) error {
+		n = 0
+		return store.Each(len(ids), b.maxRows, func(lo, hi int) error {
+			args := make([]any, 0, b.b.Fixed+hi-lo)
+			args = append(args, verb)
+			for _, id := range ids[lo:hi] {
+				args = append(args, id)
+			}
+			res, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
+			if err != nil {
+				return err
+			}
+			got, err := res.RowsAffected()
+			n += int(got)
+			return err
+		})
+	})
+	return n, err
+}

@@ -56,13 +56,14 @@ const (
 	bLeaseNext      query = "lease_next"
 	bRetryDead      query = "retry_dead"
 	bDropDead       query = "drop_dead"
+	bAbandon        query = "abandon"
 	bAdvanceCursors query = "advance_cursors"
 	bJournalSince   query = "journal_since"
 	bInFlight       query = "in_flight"
 )
 
 var batchNames = []query{bBusy, bInbox, bDead, bJournal, bTTO, bTTOExplicit, bRemove, bRetry, bLeaseNext,
-	bRetryDead, bDropDead, bAdvanceCursors, bJournalSince, bInFlight}
+	bRetryDead, bDropDead, bAbandon, bAdvanceCursors, bJournalSince, bInFlight}
 
 // maxParams is SQL Server's bound on the parameters of one request (2,100),
 // less a margin for sp_executesql's own.

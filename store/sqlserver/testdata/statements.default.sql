@@ -361,6 +361,25 @@ WITH oldest AS (
 DELETE FROM oldest
 OUTPUT deleted.IS_TTI, deleted.DS_TTI INTO @taken;
 SELECT IS_TTI, DS_TTI FROM @taken ORDER BY IS_TTI;
+-- ==== abandon.sql (multi-row: 1 fixed + 1 per row, at most 512 rows a statement)
+-- ---- 1 row(s)
+-- Marks the commands of a requester that is gone: only those still waiting
+-- (not held by a relay) and not refused already become queued refused
+-- messages (the verb given), answered at the head of their queue. A claim
+-- under way holds the row's lock; the conditions are read again once it is
+-- released, so a command just leased is left alone.
+UPDATE relay_inbox WITH (ROWLOCK) SET verb = @p1
+ WHERE state = 'ready' AND LEFT(verb, 1) <> '!' AND id IN (
+@p2)
+-- ---- 2 row(s)
+-- Marks the commands of a requester that is gone: only those still waiting
+-- (not held by a relay) and not refused already become queued refused
+-- messages (the verb given), answered at the head of their queue. A claim
+-- under way holds the row's lock; the conditions are read again once it is
+-- released, so a command just leased is left alone.
+UPDATE relay_inbox WITH (ROWLOCK) SET verb = @p1
+ WHERE state = 'ready' AND LEFT(verb, 1) <> '!' AND id IN (
+@p2, @p3)
 -- ==== advance_cursors.sql (multi-row: 1 fixed + 2 per row, at most 512 rows a statement)
 -- ---- 1 row(s)
 -- Saves positions (name and position per row, names unique) at the time
