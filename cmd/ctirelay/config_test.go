@@ -130,6 +130,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"socket secret", "bridges:\n  socket:\n    admin_secret: a$b\n", "bridges.socket.admin_secret: must not contain"},
 		{"socket negative", "bridges:\n  socket:\n    max_conns: -1\n", "bridges.socket.max_conns: must not be negative"},
 		{"socket idle", "bridges:\n  socket:\n    idle_timeout: forever\n", "not a duration"},
+		{"socket frame rate", "bridges:\n  socket:\n    frame_rate: -5\n", "bridges.socket.frame_rate: must not be negative"},
+		{"socket outbound bytes", "bridges:\n  socket:\n    outbound_bytes: lots\n", "not a size"},
+		{"memory limit", "memory_limit: 2TB\n", "not a size"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
