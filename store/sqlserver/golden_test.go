@@ -281,7 +281,10 @@ func TestTrafficGolden(t *testing.T) {
 		{"DeadLetters", func() error { _, err := s.DeadLetters(ctx, 0, 10); return err }},
 		{"RetryDead", func() error { _, err := s.RetryDead(ctx, []int64{3, 1, 3}, t0); return err }},
 		{"DropDead", func() error { _, err := s.DropDead(ctx, []int64{4}); return err }},
-		{"Abandon", func() error { _, err := s.Abandon(ctx, []int64{7, 5}, relay.RequesterGone("connection closed")); return err }},
+		{"Abandon", func() error {
+			_, err := s.Abandon(ctx, []int64{7, 5}, relay.RequesterGone("connection closed"))
+			return err
+		}},
 		{"Status", func() error { _, err := s.Status(ctx, t0); return err }},
 		{"Agents", func() error { _, err := s.Agents(ctx, t0); return err }},
 		{"Cursor", func() error { _, _, err := s.Cursor(ctx, "webhook"); return err }},
