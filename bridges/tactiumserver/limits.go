@@ -27,6 +27,11 @@ type Limits struct {
 	// MaxLogins bounds the agents one connection may bind to
 	// (DefaultMaxLogins when 0).
 	MaxLogins int
+	// MaxMonitors bounds the connections bound to ADMSOCKET at once
+	// (DefaultMaxMonitors when 0): every event is sent to each of them, so
+	// their number multiplies the cost of every event. One more is answered
+	// <ADMSOCKET><ERR><REJECTED><…>$ and stays an ordinary connection.
+	MaxMonitors int
 	// FrameRate bounds the frames read from one connection per second,
 	// garbage included, with bursts of FrameBurst (DefaultFrameRate, and
 	// FrameBurst = FrameRate, when 0): a faster client is read more slowly,
@@ -64,7 +69,8 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultMaxLogins     = 64
 	DefaultFrameRate     = 500
-	DefaultByteRate      = 128 << 10
+	DefaultByteRate      = 32 << 10
+	DefaultMaxMonitors   = 64
 	DefaultErrorRate     = 20
 	DefaultOutboundBytes = 256 << 10
 	// DefaultMaxBufferedBytes: 5,000 connections at the per-connection
@@ -75,7 +81,7 @@ const (
 
 func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxFrameBytes < 0 || l.MaxConns < 0 || l.IdleTimeout < 0 || l.OutboundQueue < 0 || l.WriteTimeout < 0 || l.MaxLogins < 0 ||
-		l.FrameRate < 0 || l.FrameBurst < 0 || l.ByteRate < 0 || l.ErrorRate < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
+		l.FrameRate < 0 || l.FrameBurst < 0 || l.ByteRate < 0 || l.ErrorRate < 0 || l.MaxMonitors < 0 || l.OutboundBytes < 0 || l.MaxBufferedBytes < 0 || l.SummaryEvery < 0 {
 		return l, errors.New("limits must not be negative")
 	}
 	if l.MaxFrameBytes == 0 {
@@ -101,6 +107,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.ByteRate == 0 {
 		l.ByteRate = DefaultByteRate
+	}
+	if l.MaxMonitors == 0 {
+		l.MaxMonitors = DefaultMaxMonitors
 	}
 	if l.ErrorRate == 0 {
 		l.ErrorRate = DefaultErrorRate

@@ -159,3 +159,20 @@ func TestErrorRateHoldsAGarbageSender(t *testing.T) {
 		t.Fatalf("Malformed = %d, want 3", got)
 	}
 }
+
+// Monitors are bounded: every event goes to each of them.
+func TestMaxMonitors(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, &Server{Limits: Limits{MaxMonitors: 1}})
+	first, second := dial(t, srv), dial(t, srv)
+	first.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	first.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$") // again: still one
+	second.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><ERR><REJECTED><the server takes at most 1 monitoring connections>$")
+	second.RoundTrip("<ana><S>$", "<ana><S><1>$") // an ordinary connection still
+	first.Close()
+	wait.For(t, "the first monitor gone", func() bool { return srv.Stats().Monitoring == 0 })
+	second.RoundTrip("<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$")
+	if got := srv.Stats().MonitorsRefused; got != 1 {
+		t.Fatalf("MonitorsRefused = %d, want 1", got)
+	}
+}

@@ -3,6 +3,7 @@ package tactiumserver
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -221,10 +222,16 @@ func (x *Session) monitor(f relay.Frame) {
 		x.reply(relay.ErrReply(login, CodeUnauthorized, "wrong or missing secret: send <"+relay.AdminLogin+"><L><ON><secret>$"))
 		return
 	}
-	if !x.Admin() { // once per connection, however often it asks
+	was := x.Admin()
+	if !x.setAdmin(true) {
+		// Every event goes to every monitor: their number bounds the cost.
+		x.srv.monitorsRefused.Add(1) // logged in the summary
+		x.reply(relay.ErrReply(login, relay.CodeRejected, fmt.Sprintf("the server takes at most %d monitoring connections", x.srv.lim.MaxMonitors)))
+		return
+	}
+	if !was { // once per connection, however often it asks
 		x.srv.log.Info("tactium server: monitoring connection", "session", x.id, "remote", x.nc.RemoteAddr().String())
 	}
-	x.setAdmin(true)
 	x.reply(relay.OK(login))
 }
 

@@ -58,8 +58,9 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	// counted without mu, on hot paths
-	malformed, throttled, unauthorized, bindRefused atomic.Uint64
-	buffered                                        atomic.Int64 // bytes queued for every reader
+	malformed, throttled, unauthorized, bindRefused, monitorsRefused atomic.Uint64
+	monitors                                                         atomic.Int64 // connections bound to ADMSOCKET
+	buffered                                                         atomic.Int64 // bytes queued for every reader
 }
 
 // Stats counts what the server has seen.
@@ -76,7 +77,9 @@ type Stats struct {
 	Throttled    uint64 // times a connection's reading waited for FrameRate
 	Unauthorized uint64 // ADMSOCKET logons refused for the secret
 	BindRefused  uint64 // bindings refused over MaxLogins
-	Buffered     int64  // bytes queued now for every connection's reader
+	// ADMSOCKET logons refused over MaxMonitors
+	MonitorsRefused uint64
+	Buffered        int64 // bytes queued now for every connection's reader
 }
 
 // Start listens and serves until Stop or the end of ctx (relay.StartStop's
@@ -183,7 +186,7 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Connections = len(s.sessions)
 	st.Malformed, st.Throttled = s.malformed.Load(), s.throttled.Load()
-	st.Unauthorized, st.BindRefused = s.unauthorized.Load(), s.bindRefused.Load()
+	st.Unauthorized, st.BindRefused, st.MonitorsRefused = s.unauthorized.Load(), s.bindRefused.Load(), s.monitorsRefused.Load()
 	st.Buffered = s.buffered.Load()
 	for x := range s.sessions {
 		if x.Admin() {
@@ -319,11 +322,12 @@ func (s *Server) summarize() {
 		refused, slow, idle := d(now.Rejected, last.Rejected), d(now.SlowReaders, last.SlowReaders), d(now.Idle, last.Idle)
 		bad, throttled := d(now.Malformed, last.Malformed), d(now.Throttled, last.Throttled)
 		unauth, binds := d(now.Unauthorized, last.Unauthorized), d(now.BindRefused, last.BindRefused)
+		monitors := d(now.MonitorsRefused, last.MonitorsRefused)
 		last = now
-		if refused+slow+unauth+binds > 0 {
+		if refused+slow+unauth+binds+monitors > 0 {
 			s.log.Warn("tactium server: connections refused or dropped", "every", s.lim.SummaryEvery,
 				"refused_over_max_conns", refused, "max_conns", s.lim.MaxConns, "slow_readers_dropped", slow,
-				"monitoring_logons_refused", unauth, "bindings_refused", binds, "idle_closed", idle,
+				"monitoring_logons_refused", unauth, "monitors_over_max", monitors, "bindings_refused", binds, "idle_closed", idle,
 				"malformed_frames", bad, "throttled", throttled, "connections", now.Connections, "buffered_bytes", now.Buffered)
 		} else if idle+bad+throttled > 0 {
 			s.log.Info("tactium server: traffic answered or held back", "every", s.lim.SummaryEvery,

@@ -102,10 +102,23 @@ func (x *Session) bind(login string) {
 	x.logins[key] = true
 }
 
-func (x *Session) setAdmin(on bool) {
+// setAdmin binds or unbinds the connection to every agent, within
+// Limits.MaxMonitors; it reports false when the limit refused it.
+func (x *Session) setAdmin(on bool) bool {
 	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.admin == on || x.closed {
+		return x.admin == on
+	}
+	if on && x.srv.monitors.Add(1) > int64(x.srv.lim.MaxMonitors) {
+		x.srv.monitors.Add(-1)
+		return false
+	}
+	if !on {
+		x.srv.monitors.Add(-1)
+	}
 	x.admin = on
-	x.mu.Unlock()
+	return true
 }
 
 // Hangup is closed once the client has stopped sending (it closed the
@@ -216,6 +229,9 @@ func (x *Session) closeCounted(reason string, counter *uint64) {
 	}
 	x.closed = true
 	close(x.done)
+	if x.admin {
+		x.srv.monitors.Add(-1)
+	}
 	if !x.hung {
 		x.hung = true
 		close(x.hungUp)
