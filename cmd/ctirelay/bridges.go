@@ -81,7 +81,7 @@ func newSocketBridge(cfg Config, st socket.Store, feed *relay.Feed, node string,
 		Addr: sc.Listen, Store: st, Feed: feed, Node: node,
 		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
-			FrameRate: sc.FrameRate, OutboundBytes: int(sc.OutboundBytes), MaxBufferedBytes: int64(sc.MaxBufferedBytes),
+			FrameRate: sc.FrameRate, MaxMonitors: sc.MaxMonitors, OutboundBytes: int(sc.OutboundBytes), MaxBufferedBytes: int64(sc.MaxBufferedBytes),
 		},
 		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,
 		MaxFrame: cfg.Engine.MaxFrameBytes, PollInterval: time.Duration(sc.PollInterval),
@@ -108,6 +108,9 @@ func (sc SocketBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	}
 	if sc.FrameRate < 0 {
 		bad("bridges.socket.frame_rate", "must not be negative")
+	}
+	if sc.MaxMonitors < 0 {
+		bad("bridges.socket.max_monitors", "must not be negative")
 	}
 	if sc.OutboundBytes > 1<<30 {
 		bad("bridges.socket.outbound_bytes", "at most 1GiB")

@@ -127,6 +127,7 @@ type SocketBridgeConfig struct {
 	// second from one connection, bytes queued for one connection's
 	// reader, and for every connection's together.
 	FrameRate        int      `yaml:"frame_rate"`
+	MaxMonitors      int      `yaml:"max_monitors"`
 	OutboundBytes    ByteSize `yaml:"outbound_bytes"`
 	MaxBufferedBytes ByteSize `yaml:"max_buffered_bytes"`
 }
