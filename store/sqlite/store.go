@@ -216,7 +216,7 @@ func (s *Store) Wakeups() (intake, claim <-chan struct{}) {
 	defer s.watchMu.Unlock()
 	if !s.watchDone {
 		s.watchDone = true
-		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, s.after)
+		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, s.after, s.log)
 		if err != nil {
 			s.log.Warn("sqlite wake-up watcher not started: the relay polls", "db", s.path, "err", err)
 			return nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -13,17 +14,23 @@ import (
 // SQLite cannot notify, but PRAGMA data_version, asked again on the same
 // connection, changes whenever another connection (the ERP, the sqlite3
 // shell, this relay's own) committed: a few microseconds, no file I/O while
-// nothing changed. The watcher asks it on its own read connection, quickly
-// after a change and backing off while the file is quiet, and wakes the
-// intake when T_TTI has rows. The engine's poll stays as the fallback.
+// nothing changed. The watcher asks it on its own read connection and wakes
+// the intake when T_TTI has rows. On Linux it asks when inotify says a file
+// of the database was written (and for a few milliseconds after: the commit
+// is visible only once the WAL index is updated, after the last write), and
+// otherwise every watchIdle: an idle relay costs nothing measurable.
+// Elsewhere it asks every 1–4 ms. The engine's poll stays as the fallback.
 const (
-	// watchMin is the interval right after a change: rows tend to come in
-	// bursts, and a row waits at most this long to be seen then.
+	// watchMin is the interval right after a change or a write: rows come
+	// in bursts, and a row waits at most this long to be seen then.
 	watchMin = time.Millisecond
-	// watchMax bounds the interval on a quiet file: a first row waits at
-	// most this long, and an idle relay asks 250 times a second (well under
-	// 1% of a core; see docs/performance.md).
+	// watchMax bounds the interval on a quiet file without file events.
 	watchMax = 4 * time.Millisecond
+	// watchIdle is the interval on a quiet file with file events: a look
+	// in case an event was missed (a file system without inotify).
+	watchIdle = 250 * time.Millisecond
+	// watchHot is how many watchMin looks follow a file event.
+	watchHot = 5
 )
 
 // watcher turns commits of other connections that leave rows in T_TTI into
@@ -33,6 +40,7 @@ type watcher struct {
 	conn   *sql.Conn
 	anyTTI string
 	after  func(time.Duration) <-chan time.Time
+	files  *fileEvents // nil: no file events here
 	intake chan struct{}
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -40,7 +48,7 @@ type watcher struct {
 
 // startWatcher opens the watcher's connection on path. after is the timer
 // (time.After outside tests).
-func startWatcher(path string, cfg Config, anyTTI string, after func(time.Duration) <-chan time.Time) (*watcher, error) {
+func startWatcher(path string, cfg Config, anyTTI string, after func(time.Duration) <-chan time.Time, log *slog.Logger) (*watcher, error) {
 	// An existing file, journal mode left alone; query_only: this
 	// connection never writes, so it never takes the write lock.
 	dsn, err := dataSource(path, cfg, true)
@@ -67,6 +75,9 @@ func startWatcher(path string, cfg Config, anyTTI string, after func(time.Durati
 		w.close()
 		return nil, err
 	}
+	if w.files, err = watchFiles(path); err != nil {
+		log.Info("sqlite wake-up: no file events, looking every few milliseconds", "db", path, "err", err)
+	}
 	w.wg.Go(func() { w.run(ctx, version) })
 	return w, nil
 }
@@ -80,12 +91,28 @@ func (w *watcher) version(ctx context.Context) (int64, error) {
 }
 
 func (w *watcher) run(ctx context.Context, version int64) {
-	interval := watchMin
+	var events <-chan struct{}
+	if w.files != nil {
+		events = w.files.c
+	}
+	interval, hot := watchMin, 0
 	for {
+		d := interval
+		if events != nil {
+			d = watchIdle
+			if hot > 0 {
+				d, hot = watchMin, hot-1
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.after(interval):
+		case <-w.after(d):
+		case _, ok := <-events:
+			if !ok {
+				events = nil // inotify failed: look every few milliseconds
+			}
+			hot = watchHot
 		}
 		v, err := w.version(ctx)
 		if err != nil || v == version {
@@ -120,6 +147,9 @@ func wake(ch chan struct{}) {
 // store's Close).
 func (w *watcher) close() {
 	w.stop()
+	if w.files != nil {
+		w.files.close()
+	}
 	w.wg.Wait()
 	w.conn.Close()
 	w.db.Close()
