@@ -88,6 +88,7 @@ type workload struct {
 	relay      []string // ctirelay arguments
 	peerArgs   []string // this program's worker and arguments
 	metrics    []metric
+	jobs       float64 // jobs per run, for the CPU per job
 }
 
 // metric is one figure compared; lower says a lower value is better.
@@ -115,12 +116,12 @@ func compare(o options) error {
 	if o.pg != "" {
 		all = append(all,
 			workload{name: "pg-burn", peer: "River (pgx)", relay: []string{"bench", "--db", o.pg, "-n", n, "--agents", agents, "--floor=false", "--json"},
-				peerArgs: []string{"river-burn", "-pg", o.pg, "-n", n, "-workers", agents}, metrics: []metric{throughput}},
+				peerArgs: []string{"river-burn", "-pg", o.pg, "-n", n, "-workers", agents}, metrics: []metric{throughput}, jobs: float64(o.n)},
 			workload{name: "pgmq", peer: "pgmq-style SQL (read 1000 SKIP LOCKED, delete)", relay: []string{"bench", "--db", o.pg, "-n", n, "--agents", agents, "--floor=false", "--json"},
-				peerArgs: []string{"pgmq-burn", "-pg", o.pg, "-n", n}, metrics: []metric{throughput}},
+				peerArgs: []string{"pgmq-burn", "-pg", o.pg, "-n", n}, metrics: []metric{throughput}, jobs: float64(o.n)},
 			workload{name: "pg-rate", peer: "River (pgx)", relay: []string{"bench", "--db", o.pg, "--rate", fmt.Sprint(o.rate), "--duration", o.duration.String(), "--agents", agents, "--json"},
 				peerArgs: []string{"river-rate", "-pg", o.pg, "-rate", fmt.Sprint(o.rate), "-duration", o.duration.String(), "-workers", agents},
-				metrics:  []metric{startP50, startP99, doneP50, doneP99}})
+				metrics:  []metric{startP50, startP99, doneP50, doneP99}, jobs: o.rate * o.duration.Seconds()})
 	}
 	if o.sqliteDir != "" {
 		if err := os.MkdirAll(o.sqliteDir, 0o755); err != nil {
@@ -128,7 +129,7 @@ func compare(o options) error {
 		}
 		all = append(all, workload{name: "sqlite-burn", peer: "River (riversqlite)",
 			relay:    []string{"bench", "--db", "sqlite:" + filepath.Join(o.sqliteDir, "relay.db"), "-n", n, "--agents", agents, "--floor=false", "--json"},
-			peerArgs: []string{"river-sqlite-burn", "-path", filepath.Join(o.sqliteDir, "river.db"), "-n", n, "-workers", agents}, metrics: []metric{throughput}})
+			peerArgs: []string{"river-sqlite-burn", "-path", filepath.Join(o.sqliteDir, "river.db"), "-n", n, "-workers", agents}, metrics: []metric{throughput}, jobs: float64(o.n)})
 	}
 	want := strings.Split(o.workloads, ",")
 	var dbPID int
@@ -143,7 +144,7 @@ func compare(o options) error {
 			continue
 		}
 		fmt.Printf("\n## %s: ctirelay vs %s\n", w.name, w.peer)
-		fmt.Printf("%-5s %-9s %-16s %10s %10s %8s %8s %8s\n", "pair", "system", "load (1 5 15)", "figure", "", "cpu s", "db s", "rest s")
+		fmt.Println("pair  system    load (1 5 15)      figures; CPU seconds of the run (its process, the database's, the rest of the machine), its preload included")
 		ratios := make([][]float64, len(w.metrics))
 		for p := 1; p <= o.pairs; p++ {
 			// Alternate who goes first: a host getting busier favours neither.
@@ -174,7 +175,8 @@ func compare(o options) error {
 				for _, mt := range w.metrics {
 					figs = append(figs, fmt.Sprintf("%s %.1f", mt.name, mt.get(s.m.result)))
 				}
-				fmt.Printf("%-5d %-9s %-16s %s  cpu %.2fs db %.2fs rest %.2fs wall %.1fs\n", p, s.name, s.m.Load, strings.Join(figs, ", "), s.m.CPUSelf, s.m.CPUDB, s.m.Rest, s.m.Wall)
+				fmt.Printf("%-5d %-9s %-16s %s  cpu %.2fs db %.2fs rest %.2fs wall %.1fs; %.0f µs cpu+db per job\n", p, s.name, s.m.Load, strings.Join(figs, ", "),
+					s.m.CPUSelf, s.m.CPUDB, s.m.Rest, s.m.Wall, (s.m.CPUSelf+s.m.CPUDB)/w.jobs*1e6)
 			}
 			for i, mt := range w.metrics {
 				if pv := mt.get(peer.result); pv > 0 {
