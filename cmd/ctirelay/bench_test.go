@@ -12,6 +12,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--sweep", "10,x"},
 		{"--sweep", "100", "--rate", "10"},
+		{"--sweep", "100,200", "-n", "50"},
 		{"-n", "0"},
 		{"--agents", "0"},
 		{"--rate", "-1"},

@@ -49,6 +49,7 @@ else sqlite:ctirelay.db.`,
 // runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
 func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) error {
 	tuneGC(env)
+	defer returnIdleMemory()()
 	cfg, err := o.common.load(env)
 	if err != nil {
 		return err

@@ -36,10 +36,10 @@ type Config struct {
 	Notify      bool   // PostgreSQL: install the T_TTI notify trigger
 	Synchronous string // SQLite: PRAGMA synchronous
 	Floor       bool   // measure the database's floor first
-	FloorRows   int64
+	FloorRows   int64  // rows the floor moves, whatever the backlog: a short floor is noise
 	JSON        bool   // print the report as JSON
 	Keep        bool   // keep the bench's tables after the run
-	CPUProfile  string // write a CPU profile of the relay runs here
+	CPUProfile  string // write a CPU profile of the relay's runs here (floor and preload left out)
 	Stall       time.Duration
 	Log         *slog.Logger // the relay's log
 
@@ -75,6 +75,11 @@ func (c *Config) Check() error {
 	if c.Sweep != "" {
 		if c.mode != modeBurnDown {
 			return errors.New("--sweep is a burn-down: leave out --rate and --duration")
+		}
+		// The sweep's sizes are the backlogs: an -n beside them would be
+		// silently ignored.
+		if c.N != 0 {
+			return errors.New("--sweep sets the backlog sizes: leave out -n")
 		}
 		for _, f := range strings.Split(c.Sweep, ",") {
 			v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
@@ -116,17 +121,6 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	if cfg.CPUProfile != "" {
-		f, err := os.Create(cfg.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	bar := newProgressBar(stderr)
 	defer bar.clear()
 	rep, err := measure(ctx, cfg, bar)
@@ -153,10 +147,9 @@ func measure(ctx context.Context, cfg Config, bar *progressBar) (*Report, error)
 		Poll: cfg.Poll.String(), CPUs: runtime.NumCPU(), LoadAverage: loadAverage(), Started: time.Now().UTC().Format(time.RFC3339),
 	}
 	if cfg.Floor && cfg.mode != modeRate {
+		// The floor moves FloorRows whatever -n is: timed over a small
+		// backlog it was a fraction of a second, mostly noise.
 		rows := cfg.FloorRows
-		if cfg.mode == modeBurnDown {
-			rows = min(rows, maxOf(cfg.backlogs))
-		}
 		t, err := openTarget(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -170,12 +163,19 @@ func measure(ctx context.Context, cfg Config, bar *progressBar) (*Report, error)
 		}
 		rep.Floor = &f
 	}
+	if cfg.Agents == 1 {
+		rep.Notes = append(rep.Notes, serialNote)
+	}
 	sizes := cfg.backlogs
 	if cfg.mode != modeBurnDown {
 		sizes = []int64{0}
 	}
 	for _, size := range sizes {
-		r, err := runBench(ctx, cfg, size, bar)
+		prof := profilePath(cfg.CPUProfile, size, len(sizes))
+		if prof != "" {
+			rep.Profiles = append(rep.Profiles, prof)
+		}
+		r, err := runBench(ctx, cfg, size, prof, bar)
 		if err != nil {
 			return nil, err
 		}
@@ -190,10 +190,38 @@ func measure(ctx context.Context, cfg Config, bar *progressBar) (*Report, error)
 	return rep, nil
 }
 
-func maxOf(v []int64) int64 {
-	var m int64
-	for _, x := range v {
-		m = max(m, x)
+// serialNote is the report's warning for --agents 1.
+const serialNote = "one agent: the relay runs an agent's commands one after another by contract (per-agent FIFO), " +
+	"so these figures are one command's round trip, not what the relay does in parallel"
+
+// profilePath is where the CPU profile of the run with this backlog goes:
+// path itself for a single run, path.<backlog> for each run of a sweep.
+func profilePath(path string, backlog int64, runs int) string {
+	if path == "" || runs <= 1 {
+		return path
 	}
-	return m
+	return path + "." + strconv.FormatInt(backlog, 10)
+}
+
+// startProfile starts a CPU profile into path ("" none); the function it
+// returns stops it.
+func startProfile(path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -48,12 +48,27 @@ func benchJSON(t *testing.T, cfg Config) *Report {
 
 func TestBenchBurnDownOnSQLite(t *testing.T) {
 	dir := t.TempDir()
-	rep := benchJSON(t, config("sqlite:"+filepath.Join(dir, "relay.db"), func(c *Config) { c.Sweep, c.Agents, c.Batch = "300,120", 7, 50 }))
+	rep := benchJSON(t, config("sqlite:"+filepath.Join(dir, "relay.db"), func(c *Config) {
+		c.N, c.Sweep, c.Agents, c.Batch, c.FloorRows = 0, "300,120", 7, 50, 500
+		c.CPUProfile = filepath.Join(dir, "cpu.pprof")
+	}))
 	if rep.Database != "sqlite" || rep.Agents != 7 || rep.Batch != 50 || rep.MaxInFlight != 7 {
 		t.Errorf("report header = %+v", rep)
 	}
-	if rep.Floor == nil || rep.Floor.Rows != 300 || rep.Floor.Batch != 50 || rep.Floor.RowsPerSec <= 0 {
-		t.Errorf("floor = %+v, want 300 rows moved in batches of 50", rep.Floor)
+	// The floor moves its own number of rows, not the backlog's.
+	if rep.Floor == nil || rep.Floor.Rows != 500 || rep.Floor.Batch != 50 || rep.Floor.RowsPerSec <= 0 {
+		t.Errorf("floor = %+v, want 500 rows moved in batches of 50", rep.Floor)
+	}
+	// One CPU profile per run of the sweep, each written and complete.
+	wantProf := []string{filepath.Join(dir, "cpu.pprof.300"), filepath.Join(dir, "cpu.pprof.120")}
+	if strings.Join(rep.Profiles, " ") != strings.Join(wantProf, " ") {
+		t.Errorf("profiles = %v, want %v", rep.Profiles, wantProf)
+	}
+	for _, p := range wantProf {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("profile %s: %v", p, err)
+		}
+		os.Remove(p)
 	}
 	if len(rep.Runs) != 2 {
 		t.Fatalf("runs = %+v, want one per backlog size", rep.Runs)
@@ -188,8 +203,9 @@ func TestBenchOnPostgresDropsItsSchema(t *testing.T) {
 func TestCheckRejectsBadSettings(t *testing.T) {
 	t.Parallel()
 	for name, set := range map[string]func(*Config){
-		"sweep not a number": func(c *Config) { c.Sweep = "10,x" },
-		"sweep with a rate":  func(c *Config) { c.Sweep, c.Rate = "100", 10 },
+		"sweep not a number": func(c *Config) { c.N, c.Sweep = 0, "10,x" },
+		"sweep with a rate":  func(c *Config) { c.N, c.Sweep, c.Rate = 0, "100", 10 },
+		"sweep with -n":      func(c *Config) { c.Sweep = "100,200" },
 		"no commands":        func(c *Config) { c.N = 0 },
 		"no agents":          func(c *Config) { c.Agents = 0 },
 		"negative rate":      func(c *Config) { c.Rate = -1 },
@@ -241,6 +257,44 @@ func TestBenchTextReport(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// With one agent the relay is serial by contract, and the report says so.
+func TestBenchTextReportOneAgent(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		agents     int
+		want, lack string
+	}{
+		{1, "postgres, 1 agent, batch", "per-agent FIFO"},
+		{2, "postgres, 2 agents, batch", ""},
+	} {
+		rep := &Report{Database: "postgres", Agents: c.agents, Batch: 10, MaxInFlight: c.agents, Poll: "100ms"}
+		if c.agents == 1 {
+			rep.Notes = []string{serialNote}
+		}
+		var b strings.Builder
+		rep.writeText(&b)
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("%d agents: report lacks %q:\n%s", c.agents, c.want, b.String())
+		}
+		if c.lack != "" && !strings.Contains(b.String(), "note: "+serialNote) {
+			t.Errorf("%d agents: report lacks the serial note:\n%s", c.agents, b.String())
+		}
+		if c.agents != 1 && strings.Contains(b.String(), "FIFO") {
+			t.Errorf("%d agents: serial note where work is parallel:\n%s", c.agents, b.String())
+		}
+	}
+}
+
+func TestBenchOneAgentRunNotesSerial(t *testing.T) {
+	rep := benchJSON(t, config("sqlite:"+filepath.Join(t.TempDir(), "relay.db"), func(c *Config) { c.N, c.Agents, c.Floor = 20, 1, false }))
+	if len(rep.Notes) != 1 || rep.Notes[0] != serialNote {
+		t.Errorf("notes = %q, want the serial note", rep.Notes)
+	}
+	if r := rep.Runs[0]; r.Commands != 20 {
+		t.Errorf("run = %+v", r)
 	}
 }
 

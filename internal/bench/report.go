@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -20,6 +21,8 @@ type Report struct {
 	Started     string       `json:"started"`
 	Floor       *floorResult `json:"floor,omitempty"`
 	Runs        []runResult  `json:"runs"`
+	Notes       []string     `json:"notes,omitempty"`    // how to read the figures (e.g. --agents 1)
+	Profiles    []string     `json:"profiles,omitempty"` // CPU profiles written, one per run
 }
 
 func (r *Report) writeJSON(w io.Writer) error {
@@ -29,12 +32,18 @@ func (r *Report) writeJSON(w io.Writer) error {
 }
 
 func (r *Report) writeText(w io.Writer) {
-	fmt.Fprintf(w, "ctirelay bench: %s, %d agents, batch %d, max in flight %d, poll %s\n",
-		r.Database, r.Agents, r.Batch, r.MaxInFlight, r.Poll)
+	fmt.Fprintf(w, "ctirelay bench: %s, %s, batch %d, max in flight %d, poll %s\n",
+		r.Database, plural(r.Agents, "agent"), r.Batch, r.MaxInFlight, r.Poll)
 	fmt.Fprintf(w, "machine: %d CPUs, load average %s at start\n", r.CPUs, cmp.Or(r.LoadAverage, "unknown"))
 	if f := r.Floor; f != nil {
 		fmt.Fprintf(w, "database floor: %s rows/s (%s rows T_TTI→T_TTO in batches of %d, %.2fs)\n",
 			thousands(int64(f.RowsPerSec)), thousands(f.Rows), f.Batch, f.Seconds)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(r.Profiles) > 0 {
+		fmt.Fprintf(w, "cpu profile of the relay's runs: %s\n", strings.Join(r.Profiles, ", "))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -82,4 +91,12 @@ func (r *Report) writeText(w io.Writer) {
 		}
 		tw.Flush()
 	}
+}
+
+// plural is "1 agent", "2 agents".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -81,7 +81,9 @@ func (r *rssPeak) done() int64 {
 // runBench runs the relay in process on fresh tables: preloading (burn-down)
 // or inserting while it runs (rate, stream), until every command inserted is
 // answered.
-func runBench(ctx context.Context, cfg Config, backlog int64, bar *progressBar) (runResult, error) {
+// A CPU profile (prof, "" none) covers the relay from Start to Stop, with the
+// ERP's inserts of a rate or stream run, which happen while it runs.
+func runBench(ctx context.Context, cfg Config, backlog int64, prof string, bar *progressBar) (runResult, error) {
 	res := runResult{Mode: cfg.mode}
 	t, err := openTarget(ctx, cfg)
 	if err != nil {
@@ -116,11 +118,16 @@ func runBench(ctx context.Context, cfg Config, backlog int64, bar *progressBar) 
 	if err != nil {
 		return res, err
 	}
+	stopProfile, err := startProfile(prof)
+	if err != nil {
+		return res, err
+	}
 	rss := sampleRSS()
 	before := t.counter.snapshot()
 	start := time.Now()
 	if err := engine.Start(ctx); err != nil {
 		rss.done()
+		_ = stopProfile()
 		return res, err
 	}
 	sent, err := feed(ctx, cfg, w, probe, backlog, bar)
@@ -131,6 +138,9 @@ func runBench(ctx context.Context, cfg Config, backlog int64, bar *progressBar) 
 	end := time.Unix(0, probe.lastDone.Load())
 	engine.Stop()
 	res.PeakRSS = rss.done()
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return res, err
 	}

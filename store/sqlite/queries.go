@@ -12,6 +12,10 @@ import (
 const (
 	sqlAnyTTI = `SELECT 1 FROM {{tti}} LIMIT 1`
 
+	// Changes when another connection has committed since this one last
+	// asked (the wake-up watcher).
+	sqlDataVersion = `PRAGMA data_version`
+
 	// The inbox's depth, counted no further than the bound asked about.
 	sqlInboxDepth = `SELECT count(*) FROM (SELECT 1 FROM {{inbox}} LIMIT ?)`
 

@@ -54,6 +54,14 @@ type Store struct {
 	lock  *fileLock
 	lost  chan struct{} // closed at Close: the named locks are gone (under singletons.mu)
 
+	// The wake-up watcher (wake.go), started by the first Wakeups: tools
+	// that never run an engine open no second connection.
+	cfg       Config
+	watchMu   sync.Mutex
+	watch     *watcher
+	watchDone bool // started, failed or closed: never again
+	after     func(time.Duration) <-chan time.Time
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -85,7 +93,7 @@ func OpenConfig(ctx context.Context, path string, opts store.Options, cfg Config
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
-	s := &Store{path: path, names: opts.Names(), log: opts.Logger, lost: make(chan struct{})}
+	s := &Store{path: path, names: opts.Names(), log: opts.Logger, lost: make(chan struct{}), cfg: cfg, after: time.After}
 	if cfg.Exclusive {
 		if s.lock, err = lockFile(path); err != nil {
 			return nil, err
@@ -180,6 +188,12 @@ func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.dropLocks()
+		s.watchMu.Lock()
+		if s.watch != nil {
+			s.watch.close()
+		}
+		s.watchDone = true
+		s.watchMu.Unlock()
 		s.closeErr = s.db.Close()
 		s.unlock()
 	})
@@ -192,5 +206,25 @@ func (s *Store) unlock() {
 	}
 }
 
-// Wakeups implements relay.Queue: SQLite cannot notify, so the engine polls.
-func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }
+// Wakeups implements relay.Queue: intake fires soon after another
+// connection (the ERP, the sqlite3 shell) commits rows to T_TTI, seen by a
+// watcher on a read connection of its own (wake.go) that the first call
+// starts. Claim is nil: the inbox is this relay's alone. The engine still
+// polls; if the watcher cannot start, the poll is all there is.
+func (s *Store) Wakeups() (intake, claim <-chan struct{}) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if !s.watchDone {
+		s.watchDone = true
+		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, s.after, s.log)
+		if err != nil {
+			s.log.Warn("sqlite wake-up watcher not started: the relay polls", "db", s.path, "err", err)
+			return nil, nil
+		}
+		s.watch = w
+	}
+	if s.watch == nil {
+		return nil, nil
+	}
+	return s.watch.intake, nil
+}

@@ -1,0 +1,156 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// SQLite cannot notify, but PRAGMA data_version, asked again on the same
+// connection, changes whenever another connection (the ERP, the sqlite3
+// shell, this relay's own) committed: a few microseconds, no file I/O while
+// nothing changed. The watcher asks it on its own read connection and wakes
+// the intake when T_TTI has rows. On Linux it asks when inotify says a file
+// of the database was written (and for a few milliseconds after: the commit
+// is visible only once the WAL index is updated, after the last write), and
+// otherwise every watchIdle: an idle relay costs nothing measurable.
+// Elsewhere it asks every 1–4 ms. The engine's poll stays as the fallback.
+const (
+	// watchMin is the interval right after a change or a write: rows come
+	// in bursts, and a row waits at most this long to be seen then.
+	watchMin = time.Millisecond
+	// watchMax bounds the interval on a quiet file without file events.
+	watchMax = 4 * time.Millisecond
+	// watchIdle is the interval on a quiet file with file events: a look
+	// in case an event was missed (a file system without inotify).
+	watchIdle = 250 * time.Millisecond
+	// watchHot is how many watchMin looks follow a file event.
+	watchHot = 5
+)
+
+// watcher turns commits of other connections that leave rows in T_TTI into
+// intake wake-ups (a channel of capacity one: wake-ups coalesce).
+type watcher struct {
+	db     *sql.DB
+	conn   *sql.Conn
+	anyTTI string
+	after  func(time.Duration) <-chan time.Time
+	files  *fileEvents // nil: no file events here
+	intake chan struct{}
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startWatcher opens the watcher's connection on path. after is the timer
+// (time.After outside tests).
+func startWatcher(path string, cfg Config, anyTTI string, after func(time.Duration) <-chan time.Time, log *slog.Logger) (*watcher, error) {
+	// An existing file, journal mode left alone; query_only: this
+	// connection never writes, so it never takes the write lock.
+	dsn, err := dataSource(path, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sqlite.NewConnector(dsn + "&_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite wake-up: %w", err)
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	// data_version compares commits seen by one connection: keep it.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		cancel()
+		db.Close()
+		return nil, fmt.Errorf("sqlite wake-up: %w", err)
+	}
+	w := &watcher{db: db, conn: conn, anyTTI: anyTTI, after: after, intake: make(chan struct{}, 1), stop: cancel}
+	version, err := w.version(ctx)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	if w.files, err = watchFiles(path); err != nil {
+		log.Info("sqlite wake-up: no file events, looking every few milliseconds", "db", path, "err", err)
+	}
+	w.wg.Go(func() { w.run(ctx, version) })
+	return w, nil
+}
+
+func (w *watcher) version(ctx context.Context) (int64, error) {
+	var v int64
+	if err := w.conn.QueryRowContext(ctx, sqlDataVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite wake-up: data_version: %w", err)
+	}
+	return v, nil
+}
+
+func (w *watcher) run(ctx context.Context, version int64) {
+	var events <-chan struct{}
+	if w.files != nil {
+		events = w.files.c
+	}
+	interval, hot := watchMin, 0
+	for {
+		d := interval
+		if events != nil {
+			d = watchIdle
+			if hot > 0 {
+				d, hot = watchMin, hot-1
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.after(d):
+		case _, ok := <-events:
+			if !ok {
+				events = nil // inotify failed: look every few milliseconds
+			}
+			hot = watchHot
+		}
+		v, err := w.version(ctx)
+		if err != nil || v == version {
+			// An error (the file busy, going away) is the poll's to
+			// cover; the watcher only ever makes things sooner.
+			interval = min(2*interval, watchMax)
+			continue
+		}
+		version, interval = v, watchMin
+		// The relay's own intakes and settles commit too: only rows in
+		// T_TTI are the intake's business, so an empty table wakes nothing.
+		var one int
+		switch err := w.conn.QueryRowContext(ctx, w.anyTTI).Scan(&one); err {
+		case nil:
+			wake(w.intake)
+		case sql.ErrNoRows:
+		default:
+			// Unsure: a spare intake costs less than a missed row.
+			wake(w.intake)
+		}
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// close stops the watcher and closes its connection; once only (the
+// store's Close).
+func (w *watcher) close() {
+	w.stop()
+	if w.files != nil {
+		w.files.close()
+	}
+	w.wg.Wait()
+	w.conn.Close()
+	w.db.Close()
+}
