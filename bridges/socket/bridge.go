@@ -14,8 +14,8 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// ErrStopped is returned by Start after Stop.
-var ErrStopped = errors.New("socket bridge stopped")
+// ErrStopped is returned by Start after Stop (relay.ErrStopped).
+var ErrStopped = relay.ErrStopped
 
 // drainTimeout bounds Stop: delivering what the engine wrote while it
 // stopped, flushing connections and saving positions.
@@ -34,13 +34,10 @@ type Bridge struct {
 	feed    *relay.Feed
 	ownFeed bool
 
-	mu       sync.Mutex // lifecycle
-	started  bool
-	stopped  bool
+	life     relay.StartStop
 	ctx      context.Context // ends at Stop
 	cancel   context.CancelFunc
 	watched  chan struct{}  // closed when the subscription watcher returned
-	halted   chan struct{}  // closed when Stop has finished
 	stopping atomic.Bool    // new commands are refused
 	qmu      sync.Mutex     // orders stopping with waiting.Add
 	waiting  sync.WaitGroup // commands between Submit and their answer
@@ -62,7 +59,7 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	b := &Bridge{
 		cfg: cfg, log: cfg.Logger.With("bridge", "socket"), feed: cfg.Feed,
-		states: map[*tactiumserver.Session]*state{}, halted: make(chan struct{}),
+		states: map[*tactiumserver.Session]*state{},
 	}
 	if b.feed == nil {
 		f, err := relay.NewFeed(relay.FeedConfig{Store: cfg.Store, MaxFrame: cfg.MaxFrame, Clock: cfg.Clock,
@@ -79,21 +76,15 @@ func New(cfg Config) (*Bridge, error) {
 	return b, nil
 }
 
-// Start subscribes to the feed from its head and listens. ctx ending
-// closes every connection; Stop still has to be called. Calling Start again
-// while running does nothing.
-func (b *Bridge) Start(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return ErrStopped
-	}
-	if b.started {
-		return nil
-	}
+// Start subscribes to the feed from its head and listens, until Stop or the
+// end of ctx (relay.StartStop's contract: pass context.WithoutCancel to keep
+// the stop order of a relay's shutdown in the caller's hands).
+func (b *Bridge) Start(ctx context.Context) error { return b.life.Start(ctx, b.open) }
+
+func (b *Bridge) open(ctx context.Context) (func(), error) {
 	if b.ownFeed {
-		if err := b.feed.Start(ctx); err != nil {
-			return fmt.Errorf("socket bridge: %w", err)
+		if err := b.feed.Start(context.WithoutCancel(ctx)); err != nil {
+			return nil, fmt.Errorf("socket bridge: %w", err)
 		}
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -110,16 +101,17 @@ func (b *Bridge) Start(ctx context.Context) error {
 	}
 	b.fmu.Unlock()
 	if err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
-	if err := b.srv.Start(ctx); err != nil {
+	// The server stops with the bridge, in the bridge's order, not with ctx.
+	if err := b.srv.Start(context.WithoutCancel(ctx)); err != nil {
 		sub.Close()
-		return fail(err)
+		return nil, fail(err)
 	}
-	b.watched, b.started = make(chan struct{}), true
+	b.watched = make(chan struct{})
 	go b.watch(b.ctx)
 	b.log.Info("socket bridge listening", "addr", b.srv.ListenAddr().String(), "journal_position", b.start)
-	return nil
+	return b.close, nil
 }
 
 func (b *Bridge) stopOwnFeed() {
@@ -179,22 +171,12 @@ func (b *Bridge) Quiesce() {
 // delivered positions. Safe to
 // call more than once: every call returns once the bridge has stopped.
 func (b *Bridge) Stop() {
-	b.mu.Lock()
-	if b.stopped {
-		b.mu.Unlock()
-		<-b.halted
-		return
-	}
-	b.stopped = true
-	started := b.started
-	b.mu.Unlock()
-	defer close(b.halted)
 	b.Quiesce()
-	if !started {
-		b.srv.Stop()
-		b.stopOwnFeed()
-		return
-	}
+	b.life.Stop()
+}
+
+// close stops what open started.
+func (b *Bridge) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := b.feed.Flush(ctx); err != nil && !errors.Is(err, relay.ErrFeedStopped) {

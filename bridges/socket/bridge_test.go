@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
@@ -245,4 +247,20 @@ func TestStopAnswersWaitingCommands(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], "<jose><ERR><SHUTDOWN>") {
 		t.Fatalf("jose read %q before the close, want ERR SHUTDOWN", got)
 	}
+}
+
+func TestBridgeLifecycle(t *testing.T) {
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		b, err := New(Config{Store: memstore.New(), Addr: "127.0.0.1:0", PollInterval: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			b.Stop()
+			if n := b.Stats().Connections; n != 0 {
+				t.Errorf("%d connections after Stop", n)
+			}
+		})
+		return b
+	})
 }
