@@ -166,8 +166,9 @@ func TestBrowserScreenshot(t *testing.T) {
 	for _, f := range []string{"<ana><L><ON>$", "<ana><S>$", "<bruno><L><ON>$", "<bruno><P><ON><2>$", "<carla><L><ON>$", "<carla><BOGUS>$"} {
 		r.mem.InsertTTI(0, f)
 	}
-	r.driver.Emit(context.Background(), relay.NewFrame("ana", "A", "11", "5551234", "sales"))
 	wait.For(t, "the sample's replies", func() bool { return len(r.mem.TTO()) >= 6 })
+	r.driver.Emit(context.Background(), relay.NewFrame("ana", "A", "11", "5551234", "sales"))
+	wait.For(t, "the event", func() bool { return len(r.mem.TTO()) >= 7 })
 	for _, size := range []struct {
 		name          string
 		width, height int
@@ -181,7 +182,7 @@ func TestBrowserScreenshot(t *testing.T) {
 				t.Errorf("the page is %dpx wider than a %dpx window", w, size.width)
 			}
 			for _, id := range []string{"health", "queues", "agents", "journal", "dead"} {
-				if !eval[bool](t, ctx, fmt.Sprintf(`(() => { const r = document.getElementById(%q).getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth + 1 })()`, id)) {
+				if !eval[bool](t, ctx, fmt.Sprintf(`(() => { const r = document.getElementById(%q).closest("section").getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth + 1 })()`, id)) {
 					t.Errorf("#%s is hidden or cut off at %dx%d", id, size.width, size.height)
 				}
 			}

@@ -15,8 +15,8 @@ import (
 )
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"age":  age,
-	"time": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	"age":      age,
+	"time":     func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	"verb":     func(v relay.Verb) string { return string(v) },
 	"deadtext": deadText,
 }).ParseFS(assets, "assets/*.html"))
