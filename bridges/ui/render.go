@@ -109,6 +109,8 @@ func (h *Handler) exec(w http.ResponseWriter, name string, d any) {
 	_, _ = w.Write(b.Bytes())
 }
 
+var lineBreaks = strings.NewReplacer("\r\n", "&#13;&#10;", "\n", "&#10;", "\r", "&#13;")
+
 type entryView struct {
 	relay.JournalEntry
 	Source string
@@ -120,8 +122,9 @@ func renderEntry(e relay.JournalEntry) (template.HTML, error) {
 	if err := templates.ExecuteTemplate(&b, "entry", v); err != nil {
 		return "", err
 	}
-	// One line, so it is one SSE data line.
-	return template.HTML(strings.ReplaceAll(b.String(), "\n", "")), nil
+	// One line, so it is one SSE data line: a line break in a frame (the
+	// ERP's text) becomes its character reference, which reads the same.
+	return template.HTML(lineBreaks.Replace(b.String())), nil
 }
 
 // stream is the page's EventSource: "summary" events (the same bytes for

@@ -335,3 +335,18 @@ func TestStartStopTwice(t *testing.T) {
 		t.Fatal("Start after Stop succeeded")
 	}
 }
+
+// TestEntryIsOneLine: a line break in a frame cannot end the SSE event or
+// start a field of its own.
+func TestEntryIsOneLine(t *testing.T) {
+	t.Parallel()
+	for _, frame := range []string{"<a><S>$\nevent: summary", "<a>\r\ndata: x", "<a>\rid: 99", hostile} {
+		line, err := renderEntry(relay.JournalEntry{ID: 1, Kind: relay.KindRejected, Agent: "a\nb", Frame: frame, Origin: "erp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(string(line), "\r\n") {
+			t.Errorf("frame %q renders over several lines: %q", frame, line)
+		}
+	}
+}

@@ -47,13 +47,18 @@
 
   const es = new EventSource("stream?after=" + encodeURIComponent(document.body.dataset.after || "0"));
   const conn = $("conn");
+  const last = {};
   es.onopen = () => { conn.textContent = "live"; conn.className = "pill ok"; };
   es.onerror = () => { conn.textContent = "reconnecting"; conn.className = "pill bad"; };
   es.addEventListener("summary", (ev) => {
     const parts = JSON.parse(ev.data);
     for (const id in parts) {
       const el = $(id);
-      if (el) el.innerHTML = parts[id];
+      // An unchanged panel is left alone: a button under the pointer stays.
+      if (el && last[id] !== parts[id]) {
+        el.innerHTML = parts[id];
+        last[id] = parts[id];
+      }
     }
     filterAgents();
     filterDead();
