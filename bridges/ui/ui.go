@@ -34,7 +34,14 @@ type NodeLister interface {
 // Feed is the journal's live tail (*relay.Feed).
 type Feed interface {
 	Subscribe(name string, filter relay.Filter, fn func(relay.Delivery), opts ...relay.SubscribeOption) (*relay.Subscription, error)
+	// Position is the last journal id the feed has read.
+	Position() int64
 }
+
+// History is how far behind the feed's position the agents' states, the
+// chart and the first view's journal start (the journal ids, one read at
+// Start): a restarted relay shows what its agents were doing.
+const History = 2000
 
 // Route groups of the HTTP bridge's tokens the dashboard asks for.
 const (
@@ -167,7 +174,13 @@ func (h *Handler) Stop() { h.life.Stop() }
 
 func (h *Handler) start(context.Context) (func(), error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sub, err := h.cfg.Feed.Subscribe("", relay.Filter{}, h.tracker.observe)
+	var opts []relay.SubscribeOption
+	if pos := h.cfg.Feed.Position(); pos > History {
+		opts = append(opts, relay.After(pos-History))
+	} else {
+		opts = append(opts, relay.After(0))
+	}
+	sub, err := h.cfg.Feed.Subscribe("", relay.Filter{}, h.tracker.observe, opts...)
 	if err != nil {
 		cancel()
 		return nil, err

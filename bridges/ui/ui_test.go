@@ -350,3 +350,26 @@ func TestEntryIsOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryAtStart: a dashboard started after the agents acted shows
+// their states, from the journal behind the feed's position.
+func TestHistoryAtStart(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{engine: true})
+	r.mem.InsertTTI(0, "<gil><L><ON>$")
+	r.mem.InsertTTI(0, "<gil><P><ON><1>$")
+	wait.For(t, "the replies", func() bool { return len(r.mem.TTO()) == 2 })
+	wait.For(t, "the feed", func() bool { return r.feed.Position() >= 4 })
+	late, err := New(Config{Store: r.store, Nodes: r.store, Feed: r.feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer late.Stop()
+	wait.For(t, "gil paused", func() bool {
+		rows := late.tracker.view(nil, time.Now())
+		return len(rows) == 1 && rows[0].State == "paused"
+	})
+}
