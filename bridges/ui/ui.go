@@ -208,7 +208,9 @@ func (h *Handler) follow(ctx context.Context, sub *relay.Subscription) {
 		case <-sub.Done():
 		}
 		if !errors.Is(sub.Err(), relay.ErrLagged) {
-			h.log.Warn("ui: feed subscription ended", "err", sub.Err())
+			if !errors.Is(sub.Err(), relay.ErrStopped) { // the feed stops before the bridges
+				h.log.Warn("ui: feed subscription ended", "err", sub.Err())
+			}
 			return
 		}
 		next, err := h.cfg.Feed.Subscribe("", relay.Filter{}, h.tracker.observe, relay.After(sub.Position()))
