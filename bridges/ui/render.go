@@ -109,6 +109,8 @@ func (h *Handler) exec(w http.ResponseWriter, name string, d any) {
 	_, _ = w.Write(b.Bytes())
 }
 
+const viewerBuffer = 256
+
 var lineBreaks = strings.NewReplacer("\r\n", "&#13;&#10;", "\n", "&#10;", "\r", "&#13;")
 
 type entryView struct {
@@ -154,7 +156,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}
-	var opts []relay.SubscribeOption
+	// A small buffer: a viewer behind by more is cut (ErrLagged) and its
+	// EventSource resumes from Last-Event-ID, reading what it missed.
+	opts := []relay.SubscribeOption{relay.Buffer(viewerBuffer)}
 	if after > 0 {
 		opts = append(opts, relay.After(after))
 	}

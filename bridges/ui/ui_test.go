@@ -373,3 +373,32 @@ func TestHistoryAtStart(t *testing.T) {
 		return len(rows) == 1 && rows[0].State == "paused"
 	})
 }
+
+// TestStreamResumes: a stream asked to start behind the head (a page's
+// first view, a reconnect after a lag) gets every entry after it, in order.
+func TestStreamResumes(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{})
+	var msgs []relay.Inbound
+	for range 2 * viewerBuffer {
+		msgs = append(msgs, relay.Inbound{Source: relay.SourceCLI, Raw: "<hal><S>$"})
+	}
+	if _, err := r.mem.Enqueue(context.Background(), msgs, time.Now(), relay.DefaultMaxFrame); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the feed", func() bool { return r.feed.Position() == int64(len(msgs)) })
+	c := r.client()
+	r.get(c, "/ui/")
+	v := r.open(c, "/ui/stream?after=10")
+	wait.For(t, "the entries", func() bool { return v.count("entry") == len(msgs)-10 })
+	want := int64(11)
+	for _, e := range v.all() {
+		if e.name != "entry" {
+			continue
+		}
+		if e.id != itoa(want) {
+			t.Fatalf("entry id %s, want %d", e.id, want)
+		}
+		want++
+	}
+}
