@@ -37,8 +37,9 @@ type agentView struct {
 	Login     string
 	State     string
 	Pending   int64
-	InFlight  string // the verb at the switch
-	Age       time.Duration
+	InFlight  string        // the verb of its oldest unanswered command
+	Age       time.Duration // since that command arrived
+	AtSwitch  bool          // the store says it is held under a lease
 	LastError string
 }
 
@@ -96,15 +97,22 @@ type tracker struct {
 }
 
 type agentTrack struct {
-	login      string
-	state      string
-	verb       string
-	inboxID    int64
-	since      time.Time
-	lastError  string
-	seen       time.Time
-	hasCommand bool
+	login     string
+	state     string
+	waiting   []waitingCommand // unanswered, oldest first: the head is the one at the switch
+	lastError string
+	seen      time.Time
 }
+
+type waitingCommand struct {
+	inboxID int64
+	verb    string
+	at      time.Time
+}
+
+// waitingMax bounds what is kept of an agent's unanswered commands (the
+// head is what the page shows).
+const waitingMax = 100
 
 const (
 	recentMax   = 100
@@ -200,15 +208,15 @@ func (t *tracker) observe(d relay.Delivery) {
 			clear(t.commands) // replies lost to a crash: forget rather than grow
 		}
 		t.commands[e.InboxID] = f
-		a.verb, a.inboxID, a.since, a.hasCommand = f.Verb(), e.InboxID, e.At, true
+		if len(a.waiting) < waitingMax {
+			a.waiting = append(a.waiting, waitingCommand{inboxID: e.InboxID, verb: f.Verb(), at: e.At})
+		}
 	case relay.KindRejected:
 		a.lastError = "rejected: " + e.Frame
 	case relay.KindReply:
 		cmd, ok := t.commands[e.InboxID]
 		delete(t.commands, e.InboxID)
-		if a.hasCommand && a.inboxID == e.InboxID {
-			a.verb, a.hasCommand = "", false
-		}
+		a.waiting = slices.DeleteFunc(a.waiting, func(w waitingCommand) bool { return w.inboxID == e.InboxID })
 		if e.Error != "" {
 			a.lastError = e.Error
 		}
@@ -262,7 +270,7 @@ func (t *tracker) view(store []relay.AgentStatus, now time.Time) []agentView {
 	defer t.mu.Unlock()
 	rows := map[string]*agentView{}
 	for _, s := range store {
-		rows[fold(s.Agent)] = &agentView{Login: s.Agent, Pending: s.Pending}
+		rows[fold(s.Agent)] = &agentView{Login: s.Agent, Pending: s.Pending, AtSwitch: s.InFlight > 0}
 	}
 	for k, a := range t.agents {
 		v := rows[k]
@@ -271,8 +279,8 @@ func (t *tracker) view(store []relay.AgentStatus, now time.Time) []agentView {
 			rows[k] = v
 		}
 		v.State, v.LastError = a.state, a.lastError
-		if a.hasCommand {
-			v.InFlight, v.Age = a.verb, now.Sub(a.since)
+		if len(a.waiting) > 0 {
+			v.InFlight, v.Age = a.waiting[0].verb, now.Sub(a.waiting[0].at)
 		}
 	}
 	out := make([]agentView, 0, len(rows))
