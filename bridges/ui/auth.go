@@ -65,7 +65,10 @@ func (s *sessions) create(w http.ResponseWriter, r *http.Request, admin bool) *s
 	s.byID[id] = sess
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/ui/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: sess.expires})
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		// Relative: the browser's clock need not agree with ours (the server
+		// enforces the expiry with its own).
+		MaxAge: int(s.ttl / time.Second)})
 	return sess
 }
 
