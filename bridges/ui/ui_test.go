@@ -175,7 +175,7 @@ func TestAuth(t *testing.T) {
 	}
 	viewer, resp := signIn("s-events")
 	cookie := resp.Cookies()[0]
-	if cookie.Name != CookieName || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/ui/" {
+	if cookie.Name != CookieName || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/ui/" || cookie.MaxAge <= 0 || !cookie.Expires.IsZero() {
 		t.Fatalf("cookie %+v", cookie)
 	}
 	v := r.open(viewer, "/ui/stream")
