@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctirelay/ctirelay/bridges/socket"
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
+	"github.com/ctirelay/ctirelay/bridges/ui"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -30,6 +31,7 @@ type bridges []bridgeRunner
 // are stopped.
 func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
+	var probes []ui.Probe // what the dashboard's health strip shows of the others
 	if cfg.Bridges.Socket.Listen != "" {
 		b, err := newSocketBridge(cfg, db, feed, node, clock, log)
 		if err != nil {
@@ -39,6 +41,10 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 			return nil, fmt.Errorf("bridges.socket: %w", err)
 		}
 		out = append(out, b)
+		probes = append(probes, ui.Probe{Name: "socket bridge", State: func() string {
+			s := b.Stats()
+			return fmt.Sprintf("%d clients, %d monitoring", s.Connections, s.Monitoring)
+		}})
 	}
 	if cfg.Bridges.CRM.Listen != "" {
 		b, err := newCRMBridge(cfg, db, feed, driver, clock, log)
@@ -48,6 +54,18 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 		if err != nil {
 			out.stop()
 			return nil, fmt.Errorf("bridges.crm: %w", err)
+		}
+		out = append(out, b)
+	}
+	// Last, so its health strip can show the others.
+	if cfg.Bridges.UI.Listen != "" {
+		b, err := newUIBridge(cfg, db, feed, clock, log, probes)
+		if err == nil {
+			err = b.Start(ctx)
+		}
+		if err != nil {
+			out.stop()
+			return nil, fmt.Errorf("bridges.ui: %w", err)
 		}
 		out = append(out, b)
 	}

@@ -110,6 +110,7 @@ type EngineConfig struct {
 type BridgesConfig struct {
 	Socket SocketBridgeConfig `yaml:"socket"`
 	CRM    CRMBridgeConfig    `yaml:"crm"`
+	UI     UIBridgeConfig     `yaml:"ui"` // the dashboard (bridge_ui.go)
 }
 
 // SocketBridgeConfig is the Tactium-compatible socket bridge.
@@ -425,6 +426,7 @@ func (c Config) Validate() error {
 	}
 	c.Bridges.Socket.validate(bad)
 	c.Bridges.CRM.validate(bad)
+	c.Bridges.UI.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

@@ -1,0 +1,405 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopBrowser()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			println("goleak:", err.Error())
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// TestSummaryOncePerInterval: twenty viewers get every summary, and the
+// store is read once per interval, not once per viewer.
+func TestSummaryOncePerInterval(t *testing.T) {
+	t.Parallel()
+	clock := relaytest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second}})
+	const viewers, rounds = 20, 3
+	var vs []*viewer
+	for range viewers {
+		c := r.client()
+		r.get(c, "/ui/")
+		vs = append(vs, r.open(c, "/ui/stream"))
+	}
+	allSaw := func(n int) func() bool {
+		return func() bool {
+			for _, v := range vs {
+				if v.count("summary") < n {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	wait.For(t, "every viewer's first summary", allSaw(1))
+	for i := range rounds {
+		if !clock.WaitForWaiters(1, wait.Safety) {
+			t.Fatal("the summary loop does not wait for the clock")
+		}
+		clock.Advance(time.Second)
+		wait.For(t, "every viewer's next summary", allSaw(i+2))
+	}
+	want := int64(1 + rounds) // at Start, then once per interval
+	for name, got := range map[string]int64{"Status": r.store.status.Load(), "Agents": r.store.agents.Load(),
+		"DeadLetters": r.store.dead.Load(), "Nodes": r.store.nodes.Load()} {
+		if got != want {
+			t.Errorf("%s called %d times for %d viewers over %d intervals, want %d", name, got, viewers, rounds, want)
+		}
+	}
+}
+
+const hostile = `<script>window.pwned=1</script>`
+
+// TestHostileFrameIsText: a frame holding markup is escaped in the page,
+// in the pushed summary and in the journal lines.
+func TestHostileFrameIsText(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{engine: true})
+	c := r.client()
+	_, _ = r.get(c, "/ui/")
+	v := r.open(c, "/ui/stream")
+	r.mem.InsertTTI(0, hostile)
+	wait.For(t, "the dead letter", func() bool { return len(r.mem.Dead()) == 1 })
+	wait.For(t, "the journal line", func() bool {
+		for _, e := range v.all() {
+			if e.name == "entry" && strings.Contains(e.data, "pwned") {
+				return true
+			}
+		}
+		return false
+	})
+	wait.For(t, "a summary with the dead letter", func() bool {
+		evs := v.all()
+		return strings.Contains(evs[len(evs)-1].data, "pwned")
+	})
+	check := func(where, s string) {
+		t.Helper()
+		if strings.Contains(s, "<script>window") {
+			t.Errorf("%s holds the frame as markup: %s", where, s)
+		}
+		if !strings.Contains(s, "&lt;script&gt;window.pwned=1&lt;/script&gt;") {
+			t.Errorf("%s does not show the frame as text: %s", where, s)
+		}
+	}
+	for _, e := range v.all() {
+		if strings.Contains(e.data, "pwned") {
+			if e.name == "summary" {
+				var parts map[string]string
+				if err := json.Unmarshal([]byte(e.data), &parts); err != nil {
+					t.Fatal(err)
+				}
+				check("the summary's dead panel", parts["dead"])
+			} else {
+				check("the journal line", e.data)
+			}
+		}
+	}
+	_, page := r.get(c, "/ui/")
+	check("the page", page)
+}
+
+type tokens map[string][]string
+
+func (ts tokens) Groups(secret string) ([]string, bool) {
+	g, ok := ts[secret]
+	return g, ok
+}
+
+// TestAuth: sign-in, the cookie's attributes, who may stream and act, CSRF.
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{cfg: Config{Auth: tokens{"s-events": {GroupEvents}, "s-admin": {GroupAdmin}, "s-cmd": {"commands"}}}})
+	anon := r.client()
+	resp, body := r.get(anon, "/ui/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="token"`) || len(resp.Cookies()) != 0 {
+		t.Fatalf("unsigned page: %s, cookies %v, %s", resp.Status, resp.Cookies(), body)
+	}
+	if resp, _ := r.get(anon, "/ui/stream"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned stream: %s", resp.Status)
+	}
+	signIn := func(secret string) (*http.Client, *http.Response) {
+		c := r.client()
+		resp, err := c.PostForm(r.url("/ui/login"), url.Values{"token": {secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return c, resp
+	}
+	for _, bad := range []string{"", "nope", "s-cmd"} {
+		if _, resp := signIn(bad); resp.Header.Get("Location") != "/ui/?failed" || len(resp.Cookies()) != 0 {
+			t.Errorf("token %q: %s %v", bad, resp.Header.Get("Location"), resp.Cookies())
+		}
+	}
+	csrfOf := func(c *http.Client) string {
+		_, page := r.get(c, "/ui/")
+		_, after, ok := strings.Cut(page, `<meta name="csrf" content="`)
+		if !ok {
+			t.Fatalf("no CSRF token in %s", page)
+		}
+		return after[:strings.IndexByte(after, '"')]
+	}
+	act := func(c *http.Client, csrf string) int {
+		req, _ := http.NewRequest(http.MethodPost, r.url("/ui/api/dead"), strings.NewReader(`{"action":"retry","ids":[]}`))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	viewer, resp := signIn("s-events")
+	cookie := resp.Cookies()[0]
+	if cookie.Name != CookieName || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/ui/" || cookie.MaxAge <= 0 || !cookie.Expires.IsZero() {
+		t.Fatalf("cookie %+v", cookie)
+	}
+	v := r.open(viewer, "/ui/stream")
+	wait.For(t, "the viewer's summary", func() bool { return v.count("summary") > 0 })
+	if got := act(viewer, csrfOf(viewer)); got != http.StatusForbidden {
+		t.Errorf("events token acted: %d", got)
+	}
+	admin, _ := signIn("s-admin")
+	if got := act(admin, ""); got != http.StatusForbidden {
+		t.Errorf("admin without CSRF: %d", got)
+	}
+	if got := act(admin, "forged"); got != http.StatusForbidden {
+		t.Errorf("admin with a wrong CSRF token: %d", got)
+	}
+	if got := act(admin, csrfOf(viewer)); got != http.StatusForbidden {
+		t.Errorf("admin with another session's CSRF token: %d", got)
+	}
+	if got := act(admin, csrfOf(admin)); got != http.StatusOK {
+		t.Errorf("admin with its CSRF token: %d", got)
+	}
+	if got := act(anon, "x"); got != http.StatusUnauthorized {
+		t.Errorf("anonymous action: %d", got)
+	}
+}
+
+// TestDeadActions: retry one by id, drop every letter matching a filter
+// (beyond the listed page too), the result counted.
+func TestDeadActions(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{cfg: Config{DeadLimit: 2}})
+	ctx := context.Background()
+	// Commands that die at once: refused at admission (no verb) or not.
+	enq, err := r.mem.Enqueue(ctx, []relay.Inbound{
+		{Source: relay.SourceCLI, Raw: "<ann><NOPE>$"},
+		{Source: relay.SourceCLI, Raw: "<bob><NOPE>$"},
+		{Source: relay.SourceCLI, Raw: "<bob><NOPE><x>$"},
+		{Source: relay.SourceCLI, Raw: "<cid><NOPE>$"},
+	}, time.Now(), relay.DefaultMaxFrame)
+	if err != nil || len(enq) != 4 {
+		t.Fatal(enq, err)
+	}
+	c := r.client()
+	_, page := r.get(c, "/ui/")
+	_, after, _ := strings.Cut(page, `<meta name="csrf" content="`)
+	csrf := after[:strings.IndexByte(after, '"')]
+	post := func(body string) (int, deadResult) {
+		req, _ := http.NewRequest(http.MethodPost, r.url("/ui/api/dead"), strings.NewReader(body))
+		req.Header.Set("X-CSRF-Token", csrf)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res deadResult
+		_ = json.NewDecoder(resp.Body).Decode(&res)
+		return resp.StatusCode, res
+	}
+	dead := r.mem.Dead()
+	if len(dead) != 4 {
+		t.Fatalf("dead: %+v", dead)
+	}
+	code, res := post(`{"action":"drop","all":true,"filter":"BOB"}`)
+	if code != http.StatusOK || res.Matched != 2 || res.Done != 2 {
+		t.Fatalf("drop bob: %d %+v", code, res)
+	}
+	var left []string
+	for _, d := range r.mem.Dead() {
+		left = append(left, d.Agent)
+	}
+	if !slices.Equal(left, []string{"ann", "cid"}) {
+		t.Fatalf("left %q", left)
+	}
+	if code, _ := post(`{"action":"explode","ids":[1]}`); code != http.StatusBadRequest {
+		t.Fatalf("bad action: %d", code)
+	}
+	code, res = post(`{"action":"drop","ids":[` + itoa(r.mem.Dead()[0].ID) + `]}`)
+	if code != http.StatusOK || res.Done != 1 || len(r.mem.Dead()) != 1 {
+		t.Fatalf("drop one: %d %+v %+v", code, res, r.mem.Dead())
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestTracker: agents' states from the switch's replies and events.
+func TestTracker(t *testing.T) {
+	t.Parallel()
+	cmd := func(id int64, agent, frame string) relay.JournalEntry {
+		return relay.JournalEntry{ID: id, Kind: relay.KindCommand, Agent: agent, Frame: frame, InboxID: id}
+	}
+	reply := func(id int64, agent, frame string) relay.JournalEntry {
+		return relay.JournalEntry{ID: id + 1000, Kind: relay.KindReply, Agent: agent, Frame: frame, InboxID: id}
+	}
+	event := func(agent, frame string) relay.JournalEntry {
+		return relay.JournalEntry{Kind: relay.KindEvent, Agent: agent, Frame: frame}
+	}
+	tests := []struct {
+		name     string
+		entries  []relay.JournalEntry
+		state    string
+		inFlight string
+		lastErr  string
+	}{
+		{"nothing yet", nil, "unknown", "", ""},
+		{"logged on", []relay.JournalEntry{cmd(1, "jose", "<jose><L><ON>$"), reply(1, "jose", "<jose><OK>$")}, "available", "", ""},
+		{"paused", []relay.JournalEntry{cmd(1, "jose", "<jose><L><ON>$"), reply(1, "jose", "<jose><OK>$"),
+			cmd(2, "JOSE", "<JOSE><P><ON><5>$"), reply(2, "JOSE", "<JOSE><OK>$")}, "paused", "", ""},
+		{"command unanswered", []relay.JournalEntry{cmd(1, "jose", "<jose><L><ON>$")}, "unknown", "L", ""},
+		{"the oldest unanswered shown", []relay.JournalEntry{cmd(1, "jose", "<jose><L><ON>$"), cmd(2, "jose", "<jose><S>$"), cmd(3, "jose", "<jose><P><OFF>$"), reply(1, "jose", "<jose><OK>$")}, "available", "S", ""},
+		{"status reply", []relay.JournalEntry{cmd(1, "jose", "<jose><S>$"), reply(1, "jose", "<jose><S><3>$")}, "busy", "", ""},
+		{"refused", []relay.JournalEntry{cmd(1, "jose", "<jose><P><OFF>$"), reply(1, "jose", "<jose><ERR><12><not logged on>$")}, "unknown", "", "12 not logged on"},
+		{"call then end", []relay.JournalEntry{event("jose", "<jose><A><1><2>$"), event("jose", "<jose><EndCall>$")}, "wrap-up", "", ""},
+		{"active call", []relay.JournalEntry{event("jose", "<jose><R><1>$")}, "busy", "", ""},
+		{"logged off", []relay.JournalEntry{cmd(1, "jose", "<jose><L><OFF>$"), reply(1, "jose", "<jose><OK>$")}, "logged-off", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTracker(relay.SystemClock{})
+			for _, e := range tc.entries {
+				tr.observe(relay.Delivery{Entry: e})
+			}
+			got := tr.view([]relay.AgentStatus{{Agent: "jose", Pending: 1}}, time.Now())
+			if len(got) != 1 {
+				t.Fatalf("rows %+v", got)
+			}
+			if got[0].State != tc.state || got[0].InFlight != tc.inFlight || got[0].LastError != tc.lastErr || got[0].Pending != 1 {
+				t.Fatalf("got %+v, want state %q, in flight %q, error %q", got[0], tc.state, tc.inFlight, tc.lastErr)
+			}
+		})
+	}
+}
+
+// TestChart: replies per minute of the last hour, older ones forgotten.
+func TestChart(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 10, 30, 30, 0, time.UTC)
+	clock := relaytest.NewClock(now)
+	tr := newTracker(clock)
+	for _, at := range []time.Time{now.Add(-2 * time.Hour), now.Add(-5 * time.Minute), now, now} {
+		tr.observe(relay.Delivery{Entry: relay.JournalEntry{Kind: relay.KindReply, At: at, Frame: "<a><OK>$", Agent: "a"}})
+	}
+	c := tr.chart(now)
+	if len(c.Bars) != 60 || c.Total != 3 || c.Max != 2 || c.Last != 2 || c.Bars[54].N != 1 {
+		t.Fatalf("chart %+v", c)
+	}
+	if c.Bars[59].H != chartH || c.Bars[54].H != chartH/2 {
+		t.Fatalf("heights %d %d", c.Bars[59].H, c.Bars[54].H)
+	}
+}
+
+// TestStartStopTwice: the lifecycle contract.
+func TestStartStopTwice(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{})
+	r.h.Stop()
+	r.h.Stop()
+	if err := r.h.Start(context.Background()); err == nil {
+		t.Fatal("Start after Stop succeeded")
+	}
+}
+
+// TestEntryIsOneLine: a line break in a frame cannot end the SSE event or
+// start a field of its own.
+func TestEntryIsOneLine(t *testing.T) {
+	t.Parallel()
+	for _, frame := range []string{"<a><S>$\nevent: summary", "<a>\r\ndata: x", "<a>\rid: 99", hostile} {
+		line, err := renderEntry(relay.JournalEntry{ID: 1, Kind: relay.KindRejected, Agent: "a\nb", Frame: frame, Origin: "erp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(string(line), "\r\n") {
+			t.Errorf("frame %q renders over several lines: %q", frame, line)
+		}
+	}
+}
+
+// TestHistoryAtStart: a dashboard started after the agents acted shows
+// their states, from the journal behind the feed's position.
+func TestHistoryAtStart(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{engine: true})
+	r.mem.InsertTTI(0, "<gil><L><ON>$")
+	r.mem.InsertTTI(0, "<gil><P><ON><1>$")
+	wait.For(t, "the replies", func() bool { return len(r.mem.TTO()) == 2 })
+	wait.For(t, "the feed", func() bool { return r.feed.Position() >= 4 })
+	late, err := New(Config{Store: r.store, Nodes: r.store, Feed: r.feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer late.Stop()
+	wait.For(t, "gil paused", func() bool {
+		rows := late.tracker.view(nil, time.Now())
+		return len(rows) == 1 && rows[0].State == "paused"
+	})
+}
+
+// TestStreamResumes: a stream asked to start behind the head (a page's
+// first view, a reconnect after a lag) gets every entry after it, in order.
+func TestStreamResumes(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{})
+	var msgs []relay.Inbound
+	for range 2 * viewerBuffer {
+		msgs = append(msgs, relay.Inbound{Source: relay.SourceCLI, Raw: "<hal><S>$"})
+	}
+	if _, err := r.mem.Enqueue(context.Background(), msgs, time.Now(), relay.DefaultMaxFrame); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, "the feed", func() bool { return r.feed.Position() == int64(len(msgs)) })
+	c := r.client()
+	r.get(c, "/ui/")
+	v := r.open(c, "/ui/stream?after=10")
+	wait.For(t, "the entries", func() bool { return v.count("entry") == len(msgs)-10 })
+	want := int64(11)
+	for _, e := range v.all() {
+		if e.name != "entry" {
+			continue
+		}
+		if e.id != itoa(want) {
+			t.Fatalf("entry id %s, want %d", e.id, want)
+		}
+		want++
+	}
+}
