@@ -31,3 +31,17 @@ type JournalReader interface {
 	// sharing a cursor never move it back. UpdatedAt is set to now.
 	AdvanceCursors(ctx context.Context, cursors []Cursor, now time.Time) error
 }
+
+// Spool is what a file spool bridge needs of the store beside its feed:
+// input it refuses itself (a file purged at start, a frame for another
+// user's login) recorded in relay_dead as the intake would, and its durable
+// state in relay_cursor found again by name prefix at start.
+type Spool interface {
+	// Bury records dead letters (InboxID, ID and Attempts are ignored;
+	// DiedAt and a zero EnqueuedAt are now) in one transaction. One with a
+	// Verb can be retried by RetryDead like a command that died.
+	Bury(ctx context.Context, letters []DeadLetter, now time.Time) error
+	// CursorsWithPrefix returns the cursors whose name begins with prefix,
+	// in name order.
+	CursorsWithPrefix(ctx context.Context, prefix string) ([]Cursor, error)
+}

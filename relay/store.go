@@ -139,6 +139,7 @@ type Store interface {
 	Operators
 	Nodes
 	Locker
+	Spool
 	// Close releases the store's resources. A second Close is harmless.
 	Close() error
 }

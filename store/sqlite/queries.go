@@ -100,6 +100,11 @@ RETURNING id, source, source_ref, agent, verb, frame, attempts, enqueued_at`
 
 	sqlCursor = `SELECT name, position, updated_at FROM {{cursor}} WHERE name = ?`
 
+	sqlCursorsWithPrefix = `SELECT name, position, updated_at FROM {{cursor}} WHERE substr(name, 1, ?) = ? ORDER BY name`
+
+	sqlBury = `INSERT INTO {{dead}} (inbox_id, source, source_ref, agent, verb, frame, code, reason, attempts, enqueued_at, died_at)
+VALUES (NULL, ?, ?, ?, nullif(?, ''), ?, nullif(?, ''), ?, 0, ?, ?)`
+
 	// A position only moves forward; an equal one refreshes updated_at.
 	sqlAdvanceCursor = `INSERT INTO {{cursor}} AS c (name, position, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
@@ -229,7 +234,7 @@ type queries struct {
 	renumberTTI                                                  string
 	journal, deadLetters, status, agents                         string
 	journalSince, journalHead, cursor, advanceCursor             string
-	journalError                                                 string
+	journalError, cursorsWithPrefix, bury                        string
 	markCursor                                                   string
 	nodeHeartbeat, nodeLeave, nodes                              string
 
@@ -248,7 +253,8 @@ func renderQueries(names map[string]string) *queries {
 		renumberTTI: r(sqlRenumberTTI),
 		journal:     r(sqlJournal), deadLetters: r(sqlDeadLetters), status: r(sqlStatus), agents: r(sqlAgents),
 		journalSince: r(sqlJournalSince), journalHead: r(sqlJournalHead), journalError: r(sqlJournalError), cursor: r(sqlCursor), advanceCursor: r(sqlAdvanceCursor),
-		markCursor:    r(sqlMarkCursor),
+		markCursor:        r(sqlMarkCursor),
+		cursorsWithPrefix: r(sqlCursorsWithPrefix), bury: r(sqlBury),
 		nodeHeartbeat: r(sqlNodeHeartbeat), nodeLeave: r(sqlNodeLeave), nodes: r(sqlNodes),
 		inbox: b(batchInbox), dead: b(batchDead), journalRows: b(batchJournal), tto: b(batchTTO),
 		remove: b(batchRemove), retry: b(batchRetry), next: b(batchNext), lease: b(batchLease), headOf: b(batchHeadOf),

@@ -75,6 +75,12 @@ OUTPUT inserted.id, inserted.source, inserted.source_ref, inserted.agent, insert
 SELECT id, source, source_ref, agent, verb, frame, attempts, enqueued_at FROM @leased ORDER BY id;
 -- ==== cursor.sql
 SELECT name, position, updated_at FROM relay_cursor WHERE name = @p1
+-- ==== cursors_with_prefix.sql
+-- The cursors whose name begins with @p1 (a file bridge's state), in name
+-- order. LEFT compares the prefix as text: no LIKE pattern characters.
+SELECT name, position, updated_at FROM relay_cursor
+ WHERE LEFT(name, LEN(@p1 + N'x') - 1) = @p1
+ ORDER BY name
 -- ==== dead_letters.sql
 SELECT TOP (@p2) id, COALESCE(inbox_id, 0) AS inbox_id, source, source_ref, agent, COALESCE(verb, N'') AS verb, frame,
        COALESCE(code, N'') AS code, reason, attempts, enqueued_at, died_at
