@@ -61,4 +61,3 @@ func (s *Store) CursorsWithPrefix(ctx context.Context, prefix string) ([]relay.C
 	}
 	return out, fail("read cursors", rs.Err())
 }
-
