@@ -1,0 +1,138 @@
+package spool
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+func TestRequestAnsweredInRx(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	r.drop("000001", "<jose><L><ON>$\r\n<jose><S>$")
+	got := r.readUntil("000001", 2)
+	want := []string{"<jose><OK>$", "<jose><S><1>$"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Rx = %q, want %q", got, want)
+	}
+	r.txEmpty()
+	// Bound by L ON: the login's events go to the user's file.
+	r.driver.Emit(context.Background(), relay.EndCall("jose"))
+	if got := r.readUntil("000001", 1); !slices.Equal(got, []string{"<jose><EndCall>$"}) {
+		t.Fatalf("event = %q", got)
+	}
+	if s := r.b.Stats(); s.FilesTaken != 1 || s.AnswersWritten < 2 || !s.Serving {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
+// SIGACTI has not read the last answer: nothing replaces it, what follows
+// waits and is gathered into the next file, in order.
+func TestNeverReplacesAnUnreadAnswer(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{Users: map[string]string{"000002": "ana"}})
+	r.drop("000002", "<ana><S>$")
+	path := filepath.Join(r.rx, "000002"+Ext)
+	wait.For(t, "the first answer", func() bool { _, err := os.Stat(path); return err == nil })
+	for range 3 {
+		r.driver.Emit(context.Background(), relay.EndCall("ana"))
+	}
+	wait.For(t, "the events waiting", func() bool {
+		s := r.b.Stats()
+		return len(s.Users) == 1 && s.Users[0].Waiting == 3
+	})
+	first, _ := os.ReadFile(path)
+	if string(first) != "<ana><S><1>$\r\n" {
+		t.Fatalf("the unread answer was changed: %q", first)
+	}
+	os.Remove(path)
+	if got := r.readUntil("000002", 3); !slices.Equal(got, []string{"<ana><EndCall>$", "<ana><EndCall>$", "<ana><EndCall>$"}) {
+		t.Fatalf("next file = %q", got)
+	}
+}
+
+// A competing reader keeps recreating <user>.CTI while answers flow:
+// nothing it wrote is overwritten and no answer is lost.
+func TestRenameContention(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{Users: map[string]string{"000003": "rui"}})
+	path := filepath.Join(r.rx, "000003"+Ext)
+	const events = 50
+	for range events {
+		r.driver.Emit(context.Background(), relay.EndCall("rui"))
+	}
+	var got []string
+	for len(got) < events {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			// Another process's file in the way, as if SIGACTI were
+			// opening it; it must survive.
+			os.WriteFile(path, []byte("mine"), 0o644)
+			text, _ = os.ReadFile(path)
+			if string(text) != "mine" {
+				got = append(got, splitFrames(string(text))...)
+			}
+			os.Remove(path)
+			continue
+		}
+		if string(text) == "mine" {
+			t.Fatal("...")
+		}
+		got = append(got, splitFrames(string(text))...)
+		os.Remove(path)
+	}
+	if len(got) != events {
+		t.Fatalf("got %d frames, want %d", len(got), events)
+	}
+}
+
+func TestRenameNoReplace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte("new"), 0o644)
+	os.WriteFile(b, []byte("old"), 0o644)
+	if err := renameNoReplace(a, b); err != errExists {
+		t.Fatalf("rename over an existing file: %v, want errExists", err)
+	}
+	if text, _ := os.ReadFile(b); string(text) != "old" {
+		t.Fatalf("replaced: %q", text)
+	}
+	os.Remove(b)
+	if err := renameNoReplace(a, b); err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := os.ReadFile(b); string(text) != "new" {
+		t.Fatalf("renamed: %q", text)
+	}
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Fatalf("the temporary name is still there: %v", err)
+	}
+	// The portable fallback behaves the same.
+	os.WriteFile(a, []byte("x"), 0o644)
+	if err := linkThenUnlink(a, b); err != errExists {
+		t.Fatalf("link over an existing file: %v", err)
+	}
+}
+
+func TestValidUser(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code string
+		ok   bool
+	}{
+		{"000001", true}, {"jose_2-b", true}, {"", false}, {"..", false}, {"a.b", false}, {"a/b", false}, {`a\b`, false},
+		{"C:x", false}, {"CON", false}, {"nul", false}, {"COM1", false}, {"lpt9", false}, {"CONSOLE", true},
+		{strings.Repeat("9", MaxUserCode), true}, {strings.Repeat("9", MaxUserCode+1), false}, {"josé", false},
+	} {
+		if got := ValidUser(tc.code); got != tc.ok {
+			t.Errorf("ValidUser(%q) = %v, want %v", tc.code, got, tc.ok)
+		}
+	}
+}

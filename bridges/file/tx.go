@@ -1,0 +1,398 @@
+package spool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// request is one complete Tx file read in a scan.
+type request struct {
+	u        *user
+	name     string // file name in Tx
+	identity int64  // its modification time, ns: what file:tx:<user> records
+	frames   []relay.Frame
+	refs     []string
+}
+
+// maxIgnored bounds the names remembered so they are logged only once.
+const maxIgnored = 100_000
+
+// scan takes every complete request file in Tx: its frames are enqueued
+// (one Submit for the whole scan), the identity of each file recorded,
+// and only then are the files removed.
+func (b *Bridge) scan(ctx context.Context) {
+	names, err := b.list()
+	if err != nil {
+		b.log.Warn("file bridge: list tx_dir", "dir", b.cfg.TxDir, "err", err)
+		return
+	}
+	now := b.cfg.Clock.Now()
+	var reqs []*request
+	byKey := map[string]string{}
+	for _, name := range names {
+		userName, _ := userOf(name)
+		k := key(userName)
+		if first, dup := byKey[k]; dup {
+			content, _ := readHead(filepath.Join(b.cfg.TxDir, name), b.cfg.MaxFileBytes)
+			b.refuseFile(ctx, userName, name, content, 0, relay.CodeRejected,
+				fmt.Sprintf("file name differs only in case from %s", first))
+			continue
+		}
+		byKey[k] = name
+		if r := b.take(ctx, userName, name, now); r != nil {
+			reqs = append(reqs, r)
+		}
+	}
+	if len(reqs) > 0 {
+		b.enqueue(ctx, reqs)
+	}
+}
+
+// list returns the names of Tx that are request files, sorted (so of two
+// names differing only in case the same one is taken each time); other
+// names are logged once and left alone.
+func (b *Bridge) list() ([]string, error) {
+	d, err := os.Open(b.cfg.TxDir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var names []string
+	for {
+		ents, err := d.ReadDir(1024)
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
+			}
+			n := e.Name()
+			if _, ok := userOf(n); ok {
+				names = append(names, n)
+				continue
+			}
+			if !b.ignored[n] && len(b.ignored) < maxIgnored {
+				b.ignored[n] = true
+				b.stats.ignored.Add(1)
+				b.log.Warn("file bridge: ignoring a file that is not <user code>.CTI", "file", n, "dir", b.cfg.TxDir)
+			}
+		}
+		if errors.Is(err, io.EOF) || len(ents) == 0 {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// take reads one request file. It returns nil when the file is not
+// complete yet, was refused, or was enqueued before a restart.
+func (b *Bridge) take(ctx context.Context, userName, name string, now time.Time) *request {
+	path := filepath.Join(b.cfg.TxDir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			b.log.Warn("file bridge: open request", "file", name, "err", err)
+		}
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	identity := st.ModTime().UnixNano()
+	b.mu.Lock()
+	u := b.userLocked(userName)
+	u.name = userName
+	done := u.txDone == identity && identity != 0
+	b.mu.Unlock()
+	if done {
+		// Enqueued before a crash stopped the relay from removing it.
+		f.Close()
+		b.remove(name)
+		b.log.Info("file bridge: removed a request already enqueued before a restart", "file", name)
+		return nil
+	}
+	if st.Size() > int64(b.cfg.MaxFileBytes) {
+		head, _ := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)))
+		f.Close()
+		b.refuseFile(ctx, userName, name, head, identity, relay.CodeTooLarge,
+			fmt.Sprintf("file of %d bytes is over max_file_bytes (%d)", st.Size(), b.cfg.MaxFileBytes))
+		return nil
+	}
+	content, err := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)+1))
+	if err != nil {
+		b.log.Warn("file bridge: read request", "file", name, "err", err)
+		return nil
+	}
+	f.Close()
+	if !complete(content) {
+		w, seen := b.incomplete[name]
+		if !seen || w.size != st.Size() || !w.mtime.Equal(st.ModTime()) {
+			b.incomplete[name] = waiting{size: st.Size(), mtime: st.ModTime(), since: now}
+			return nil
+		}
+		if now.Sub(w.since) < b.cfg.IncompleteTimeout {
+			return nil
+		}
+		delete(b.incomplete, name)
+		reason := "incomplete file: it does not end with a complete frame"
+		if len(bytes.TrimSpace(content)) == 0 {
+			reason = "empty file"
+		}
+		b.refuseFile(ctx, userName, name, content, identity, relay.CodeMalformed, reason)
+		return nil
+	}
+	delete(b.incomplete, name)
+	if b.cfg.Charset.String() == relay.UTF8.String() && !utf8.Valid(content) {
+		b.refuseFile(ctx, userName, name, content, identity, relay.CodeEncoding,
+			fmt.Sprintf("invalid utf-8 at byte %d (the bridge's charset is utf-8)", invalidAt(content)))
+		return nil
+	}
+	frames, err := b.decode(content)
+	if err != nil {
+		b.refuseFile(ctx, userName, name, content, identity, relay.CodeMalformed, err.Error())
+		return nil
+	}
+	r := &request{u: u, name: name, identity: identity}
+	id := strconv.FormatInt(identity, 36)
+	for i, fr := range frames {
+		b.mu.Lock()
+		owner := b.ownerLocked(fr.Login())
+		static := u.static && !strings.EqualFold(strings.TrimSpace(fr.Login()), u.login)
+		b.mu.Unlock()
+		ref := userName + "/" + id + "#" + strconv.Itoa(i+1)
+		if static || owner != "" && owner != key(userName) {
+			b.refuseFrame(ctx, u, ref, fr)
+			continue
+		}
+		r.frames = append(r.frames, fr)
+		r.refs = append(r.refs, ref)
+	}
+	if len(r.frames) == 0 {
+		b.remove(name)
+		return nil
+	}
+	return r
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(n)))
+}
+
+// complete reports whether the file's text ends with a complete frame.
+func complete(content []byte) bool {
+	t := bytes.TrimRight(content, " \t\r\n")
+	return bytes.HasSuffix(t, []byte(">$"))
+}
+
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// decode splits the file into frames, in the configured charset.
+func (b *Bridge) decode(content []byte) ([]relay.Frame, error) {
+	d := relay.NewDecoder(bytes.NewReader(content), b.cfg.MaxFileBytes)
+	var out []relay.Frame
+	for {
+		f, err := d.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not Tactium frames: %w", err)
+		}
+		f, err = b.cfg.Charset.DecodeFrame(f)
+		if err != nil {
+			return nil, fmt.Errorf("not %s: %w", b.cfg.Charset, err)
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no frame in the file")
+	}
+	return out, nil
+}
+
+// enqueue submits every frame of the scan in one Submit, records the
+// bindings their L ON / L OFF make and each file's identity (one
+// transaction), then removes the files. A crash before the identities
+// are saved makes the next start enqueue those files again; after, it
+// only removes them.
+func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
+	var msgs []relay.Inbound
+	for _, r := range reqs {
+		for i, f := range r.frames {
+			msgs = append(msgs, relay.Inbound{Source: relay.SourceFile, Ref: r.refs[i], Raw: f.String()})
+		}
+	}
+	ps, err := b.cfg.Feed.Submit(ctx, msgs)
+	if err != nil {
+		// Nothing was taken: the files stay for the next scan.
+		b.log.Warn("file bridge: enqueue requests; trying again at the next scan", "files", len(reqs), "err", err)
+		return
+	}
+	var cursors []relay.Cursor
+	b.mu.Lock()
+	i := 0
+	for _, r := range reqs {
+		for _, f := range r.frames {
+			if p := ps[i]; p.Err == nil {
+				if c, ok := b.bindLocked(r.u, f, p.ID); ok {
+					cursors = append(cursors, c)
+				}
+			}
+			i++
+		}
+		r.u.txDone = r.identity
+		cursors = append(cursors, relay.Cursor{Name: txPrefix + key(r.u.name), Position: r.identity})
+	}
+	b.mu.Unlock()
+	if err := b.cfg.Store.AdvanceCursors(context.WithoutCancel(ctx), cursors, b.cfg.Clock.Now()); err != nil {
+		b.log.Warn("file bridge: record the files taken (a crash now would enqueue them again)", "err", err)
+	}
+	for _, r := range reqs {
+		b.remove(r.name)
+	}
+	b.stats.taken.Add(int64(len(reqs)))
+}
+
+func (b *Bridge) remove(name string) {
+	if err := os.Remove(filepath.Join(b.cfg.TxDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		b.log.Warn("file bridge: remove request", "file", name, "err", err)
+	}
+}
+
+// refuseFile dead-letters a whole file with its content, answers the user
+// <login><ERR><code><message>$ when a login can be read (its first frame's,
+// else the one the user is bound to) and removes the file. When relay_dead
+// cannot be written the file stays for the next scan.
+func (b *Bridge) refuseFile(ctx context.Context, userName, name string, content []byte, identity int64, code, reason string) {
+	login := firstLogin(content)
+	b.mu.Lock()
+	u := b.userLocked(userName)
+	if login == "" {
+		login = u.login
+	}
+	b.mu.Unlock()
+	d := relay.DeadLetter{Source: relay.SourceFile, Ref: userName + "/" + strconv.FormatInt(identity, 36),
+		Agent: login, Frame: strings.ToValidUTF8(string(content), "\uFFFD"), Code: code, Reason: reason + " (" + name + ")"}
+	if err := b.cfg.Store.Bury(context.WithoutCancel(ctx), []relay.DeadLetter{d}, b.cfg.Clock.Now()); err != nil {
+		b.log.Error("file bridge: dead-letter a refused file; keeping it", "file", name, "err", err)
+		return
+	}
+	b.log.Warn("file bridge: refused a request file", "file", name, "code", code, "reason", reason)
+	b.stats.dead.Add(1)
+	if login != "" {
+		b.answerLocal(u, relay.ErrReply(login, code, reason))
+	}
+	b.remove(name)
+}
+
+// refuseFrame dead-letters one frame for a login bound to another user
+// and answers the sender.
+func (b *Bridge) refuseFrame(ctx context.Context, u *user, ref string, f relay.Frame) {
+	reason := fmt.Sprintf("login %s is bound to another user", strings.TrimSpace(f.Login()))
+	d := relay.DeadLetter{Source: relay.SourceFile, Ref: ref, Agent: strings.TrimSpace(f.Login()), Frame: f.String(),
+		Code: relay.CodeRejected, Reason: reason}
+	if c, err := relay.ParseCommand(f); err == nil {
+		d.Verb = c.Verb
+	}
+	if err := b.cfg.Store.Bury(context.WithoutCancel(ctx), []relay.DeadLetter{d}, b.cfg.Clock.Now()); err != nil {
+		b.log.Error("file bridge: dead-letter a refused frame", "ref", ref, "err", err)
+	}
+	b.log.Warn("file bridge: refused a frame", "ref", ref, "reason", reason)
+	b.stats.dead.Add(1)
+	b.answerLocal(u, relay.ErrReply(f.Login(), relay.CodeRejected, reason))
+}
+
+// firstLogin is the first field of the file's first frame, if it can be
+// read.
+func firstLogin(content []byte) string {
+	s := string(bytes.TrimLeft(content, " \t\r\n"))
+	if !strings.HasPrefix(s, "<") {
+		return ""
+	}
+	end := strings.IndexByte(s, '>')
+	if end < 0 {
+		return ""
+	}
+	login := strings.TrimSpace(s[1:end])
+	if login == "" || !utf8.ValidString(login) || strings.ContainsAny(login, "<$") {
+		return ""
+	}
+	return login
+}
+
+// purge dead-letters every request left in Tx (reason "purged at start",
+// one row per frame: the commands can be retried with `ctirelay dead
+// retry`) and removes it: the SIGACTI document's rule at start.
+func (b *Bridge) purge(ctx context.Context) {
+	names, err := b.list()
+	if err != nil {
+		b.log.Warn("file bridge: list tx_dir", "err", err)
+		return
+	}
+	for _, name := range names {
+		userName, _ := userOf(name)
+		path := filepath.Join(b.cfg.TxDir, name)
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		content, _ := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)))
+		f.Close()
+		ref := userName + "/" + strconv.FormatInt(st.ModTime().UnixNano(), 36)
+		var letters []relay.DeadLetter
+		if frames, err := b.decode(content); err == nil && st.Size() <= int64(b.cfg.MaxFileBytes) {
+			for i, fr := range frames {
+				d := relay.DeadLetter{Source: relay.SourceFile, Ref: ref + "#" + strconv.Itoa(i+1), Agent: strings.TrimSpace(fr.Login()),
+					Frame: fr.String(), Reason: "purged at start", EnqueuedAt: st.ModTime()}
+				if c, err := relay.ParseCommand(fr); err == nil {
+					d.Verb = c.Verb
+				}
+				letters = append(letters, d)
+			}
+		} else {
+			letters = append(letters, relay.DeadLetter{Source: relay.SourceFile, Ref: ref, Agent: firstLogin(content),
+				Frame: strings.ToValidUTF8(string(content), "\uFFFD"), Reason: "purged at start", EnqueuedAt: st.ModTime()})
+		}
+		if err := b.cfg.Store.Bury(ctx, letters, b.cfg.Clock.Now()); err != nil {
+			b.log.Error("file bridge: dead-letter a leftover request; keeping it", "file", name, "err", err)
+			continue
+		}
+		b.remove(name)
+		b.stats.purged.Add(1)
+		b.log.Info("file bridge: purged a request left from before the start (in relay_dead: ctirelay dead retry takes it)", "file", name, "frames", len(letters))
+	}
+}
