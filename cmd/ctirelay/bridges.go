@@ -29,7 +29,7 @@ type bridges []bridgeRunner
 
 // startBridges starts the configured bridges; on failure the ones started
 // are stopped.
-func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger) (bridges, error) {
+func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, sole bool, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	var probes []ui.Probe // what the dashboard's health strip shows of the others
 	if cfg.Bridges.Socket.Listen != "" {
@@ -56,6 +56,18 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 			return nil, fmt.Errorf("bridges.crm: %w", err)
 		}
 		out = append(out, b)
+	}
+	if cfg.Bridges.File.TxDir != "" {
+		b, err := newFileBridge(cfg, db, feed, sole, clock, log)
+		if err == nil {
+			err = b.Start(ctx)
+		}
+		if err != nil {
+			out.stop()
+			return nil, err
+		}
+		out = append(out, b)
+		probes = append(probes, ui.Probe{Name: "file bridge", State: func() string { return fileBridgeState(b.Stats()) }})
 	}
 	// Last, so its health strip can show the others.
 	if cfg.Bridges.UI.Listen != "" {

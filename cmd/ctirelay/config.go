@@ -111,6 +111,7 @@ type BridgesConfig struct {
 	Socket SocketBridgeConfig `yaml:"socket"`
 	CRM    CRMBridgeConfig    `yaml:"crm"`
 	UI     UIBridgeConfig     `yaml:"ui"` // the dashboard (bridge_ui.go)
+	File   FileBridgeConfig   `yaml:"file"`
 }
 
 // SocketBridgeConfig is the Tactium-compatible socket bridge.
@@ -427,6 +428,7 @@ func (c Config) Validate() error {
 	c.Bridges.Socket.validate(bad)
 	c.Bridges.CRM.validate(bad)
 	c.Bridges.UI.validate(bad)
+	c.Bridges.File.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

@@ -140,14 +140,14 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		return err
 	}
 	defer unlessRan(hb.Stop)()
-	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, driver, node, clock, log)
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, driver, node, sole, clock, log)
 	if err != nil {
 		engine.Stop()
 		return err
 	}
 	log.Info("ctirelay running", "db", store.Redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", node,
 		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
-		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"))
+		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"), "file", orDefault(cfg.Bridges.File.TxDir, "off"))
 	<-ctx.Done()
 	ran = true
 	log.Info("stopping: finishing commands at the switch (signal again to exit at once)", "exits_within", exitBound(cfg).String())
