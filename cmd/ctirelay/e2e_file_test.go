@@ -221,3 +221,37 @@ func TestE2EFileBridgeConfig(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
 }
+
+// TestE2EFileBridgePostgresTakeover: two relays share the spool on
+// PostgreSQL; one serves it, and when it is killed the other takes over
+// within seconds, answering the requests dropped meanwhile.
+func TestE2EFileBridgePostgresTakeover(t *testing.T) {
+	t.Parallel()
+	tx, rx := spoolDirs(t)
+	r := newPGRig(t, fileBridgeConfig(tx, rx, "purge"))
+	relays := r.relays(2)
+	serving := func() int {
+		for i, p := range relays {
+			if p != nil && strings.Contains(p.logText(), "file bridge: serving the spool") {
+				return i
+			}
+		}
+		return -1
+	}
+	wait.Within(t, 20*time.Second, "a relay serving the spool", func() bool { return serving() >= 0 })
+	first := serving()
+	other := relays[1-first]
+	protheusDrop(t, tx, "000001", "<jose><L><ON>$")
+	expectAnswer(t, rx, "000001", "<jose><OK>$")
+	if strings.Contains(other.logText(), "took the spool over") {
+		t.Fatal("both relays serve the spool")
+	}
+	relays[first].kill()
+	protheusDrop(t, tx, "000001", "<jose><S>$")
+	// Each relay runs its own simulated switch: jose is logged off at the
+	// other one.
+	expectAnswer(t, rx, "000001", "<jose><S><0>$")
+	if !strings.Contains(other.logText(), "took the spool over") {
+		t.Fatalf("the other relay did not say it took over:\n%s", other.logText())
+	}
+}
