@@ -248,9 +248,11 @@ func TestE2EFileBridgePostgresTakeover(t *testing.T) {
 	}
 	relays[first].kill()
 	protheusDrop(t, tx, "000001", "<jose><S>$")
-	// Each relay runs its own simulated switch: jose is logged off at the
-	// other one.
-	expectAnswer(t, rx, "000001", "<jose><S><0>$")
+	// Each relay runs its own simulated switch, and either engine may have
+	// run the L ON: jose's state depends on which.
+	if got := protheusRead(t, rx, "000001"); len(got) != 1 || !strings.HasPrefix(got[0], "<jose><S><") {
+		t.Fatalf("after the takeover 000001.CTI = %q", got)
+	}
 	if !strings.Contains(other.logText(), "took the spool over") {
 		t.Fatalf("the other relay did not say it took over:\n%s", other.logText())
 	}
