@@ -45,6 +45,8 @@ type Bridge struct {
 	serving   bool
 
 	// The scanner's own state (one goroutine).
+	wakeWriter chan struct{}
+
 	ignored    map[string]bool    // names logged once
 	incomplete map[string]waiting // files not yet complete, by name
 }
@@ -85,7 +87,7 @@ func New(cfg Config) (*Bridge, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("file bridge: %w", err)
 	}
-	return &Bridge{cfg: cfg, log: cfg.Logger.With("bridge", "file"), done: make(chan struct{}),
+	return &Bridge{cfg: cfg, log: cfg.Logger.With("bridge", "file"), done: make(chan struct{}), wakeWriter: make(chan struct{}, 1),
 		users: map[string]*user{}, logins: map[string]string{}, ignored: map[string]bool{}, incomplete: map[string]waiting{}}, nil
 }
 
@@ -229,11 +231,26 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 		b.writeAnswers(context.WithoutCancel(ctx), true)
 		sub.Close()
 	}()
+	// Answers are written as soon as the feed delivers them, not at the
+	// next scan; the writer also looks every scan_interval for the Rx
+	// files SIGACTI has read and for renames to try again.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		for {
+			b.writeAnswers(ctx, false)
+			select {
+			case <-ctx.Done():
+				return
+			case <-b.wakeWriter:
+			case <-b.cfg.Clock.After(b.cfg.ScanInterval):
+			}
+		}
+	})
 	for {
 		if !b.quiescing.Load() {
 			b.scan(ctx)
 		}
-		b.writeAnswers(ctx, false)
 		b.resubscribeIfLagged()
 		select {
 		case <-ctx.Done():

@@ -9,15 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/ctirelay/ctirelay/internal/pgtest"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // rig is a bridge on a memstore with a real engine and a fake switch, and
 // the spool's two directories.

@@ -14,7 +14,7 @@ import (
 
 // writers bounds the Rx files written at once (each is a create, an fsync
 // and a rename).
-const writers = 8
+const writers = 32
 
 // deliver is the bridge's subscription: the replies to the spool's
 // commands go to the user whose file sent them (the user code heads the
@@ -54,6 +54,14 @@ func (b *Bridge) deliver(d relay.Delivery) {
 	}
 	u.pending = append(u.pending, answer{id: e.ID, frame: f, at: b.cfg.Clock.Now()})
 	u.queued = e.ID
+	b.wake()
+}
+
+func (b *Bridge) wake() {
+	select {
+	case b.wakeWriter <- struct{}{}:
+	default:
+	}
 }
 
 // answerLocal queues the bridge's own answer (an ERR for a refused file)
@@ -62,6 +70,7 @@ func (b *Bridge) answerLocal(u *user, f relay.Frame) {
 	b.mu.Lock()
 	u.pending = append(u.pending, answer{frame: f, at: b.cfg.Clock.Now()})
 	b.mu.Unlock()
+	b.wake()
 }
 
 // writeAnswers writes, for every user with answers waiting whose

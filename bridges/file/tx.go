@@ -71,12 +71,10 @@ func (b *Bridge) list() ([]string, error) {
 	defer d.Close()
 	var names []string
 	for {
-		ents, err := d.ReadDir(1024)
-		for _, e := range ents {
-			if e.IsDir() {
-				continue
-			}
-			n := e.Name()
+		// Names only: no per-entry allocation or stat for the thousands of
+		// unrelated files a shared Tx may hold.
+		batch, err := d.Readdirnames(4096)
+		for _, n := range batch {
 			if _, ok := userOf(n); ok {
 				names = append(names, n)
 				continue
@@ -87,7 +85,7 @@ func (b *Bridge) list() ([]string, error) {
 				b.log.Warn("file bridge: ignoring a file that is not <user code>.CTI", "file", n, "dir", b.cfg.TxDir)
 			}
 		}
-		if errors.Is(err, io.EOF) || len(ents) == 0 {
+		if errors.Is(err, io.EOF) || len(batch) == 0 {
 			break
 		}
 		if err != nil {
@@ -111,7 +109,7 @@ func (b *Bridge) take(ctx context.Context, userName, name string, now time.Time)
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil {
+	if err != nil || st.IsDir() {
 		return nil
 	}
 	identity := st.ModTime().UnixNano()
