@@ -136,3 +136,39 @@ func TestValidUser(t *testing.T) {
 		}
 	}
 }
+
+// A restart keeps the binding (an event of the login still goes to its
+// user), does not write again an answer whose rename completed, and only
+// removes a file enqueued before a crash stopped its removal.
+func TestRestartKeepsBindingPositionAndTakenFiles(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	r.drop("000001", "<jose><L><ON>$")
+	if got := r.readUntil("000001", 1); !slices.Equal(got, []string{"<jose><OK>$"}) {
+		t.Fatalf("Rx = %q", got)
+	}
+	// A crash after the enqueue, before the removal: the same file is
+	// back in Tx (same content, same modification time).
+	r.drop("000001", "<jose><S>$")
+	path := filepath.Join(r.tx, "000001"+Ext)
+	st, _ := os.Stat(path)
+	text, _ := os.ReadFile(path)
+	if got := r.readUntil("000001", 1); !slices.Equal(got, []string{"<jose><S><1>$"}) {
+		t.Fatalf("Rx = %q", got)
+	}
+	r.stop()
+	os.WriteFile(path, text, 0o644)
+	os.Chtimes(path, st.ModTime(), st.ModTime())
+
+	r.start(Config{TxDir: r.tx, RxDir: r.rx, OnStart: OnStartIngest})
+	r.txEmpty()
+	r.driver.Emit(context.Background(), relay.EndCall("jose"))
+	// The event is the only thing written: not the S again, not the
+	// answers from before the restart.
+	if got := r.readUntil("000001", 1); !slices.Equal(got, []string{"<jose><EndCall>$"}) {
+		t.Fatalf("after the restart Rx = %q", got)
+	}
+	if calls := len(r.driver.Calls()); calls != 2 {
+		t.Fatalf("the switch got %d commands, want 2 (the re-read file was not enqueued again)", calls)
+	}
+}
