@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
 func TestRequestAnsweredInRx(t *testing.T) {
@@ -171,4 +174,24 @@ func TestRestartKeepsBindingPositionAndTakenFiles(t *testing.T) {
 	if calls := len(r.driver.Calls()); calls != 2 {
 		t.Fatalf("the switch got %d commands, want 2 (the re-read file was not enqueued again)", calls)
 	}
+}
+
+func TestStartStop(t *testing.T) {
+	t.Parallel()
+	s := memstore.New()
+	feed, err := relay.NewFeed(relay.FeedConfig{Store: s, PollInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(feed.Stop)
+	relaytest.StressStartStop(t, func(t *testing.T) relay.Service {
+		b, err := New(Config{TxDir: t.TempDir(), RxDir: t.TempDir(), ScanInterval: time.Millisecond, Feed: feed, Store: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
 }
