@@ -35,6 +35,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	// Started by the Windows service manager: a service stop ends ctx.
+	if code, ok := underServiceManager(env, func(svcCtx context.Context) int { return mainCode(svcCtx, env, os.Args[1:]) }); ok {
+		os.Exit(code)
+	}
 	os.Exit(mainCode(ctx, env, os.Args[1:]))
 }
 
@@ -78,7 +82,7 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	root.SetErr(env.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(env), newMigrateCmd(env), newSendCmd(env), newTailCmd(env), newStatusCmd(env),
-		newDeadCmd(env), newBenchCmd(env), newSimCmd(env), newVersionCmd(env), newManCmd(env))
+		newDeadCmd(env), newBenchCmd(env), newSimCmd(env), newVersionCmd(env), newManCmd(env), newServiceCmd(env))
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
