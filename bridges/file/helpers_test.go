@@ -165,3 +165,12 @@ func (r *rig) txEmpty() {
 		return true
 	})
 }
+
+func (r *rig) journalKinds() []string {
+	es, _ := r.store.Journal(context.Background(), 0, 1000)
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Kind+":"+e.Agent)
+	}
+	return out
+}
