@@ -208,3 +208,23 @@ func TestStartStop(t *testing.T) {
 		return b
 	})
 }
+
+// Two request files whose names differ only in case are one user (as on
+// Windows): the second is refused, dead-lettered and answered.
+func TestNamesDifferingOnlyInCase(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	os.WriteFile(filepath.Join(r.tx, "abc1.CTI"), []byte("<ana><S>$"), 0o644)
+	os.WriteFile(filepath.Join(r.tx, "ABC1.cti"), []byte("<ana><S>$"), 0o644)
+	got := r.readUntil("ABC1", 2) // the first name in order is ABC1.cti; abc1.CTI is refused
+	want := []string{"<ana><ERR><REJECTED><file name differs only in case from ABC1.cti>$", "<ana><S><1>$"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Rx = %q, want %q", got, want)
+	}
+	d := r.dead()
+	if len(d) != 1 || !strings.Contains(d[0].Reason, "differs only in case") || d[0].Frame != "<ana><S>$" {
+		t.Fatalf("relay_dead = %+v", d)
+	}
+}

@@ -58,6 +58,13 @@ func (b *Bridge) scan(ctx context.Context) {
 	if len(reqs) > 0 {
 		b.enqueue(ctx, reqs)
 	}
+	// Forget the incomplete files that went away (SIGACTI replaced or
+	// removed them).
+	for name := range b.incomplete {
+		if _, found := slices.BinarySearch(names, name); !found {
+			delete(b.incomplete, name)
+		}
+	}
 }
 
 // list returns the names of Tx that are request files, sorted (so of two
