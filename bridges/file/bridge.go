@@ -220,6 +220,7 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 	b.mu.Lock()
 	b.serving = true
 	b.mu.Unlock()
+	b.log.Info("file bridge: taking requests", "tx_dir", b.cfg.TxDir, "rx_dir", b.cfg.RxDir, "on_start", onStart)
 	defer func() {
 		b.mu.Lock()
 		b.serving = false

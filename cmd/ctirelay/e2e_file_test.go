@@ -233,7 +233,9 @@ func TestE2EFileBridgePostgresTakeover(t *testing.T) {
 	relays := r.relays(2)
 	serving := func() int {
 		for i, p := range relays {
-			if p != nil && strings.Contains(p.logText(), "file bridge: serving the spool") {
+			// Once it has handled the leftovers (a request dropped before
+			// would be purged).
+			if p != nil && strings.Contains(p.logText(), "file bridge: taking requests") {
 				return i
 			}
 		}
