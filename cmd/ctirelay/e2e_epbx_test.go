@@ -158,9 +158,15 @@ log:
 	insert("<jose><P><OFF>$")
 	insert("<jose><A><><7002><>$")
 	wait.Within(t, 20*time.Second, "the second call", func() bool { return countOf("<jose><A><") == 2 })
-	insert("<jose><CONS><><7003>$")
-	insert("<jose><XFER>$")
+	// Consult and release, a conference, then consult and transfer: the
+	// simulated switch carries each out (XFER before CONS would be refused).
+	for _, f := range []string{"<jose><CONS><><7003>$", "<jose><CONS><OFF>$", "<jose><CONF><ADD><><7004>$", "<jose><CONF><ON>$", "<jose><CONF><OFF>$", "<jose><CONS><><7003>$", "<jose><XFER>$"} {
+		insert(f)
+	}
 	wait.Within(t, 20*time.Second, "the transfer's EndCall", func() bool { return countOf("<jose><EndCall>") == 2 })
+	if countOf("<jose><EV><onChamadaTransferida>") != 1 {
+		t.Errorf("no onChamadaTransferida event in T_TTO: %q", tto())
+	}
 
 	// The hub drops the socket and refuses reconnects for a moment; the
 	// events it sends meanwhile (a call comes and goes) arrive after.

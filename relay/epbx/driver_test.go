@@ -287,4 +287,13 @@ func TestConsultTransferConference(t *testing.T) {
 	must(t, d, "<jose><XFER>$", "<jose><OK>$")
 	wait.For(t, "the EndCall", func() bool { return ev.has("<jose><EndCall>") })
 	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	// The simulated switch carried them out (not the hub alone): the
+	// transfer is announced, then the call ends.
+	all := strings.Join(ev.all(), "")
+	if x, end := strings.Index(all, "<jose><EV><onChamadaTransferida>"), strings.Index(all, "<jose><EndCall>"); x < 0 || x > end {
+		t.Errorf("events %s: want onChamadaTransferida before EndCall", all)
+	}
+	if st := e.sw.Stats(); st.Transferred != 1 || st.Conferences != 1 {
+		t.Errorf("switch stats %+v", st)
+	}
 }

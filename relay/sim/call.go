@@ -38,6 +38,12 @@ type Call struct {
 	Answered  bool   // manual calls: the callee picked up
 	Recording string // the G address once recording started
 	Outcome   string // the last C S outcome (dialer calls)
+	// Consult is the party called with CONS while this call is on hold.
+	Consult string
+	// Participants are those added with CONF ADD; Conference is set once
+	// CONF ON started the conference with them.
+	Participants []string
+	Conference   bool
 	// Frame is the A or R frame announcing the call, which AC answers with.
 	Frame relay.Frame
 }
@@ -53,6 +59,7 @@ type call struct {
 func (c *call) snapshot() Call {
 	out := c.Call
 	out.Frame = slices.Clone(c.Frame)
+	out.Participants = slices.Clone(c.Participants)
 	return out
 }
 

@@ -140,6 +140,9 @@ func (s *Switch) applyLocked(cmd relay.Command, now time.Time) ([]relay.Frame, e
 		s.hangUpLocked(a, now, false)
 		return []relay.Frame{relay.EndCall(login)}, nil
 
+	case relay.VerbConsult, relay.VerbTransfer, relay.VerbConference:
+		return s.extensionLocked(a, verb, cmd, now)
+
 	case relay.VerbCurrentCall:
 		if a.call == nil {
 			return nil, relay.Errorf(relay.CodeInvalidState, "no current call")
@@ -147,6 +150,88 @@ func (s *Switch) applyLocked(cmd relay.Command, now time.Time) ([]relay.Frame, e
 		return []relay.Frame{a.call.snapshot().Frame}, nil
 	}
 	return nil, relay.Errorf(relay.CodeUnsupported, "the simulated switch cannot do %s", cmd.Verb)
+}
+
+// extensionLocked carries out the extension verbs (CONS, XFER, CONF), which
+// act on an answered call in progress. The Tactium frame format has no
+// events for consult or conference, so only a transfer shows in the event
+// stream: the agent's call ends (EndCall) and wrap-up starts, as after a
+// hang-up by the other side.
+func (s *Switch) extensionLocked(a *agent, verb relay.Verb, cmd relay.Command, now time.Time) ([]relay.Frame, error) {
+	login := a.login
+	args := cmd.Frame.Args()
+	first := strings.ToUpper(strings.TrimSpace(cmd.Arg(0)))
+	// number reads <ddd><phone> or <phone> from args, as A does.
+	number := func(args []string) (string, error) {
+		ddd, phone := "", ""
+		switch len(args) {
+		case 1:
+			phone = strings.TrimSpace(args[0])
+		case 2:
+			ddd, phone = strings.TrimSpace(args[0]), strings.TrimSpace(args[1])
+		}
+		if (ddd != "" && (!isDigits(ddd) || len(ddd) > 3)) || !isDigits(phone) || len(phone) > 15 {
+			return "", relay.Errorf(relay.CodeBadArgs, "%s: cannot call %q", verb, strings.Join(args, " "))
+		}
+		return ddd + phone, nil
+	}
+	var party string
+	switch {
+	case verb == relay.VerbConsult && first != "OFF", verb == relay.VerbConference && first == "ADD":
+		from := args
+		if verb == relay.VerbConference {
+			from = args[1:]
+		}
+		var err error
+		if party, err = number(from); err != nil {
+			return nil, err
+		}
+	}
+	c := a.call
+	if c == nil || !c.Answered {
+		return nil, relay.Errorf(relay.CodeInvalidState, "agent %s has no answered call", login)
+	}
+	ok := []relay.Frame{relay.OK(login)}
+	switch verb {
+	case relay.VerbConsult:
+		if first == "OFF" {
+			if c.Consult == "" {
+				return nil, relay.Errorf(relay.CodeInvalidState, "agent %s is not consulting", login)
+			}
+			c.Consult = ""
+			return ok, nil
+		}
+		if c.Consult != "" {
+			return nil, relay.Errorf(relay.CodeInvalidState, "agent %s is already consulting %s", login, c.Consult)
+		}
+		c.Consult = party
+		return ok, nil
+	case relay.VerbTransfer:
+		if c.Consult == "" {
+			return nil, relay.Errorf(relay.CodeInvalidState, "agent %s is not consulting: CONS first", login)
+		}
+		s.stats.Transferred++
+		s.hangUpLocked(a, now, true)
+		return ok, nil
+	}
+	switch first { // CONF
+	case "ADD":
+		if c.Conference {
+			return nil, relay.Errorf(relay.CodeInvalidState, "agent %s's conference has started", login)
+		}
+		c.Participants = append(c.Participants, party)
+	case "ON":
+		if len(c.Participants) == 0 {
+			return nil, relay.Errorf(relay.CodeRejected, "no participant added (CONF ADD first)")
+		}
+		if !c.Conference {
+			s.stats.Conferences++
+		}
+		c.Conference = true
+	case "OFF":
+		c.Participants, c.Conference = nil, false
+	}
+	return ok, nil
 }
 
 // adminLocked answers the monitoring login, which is not an agent.

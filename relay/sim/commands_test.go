@@ -25,6 +25,17 @@ func setUp(h *harness, state string) {
 	case "dialer":
 		setUp(h, "avail")
 		h.dialerCall()
+	case "consult":
+		setUp(h, "manual")
+		h.settle()
+		h.mustSend("<jose><CONS><><7002>$", "<jose><OK>$")
+	case "confAdded":
+		setUp(h, "manual")
+		h.settle()
+		h.mustSend("<jose><CONF><ADD><11><40050501>$", "<jose><OK>$")
+	case "conf":
+		setUp(h, "confAdded")
+		h.mustSend("<jose><CONF><ON>$", "<jose><OK>$")
 	case "wrapManual":
 		setUp(h, "manual")
 		h.mustSend("<jose><D>$", "<jose><EndCall>$")
@@ -173,6 +184,36 @@ func TestCommands(t *testing.T) {
 		{"manual", "<jose><AC>$", manualA, busy, nil},
 		{"dialer", "<jose><AC>$", dialerA, busy, nil},
 		{"wrapManual", "<jose><AC>$", inv, wrap, nil},
+		// CONS: consult from an answered call; CONS OFF releases it
+		{"off", "<jose><CONS><7002>$", nlo, off, nil},
+		{"avail", "<jose><CONS><7002>$", inv, avail, nil},
+		{"wrapManual", "<jose><CONS><7002>$", inv, wrap, nil},
+		{"manual", "<jose><CONS><7002>$", ok, busy, nil},
+		{"dialer", "<jose><CONS><85><40050500>$", ok, busy, nil},
+		{"manual", "<jose><CONS><70-02>$", bad, busy, nil},
+		{"avail", "<jose><CONS><8a><7002>$", bad, avail, nil},
+		{"consult", "<jose><CONS><7003>$", inv, busy, nil},
+		{"manual", "<jose><CONS><OFF>$", inv, busy, nil},
+		{"consult", "<jose><CONS><OFF>$", ok, busy, nil},
+		// XFER: hands the held call to the consulted party; the agent's call ends
+		{"off", "<jose><XFER>$", nlo, off, nil},
+		{"avail", "<jose><XFER>$", inv, avail, nil},
+		{"manual", "<jose><XFER>$", inv, busy, nil},
+		{"consult", "<jose><XFER>$", ok, wrap, []string{endCall}},
+		// CONF: ADD participants, ON starts, OFF cancels
+		{"off", "<jose><CONF><ADD><7002>$", nlo, off, nil},
+		{"avail", "<jose><CONF><ADD><7002>$", inv, avail, nil},
+		{"manual", "<jose><CONF><ADD><7002>$", ok, busy, nil},
+		{"confAdded", "<jose><CONF><ADD><85><40050502>$", ok, busy, nil},
+		{"manual", "<jose><CONF><ADD><x>$", bad, busy, nil},
+		{"conf", "<jose><CONF><ADD><7002>$", inv, busy, nil},
+		{"manual", "<jose><CONF><ON>$", "ERR " + relay.CodeRejected, busy, nil},
+		{"confAdded", "<jose><CONF><ON>$", ok, busy, nil},
+		{"conf", "<jose><CONF><ON>$", ok, busy, nil},
+		{"avail", "<jose><CONF><ON>$", inv, avail, nil},
+		{"conf", "<jose><CONF><OFF>$", ok, busy, nil},
+		{"manual", "<jose><CONF><OFF>$", ok, busy, nil},
+		{"wrapManual", "<jose><CONF><OFF>$", inv, wrap, nil},
 		// the monitoring login is not an agent
 		{"off", "<ADMSOCKET><L><ON>$", "<ADMSOCKET><OK>$", off, nil},
 		{"off", "<ADMSOCKET><S>$", "<ADMSOCKET><S><0>$", off, nil},
@@ -191,6 +232,29 @@ func TestCommands(t *testing.T) {
 			h.state("jose", tc.state)
 			h.expect(tc.events...)
 		})
+	}
+}
+
+// The extension verbs leave their state on the call, where the EPBX hub
+// and status pages read it, and a transfer is counted.
+func TestExtensionState(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{Seed: 7})
+	setUp(h, "conf")
+	if _, c := h.sw.Agent("jose"); c == nil || !c.Conference || len(c.Participants) != 1 || c.Participants[0] != "1140050501" {
+		t.Fatalf("conference call: %+v", c)
+	}
+	h.mustSend("<jose><CONF><OFF>$", "<jose><OK>$")
+	h.mustSend("<jose><CONS><><7002>$", "<jose><OK>$")
+	if _, c := h.sw.Agent("jose"); c == nil || c.Conference || c.Participants != nil || c.Consult != "7002" {
+		t.Fatalf("consulting call: %+v", c)
+	}
+	h.mustSend("<jose><XFER>$", "<jose><OK>$")
+	if st := h.sw.Stats(); st.Transferred != 1 || st.Conferences != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if _, c := h.sw.Agent("jose"); c != nil {
+		t.Fatalf("call after transfer: %+v", c)
 	}
 }
 

@@ -61,8 +61,10 @@ func (d *Driver) Open(ctx context.Context, sink relay.EventSink) error {
 	return nil
 }
 
-// Supports every Tactium verb.
-func (d *Driver) Supports(v relay.Verb) bool { return slices.Contains(relay.Verbs, v) }
+// Supports every Tactium verb and the extension verbs (CONS, XFER, CONF).
+func (d *Driver) Supports(v relay.Verb) bool {
+	return slices.Contains(relay.Verbs, v) || slices.Contains(relay.ExtensionVerbs, v)
+}
 
 // Execute hands the command to the switch. A stopped switch is a transient
 // failure: the command may succeed once the relay has a running switch again.

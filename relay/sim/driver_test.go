@@ -106,8 +106,13 @@ func TestDriver(t *testing.T) {
 			t.Errorf("does not support %s", v)
 		}
 	}
-	if d.Supports("XFER") {
-		t.Error("supports XFER")
+	for _, v := range relay.ExtensionVerbs {
+		if !d.Supports(v) {
+			t.Errorf("does not support %s", v)
+		}
+	}
+	if d.Supports("HOLD") {
+		t.Error("supports HOLD")
 	}
 
 	if err := d.Close(); err != nil {

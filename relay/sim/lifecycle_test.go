@@ -84,9 +84,9 @@ func TestUnknownVerb(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{})
 	h.mustSend("<jose><L><ON>$", "<jose><OK>$")
-	_, err := h.sw.Handle(context.Background(), relay.Command{Login: "jose", Verb: "XFER", Frame: relay.NewFrame("jose", "XFER")})
+	_, err := h.sw.Handle(context.Background(), relay.Command{Login: "jose", Verb: "HOLD", Frame: relay.NewFrame("jose", "HOLD")})
 	if p := relay.AsProtocolError(err); p.Code != relay.CodeUnsupported {
-		t.Fatalf("XFER: %v", err)
+		t.Fatalf("HOLD: %v", err)
 	}
 }
 

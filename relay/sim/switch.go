@@ -61,6 +61,8 @@ type Stats struct {
 	DialerIdle       int64 // dialer attempts skipped: nobody available
 	Dialled          int64 // calls placed with the A command
 	Callbacks        int64 // callbacks scheduled with TR
+	Transferred      int64 // calls transferred with XFER
+	Conferences      int64 // conferences started with CONF ON
 	CallbacksPlaced  int64 // ... connected to an agent
 }
 

@@ -2,8 +2,8 @@
 // AtendimentoHub: the hub methods become the switch's commands and the
 // switch's events become the hub's onChamada, onDesliga,
 // onChamadaGlobalId… calls, so the EPBX driver can run, and an integrator
-// can try EPBX mode, with no PBX. Consult, transfer and conference, which
-// the simulated switch has no model of, are kept by the hub itself.
+// can try EPBX mode, with no PBX. Consult, transfer and conference become
+// the switch's extension verbs CONS, XFER and CONF.
 //
 // EPBX user names are the simulated switch's agent logins.
 package epbxsim
@@ -46,19 +46,15 @@ const NotLoggedOn = "Ramal não logado no Atendimento"
 type Hub struct {
 	sw *sim.Switch
 
-	mu      sync.Mutex
-	conns   map[string]map[*epbxfake.Conn]bool // logged-on connections by login
-	calls   map[string]*chamada                // each login's current call
-	extra   map[string]*extra
-	globals int
-	unsub   func()
-	done    chan struct{}
-}
-
-type extra struct {
-	consult     string
-	conference  []string
-	transferred bool
+	mu    sync.Mutex
+	conns map[string]map[*epbxfake.Conn]bool // logged-on connections by login
+	calls map[string]*chamada                // each login's current call
+	// transferring marks the logins whose XFER is under way, so the
+	// EndCall it causes is announced as a transfer.
+	transferring map[string]bool
+	globals      int
+	unsub        func()
+	done         chan struct{}
 }
 
 // chamada is the hub's ChamadaInfo.
@@ -81,7 +77,7 @@ type ramal struct {
 
 // New builds a hub over sw; Start subscribes to its events.
 func New(sw *sim.Switch) *Hub {
-	return &Hub{sw: sw, conns: map[string]map[*epbxfake.Conn]bool{}, calls: map[string]*chamada{}, extra: map[string]*extra{}}
+	return &Hub{sw: sw, conns: map[string]map[*epbxfake.Conn]bool{}, calls: map[string]*chamada{}, transferring: map[string]bool{}}
 }
 
 // Start subscribes to the switch's events (the switch is started by its
@@ -252,69 +248,42 @@ func (h *Hub) Invoke(ctx context.Context, c *epbxfake.Conn, method string, args 
 	return nil, fmt.Errorf("'%s' method could not be resolved", method)
 }
 
-// extraCall keeps consult, transfer and conference state the switch has no
-// model of; they need a call in progress.
+// extraCall maps consult, transfer and conference to the switch's CONS,
+// XFER and CONF, which keep their state on the call. A transfer ends the
+// agent's call at the switch; its EndCall event becomes
+// onChamadaTransferida then onDesliga (see event).
 func (h *Hub) extraCall(ctx context.Context, c *epbxfake.Conn, login, m string, args []json.RawMessage) (any, error) {
-	r := h.ramal(login)
-	if _, call := h.sw.Agent(login); call == nil {
-		if m == "conferenciainiciar" {
-			c.Send("onConferenciaErro", r, "Nenhuma chamada em curso")
-			return nil, nil
-		}
-		return nil, &epbxfake.HubException{Message: "Nenhuma chamada em curso"}
-	}
-	h.mu.Lock()
-	x := h.extra[login]
-	if x == nil {
-		x = &extra{}
-		h.extra[login] = x
-	}
-	var err error
-	transfer := false
+	var frame string
 	switch m {
 	case "consultar":
-		x.consult = str(args, 0)
+		frame = "<" + login + "><CONS><><" + str(args, 0) + ">$"
 	case "liberarconsulta":
-		if x.consult == "" {
-			err = &epbxfake.HubException{Message: "Nenhuma consulta em curso"}
-		}
-		x.consult = ""
+		frame = "<" + login + "><CONS><OFF>$"
 	case "transferir":
-		if x.consult == "" {
-			err = &epbxfake.HubException{Message: "Nenhuma consulta em curso"}
-		}
-		transfer = err == nil
-	case "conferenciaadicionar":
-		x.conference = append(x.conference, str(args, 0))
-	case "conferenciainiciar":
-		if len(x.conference) == 0 {
-			h.mu.Unlock()
-			c.Send("onConferenciaErro", r, "Nenhum participante na conferência")
-			return nil, nil
-		}
-	case "conferenciacancelar":
-		x.conference = nil
-	}
-	h.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if transfer {
+		frame = "<" + login + "><XFER>$"
 		h.mu.Lock()
-		ch := h.calls[login]
-		delete(h.calls, login)
-		delete(h.extra, login)
+		h.transferring[login] = true
 		h.mu.Unlock()
-		if _, err := h.handle(ctx, login, "<"+login+"><D>$"); err != nil {
-			return nil, hubErr(err)
-		}
-		if ch == nil {
-			ch = &chamada{}
-		}
-		c.Send("onChamadaTransferida", r, ch)
-		c.Send("onDesliga", r, ch)
+	case "conferenciaadicionar":
+		frame = "<" + login + "><CONF><ADD><><" + str(args, 0) + ">$"
+	case "conferenciainiciar":
+		frame = "<" + login + "><CONF><ON>$"
+	case "conferenciacancelar":
+		frame = "<" + login + "><CONF><OFF>$"
 	}
-	return nil, nil
+	_, err := h.handle(ctx, login, frame)
+	if err == nil {
+		return nil, nil
+	}
+	h.mu.Lock()
+	delete(h.transferring, login)
+	h.mu.Unlock()
+	if m == "conferenciainiciar" {
+		// EPBX answers the invocation and reports the failure as an event.
+		c.Send("onConferenciaErro", h.ramal(login), hubErr(err).Error())
+		return nil, nil
+	}
+	return nil, hubErr(err)
 }
 
 // event turns one switch event into hub calls to the agent's connections.
@@ -364,8 +333,16 @@ func (h *Hub) event(f relay.Frame) {
 			ch = &chamada{}
 		}
 		delete(h.calls, login)
-		delete(h.extra, login)
+		transferred := h.transferring[login]
+		delete(h.transferring, login)
 		method, args = "onDesliga", []any{r, ch}
+		if transferred {
+			h.mu.Unlock()
+			for _, c := range conns {
+				c.Send("onChamadaTransferida", r, ch)
+			}
+			h.mu.Lock()
+		}
 	default:
 		h.mu.Unlock()
 		return
