@@ -74,6 +74,15 @@ type EngineConfig struct {
 	// before its deadline, and where Start looks for such files to publish
 	// first. Empty: no spill; such events are logged as lost and counted.
 	SpillDir string
+	// Active, when set, makes the relay one of several of a switch of
+	// which only one may run commands (EPBX: each agent's events come on
+	// the connection that runs its commands): the engine takes T_TTI rows
+	// into the inbox whatever, but claims and dispatches commands only
+	// while it holds Active (e.g. a relay.LockGate). Losing it stops new
+	// claims at once; commands already at the switch finish. A driver that
+	// implements Standby is told each change. The gate is released once the
+	// driver has closed at Stop.
+	Active Gate
 	// Committed, when set, is called after each committed write to the
 	// journal (intake, settle, publish), from the loop that wrote it; it
 	// must not block. The process's Feed.Wake: readers see it at once.
@@ -189,6 +198,13 @@ type Engine struct {
 
 	workers *workerPool
 
+	// active is false while EngineConfig.Active is set and not held: no
+	// claims. activeRelease gives the gate back (at Stop, after the driver
+	// has closed).
+	active        atomic.Bool
+	activeMu      sync.Mutex
+	activeRelease func()
+
 	claimStarved atomic.Bool  // the claim loop waits for free slots
 	leftover     atomic.Int64 // intakes that left commands for Claim, so far
 	intakeHeld   atomic.Bool  // the intake waits for room in the inbox
@@ -244,6 +260,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		// the only relay of its store has every command in eventOrder
 		e.fence.probe = cfg.Store
 	}
+	e.active.Store(cfg.Active == nil)
 	// At most MaxInFlight commands run at once, so no more workers are kept.
 	e.workers = &workerPool{run: e.run, max: cfg.MaxInFlight}
 	return e, nil
@@ -288,6 +305,10 @@ func (e *Engine) startUp(ctx context.Context) (func(), error) {
 	go e.caller()
 	go e.writer()
 	e.loops.Add(3)
+	if e.cfg.Active != nil {
+		e.loops.Add(1)
+		go func() { defer e.loops.Done(); e.activeLoop(loopCtx) }()
+	}
 	go func() { defer e.loops.Done(); e.intakeLoop(loopCtx) }()
 	go func() { defer e.loops.Done(); e.claimLoop(loopCtx, runCtx) }()
 	go func() { defer e.loops.Done(); e.leaseLoop(loopCtx) }()
@@ -354,6 +375,14 @@ func (e *Engine) shutdown() {
 	e.spillDone = true
 	e.overMu.Unlock()
 	e.writeSpilled(spill, "not written to the database before the shutdown deadline")
+	// The gate goes once the driver has closed: the next holder's driver
+	// never runs beside this one's.
+	e.activeMu.Lock()
+	if e.activeRelease != nil {
+		e.activeRelease()
+		e.activeRelease = nil
+	}
+	e.activeMu.Unlock()
 	e.release()
 	e.log.Info("relay engine stopped", "done", e.stats.done.Load(), "dead", e.stats.dead.Load(),
 		"spilled", e.stats.spilled.Load(), "unsettled", e.stats.unsettled.Load())
@@ -480,7 +509,7 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 		var err error
 		room := 0
 		settles := e.settles.Load()
-		if !e.claimStarved.Load() {
+		if !e.claimStarved.Load() && e.active.Load() {
 			// A claim loop waiting for free slots goes first: the intake
 			// runs back to back through a backlog and would keep them all.
 			room = e.reserve(e.cfg.IntakeBatch)
@@ -548,6 +577,13 @@ func (e *Engine) intakeLoop(ctx context.Context) {
 func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 	failures := 0
 	for {
+		if !e.active.Load() {
+			// standing by: activeLoop wakes this loop when the gate is taken
+			if !e.wait(ctx, e.claimWake, e.cfg.PollInterval) {
+				return
+			}
+			continue
+		}
 		room := e.reserve(e.cfg.MaxInFlight)
 		if room <= 0 {
 			// the writer signals claimWake whenever commands finish, the
@@ -593,6 +629,49 @@ func (e *Engine) claimLoop(ctx, runCtx context.Context) {
 		if !e.waitOr(ctx, e.claimWake, e.claimNotify, e.cfg.PollInterval) {
 			return
 		}
+	}
+}
+
+// Standby is implemented by a driver that holds switch connections only
+// while its relay is the active one (EngineConfig.Active): SetActive(true)
+// when the engine takes the gate, SetActive(false) when it loses it.
+type Standby interface {
+	SetActive(active bool)
+}
+
+// activeLoop holds EngineConfig.Active while it can: it waits for the
+// gate, opens claiming, and stands by again when the gate is lost.
+func (e *Engine) activeLoop(ctx context.Context) {
+	standby, _ := e.cfg.Driver.(Standby)
+	for {
+		lost, release, err := e.cfg.Active.Acquire(ctx)
+		if err != nil {
+			return // ctx ended
+		}
+		e.activeMu.Lock()
+		e.activeRelease = release
+		e.activeMu.Unlock()
+		if standby != nil {
+			standby.SetActive(true)
+		}
+		e.active.Store(true)
+		e.log.Info("active relay of the switch: claiming commands")
+		signal(e.claimWake)
+		signal(e.intakeWake)
+		select {
+		case <-ctx.Done():
+			return // Stop releases the gate after the driver has closed
+		case <-lost:
+		}
+		e.active.Store(false)
+		e.log.Warn("lost the switch's active lock: standing by, claiming nothing")
+		if standby != nil {
+			standby.SetActive(false)
+		}
+		e.activeMu.Lock()
+		e.activeRelease = nil
+		e.activeMu.Unlock()
+		release()
 	}
 }
 
