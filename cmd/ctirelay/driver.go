@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/epbx"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
 )
@@ -56,6 +57,18 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 		return d, nil
 	}
 	return nil, fmt.Errorf("switch.driver: %q is not available", cfg.Switch.Driver)
+}
+
+// activeGate is the engine's relay.EngineConfig.Active for drivers of which
+// one relay at a time may run commands (EPBX: an agent's events come on the
+// connection that runs its commands); nil for the others. A standby relay
+// tries four times a second, so it takes over soon after the holder dies.
+func activeGate(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logger) relay.Gate {
+	if cfg.Switch.Driver != "epbx" {
+		return nil
+	}
+	return relay.LockGate{Locker: locks, Name: epbx.LockName, Retry: 250 * time.Millisecond,
+		Clock: clock, Logger: log.With("switch", "epbx")}
 }
 
 func simConfig(c SimConfig, clock relay.Clock, log *slog.Logger) sim.Config {

@@ -113,7 +113,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
 		InDoubt: relay.InDoubtPolicy(e.InDoubt), MaxFrame: e.MaxFrameBytes,
 		ShutdownTimeout: time.Duration(e.ShutdownTimeout), ShutdownGrace: time.Duration(e.ShutdownGrace),
-		SpillDir: spillDir, Committed: feed.Wake,
+		SpillDir: spillDir, Committed: feed.Wake, Active: activeGate(cfg, db, clock, log),
 	})
 	if err != nil {
 		return err

@@ -139,3 +139,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// LockName is the relay.Locker lock the relays sharing one EPBX take: only
+// its holder runs commands and holds agent connections, since each agent's
+// events come on the connection that runs its commands.
+const LockName = "switch:epbx"

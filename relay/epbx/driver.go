@@ -11,7 +11,13 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-var _ relay.Driver = (*Driver)(nil)
+var (
+	_ relay.Driver  = (*Driver)(nil)
+	_ relay.Standby = (*Driver)(nil)
+)
+
+// errStandby refuses a command on a relay that is not the active one.
+var errStandby = errors.New("epbx: this relay is standing by (another holds the switch)")
 
 // ErrClosed is returned by Execute after Close.
 var ErrClosed = errors.New("epbx driver closed")
@@ -28,6 +34,8 @@ type Driver struct {
 	ctx      context.Context // ends at Close: events in the sink give up
 	cancel   context.CancelFunc
 	sessions map[string]*session
+	standby  bool           // SetActive(false): no connections, no commands
+	resuming sync.WaitGroup // SetActive(true)'s re-logons, waited for by Close
 }
 
 // New checks cfg and builds a driver.
@@ -90,6 +98,10 @@ func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame,
 		d.mu.Unlock()
 		return nil, relay.Transient(ErrClosed)
 	}
+	if d.standby {
+		d.mu.Unlock()
+		return nil, relay.Transient(errStandby)
+	}
 	s := d.sessions[key]
 	if s == nil {
 		s = newSession(d, cmd.Login, agent)
@@ -121,7 +133,48 @@ func (d *Driver) Close() error {
 		wg.Go(s.close)
 	}
 	wg.Wait()
+	d.resuming.Wait()
 	return nil
+}
+
+// SetActive is told by the engine (relay.EngineConfig.Active) whether this
+// relay is the one that runs the switch's commands. Standing by, the
+// driver holds no connection, so only the active relay hears (and
+// journals) an agent's events: every connection is closed, what is known
+// of each agent kept, and commands are refused as transient. Active again,
+// it reconnects the agents it knew logged on and logs them on again with
+// their pause, as after a hub restart. A relay that takes over from a dead
+// one knows no agent yet: each connects at its next command, whose
+// "Ramal não logado" answer logs it on again.
+func (d *Driver) SetActive(active bool) {
+	d.mu.Lock()
+	if d.closed || d.standby == !active {
+		d.mu.Unlock()
+		return
+	}
+	d.standby = !active
+	ctx := d.ctx
+	ss := make([]*session, 0, len(d.sessions))
+	for _, s := range d.sessions {
+		ss = append(ss, s)
+	}
+	if active && ctx != nil {
+		d.resuming.Add(len(ss))
+	}
+	d.mu.Unlock()
+	for _, s := range ss {
+		switch {
+		case !active:
+			s.suspend()
+		case ctx != nil:
+			go func() { defer d.resuming.Done(); s.resume(ctx) }()
+		}
+	}
+	if active {
+		d.log.Info("epbx driver active", "agents", len(ss))
+	} else {
+		d.log.Warn("epbx driver standing by: agent connections closed", "agents", len(ss))
+	}
 }
 
 // emit hands an event to the sink unless the driver has closed.

@@ -297,3 +297,30 @@ func TestConsultTransferConference(t *testing.T) {
 		t.Errorf("switch stats %+v", st)
 	}
 }
+
+// Standing by (relay.Standby) closes every connection and refuses
+// commands as transient; active again, the agent is reconnected and
+// logged on with its pause.
+func TestStandbyAndResume(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><P><ON><2>$", "<jose><OK>$")
+	d.SetActive(false)
+	if st := d.Status(); st.Connections != 0 {
+		t.Fatalf("standing by with %d connections", st.Connections)
+	}
+	wait.For(t, "the connection aborted at the hub", func() bool { return e.srv.Stats().Aborts == 1 })
+	if _, err := exec(t, d, "<jose><S>$"); !relay.IsTransient(err) {
+		t.Fatalf("S standing by: %v, want transient", err)
+	}
+	d.SetActive(true)
+	wait.For(t, "jose reconnected and logged on", func() bool { st := d.Status(); return st.Connections == 1 && st.LoggedOn == 1 })
+	must(t, d, "<jose><S>$", "<jose><S><2>$")
+	if st, _ := e.sw.Agent("jose"); st != relay.StatePaused {
+		t.Fatalf("switch state %d, want paused", st)
+	}
+	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
+}

@@ -289,6 +289,45 @@ func (s *session) logon(ctx context.Context) error {
 func (s *session) onRestart(ctx context.Context) {
 	s.cmdMu.Lock()
 	defer s.cmdMu.Unlock()
+	s.relogon(ctx, "restart")
+}
+
+// suspend closes the connection of a relay that stopped being the active
+// one, keeping what is known of the agent (logged on, pause) for resume.
+func (s *session) suspend() {
+	s.mu.Lock()
+	sc, tok := s.sc, s.tok
+	s.sc, s.tok, s.call = nil, nil, nil
+	s.mu.Unlock()
+	if sc != nil {
+		sc.Stop()
+	}
+	if tok != nil {
+		tok.Stop()
+	}
+}
+
+// resume reconnects a suspended agent that was logged on and logs it on
+// again, as after a restart.
+func (s *session) resume(ctx context.Context) {
+	s.cmdMu.Lock()
+	defer s.cmdMu.Unlock()
+	s.mu.Lock()
+	was := s.loggedOn
+	s.mu.Unlock()
+	if !was {
+		return
+	}
+	if err := s.connect(ctx); err != nil {
+		s.d.log.Warn("epbx reconnect on becoming the active relay failed", "agent", s.login, "err", err)
+		return
+	}
+	s.relogon(ctx, "becoming the active relay")
+}
+
+// relogon logs a logged-on agent on again and puts back its pause; the
+// caller holds cmdMu.
+func (s *session) relogon(ctx context.Context, why string) {
 	s.mu.Lock()
 	was, paused, iv := s.loggedOn, s.paused, s.interval
 	s.loggedOn = false
@@ -298,19 +337,19 @@ func (s *session) onRestart(ctx context.Context) {
 	}
 	log := s.d.log.With("agent", s.login)
 	if err := s.logon(ctx); err != nil {
-		log.Warn("epbx re-logon after restart failed", "err", err)
+		log.Warn("epbx re-logon failed", "after", why, "err", err)
 		return
 	}
 	if paused && iv != 0 {
 		if _, err := s.invoke(ctx, "AlterarIntervaloTipo", iv); err != nil {
-			log.Warn("epbx pause not restored after restart", "interval", iv, "err", err)
+			log.Warn("epbx pause not restored", "after", why, "interval", iv, "err", err)
 			return
 		}
 		s.mu.Lock()
 		s.paused, s.interval = true, iv
 		s.mu.Unlock()
 	}
-	log.Info("epbx agent logged on again after restart", "paused", paused)
+	log.Info("epbx agent logged on again", "after", why, "paused", paused)
 }
 
 // describe renders an event argument (an exception, a message) as text.
