@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+// activeRelays lists the relays that have taken the switch:epbx lock (and
+// so claim commands and hold agent connections) since they started.
+func activeRelays(relays []*relayProc) []int {
+	var out []int
+	for i, p := range relays {
+		if strings.Contains(p.logText(), "active relay of the switch") {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TestE2EEPBXSharedSwitch: two relays on one PostgreSQL and one
+// `ctirelay sim --epbx`. Only the holder of the switch:epbx lock runs
+// commands and holds jose's connection, so each of the hub's events is
+// journaled once. The active relay is killed with kill -9; the other takes
+// the lock, logs jose on again at its first command and serves him.
+func TestE2EEPBXSharedSwitch(t *testing.T) { // not parallel: t.Setenv passes the password to the relays
+	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
+	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
+	t.Setenv("CTIRELAY_TEST_EPBX_PASSWORD", "jose-secret-pw")
+	r := newPGRig(t, fmt.Sprintf(`
+switch:
+  driver: epbx
+  epbx:
+    base_url: http://%s
+    client_id: ctirelay
+    reply_timeout: 5s
+    dial_confirm: 1s
+    agents:
+      jose: {username: jose, password: "${CTIRELAY_TEST_EPBX_PASSWORD}", logon: IdPa, target: "12", extension: "7001"}
+engine:
+  max_attempts: 40
+  backoff_base: 100ms
+  backoff_max: 500ms
+  poll_interval: 20ms
+  lease: 2s
+log:
+  level: debug
+  format: json
+`, epbxAddr))
+	relays := r.relays(2)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range relays {
+				t.Logf("relay %d log:\n%s", i, p.logText())
+			}
+		}
+	})
+	wait.Within(t, 30*time.Second, "one relay to take the switch", func() bool { return len(activeRelays(relays)) >= 1 })
+	active := activeRelays(relays)[0]
+	standby := 1 - active
+
+	id := 0
+	insert := func(frames ...string) {
+		t.Helper()
+		for _, f := range frames {
+			id++
+			if _, err := r.db.Exec(`INSERT INTO T_TTI VALUES ($1, $2)`, id, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	events := func(prefix string) int {
+		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'event' AND frame LIKE '"+prefix+"%'")
+	}
+	insert("<jose><L><ON>$", "<jose><A><11><40050500><>$")
+	wait.Within(t, 30*time.Second, "the call's A and G", func() bool { return events("<jose><A><") >= 1 && events("<jose><G><") >= 1 })
+	insert("<jose><D>$", "<jose><P><ON><2>$", "<jose><P><OFF>$")
+	wait.Within(t, 30*time.Second, "every answer", func() bool { return r.replies() >= 5 })
+	if a, g := events("<jose><A><"), events("<jose><G><"); a != 1 || g != 1 {
+		t.Fatalf("journaled %d A and %d G events for one call, want one each", a, g)
+	}
+	if m := activeRelays(relays); !slices.Equal(m, []int{active}) {
+		t.Fatalf("active relays %v, want only %d", m, active)
+	}
+	if n := len(relays[standby].dispatches()); n != 0 {
+		t.Fatalf("the standby relay sent %d commands to the switch", n)
+	}
+
+	// kill -9: the lock goes with its database connection; the other relay
+	// takes it, and the dial that follows logs jose on again there.
+	relays[active].kill()
+	wait.Within(t, 30*time.Second, "the standby relay to take the switch", func() bool {
+		return len(activeRelays(relays[standby:standby+1])) == 1
+	})
+	insert("<jose><A><11><40050501><>$")
+	wait.Within(t, 30*time.Second, "the second call's A and G", func() bool { return events("<jose><A><") >= 2 && events("<jose><G><") >= 2 })
+	insert("<jose><D>$", "<jose><S>$")
+	wait.Within(t, 30*time.Second, "the answers after the takeover", func() bool { return r.replies() >= 7 })
+	if got := column(t, r.db, "SELECT frame FROM relay_journal WHERE kind = 'reply' ORDER BY id"); got[len(got)-1] != "<jose><S><1>$" {
+		t.Fatalf("replies %q: want jose available after the takeover", got)
+	}
+	if s := sim.tactiumFrame(t, "<jose><S>$"); s != "<jose><S><4>$" && s != "<jose><S><1>$" {
+		t.Fatalf("the switch has jose in %s", s)
+	}
+	if a, g := events("<jose><A><"), events("<jose><G><"); a != 2 || g != 2 {
+		t.Fatalf("journaled %d A and %d G events for two calls, want two each", a, g)
+	}
+	if n := count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'reply' AND frame LIKE '%<ERR>%'"); n != 0 {
+		t.Errorf("%d error replies: %q", n, column(t, r.db, "SELECT frame FROM relay_journal WHERE kind = 'reply' ORDER BY id"))
+	}
+	relays[standby].stop()
+}
