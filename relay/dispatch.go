@@ -383,7 +383,7 @@ func (e *Engine) settle(ctx context.Context, outcomes []Outcome, first bool) (in
 	// does not answer. Commands it leases once Stop has sealed the engine
 	// are not started (see start).
 	e.gate.RLock()
-	open := e.claimOpen
+	open := e.claimOpen && e.active.Load() // a standby relay leases nothing
 	e.gate.RUnlock()
 	now := e.cfg.Clock.Now()
 	if !open {

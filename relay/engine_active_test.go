@@ -101,3 +101,31 @@ func TestEngineClaimsOnlyWhileActive(t *testing.T) {
 		t.Fatalf("SetActive calls %v", d.seen())
 	}
 }
+
+// A command at the switch when the gate is lost finishes, and its settle
+// does not lease the agent's next command: a standby relay runs nothing.
+func TestEngineLosingTheGateMidCommand(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	gate := &handGate{grant: make(chan chan struct{})}
+	d := &standbyDriver{Driver: &relaytest.Driver{Gate: make(chan struct{}), Started: make(chan relay.Command, 4)}}
+	r := newRig(t, func(c *relay.EngineConfig) { c.Active = gate; c.Driver = d })
+	r.driver = d.Driver
+	r.start()
+	lost := make(chan struct{})
+	gate.grant <- lost
+	r.store.InsertTTI(0, "<jose><P><ON><1>$")
+	r.store.InsertTTI(0, "<jose><P><OFF>$")
+	r.until("the first command at the switch", 50*time.Millisecond, func() bool { return len(d.Calls()) == 1 })
+	close(lost)
+	r.until("standing by", 0, func() bool { return slices.Equal(d.seen(), []bool{true, false}) })
+	d.Gate <- struct{}{} // the switch answers the first command
+	r.until("the first answer", 50*time.Millisecond, func() bool { return len(r.tto()) == 1 })
+	for range 20 {
+		r.clock.Advance(50 * time.Millisecond)
+		time.Sleep(time.Millisecond)
+	}
+	if n := len(d.Calls()); n != 1 {
+		t.Fatalf("standing by, the switch saw %d commands, want 1", n)
+	}
+	r.engine.Stop()
+}
