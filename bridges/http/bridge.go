@@ -1,0 +1,299 @@
+package httpbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// drainTimeout bounds Stop: requests under way finish, streams close.
+const drainTimeout = 5 * time.Second
+
+// Bridge is the HTTP bridge. New, then Start; Quiesce and Stop at shutdown.
+type Bridge struct {
+	cfg  Config
+	log  *slog.Logger
+	feed *relay.Feed
+	auth *auth
+	mux  *http.ServeMux
+	srv  *http.Server
+	reg  *prometheus.Registry
+	m    *Metrics
+
+	life     relay.StartStop
+	ln       net.Listener
+	addr     atomic.Value // net.Addr
+	stopping atomic.Bool
+	streams  chan struct{} // closed at Stop: SSE and long-polls end
+	served   chan struct{}
+	hooks    []*webhook
+	cmds     *commandBook
+	clients  atomic.Int64
+	once     sync.Once
+	observe  func() (*relay.Subscription, error)
+	obs      *relay.Subscription
+}
+
+// New validates the configuration and builds the routes.
+func New(cfg Config) (*Bridge, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("http bridge: %w", err)
+	}
+	b := &Bridge{
+		cfg: cfg, log: cfg.Logger.With("bridge", "http"), feed: cfg.Feed, auth: newAuth(cfg.Tokens),
+		streams: make(chan struct{}), served: make(chan struct{}), cmds: newCommandBook(commandBookSize),
+	}
+	b.reg = cfg.Registry
+	if b.reg == nil {
+		b.reg = prometheus.NewRegistry()
+	}
+	b.m = cfg.Metrics
+	if b.m == nil {
+		b.m = NewMetrics()
+	}
+	if err := b.m.register(b.reg, b); err != nil {
+		return nil, fmt.Errorf("http bridge: metrics: %w", err)
+	}
+	for _, wc := range cfg.Webhooks {
+		b.hooks = append(b.hooks, newWebhook(b, wc))
+	}
+	b.mux = http.NewServeMux()
+	for _, rt := range b.routes() {
+		b.mux.Handle(rt.method+" "+rt.pattern, b.guard(rt))
+	}
+	b.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such route; see /v1/openapi.json")
+	})
+	b.srv = &http.Server{
+		Handler: b.mux, TLSConfig: cfg.TLS,
+		// Slow clients cannot hold a connection open for free; the stream
+		// route lifts the deadlines for itself.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.WaitMax + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelDebug),
+		ConnState:         b.connState,
+	}
+	return b, nil
+}
+
+func (b *Bridge) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		b.clients.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		b.clients.Add(-1)
+	}
+}
+
+// Handler is the bridge's routes, for tests and embedding.
+func (b *Bridge) Handler() http.Handler { return b.mux }
+
+// Registry is where the bridge's metrics are.
+func (b *Bridge) Registry() *prometheus.Registry { return b.reg }
+
+// Metrics is what the engine side reports to.
+func (b *Bridge) Metrics() *Metrics { return b.m }
+
+// Start listens and starts the webhooks. Calling it again does nothing;
+// after Stop it answers relay.ErrStopped.
+func (b *Bridge) Start(ctx context.Context) error { return b.life.Start(ctx, b.start) }
+
+func (b *Bridge) start(ctx context.Context) (func(), error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", b.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http bridge: %w", err)
+	}
+	b.ln = ln
+	b.addr.Store(ln.Addr())
+	// Commands and their outcomes from every source, for the metrics.
+	obs := &observer{m: b.m, verbs: map[int64]string{}}
+	b.observe = func() (*relay.Subscription, error) {
+		return b.feed.Subscribe("", relay.Filter{Kinds: []string{relay.KindCommand, relay.KindRejected, relay.KindReply}},
+			func(d relay.Delivery) { obs.entry(d.Entry) }, relay.Buffer(1<<16))
+	}
+	sub, err := b.observe()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("http bridge: %w", err)
+	}
+	b.obs = sub
+	for i, h := range b.hooks {
+		if err := h.start(); err != nil {
+			for _, s := range b.hooks[:i] {
+				s.stop()
+			}
+			ln.Close()
+			return nil, fmt.Errorf("http bridge: webhook %s: %w", h.cfg.Name, err)
+		}
+	}
+	go func() {
+		defer close(b.served)
+		var err error
+		if b.cfg.TLS != nil {
+			err = b.srv.ServeTLS(ln, "", "")
+		} else {
+			err = b.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.log.Error("http bridge: serve", "err", err)
+		}
+	}()
+	if b.auth.open() {
+		b.log.Info("http bridge listening without tokens: loopback only, every route open", "addr", ln.Addr().String())
+	} else {
+		b.log.Info("http bridge listening", "addr", ln.Addr().String(), "tokens", len(b.cfg.Tokens), "webhooks", len(b.hooks))
+	}
+	return b.shutdown, nil
+}
+
+// ListenAddr is the address the bridge listens on once started.
+func (b *Bridge) ListenAddr() net.Addr {
+	a, _ := b.addr.Load().(net.Addr)
+	return a
+}
+
+// Quiesce makes POST /v1/commands answer 503 while replies, events and
+// webhooks still flow: called before the engine stops.
+func (b *Bridge) Quiesce() { b.stopping.Store(true) }
+
+// Stop refuses new commands, ends the streams and long-polls, lets the
+// requests under way finish (up to drainTimeout), stops the webhooks and
+// closes the listener. Safe to call more than once.
+func (b *Bridge) Stop() { b.life.Stop() }
+
+func (b *Bridge) shutdown() {
+	b.Quiesce()
+	b.once.Do(func() { close(b.streams) })
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := b.srv.Shutdown(ctx); err != nil {
+		b.log.Warn("http bridge: shutdown", "err", err)
+		b.srv.Close()
+	}
+	<-b.served
+	for _, h := range b.hooks {
+		h.stop()
+	}
+	b.obs.Close()
+	b.log.Info("http bridge stopped")
+}
+
+// route is one registered route; openapi.json documents each.
+type route struct {
+	method, pattern, group string
+	summary                string
+	h                      http.HandlerFunc
+}
+
+func (b *Bridge) routes() []route {
+	return []route{
+		{"POST", "/v1/commands", GroupCommands, "queue one or many commands, optionally waiting for their replies", b.postCommands},
+		{"GET", "/v1/commands/{id}", GroupCommands, "a command's state and replies", b.getCommand},
+		{"GET", "/v1/events", GroupEvents, "journal entries after an id (long-poll with wait)", b.getEvents},
+		{"GET", "/v1/events/stream", GroupEvents, "journal entries as Server-Sent Events", b.stream},
+		{"GET", "/v1/status", GroupAdmin, "queue status and webhooks", b.getStatus},
+		{"GET", "/v1/agents", GroupAdmin, "each agent's pending commands and last activity", b.getAgents},
+		{"GET", "/v1/dead", GroupAdmin, "dead letters", b.getDead},
+		{"POST", "/v1/dead/{id}/retry", GroupAdmin, "retry one dead letter", b.retryDead},
+		{"DELETE", "/v1/dead/{id}", GroupAdmin, "drop one dead letter", b.dropDead},
+		{"POST", "/v1/dead/retry", GroupAdmin, "retry every dead letter matching a filter", b.retryDeadMatching},
+		{"GET", "/v1/webhooks", GroupAdmin, "webhook endpoints: position, lag, failures, disabled", b.getWebhooks},
+		{"POST", "/v1/webhooks/{name}/enable", GroupAdmin, "enable a disabled webhook endpoint", b.enableWebhook},
+		{"POST", "/v1/webhooks/{name}/replay", GroupAdmin, "deliver again from a journal id", b.replayWebhook},
+		{"GET", "/v1/openapi.json", "", "this document", b.openapi},
+		{"GET", "/healthz", "", "the process is alive", b.healthz},
+		{"GET", "/readyz", "", "database reachable, migrations current, switch connected", b.readyz},
+		{"GET", "/metrics", GroupMetrics, "Prometheus metrics", b.metrics},
+	}
+}
+
+// guard applies the route's token group and counts the request.
+func (b *Bridge) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.group != "" {
+			name, status := b.auth.check(r, rt.group)
+			switch status {
+			case http.StatusUnauthorized:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="ctirelay"`)
+				writeError(w, status, codeUnauthorized, "a valid bearer token is required")
+				b.m.requests.WithLabelValues(rt.pattern, "401").Inc()
+				return
+			case http.StatusForbidden:
+				writeError(w, status, codeForbidden, "this token may not use the "+rt.group+" routes")
+				b.m.requests.WithLabelValues(rt.pattern, "403").Inc()
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, name))
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		rt.h(sw, r)
+		b.m.requests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
+	})
+}
+
+type tokenKey struct{}
+
+func tokenName(r *http.Request) string {
+	s, _ := r.Context().Value(tokenKey{}).(string)
+	return s
+}
+
+// statusWriter records the status; Unwrap lets http.ResponseController
+// reach Flush and the deadlines underneath.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (b *Bridge) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (b *Bridge) readyz(w http.ResponseWriter, r *http.Request) {
+	if b.stopping.Load() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "the relay is stopping")
+		return
+	}
+	if b.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := b.cfg.Ready(ctx); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (b *Bridge) metrics(w http.ResponseWriter, r *http.Request) {
+	promhttp.HandlerFor(b.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(b.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
+}

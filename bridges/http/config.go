@@ -1,0 +1,168 @@
+package httpbridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// DefaultAddr is where the bridge listens by default: loopback only.
+const DefaultAddr = "127.0.0.1:8480"
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultWaitMax      = 60 * time.Second
+	DefaultHeartbeat    = 15 * time.Second
+	// DefaultStreamBuffer bounds the entries waiting for one SSE client:
+	// beyond it the client is disconnected (it resumes with Last-Event-ID).
+	DefaultStreamBuffer = 1024
+	// DefaultRetry is the reconnection delay an SSE client is told.
+	DefaultRetry = 2 * time.Second
+)
+
+// Route groups a token may be allowed.
+const (
+	GroupCommands = "commands"
+	GroupEvents   = "events"
+	GroupAdmin    = "admin"
+	GroupMetrics  = "metrics"
+)
+
+// Groups lists every route group.
+var Groups = []string{GroupCommands, GroupEvents, GroupAdmin, GroupMetrics}
+
+// Token is a named bearer token and the route groups it may use.
+type Token struct {
+	Name   string
+	Secret string
+	Groups []string
+}
+
+// Store is what the bridge needs of the durable queue.
+type Store interface {
+	relay.Sources
+	relay.JournalReader
+	relay.Operators
+}
+
+// Config wires a Bridge. Zero values take the defaults.
+type Config struct {
+	Addr  string // host:port; DefaultAddr when empty
+	Store Store
+	// Feed is the process's feed: commands are queued and replies and
+	// journal entries arrive through it. Required.
+	Feed *relay.Feed
+	// Node names this relay in the source reference of the commands it
+	// enqueues ("<node>/<token>@<client address>").
+	Node   string
+	TLS    *tls.Config
+	Tokens []Token
+	// MaxBodyBytes bounds a request body (413 beyond).
+	MaxBodyBytes int64
+	// WaitMax bounds ?wait= on commands and events.
+	WaitMax time.Duration
+	// Heartbeat is the SSE comment interval (DefaultHeartbeat).
+	Heartbeat time.Duration
+	// StreamBuffer is the entries one SSE client may lag by (DefaultStreamBuffer).
+	StreamBuffer int
+	// Ready reports why the relay is not ready (database unreachable,
+	// migrations pending, switch disconnected); nil when it is.
+	Ready func(ctx context.Context) error
+	// Webhooks are the endpoints the journal is POSTed to.
+	Webhooks []WebhookConfig
+	// Registry, when set, is where the bridge's metrics are registered and
+	// what /metrics serves.
+	Registry *prometheus.Registry
+	Metrics  *Metrics
+	// Client posts webhooks; one with no redirects is built when nil.
+	Client *http.Client
+	Logger *slog.Logger
+	Clock  relay.Clock
+	// Rand returns a number in [0,1) for backoff jitter (math/rand/v2 when nil).
+	Rand func() float64
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("http bridge needs a store")
+	}
+	if c.Feed == nil {
+		return errors.New("http bridge needs a feed")
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.WaitMax <= 0 {
+		c.WaitMax = DefaultWaitMax
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.StreamBuffer <= 0 {
+		c.StreamBuffer = DefaultStreamBuffer
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = relay.SystemClock{}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{CheckRedirect: noRedirects}
+	}
+	if err := CheckAddr(c.Addr, len(c.Tokens) > 0); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, w := range c.Webhooks {
+		if err := w.validate(); err != nil {
+			return fmt.Errorf("webhook %d: %w", i, err)
+		}
+		if seen[w.Name] {
+			return fmt.Errorf("webhook %q defined twice", w.Name)
+		}
+		seen[w.Name] = true
+	}
+	return nil
+}
+
+// noRedirects keeps a webhook endpoint from sending the signed body
+// elsewhere: the 3xx is the answer, a failure.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// CheckAddr refuses a non-loopback address when no token guards it.
+func CheckAddr(addr string, tokens bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("listen must be host:port, e.g. %s, not %q", DefaultAddr, addr)
+	}
+	if tokens || isLoopback(host) {
+		return nil
+	}
+	return fmt.Errorf("listen %s is not loopback and no tokens are configured: anyone could queue commands (add bridges.http.tokens or listen on 127.0.0.1)", addr)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

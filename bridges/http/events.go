@@ -1,0 +1,310 @@
+package httpbridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// maxEvents bounds one long-poll answer.
+const maxEvents = 1000
+
+// entryJSON is a journal entry in answers, SSE data and webhook bodies.
+type entryJSON struct {
+	ID        int64   `json:"id"`
+	At        string  `json:"at"`
+	Direction string  `json:"direction"`
+	Kind      string  `json:"kind"`
+	Agent     string  `json:"agent"`
+	Frame     string  `json:"frame"`
+	Origin    string  `json:"origin,omitempty"`
+	InboxID   int64   `json:"inbox_id,omitempty"`
+	Outcome   string  `json:"outcome,omitempty"`
+	LatencyMS float64 `json:"latency_ms,omitempty"`
+}
+
+func toJSON(e relay.JournalEntry) entryJSON {
+	return entryJSON{ID: e.ID, At: e.At.UTC().Format(time.RFC3339Nano), Direction: e.Direction, Kind: e.Kind,
+		Agent: e.Agent, Frame: e.Frame, Origin: e.Origin, InboxID: e.InboxID, Outcome: e.Outcome,
+		LatencyMS: float64(e.Latency) / float64(time.Millisecond)}
+}
+
+func entriesJSON(es []relay.JournalEntry) []entryJSON {
+	out := make([]entryJSON, len(es))
+	for i, e := range es {
+		out[i] = toJSON(e)
+	}
+	return out
+}
+
+var kinds = []string{relay.KindCommand, relay.KindRejected, relay.KindReply, relay.KindEvent}
+
+// parseFilter reads agent= and kind= (repeated or comma-separated).
+func parseFilter(r *http.Request) (relay.Filter, error) {
+	var f relay.Filter
+	q := r.URL.Query()
+	for _, v := range q["agent"] {
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				f.Agents = append(f.Agents, a)
+			}
+		}
+	}
+	for _, v := range q["kind"] {
+		for k := range strings.SplitSeq(v, ",") {
+			k = strings.TrimSpace(k)
+			if k == "" {
+				continue
+			}
+			if !slices.Contains(kinds, k) {
+				return f, errors.New("kind must be one of command, rejected, reply, event")
+			}
+			f.Kinds = append(f.Kinds, k)
+		}
+	}
+	return f, nil
+}
+
+func matches(f relay.Filter, e relay.JournalEntry) bool {
+	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, e.Kind) {
+		return false
+	}
+	if len(f.Agents) == 0 {
+		return true
+	}
+	for _, a := range f.Agents {
+		if strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(e.Agent)) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAfter reads an id (after= or Last-Event-ID); ok is false when absent.
+func parseAfter(s string) (int64, bool, error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || id < 0 {
+		return 0, false, errors.New("after must be a journal id (a non-negative integer)")
+	}
+	return id, true, nil
+}
+
+// getEvents is the long-poll: entries after after= (the head when absent),
+// waiting up to wait= for the first when there are none.
+func (b *Bridge) getEvents(w http.ResponseWriter, r *http.Request) {
+	filter, err := parseFilter(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	after, ok, err := parseAfter(r.URL.Query().Get("after"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	if !ok {
+		after = b.feed.Position()
+	}
+	limit := maxEvents
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "limit must be a positive integer")
+			return
+		}
+		limit = min(n, maxEvents)
+	}
+	wait, err := b.parseWait(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	entries, next, err := b.readEvents(r.Context(), after, filter, limit)
+	if err == nil && len(entries) == 0 && wait > 0 {
+		// Woken by the feed when a matching entry is read, then read again.
+		woke := make(chan struct{}, 1)
+		sub, serr := b.feed.Subscribe("", filter, func(relay.Delivery) { signal(woke) }, relay.After(next), relay.Buffer(64))
+		if serr == nil {
+			select {
+			case <-woke:
+			case <-sub.Done():
+			case <-b.cfg.Clock.After(wait):
+			case <-r.Context().Done():
+			case <-b.streams:
+			}
+			sub.Close()
+			entries, next, err = b.readEvents(r.Context(), next, filter, limit)
+		}
+	}
+	if err != nil {
+		b.log.Warn("http bridge: read journal", "err", err)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the journal could not be read; retry")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entriesJSON(entries), "next": next})
+}
+
+// readEvents reads matching entries after after, up to limit, never
+// beyond what the feed has read (so a poll never sees an entry before the
+// stream does). next is where the following poll starts.
+func (b *Bridge) readEvents(ctx context.Context, after int64, f relay.Filter, limit int) ([]relay.JournalEntry, int64, error) {
+	var out []relay.JournalEntry
+	next := after
+	for range 10 { // bounded: a filter matching little never loops long
+		batch, err := b.cfg.Store.JournalSince(ctx, next, f.Kinds, maxEvents)
+		if err != nil {
+			return nil, after, err
+		}
+		for _, e := range batch {
+			next = e.ID
+			if matches(f, e) {
+				out = append(out, e)
+				if len(out) == limit {
+					return out, next, nil
+				}
+			}
+		}
+		if len(batch) < maxEvents {
+			break
+		}
+	}
+	return out, next, nil
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// stream serves Server-Sent Events: one event per journal entry, id: its
+// journal id. A client that falls StreamBuffer entries behind is cut off
+// (it resumes with Last-Event-ID): memory per client stays bounded.
+func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
+	filter, err := parseFilter(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	from := r.Header.Get("Last-Event-ID")
+	if from == "" {
+		from = r.URL.Query().Get("after")
+	}
+	after, ok, err := parseAfter(from)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	rc := http.NewResponseController(w)
+	// The stream outlives the server's timeouts, which guard every other route.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		writeError(w, http.StatusInternalServerError, codeInternal, "cannot stream")
+		return
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	items := make(chan relay.JournalEntry, b.cfg.StreamBuffer)
+	lagged := make(chan struct{})
+	var cut bool
+	fn := func(d relay.Delivery) {
+		if cut {
+			return
+		}
+		select {
+		case items <- d.Entry:
+		default:
+			cut = true
+			close(lagged)
+		}
+	}
+	opts := []relay.SubscribeOption{relay.Buffer(b.cfg.StreamBuffer)}
+	if ok {
+		opts = append(opts, relay.After(after))
+	}
+	sub, err := b.feed.Subscribe("", filter, fn, opts...)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
+		return
+	}
+	defer sub.Close()
+	b.m.streams.Inc()
+	defer b.m.streams.Dec()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	var buf bytes.Buffer
+	buf.WriteString("retry: " + strconv.FormatInt(DefaultRetry.Milliseconds(), 10) + "\n\n")
+	write := func() bool {
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		return err == nil && rc.Flush() == nil
+	}
+	if !write() {
+		return
+	}
+	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
+	for {
+		select {
+		case e := <-items:
+			appendEvent(&buf, e)
+			// Write what else is waiting in one go.
+			for more := true; more && buf.Len() < 64<<10; {
+				select {
+				case e := <-items:
+					appendEvent(&buf, e)
+				default:
+					more = false
+				}
+			}
+			if !write() {
+				return
+			}
+		case <-beat:
+			buf.WriteString(": heartbeat\n\n")
+			if !write() {
+				return
+			}
+			beat = b.cfg.Clock.After(b.cfg.Heartbeat)
+		case <-lagged:
+			b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position(), "buffer", b.cfg.StreamBuffer)
+			b.m.streamsCut.Inc()
+			return
+		case <-sub.Done():
+			if errors.Is(sub.Err(), relay.ErrLagged) {
+				b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position())
+				b.m.streamsCut.Inc()
+			}
+			return
+		case <-r.Context().Done():
+			return
+		case <-b.streams:
+			return
+		}
+	}
+}
+
+// appendEvent writes one SSE event. The data is one line of JSON, which
+// is always valid UTF-8 (invalid bytes become U+FFFD).
+func appendEvent(buf *bytes.Buffer, e relay.JournalEntry) {
+	data, _ := json.Marshal(toJSON(e))
+	buf.WriteString("id: ")
+	buf.WriteString(strconv.FormatInt(e.ID, 10))
+	buf.WriteString("\nevent: ")
+	buf.WriteString(e.Kind)
+	buf.WriteString("\ndata: ")
+	buf.Write(data)
+	buf.WriteString("\n\n")
+}

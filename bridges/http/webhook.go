@@ -1,0 +1,519 @@
+package httpbridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+)
+
+// Defaults of WebhookConfig and the retry schedule.
+const (
+	DefaultWebhookTimeout = 15 * time.Second
+	DefaultFailureWindow  = 24 * time.Hour
+	DefaultBackoffBase    = time.Second
+	DefaultBackoffMax     = 10 * time.Minute
+	// controlEvery is how often a webhook reads its durable state, so that
+	// `ctirelay webhooks enable|replay` from another process takes effect.
+	controlEvery  = 5 * time.Second
+	webhookBuffer = 1024
+)
+
+// WebhookConfig is one endpoint the journal is POSTed to.
+type WebhookConfig struct {
+	Name string
+	URL  string
+	// Secrets are whsec_ secrets; every one signs each delivery (rotation:
+	// add the new one, then drop the old one once receivers have it).
+	Secrets []string
+	Agents  []string
+	Kinds   []string
+	Timeout time.Duration
+	// FailureWindow: an endpoint failing without a success for this long
+	// is disabled, its position kept (DefaultFailureWindow).
+	FailureWindow time.Duration
+	BackoffBase   time.Duration
+	BackoffMax    time.Duration
+}
+
+func (w *WebhookConfig) validate() error {
+	if w.Name == "" {
+		return errors.New("name is required")
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url must be an http(s) URL, not %q", w.URL)
+	}
+	if len(w.Secrets) == 0 {
+		return errors.New("secret is required (whsec_…)")
+	}
+	for _, s := range w.Secrets {
+		if _, err := parseSecret(s); err != nil {
+			return err
+		}
+	}
+	for _, k := range w.Kinds {
+		if !contains(kinds, k) {
+			return fmt.Errorf("kind %q: use command, rejected, reply or event", k)
+		}
+	}
+	if w.Timeout <= 0 {
+		w.Timeout = DefaultWebhookTimeout
+	}
+	if w.FailureWindow <= 0 {
+		w.FailureWindow = DefaultFailureWindow
+	}
+	if w.BackoffBase <= 0 {
+		w.BackoffBase = DefaultBackoffBase
+	}
+	if w.BackoffMax <= 0 {
+		w.BackoffMax = DefaultBackoffMax
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Durable webhook state lives in relay_cursor, whose positions only move
+// forward: a replay moves to a new generation of the position (a new
+// cursor name) rather than moving one back, and disabled/enabled are the
+// times of the last disable and enable (disabled while the first is the
+// later).
+func cursorGen(name string) string      { return "webhook:" + name + ":gen" }
+func cursorDisabled(name string) string { return "webhook:" + name + ":disabled" }
+func cursorEnabled(name string) string  { return "webhook:" + name + ":enabled" }
+
+// CursorPosition is the name of a webhook's delivery position in
+// generation gen.
+func CursorPosition(name string, gen int64) string {
+	if gen == 0 {
+		return "webhook:" + name
+	}
+	return "webhook:" + name + "#" + strconv.FormatInt(gen, 10)
+}
+
+// WebhookState is what status, metrics and the admin API show.
+type WebhookState struct {
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	Position     int64  `json:"position"`
+	Lag          int64  `json:"lag"`
+	Failures     int    `json:"failures"` // consecutive, since the last success
+	Delivered    int64  `json:"delivered"`
+	LastError    string `json:"last_error,omitempty"`
+	Disabled     bool   `json:"disabled"`
+	DisabledWhy  string `json:"disabled_reason,omitempty"`
+	Generation   int64  `json:"generation"`
+	FailingSince string `json:"failing_since,omitempty"`
+}
+
+// ControlState is a webhook's durable state.
+type ControlState struct {
+	Gen      int64
+	Disabled bool
+	Position int64
+	Found    bool // a position was saved
+}
+
+// ReadControl reads a webhook's durable state from relay_cursor.
+func ReadControl(ctx context.Context, st relay.JournalReader, name string) (ControlState, error) {
+	var cs ControlState
+	read := func(n string) (int64, error) {
+		c, _, err := st.Cursor(ctx, n)
+		return c.Position, err
+	}
+	gen, err := read(cursorGen(name))
+	if err != nil {
+		return cs, err
+	}
+	dis, err := read(cursorDisabled(name))
+	if err != nil {
+		return cs, err
+	}
+	en, err := read(cursorEnabled(name))
+	if err != nil {
+		return cs, err
+	}
+	c, found, err := st.Cursor(ctx, CursorPosition(name, gen))
+	if err != nil {
+		return cs, err
+	}
+	return ControlState{Gen: gen, Disabled: dis > en, Position: c.Position, Found: found}, nil
+}
+
+// SetDisabled records a disable or an enable, as a time later than both
+// the last disable and the last enable.
+func SetDisabled(ctx context.Context, st relay.JournalReader, name string, disabled bool, now time.Time) error {
+	d, _, err := st.Cursor(ctx, cursorDisabled(name))
+	if err != nil {
+		return err
+	}
+	e, _, err := st.Cursor(ctx, cursorEnabled(name))
+	if err != nil {
+		return err
+	}
+	stamp := max(now.UnixNano(), d.Position+1, e.Position+1)
+	key := cursorEnabled(name)
+	if disabled {
+		key = cursorDisabled(name)
+	}
+	return st.AdvanceCursors(ctx, []relay.Cursor{{Name: key, Position: stamp}}, now)
+}
+
+// Replay makes the webhook deliver again everything after journal id from:
+// a new generation whose position is from. The webhook is enabled too.
+func Replay(ctx context.Context, st relay.JournalReader, name string, from int64, now time.Time) (int64, error) {
+	cs, err := ReadControl(ctx, st, name)
+	if err != nil {
+		return 0, err
+	}
+	gen := cs.Gen + 1
+	if err := st.AdvanceCursors(ctx, []relay.Cursor{{Name: CursorPosition(name, gen), Position: from}, {Name: cursorGen(name), Position: gen}}, now); err != nil {
+		return 0, err
+	}
+	return gen, SetDisabled(ctx, st, name, false, now)
+}
+
+// webhook delivers matching journal entries to one endpoint, one at a
+// time in journal order, on its own subscription: a failing endpoint
+// slows only itself.
+type webhook struct {
+	b    *Bridge
+	cfg  WebhookConfig
+	keys [][]byte
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{}
+
+	mu    sync.Mutex
+	state WebhookState
+	since time.Time // first failure of the current streak
+	sub   *relay.Subscription
+	cur   context.Context // ends when sub is replaced: a delivery under way gives up
+}
+
+func newWebhook(b *Bridge, cfg WebhookConfig) *webhook {
+	h := &webhook{b: b, cfg: cfg, done: make(chan struct{}), kick: make(chan struct{}, 1)}
+	for _, s := range cfg.Secrets {
+		k, _ := parseSecret(s) // validated
+		h.keys = append(h.keys, k)
+	}
+	h.state = WebhookState{Name: cfg.Name, URL: redactURL(cfg.URL)}
+	return h
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
+}
+
+func (h *webhook) start() error {
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	go h.run()
+	return nil
+}
+
+func (h *webhook) stop() {
+	h.cancel()
+	<-h.done
+}
+
+// run keeps a subscription going while the endpoint is enabled, and reads
+// the durable state every controlEvery (or when kicked by the admin API).
+func (h *webhook) run() {
+	defer close(h.done)
+	var gen int64 = -1
+	var sub *relay.Subscription
+	curCancel := func() {}
+	closeSub := func() {
+		if sub != nil {
+			curCancel()
+			sub.Close()
+			sub = nil
+			h.mu.Lock()
+			h.sub = nil
+			h.mu.Unlock()
+		}
+	}
+	defer closeSub()
+	for {
+		cs, err := ReadControl(h.ctx, h.b.cfg.Store, h.cfg.Name)
+		if h.ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			h.mu.Lock()
+			h.state.Disabled, h.state.Generation = cs.Disabled, cs.Gen
+			if !cs.Disabled {
+				h.state.DisabledWhy = ""
+			}
+			h.mu.Unlock()
+			if cs.Disabled || cs.Gen != gen {
+				closeSub()
+			}
+			if sub != nil && sub.Err() != nil {
+				// Lagged (a slow or failing endpoint): resume from the
+				// durable position.
+				closeSub()
+			}
+			if !cs.Disabled && sub == nil && h.b.feed != nil {
+				gen = cs.Gen
+				cur, cancel := context.WithCancel(h.ctx)
+				h.mu.Lock()
+				h.cur, curCancel = cur, cancel
+				h.mu.Unlock()
+				s, err := h.b.feed.Subscribe(CursorPosition(h.cfg.Name, gen), relay.Filter{Kinds: h.cfg.Kinds, Agents: h.cfg.Agents},
+					h.deliver, relay.ManualAck(), relay.Buffer(webhookBuffer))
+				if err == nil {
+					sub = s
+					h.mu.Lock()
+					h.sub = s
+					h.mu.Unlock()
+				} else if !errors.Is(err, relay.ErrFeedStopped) {
+					h.b.log.Warn("http bridge: webhook subscribe", "webhook", h.cfg.Name, "err", err)
+				}
+			}
+		} else {
+			h.b.log.Warn("http bridge: webhook read state", "webhook", h.cfg.Name, "err", err)
+		}
+		var subDone <-chan struct{}
+		if sub != nil {
+			subDone = sub.Done()
+		}
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-h.kick:
+		case <-subDone:
+		case <-h.b.cfg.Clock.After(controlEvery):
+		}
+	}
+}
+
+// deliver posts one entry until a 2xx (then acknowledges it), a 410 or
+// the failure window (then disables the endpoint), or the bridge stops.
+func (h *webhook) deliver(d relay.Delivery) {
+	e := d.Entry
+	body, _ := json.Marshal(toJSON(e))
+	id := strconv.FormatInt(e.ID, 10)
+	h.mu.Lock()
+	ctx := h.cur
+	h.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil || h.disabled() {
+			return
+		}
+		status, retryAfter, err := h.post(ctx, id, body)
+		switch {
+		case err == nil && status >= 200 && status < 300:
+			h.b.m.hookDeliveries.WithLabelValues(h.cfg.Name).Inc()
+			h.mu.Lock()
+			h.state.Failures, h.state.LastError, h.since = 0, "", time.Time{}
+			h.state.Delivered++
+			h.state.Position = e.ID
+			sub := h.sub
+			h.mu.Unlock()
+			if sub != nil {
+				sub.Ack(e.ID)
+			}
+			return
+		case err == nil && status == http.StatusGone:
+			h.fail(fmt.Sprintf("HTTP %d", status))
+			h.disable("the endpoint answered 410 Gone")
+			return
+		}
+		why := ""
+		if err != nil {
+			why = err.Error()
+		} else {
+			why = fmt.Sprintf("HTTP %d", status)
+		}
+		now := h.b.cfg.Clock.Now()
+		if since := h.fail(why); now.Sub(since) >= h.cfg.FailureWindow {
+			h.disable(fmt.Sprintf("failing for %s: %s", now.Sub(since).Round(time.Second), why))
+			return
+		}
+		delay := h.backoff(attempt)
+		if retryAfter > 0 {
+			delay = min(max(retryAfter, delay), h.cfg.BackoffMax)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.b.cfg.Clock.After(delay):
+		}
+	}
+}
+
+// backoff is exponential with full jitter over its upper half.
+func (h *webhook) backoff(attempt int) time.Duration {
+	d := h.cfg.BackoffBase << min(attempt-1, 30)
+	if d <= 0 || d > h.cfg.BackoffMax {
+		d = h.cfg.BackoffMax
+	}
+	return d/2 + time.Duration(h.b.cfg.Rand()*float64(d/2))
+}
+
+func (h *webhook) post(ctx context.Context, id string, body []byte) (int, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	now := h.b.cfg.Clock.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ctirelay-webhook")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sign(h.keys, id, now, body))
+	resp, err := h.b.cfg.Client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), now), nil
+}
+
+func parseRetryAfter(s string, now time.Time) time.Duration {
+	if s == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(s); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// fail counts a failure; it returns when the streak began.
+func (h *webhook) fail(why string) time.Time {
+	h.b.m.hookFailures.WithLabelValues(h.cfg.Name).Inc()
+	h.b.log.Warn("http bridge: webhook delivery failed", "webhook", h.cfg.Name, "err", why)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state.Failures++
+	h.state.LastError = why
+	if h.since.IsZero() {
+		h.since = h.b.cfg.Clock.Now()
+	}
+	return h.since
+}
+
+func (h *webhook) disabled() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state.Disabled
+}
+
+func (h *webhook) disable(why string) {
+	h.b.log.Error("http bridge: webhook disabled; enable it with 'ctirelay webhooks enable' once the endpoint is fixed", "webhook", h.cfg.Name, "reason", why)
+	h.mu.Lock()
+	h.state.Disabled, h.state.DisabledWhy = true, why
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), 5*time.Second)
+	defer cancel()
+	if err := SetDisabled(ctx, h.b.cfg.Store, h.cfg.Name, true, h.b.cfg.Clock.Now()); err != nil {
+		h.b.log.Warn("http bridge: webhook: save disabled", "webhook", h.cfg.Name, "err", err)
+	}
+	signal(h.kick)
+}
+
+func (h *webhook) snapshot() WebhookState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.state
+	if h.sub != nil {
+		s.Position = h.sub.Position()
+	}
+	if !h.since.IsZero() {
+		s.FailingSince = h.since.UTC().Format(time.RFC3339)
+	}
+	s.Lag = max(h.b.feed.Position()-s.Position, 0)
+	return s
+}
+
+func (b *Bridge) webhookStates() []WebhookState {
+	out := make([]WebhookState, 0, len(b.hooks))
+	for _, h := range b.hooks {
+		out = append(out, h.snapshot())
+	}
+	return out
+}
+
+func (b *Bridge) hook(w http.ResponseWriter, r *http.Request) *webhook {
+	name := r.PathValue("name")
+	for _, h := range b.hooks {
+		if h.cfg.Name == name {
+			return h
+		}
+	}
+	writeError(w, http.StatusNotFound, codeNotFound, "no webhook with this name")
+	return nil
+}
+
+func (b *Bridge) getWebhooks(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": b.webhookStates()})
+}
+
+func (b *Bridge) enableWebhook(w http.ResponseWriter, r *http.Request) {
+	h := b.hook(w, r)
+	if h == nil {
+		return
+	}
+	if err := SetDisabled(r.Context(), b.cfg.Store, h.cfg.Name, false, b.cfg.Clock.Now()); err != nil {
+		b.dbError(w, "enable webhook", err)
+		return
+	}
+	h.mu.Lock()
+	h.state.Disabled, h.state.DisabledWhy, h.since, h.state.Failures = false, "", time.Time{}, 0
+	h.mu.Unlock()
+	signal(h.kick)
+	writeJSON(w, http.StatusOK, h.snapshot())
+}
+
+func (b *Bridge) replayWebhook(w http.ResponseWriter, r *http.Request) {
+	h := b.hook(w, r)
+	if h == nil {
+		return
+	}
+	from, ok, err := parseAfter(r.URL.Query().Get("from"))
+	if err != nil || !ok {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "from= is required: the journal id after which to deliver again")
+		return
+	}
+	if _, err := Replay(r.Context(), b.cfg.Store, h.cfg.Name, from, b.cfg.Clock.Now()); err != nil {
+		b.dbError(w, "replay webhook", err)
+		return
+	}
+	h.mu.Lock()
+	h.state.Disabled, h.state.DisabledWhy, h.since, h.state.Failures = false, "", time.Time{}, 0
+	h.mu.Unlock()
+	signal(h.kick)
+	writeJSON(w, http.StatusOK, h.snapshot())
+}
