@@ -329,7 +329,7 @@ func TestMetrics(t *testing.T) {
 ctirelay_queue_depth{queue="dead"} 1
 ctirelay_queue_depth{queue="in_flight"} 0
 ctirelay_queue_depth{queue="inbox"} 0
-ctirelay_queue_depth{queue="outbox"} 2
+ctirelay_queue_depth{queue="outbox"} 0
 ctirelay_queue_depth{queue="ready"} 0
 ctirelay_queue_depth{queue="retrying"} 0
 ctirelay_queue_depth{queue="tti"} 0
