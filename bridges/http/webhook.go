@@ -278,7 +278,16 @@ func (h *webhook) run() {
 				// durable position.
 				closeSub()
 			}
-			if !cs.Disabled && sub == nil && h.b.feed != nil {
+			if !cs.Disabled && sub == nil && !cs.Found {
+				// A new endpoint starts from now; the position is saved at
+				// once so that a 410 or a restart before the first success
+				// does not skip what came meanwhile.
+				if err := h.b.cfg.Store.AdvanceCursors(h.ctx, []relay.Cursor{{Name: CursorPosition(h.cfg.Name, cs.Gen), Position: h.b.feed.Position()}}, h.b.cfg.Clock.Now()); err != nil {
+					h.b.log.Warn("http bridge: webhook save start position", "webhook", h.cfg.Name, "err", err)
+					cs.Disabled = true // try again on the next round
+				}
+			}
+			if !cs.Disabled && sub == nil {
 				gen = cs.Gen
 				cur, cancel := context.WithCancel(h.ctx)
 				h.mu.Lock()
