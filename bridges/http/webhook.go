@@ -45,6 +45,9 @@ type WebhookConfig struct {
 	BackoffMax    time.Duration
 }
 
+// ValidateWebhook checks a webhook's configuration.
+func ValidateWebhook(w WebhookConfig) error { return w.validate() }
+
 func (w *WebhookConfig) validate() error {
 	if w.Name == "" {
 		return errors.New("name is required")

@@ -32,6 +32,7 @@ type bridges []bridgeRunner
 func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, sole bool, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	var probes []ui.Probe // what the dashboard's health strip shows of the others
+	clients := map[string]func() int{}
 	if cfg.Bridges.Socket.Listen != "" {
 		b, err := newSocketBridge(cfg, db, feed, node, clock, log)
 		if err != nil {
@@ -45,6 +46,18 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 			s := b.Stats()
 			return fmt.Sprintf("%d clients, %d monitoring", s.Connections, s.Monitoring)
 		}})
+		clients["socket"] = func() int { return b.Stats().Connections }
+	}
+	if cfg.Bridges.HTTP.Listen != "" {
+		b, err := newHTTPBridge(cfg, db, feed, driver, node, clock, log, clients)
+		if err == nil {
+			err = b.Start(ctx)
+		}
+		if err != nil {
+			out.stop()
+			return nil, fmt.Errorf("bridges.http: %w", err)
+		}
+		out = append(out, b)
 	}
 	if cfg.Bridges.CRM.Listen != "" {
 		b, err := newCRMBridge(cfg, db, feed, driver, clock, log)

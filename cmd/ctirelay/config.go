@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/bridges/socket"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
@@ -112,6 +113,7 @@ type BridgesConfig struct {
 	CRM    CRMBridgeConfig    `yaml:"crm"`
 	UI     UIBridgeConfig     `yaml:"ui"` // the dashboard (bridge_ui.go)
 	File   FileBridgeConfig   `yaml:"file"`
+	HTTP   HTTPBridgeConfig   `yaml:"http"`
 }
 
 // SocketBridgeConfig is the Tactium-compatible socket bridge.
@@ -208,7 +210,7 @@ func DefaultConfig() Config {
 			Seed: 1, InboundPerMinute: 0, RingTime: Duration(2 * time.Second),
 			TalkTime: Duration(20 * time.Second), WrapUp: Duration(0),
 		}},
-		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}},
+		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}, HTTP: HTTPBridgeConfig{Listen: httpbridge.DefaultAddr}},
 		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -429,6 +431,7 @@ func (c Config) Validate() error {
 	c.Bridges.CRM.validate(bad)
 	c.Bridges.UI.validate(bad)
 	c.Bridges.File.validate(bad)
+	c.Bridges.HTTP.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

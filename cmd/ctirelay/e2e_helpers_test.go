@@ -68,13 +68,16 @@ type relayProc struct {
 }
 
 // startRelay runs `ctirelay run args…` in dir and waits until it says it runs.
-// The socket bridge listens on a port of its own choosing unless args say
+// The socket and HTTP bridges listen on ports of their own choosing unless args say
 // where: relays of tests running in parallel must not fight over the
 // default port.
 func startRelay(t *testing.T, dir string, args ...string) *relayProc {
 	t.Helper()
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--socket-listen") }) {
 		args = append(args, "--socket-listen", "127.0.0.1:0")
+	}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--http-listen") }) {
+		args = append(args, "--http-listen", "127.0.0.1:0")
 	}
 	logPath := filepath.Join(t.TempDir(), "relay.log")
 	f, err := os.Create(logPath)

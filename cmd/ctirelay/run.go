@@ -24,6 +24,7 @@ type runOptions struct {
 	common       commonFlags
 	node         string
 	socketListen string
+	httpListen   string
 }
 
 func newRunCmd(env *cli) *cobra.Command {
@@ -36,26 +37,32 @@ once. The database is --db, else CTIRELAY_DB, else database.dsn of --config,
 else sqlite:ctirelay.db.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCmd(cmd.Context(), env, &o, cmd.Flags().Changed("socket-listen"))
+			return runCmd(cmd.Context(), env, &o, cmd.Flags().Changed)
 		},
 	}
 	fs := c.Flags()
 	o.common.register(fs)
 	fs.StringVar(&o.node, "node", "", "name of this relay in leases and relay_node (default host-pid-random)")
 	fs.StringVar(&o.socketListen, "socket-listen", "", "address of the socket bridge, over bridges.socket.listen (\"\" disables it)")
+	fs.StringVar(&o.httpListen, "http-listen", "", "address of the HTTP bridge, over bridges.http.listen (\"\" disables it)")
 	return c
 }
 
 // runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
-func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) error {
+func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag string) bool) error {
 	tuneGC(env)
 	defer returnIdleMemory()()
 	cfg, err := o.common.load(env)
 	if err != nil {
 		return err
 	}
-	if socketListenSet {
-		cfg.Bridges.Socket.Listen = o.socketListen
+	if changed("socket-listen") || changed("http-listen") {
+		if changed("socket-listen") {
+			cfg.Bridges.Socket.Listen = o.socketListen
+		}
+		if changed("http-listen") {
+			cfg.Bridges.HTTP.Listen = o.httpListen
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -147,7 +154,8 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	}
 	log.Info("ctirelay running", "db", store.Redact(cfg.Database.DSN), "switch", cfg.Switch.Driver, "node", node,
 		"inbound", orDefault(cfg.Database.InboundTable, "T_TTI"), "outbound", orDefault(cfg.Database.OutboundTable, "T_TTO"),
-		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"), "file", orDefault(cfg.Bridges.File.TxDir, "off"))
+		"socket", orDefault(cfg.Bridges.Socket.Listen, "off"), "file", orDefault(cfg.Bridges.File.TxDir, "off"),
+		"http", orDefault(cfg.Bridges.HTTP.Listen, "off"))
 	<-ctx.Done()
 	ran = true
 	log.Info("stopping: finishing commands at the switch (signal again to exit at once)", "exits_within", exitBound(cfg).String())
