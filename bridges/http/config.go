@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,8 +132,10 @@ func (c *Config) defaults() error {
 		return err
 	}
 	seen := map[string]bool{}
-	for i, w := range c.Webhooks {
-		if err := w.validate(); err != nil {
+	c.Webhooks = slices.Clone(c.Webhooks)
+	for i := range c.Webhooks {
+		w := &c.Webhooks[i]
+		if err := w.validate(); err != nil { // and takes the defaults
 			return fmt.Errorf("webhook %d: %w", i, err)
 		}
 		if seen[w.Name] {

@@ -219,11 +219,12 @@ func newWebhook(b *Bridge, cfg WebhookConfig) *webhook {
 		k, _ := parseSecret(s) // validated
 		h.keys = append(h.keys, k)
 	}
-	h.state = WebhookState{Name: cfg.Name, URL: redactURL(cfg.URL)}
+	h.state = WebhookState{Name: cfg.Name, URL: RedactURL(cfg.URL)}
 	return h
 }
 
-func redactURL(s string) string {
+// RedactURL drops credentials and the query, which may hold them.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return ""

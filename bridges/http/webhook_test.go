@@ -310,3 +310,12 @@ func TestSignMatchesSpecLibrary(t *testing.T) {
 		t.Fatalf("%s, want %s", got, want)
 	}
 }
+
+func TestWebhookDefaults(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{Webhooks: []WebhookConfig{{Name: "crm", URL: "http://127.0.0.1:9/x", Secrets: []string{secretOld}}}})
+	c := r.b.hooks[0].cfg
+	if c.Timeout != DefaultWebhookTimeout || c.FailureWindow != DefaultFailureWindow || c.BackoffBase != DefaultBackoffBase || c.BackoffMax != DefaultBackoffMax {
+		t.Fatalf("%+v", c)
+	}
+}
