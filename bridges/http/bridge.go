@@ -79,10 +79,10 @@ func New(cfg Config) (*Bridge, error) {
 		Handler: b.mux, TLSConfig: cfg.TLS,
 		// Slow clients cannot hold a connection open for free; the stream
 		// route lifts the deadlines for itself.
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.WaitMax + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelDebug),
 		ConnState:         b.connState,

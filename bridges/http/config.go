@@ -77,6 +77,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// StreamBuffer is the entries one SSE client may lag by (DefaultStreamBuffer).
 	StreamBuffer int
+	// ReadHeaderTimeout and IdleTimeout guard against slow and idle
+	// clients (5 s and 2 min); the stream route lifts the others.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
 	// Ready reports why the relay is not ready (database unreachable,
 	// migrations pending, switch disconnected); nil when it is.
 	Ready func(ctx context.Context) error
@@ -109,6 +113,12 @@ func (c *Config) defaults() error {
 	}
 	if c.WaitMax <= 0 {
 		c.WaitMax = DefaultWaitMax
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 5 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
