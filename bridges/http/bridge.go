@@ -41,6 +41,7 @@ type Bridge struct {
 	cmds     *commandBook
 	clients  atomic.Int64
 	once     sync.Once
+	encoded  *eventCache
 	observe  func() (*relay.Subscription, error)
 	obs      *relay.Subscription
 }
@@ -52,7 +53,7 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	b := &Bridge{
 		cfg: cfg, log: cfg.Logger.With("bridge", "http"), feed: cfg.Feed, auth: newAuth(cfg.Tokens),
-		streams: make(chan struct{}), served: make(chan struct{}), cmds: newCommandBook(commandBookSize),
+		streams: make(chan struct{}), served: make(chan struct{}), cmds: newCommandBook(commandBookSize), encoded: newEventCache(4096),
 	}
 	b.reg = cfg.Registry
 	if b.reg == nil {

@@ -25,9 +25,13 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultWaitMax      = 60 * time.Second
 	DefaultHeartbeat    = 15 * time.Second
-	// DefaultStreamBuffer bounds the entries waiting for one SSE client:
-	// beyond it the client is disconnected (it resumes with Last-Event-ID).
-	DefaultStreamBuffer = 1024
+	// DefaultStreamBuffer bounds the entries the feed holds for one SSE
+	// client (allocated up front, so kept small: a burst larger than this
+	// cuts the client, which resumes with Last-Event-ID and catches up).
+	DefaultStreamBuffer = 128
+	// DefaultStreamBytes bounds the encoded events waiting to be written to
+	// one SSE client; beyond it the client is disconnected.
+	DefaultStreamBytes = 256 << 10
 	// DefaultRetry is the reconnection delay an SSE client is told.
 	DefaultRetry = 2 * time.Second
 )
@@ -75,8 +79,11 @@ type Config struct {
 	WaitMax time.Duration
 	// Heartbeat is the SSE comment interval (DefaultHeartbeat).
 	Heartbeat time.Duration
-	// StreamBuffer is the entries one SSE client may lag by (DefaultStreamBuffer).
+	// StreamBuffer is the entries the feed holds for one SSE client
+	// (DefaultStreamBuffer); StreamBytes the encoded bytes waiting for it
+	// (DefaultStreamBytes).
 	StreamBuffer int
+	StreamBytes  int
 	// ReadHeaderTimeout and IdleTimeout guard against slow and idle
 	// clients (5 s and 2 min); the stream route lifts the others.
 	ReadHeaderTimeout time.Duration
@@ -125,6 +132,9 @@ func (c *Config) defaults() error {
 	}
 	if c.StreamBuffer <= 0 {
 		c.StreamBuffer = DefaultStreamBuffer
+	}
+	if c.StreamBytes <= 0 {
+		c.StreamBytes = DefaultStreamBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -214,19 +215,30 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = rc.SetReadDeadline(time.Time{})
-	items := make(chan relay.JournalEntry, b.cfg.StreamBuffer)
-	lagged := make(chan struct{})
-	var cut bool
+	// Events are encoded as the feed hands them over, into a queue bounded
+	// in bytes: memory follows what the client has not yet taken, never
+	// more than StreamBytes, and nothing is allocated ahead for it.
+	var (
+		mu      sync.Mutex
+		queued  bytes.Buffer
+		cut     bool
+		notify  = make(chan struct{}, 1)
+		lagged  = make(chan struct{})
+		maxSize = b.cfg.StreamBytes
+	)
 	fn := func(d relay.Delivery) {
+		mu.Lock()
 		if cut {
+			mu.Unlock()
 			return
 		}
-		select {
-		case items <- d.Entry:
-		default:
+		queued.Write(b.encoded.get(d.Entry))
+		if queued.Len() > maxSize {
 			cut = true
 			close(lagged)
 		}
+		mu.Unlock()
+		signal(notify)
 	}
 	opts := []relay.SubscribeOption{relay.Buffer(b.cfg.StreamBuffer)}
 	if ok {
@@ -250,25 +262,25 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	write := func() bool {
 		_, err := w.Write(buf.Bytes())
 		buf.Reset()
+		if buf.Cap() > 64<<10 {
+			buf = bytes.Buffer{} // a burst's buffer is not kept
+		}
 		return err == nil && rc.Flush() == nil
 	}
 	if !write() {
 		return
 	}
+	tooSlow := func() {
+		b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position())
+		b.m.streamsCut.Inc()
+	}
 	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
 	for {
 		select {
-		case e := <-items:
-			appendEvent(&buf, e)
-			// Write what else is waiting in one go.
-			for more := true; more && buf.Len() < 64<<10; {
-				select {
-				case e := <-items:
-					appendEvent(&buf, e)
-				default:
-					more = false
-				}
-			}
+		case <-notify:
+			mu.Lock()
+			buf, queued = queued, buf
+			mu.Unlock()
 			if !write() {
 				return
 			}
@@ -279,13 +291,11 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 			}
 			beat = b.cfg.Clock.After(b.cfg.Heartbeat)
 		case <-lagged:
-			b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position(), "buffer", b.cfg.StreamBuffer)
-			b.m.streamsCut.Inc()
+			tooSlow()
 			return
 		case <-sub.Done():
 			if errors.Is(sub.Err(), relay.ErrLagged) {
-				b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position())
-				b.m.streamsCut.Inc()
+				tooSlow()
 			}
 			return
 		case <-r.Context().Done():
@@ -307,4 +317,34 @@ func appendEvent(buf *bytes.Buffer, e relay.JournalEntry) {
 	buf.WriteString("\ndata: ")
 	buf.Write(data)
 	buf.WriteString("\n\n")
+}
+
+// eventCache keeps the SSE encoding of recent entries: every stream client
+// is handed the same entries, encoded once.
+type eventCache struct {
+	mu   sync.Mutex
+	byID map[int64][]byte
+	ring []int64
+	next int
+}
+
+func newEventCache(n int) *eventCache {
+	return &eventCache{byID: make(map[int64][]byte, n), ring: make([]int64, n)}
+}
+
+func (c *eventCache) get(e relay.JournalEntry) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.byID[e.ID]; ok {
+		return b
+	}
+	var buf bytes.Buffer
+	appendEvent(&buf, e)
+	if old := c.ring[c.next]; old != 0 {
+		delete(c.byID, old)
+	}
+	c.ring[c.next] = e.ID
+	c.next = (c.next + 1) % len(c.ring)
+	c.byID[e.ID] = buf.Bytes()
+	return buf.Bytes()
 }

@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/ctirelay/ctirelay/internal/pgtest"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// pgtest.Main: the benchmarks on PostgreSQL start a throwaway cluster; goleak runs after.
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // rig is a bridge on a memstore with its own feed; the test plays the
 // engine (claims and settles what the bridge queued).

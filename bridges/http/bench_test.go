@@ -1,0 +1,306 @@
+package httpbridge
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/internal/pgtest"
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/postgres"
+)
+
+// benchRelay is an engine on PostgreSQL with a switch answering at once,
+// its feed, and the HTTP bridge on it.
+type benchRelay struct {
+	store *postgres.Store
+	feed  *relay.Feed
+	b     *Bridge
+	base  string
+}
+
+func newBenchRelay(b *testing.B, hooks []WebhookConfig) *benchRelay {
+	b.Helper()
+	s, err := postgres.Open(context.Background(), pgtest.DSN(b), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	fc := relay.FeedConfig{Store: s, Wakeups: s.JournalWakeups()}
+	feed, err := relay.NewFeed(fc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := relay.NewEngine(relay.EngineConfig{Node: "bench", Store: s, Driver: &relaytest.Driver{}, MaxInFlight: 256,
+		PollInterval: 10 * time.Millisecond, Committed: feed.Wake})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := feed.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	br, err := New(Config{Addr: "127.0.0.1:0", Store: s, Feed: feed, Webhooks: hooks, })
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		br.Quiesce()
+		e.Stop()
+		feed.Stop()
+		br.Stop()
+	})
+	return &benchRelay{store: s, feed: feed, b: br, base: "http://" + br.ListenAddr().String()}
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+}
+
+// BenchmarkPostCommandsWait: 64 clients, each an agent of its own, POST one
+// command with ?wait= at a time; beside it the same through feed.Submit
+// and Wait (what `ctirelay send` does), for the HTTP overhead.
+func BenchmarkPostCommandsWait(b *testing.B) {
+	r := newBenchRelay(b, nil)
+	const clients = 64
+	for _, via := range []string{"http", "feed"} {
+		b.Run("via="+via, func(b *testing.B) {
+			client := benchClient()
+			var next atomic.Int64
+			lat := make([][]time.Duration, clients)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for c := range clients {
+				wg.Go(func() {
+					agent := fmt.Sprintf("bench%02d", c)
+					for next.Add(1) <= int64(b.N) {
+						t0 := time.Now()
+						if via == "http" {
+							res, err := client.Post(r.base+"/v1/commands?wait=10s", "text/plain", strings.NewReader("<"+agent+"><P><ON><1>$"))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							_, _ = io.Copy(io.Discard, res.Body)
+							res.Body.Close()
+							if res.StatusCode != 200 {
+								b.Errorf("status %d", res.StatusCode)
+								return
+							}
+						} else {
+							p, err := r.feed.Submit(context.Background(), []relay.Inbound{{Source: relay.SourceCLI, Raw: "<" + agent + "><P><ON><1>$"}})
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							if _, err := p[0].Wait(context.Background()); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+						lat[c] = append(lat[c], time.Since(t0))
+					}
+				})
+			}
+			wg.Wait()
+			el := time.Since(start)
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			if len(all) > 0 {
+				b.ReportMetric(float64(len(all))/el.Seconds(), "commands/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50_ms")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99_ms")
+			}
+		})
+	}
+}
+
+// BenchmarkSSEClients: CTIRELAY_BENCH_SSE_CLIENTS clients (1000) on the
+// stream while events are published at 500/s; every client sees every
+// event. Reports the p99 from the publish's commit to a client reading it,
+// and RSS per client.
+func BenchmarkSSEClients(b *testing.B) {
+	clients := 1000
+	if s := os.Getenv("CTIRELAY_BENCH_SSE_CLIENTS"); s != "" {
+		clients, _ = strconv.Atoi(s)
+	}
+	r := newBenchRelay(b, nil)
+	rss0 := rss()
+	client := benchClient()
+	var mu sync.Mutex
+	published := map[int64]time.Time{}
+	var lats []time.Duration
+	var ready, got sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	head := r.feed.Position()
+	events := max(b.N, 50)
+	for range clients {
+		ready.Add(1)
+		got.Add(1)
+		go func() {
+			defer got.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/events/stream?after=%d", r.base, head), nil)
+			res, err := client.Do(req)
+			if err != nil {
+				ready.Done()
+				b.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			ready.Done()
+			rd := bufio.NewReader(res.Body)
+			seen := 0
+			for seen < events {
+				line, err := rd.ReadString('\n')
+				if err != nil {
+					b.Errorf("client: %v after %d", err, seen)
+					return
+				}
+				if s, ok := strings.CutPrefix(line, "id: "); ok {
+					id, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+					now := time.Now()
+					mu.Lock()
+					if at, ok := published[id]; ok {
+						lats = append(lats, now.Sub(at))
+					}
+					mu.Unlock()
+					seen++
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	b.ResetTimer()
+	rssClients := rss()
+	// 500 events/s: each tick publishes what is due, in one statement
+	// when the database fell behind the pace.
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	begin := time.Now()
+	for sent := 0; sent < events; {
+		<-tick.C
+		due := min(int(time.Since(begin)/(2*time.Millisecond))+1, events) - sent
+		if due <= 0 {
+			continue
+		}
+		frames := make([]relay.Frame, due)
+		for i := range frames {
+			frames[i] = relay.NewFrame("jose", "R", strconv.Itoa(sent+i))
+		}
+		if err := r.store.Publish(context.Background(), frames, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		at := time.Now()
+		id, _ := r.store.JournalHead(context.Background())
+		mu.Lock()
+		for k := range due {
+			published[id-int64(k)] = at
+		}
+		mu.Unlock()
+		r.feed.Wake()
+		sent += due
+	}
+	rate := float64(events) / time.Since(begin).Seconds()
+	got.Wait()
+	b.StopTimer()
+	slices.Sort(lats)
+	if len(lats) > 0 {
+		b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99_ms")
+		b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50_ms")
+	}
+	if rss0 > 0 {
+		b.ReportMetric(float64(max(rssClients, rss())-rss0)/float64(clients)/1024, "KB_rss/client")
+	}
+	b.ReportMetric(rate, "events/s")
+}
+
+// rss is the process's resident set in bytes (Linux; 0 elsewhere).
+func rss() int64 {
+	runtime.GC()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// BenchmarkWebhookDeliveries: one endpoint on loopback answering 204 at
+// once; deliveries/s of a backlog of b.N events.
+func BenchmarkWebhookDeliveries(b *testing.B) {
+	var n atomic.Int64
+	done := make(chan struct{})
+	var once sync.Once
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(204)
+		if n.Add(1) == int64(b.N) {
+			once.Do(func() { close(done) })
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	r := newBenchRelay(b, []WebhookConfig{{Name: "bench", URL: "http://" + ln.Addr().String() + "/", Secrets: []string{secretOld}, Kinds: []string{relay.KindEvent}}})
+	h := r.b.hooks[0]
+	for i := 0; ; i++ {
+		h.mu.Lock()
+		subscribed := h.sub != nil
+		h.mu.Unlock()
+		if subscribed {
+			break
+		}
+		if i > 2000 {
+			b.Fatal("the webhook did not subscribe")
+		}
+		time.Sleep(5 * time.Millisecond) // a benchmark's set-up, not a test
+	}
+	frames := make([]relay.Frame, 0, b.N)
+	for i := range b.N {
+		frames = append(frames, relay.NewFrame("jose", "R", strconv.Itoa(i)))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for len(frames) > 0 {
+		k := min(len(frames), 1000)
+		if err := r.store.Publish(context.Background(), frames[:k], time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		frames = frames[k:]
+	}
+	r.feed.Wake()
+	<-done
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
+}
+
