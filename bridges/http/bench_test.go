@@ -59,7 +59,7 @@ func newBenchRelay(b *testing.B, hooks []WebhookConfig) *benchRelay {
 	if err := e.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	br, err := New(Config{Addr: "127.0.0.1:0", Store: s, Feed: feed, Webhooks: hooks, })
+	br, err := New(Config{Addr: "127.0.0.1:0", Store: s, Feed: feed, Webhooks: hooks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -303,4 +303,3 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 	<-done
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
 }
-
