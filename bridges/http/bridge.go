@@ -42,6 +42,7 @@ type Bridge struct {
 	clients  atomic.Int64
 	once     sync.Once
 	encoded  *eventCache
+	hub      hub
 	observe  func() (*relay.Subscription, error)
 	obs      *relay.Subscription
 }
@@ -132,6 +133,12 @@ func (b *Bridge) start(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("http bridge: %w", err)
 	}
 	b.obs = sub
+	b.hub.b = b
+	if err := b.hub.start(); err != nil {
+		sub.Close()
+		ln.Close()
+		return nil, fmt.Errorf("http bridge: %w", err)
+	}
 	for i, h := range b.hooks {
 		if err := h.start(); err != nil {
 			for _, s := range b.hooks[:i] {
@@ -190,6 +197,7 @@ func (b *Bridge) shutdown() {
 		h.stop()
 	}
 	b.obs.Close()
+	b.hub.stop()
 	b.log.Info("http bridge stopped")
 }
 

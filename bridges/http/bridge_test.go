@@ -217,7 +217,7 @@ func TestStreamResumesWithLastEventID(t *testing.T) {
 
 func TestSlowStreamClientIsCut(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, nil, Config{StreamBuffer: 4096, StreamBytes: 64 << 10})
+	r := newRig(t, nil, Config{StreamBytes: 64 << 10})
 	c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", r.feed.Position()))
 	_ = c
 	wait.For(t, "the stream subscribed", func() bool { return testutil.ToFloat64(r.b.m.streams) == 1 })

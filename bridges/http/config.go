@@ -25,10 +25,6 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultWaitMax      = 60 * time.Second
 	DefaultHeartbeat    = 15 * time.Second
-	// DefaultStreamBuffer bounds the entries the feed holds for one SSE
-	// client (allocated up front, so kept small: a burst larger than this
-	// cuts the client, which resumes with Last-Event-ID and catches up).
-	DefaultStreamBuffer = 128
 	// DefaultStreamBytes bounds the encoded events waiting to be written to
 	// one SSE client; beyond it the client is disconnected.
 	DefaultStreamBytes = 256 << 10
@@ -79,11 +75,9 @@ type Config struct {
 	WaitMax time.Duration
 	// Heartbeat is the SSE comment interval (DefaultHeartbeat).
 	Heartbeat time.Duration
-	// StreamBuffer is the entries the feed holds for one SSE client
-	// (DefaultStreamBuffer); StreamBytes the encoded bytes waiting for it
-	// (DefaultStreamBytes).
-	StreamBuffer int
-	StreamBytes  int
+	// StreamBytes bounds the encoded events waiting for one SSE client
+	// (DefaultStreamBytes); beyond it the client is disconnected.
+	StreamBytes int
 	// ReadHeaderTimeout and IdleTimeout guard against slow and idle
 	// clients (5 s and 2 min); the stream route lifts the others.
 	ReadHeaderTimeout time.Duration
@@ -129,9 +123,6 @@ func (c *Config) defaults() error {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
-	}
-	if c.StreamBuffer <= 0 {
-		c.StreamBuffer = DefaultStreamBuffer
 	}
 	if c.StreamBytes <= 0 {
 		c.StreamBytes = DefaultStreamBytes

@@ -215,41 +215,18 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = rc.SetReadDeadline(time.Time{})
-	// Events are encoded as the feed hands them over, into a queue bounded
-	// in bytes: memory follows what the client has not yet taken, never
-	// more than StreamBytes, and nothing is allocated ahead for it.
-	var (
-		mu      sync.Mutex
-		queued  bytes.Buffer
-		cut     bool
-		notify  = make(chan struct{}, 1)
-		lagged  = make(chan struct{})
-		maxSize = b.cfg.StreamBytes
-	)
-	fn := func(d relay.Delivery) {
-		mu.Lock()
-		if cut {
-			mu.Unlock()
-			return
-		}
-		queued.Write(b.encoded.get(d.Entry))
-		if queued.Len() > maxSize {
-			cut = true
-			close(lagged)
-		}
-		mu.Unlock()
-		signal(notify)
-	}
-	opts := []relay.SubscribeOption{relay.Buffer(b.cfg.StreamBuffer)}
-	if ok {
-		opts = append(opts, relay.After(after))
-	}
-	sub, err := b.feed.Subscribe("", filter, fn, opts...)
-	if err != nil {
+	// One subscription (the hub) serves every client: each has only a
+	// queue of encoded events, bounded in bytes.
+	c := newStreamClient(filter, b.cfg.StreamBytes)
+	if b.stopping.Load() {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
 		return
 	}
-	defer sub.Close()
+	if err := b.hub.join(r.Context(), c, after, ok); err != nil {
+		b.dbError(w, "read journal", err)
+		return
+	}
+	defer b.hub.leave(c)
 	b.m.streams.Inc()
 	defer b.m.streams.Dec()
 	h := w.Header()
@@ -270,17 +247,15 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	if !write() {
 		return
 	}
-	tooSlow := func() {
-		b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "position", sub.Position())
-		b.m.streamsCut.Inc()
+	c.take(&buf) // what the join read
+	if buf.Len() > 0 && !write() {
+		return
 	}
 	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
 	for {
 		select {
-		case <-notify:
-			mu.Lock()
-			buf, queued = queued, buf
-			mu.Unlock()
+		case <-c.notify:
+			c.take(&buf)
 			if !write() {
 				return
 			}
@@ -290,13 +265,12 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			beat = b.cfg.Clock.After(b.cfg.Heartbeat)
-		case <-lagged:
-			tooSlow()
-			return
-		case <-sub.Done():
-			if errors.Is(sub.Err(), relay.ErrLagged) {
-				tooSlow()
-			}
+		case <-c.lagged:
+			c.mu.Lock()
+			last := c.last
+			c.mu.Unlock()
+			b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "queued_at_cut", last, "limit_bytes", b.cfg.StreamBytes)
+			b.m.streamsCut.Inc()
 			return
 		case <-r.Context().Done():
 			return
