@@ -128,6 +128,7 @@ func TestAuth(t *testing.T) {
 		{"commands forbidden", "POST", "/v1/commands", "Bearer s3cret-ops", 403},
 		{"health open", "GET", "/healthz", "", 200},
 		{"openapi open", "GET", "/v1/openapi.json", "", 200},
+		{"query token elsewhere", "GET", "/v1/status?access_token=s3cret-ops", "", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var hdr []string

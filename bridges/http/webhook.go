@@ -303,6 +303,7 @@ func (h *webhook) run() {
 					sub = s
 					h.mu.Lock()
 					h.sub = s
+					h.state.Position = s.Position() // where it resumes: the acknowledged position
 					h.mu.Unlock()
 				} else if !errors.Is(err, relay.ErrFeedStopped) {
 					h.b.log.Warn("http bridge: webhook subscribe", "webhook", h.cfg.Name, "err", err)
@@ -460,10 +461,7 @@ func (h *webhook) disable(why string) {
 func (h *webhook) snapshot() WebhookState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.state
-	if h.sub != nil {
-		s.Position = h.sub.Position()
-	}
+	s := h.state // Position: the last entry acknowledged (2xx)
 	if !h.since.IsZero() {
 		s.FailingSince = h.since.UTC().Format(time.RFC3339)
 	}
