@@ -12,11 +12,11 @@ import (
 type HeartbeatConfig struct {
 	Registry Nodes
 	// Node is this relay's row; a zero StartedAt becomes the clock's time at Start.
-	Node   Node
-	Every  time.Duration // between refreshes (10s)
+	Node  Node
+	Every time.Duration // between refreshes (10s)
 	// Holds, when set, is asked at each refresh for the named locks this
 	// relay holds (Node.Holds), so status shows the leader.
-	Holds func() []string
+	Holds  func() []string
 	Clock  Clock
 	Logger *slog.Logger
 }
