@@ -86,7 +86,9 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	}
 	warnColumns(ctx, cfg, db, log)
 	clock := relay.SystemClock{}
-	driver, err := newDriver(cfg, db, clock, log)
+	// What this process holds of the named locks shows in relay_node.
+	locks := &heldLocks{Locker: db}
+	driver, err := newDriver(cfg, locks, clock, log)
 	if err != nil {
 		return err
 	}
@@ -128,10 +130,21 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	if sole {
 		forgetDeadNodes(ctx, db, node, log)
 	}
+	// The scheduled jobs: every relay waits for the scheduler lock, the
+	// one holding it runs them.
+	sched, err := newScheduler(cfg, db, locks, engine.Owner(), clock, log)
+	if err == nil {
+		err = sched.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		engine.Stop()
+		return err
+	}
+	defer unlessRan(sched.Stop)()
 	// Listed in relay_node while the engine runs; the row goes once it and
 	// the bridges have stopped (deferred calls run after the stops below).
 	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(node, clock.Now()),
-		Every: heartbeatEvery(cfg), Clock: clock, Logger: log})
+		Every: heartbeatEvery(cfg), Clock: clock, Logger: log, Holds: locks.Names})
 	if err == nil {
 		err = hb.Start(context.WithoutCancel(ctx))
 	}
@@ -162,6 +175,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	// positions, the relay_node row, closing the pool, which waits for calls
 	// a database that stopped answering never ends): bounded as a whole.
 	stopWithin(log, afterEngine,
+		step{"stop the scheduled jobs", sched.Stop}, // a run in progress ends interrupted
 		step{"stop the feed", feed.Stop},
 		step{"stop the bridges", running.stop},
 		step{"leave relay_node", hb.Stop},
