@@ -16,9 +16,12 @@ type HeartbeatConfig struct {
 	Every time.Duration // between refreshes (10s)
 	// Holds, when set, is asked at each refresh for the named locks this
 	// relay holds (Node.Holds), so status shows the leader.
-	Holds  func() []string
-	Clock  Clock
-	Logger *slog.Logger
+	Holds func() []string
+	// Refresh, when set, asks for a refresh at once (the locks held
+	// changed), so status shows a new leader without waiting for Every.
+	Refresh <-chan struct{}
+	Clock   Clock
+	Logger  *slog.Logger
 }
 
 // Heartbeat keeps this relay's row in relay_node: registered at Start,
@@ -90,6 +93,7 @@ func (h *Heartbeat) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-h.cfg.Clock.After(h.cfg.Every):
+		case <-h.cfg.Refresh:
 		}
 		// A missed refresh is only logged: the next one may succeed, and the
 		// relay's work does not depend on it.

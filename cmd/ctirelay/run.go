@@ -87,7 +87,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	warnColumns(ctx, cfg, db, log)
 	clock := relay.SystemClock{}
 	// What this process holds of the named locks shows in relay_node.
-	locks := &heldLocks{Locker: db}
+	locks := newHeldLocks(db)
 	driver, err := newDriver(cfg, locks, clock, log)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, socketListenSet bool) 
 	// Listed in relay_node while the engine runs; the row goes once it and
 	// the bridges have stopped (deferred calls run after the stops below).
 	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(node, clock.Now()),
-		Every: heartbeatEvery(cfg), Clock: clock, Logger: log, Holds: locks.Names})
+		Every: heartbeatEvery(cfg), Clock: clock, Logger: log, Holds: locks.Names, Refresh: locks.changed})
 	if err == nil {
 		err = hb.Start(context.WithoutCancel(ctx))
 	}

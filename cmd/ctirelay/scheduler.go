@@ -14,8 +14,20 @@ import (
 // process holds now, for relay_node.holds (status shows the leader).
 type heldLocks struct {
 	relay.Locker
-	mu   sync.Mutex
-	held map[string]int
+	mu      sync.Mutex
+	held    map[string]int
+	changed chan struct{} // a value when held changed (buffered, one)
+}
+
+func newHeldLocks(l relay.Locker) *heldLocks {
+	return &heldLocks{Locker: l, changed: make(chan struct{}, 1)}
+}
+
+func (h *heldLocks) signal() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (h *heldLocks) TryLock(ctx context.Context, name string) (bool, <-chan struct{}, func(), error) {
@@ -29,6 +41,7 @@ func (h *heldLocks) TryLock(ctx context.Context, name string) (bool, <-chan stru
 	}
 	h.held[name]++
 	h.mu.Unlock()
+	h.signal()
 	var once sync.Once
 	gone := func() {
 		once.Do(func() {
@@ -37,6 +50,7 @@ func (h *heldLocks) TryLock(ctx context.Context, name string) (bool, <-chan stru
 				delete(h.held, name)
 			}
 			h.mu.Unlock()
+			h.signal()
 		})
 	}
 	released := make(chan struct{})
