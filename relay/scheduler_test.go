@@ -104,18 +104,23 @@ func (r *schedRig) next(waits <-chan look, idle bool) {
 // until moves the clock from look to look until cond holds.
 func (r *schedRig) until(waits <-chan look, what string, cond func() bool) {
 	r.t.Helper()
-	r.untilLook(waits, true, what, cond)
-}
-
-func (r *schedRig) untilLook(waits <-chan look, idle bool, what string, cond func() bool) {
-	r.t.Helper()
 	for range 10_000 {
 		if cond() {
 			return
 		}
-		r.next(waits, idle)
+		r.next(waits, true)
 	}
 	r.t.Fatalf("never: %s", what)
+}
+
+// advanceTo moves the clock from look to look until it reaches t (the
+// leader's goroutines are then waited for with wait.For: advancing until
+// they show would race them).
+func (r *schedRig) advanceTo(waits <-chan look, t time.Time) {
+	r.t.Helper()
+	for r.clock.Now().Before(t) {
+		r.next(waits, false)
+	}
 }
 
 func (r *schedRig) runs(job string) []relay.JobRun {
@@ -217,8 +222,10 @@ func TestSchedulerNeverOverlapsARun(t *testing.T) {
 	r := newSchedRig(t, schedEpoch)
 	log := slotLog{hold: make(chan struct{})}
 	_, waits := r.start("node-a#1", relay.ScheduledJob{Name: "reconcile", Schedule: every(t, "@every 1m", time.UTC), Enabled: true, Run: log.job})
-	r.untilLook(waits, false, "the first run started", func() bool { return len(log.ran()) == 1 })
-	r.untilLook(waits, false, "the next slot missed", r.finished("reconcile", 1))
+	r.advanceTo(waits, schedEpoch.Add(30*time.Second))
+	wait.For(t, "the first run started", func() bool { return len(log.ran()) == 1 })
+	r.advanceTo(waits, schedEpoch.Add(90*time.Second))
+	wait.For(t, "the next slot missed", r.finished("reconcile", 1))
 	runs := r.runs("reconcile")
 	for _, run := range runs[:len(runs)-1] { // the slots after the first: missed
 		if run.Status != relay.RunMissed || !strings.Contains(run.Summary, "still running") {
@@ -231,7 +238,7 @@ func TestSchedulerNeverOverlapsARun(t *testing.T) {
 	// A manual run follows the same rule.
 	runner := relay.Runner{Store: r.store, Owner: "cli#1", Clock: r.clock, Beat: time.Hour}
 	if _, err := runner.Begin(context.Background(), "reconcile", r.clock.Now(), true); !errors.Is(err, relay.ErrJobRunning) {
-		t.Fatalf("manual run beside a running one: %v, want ErrJobRunning", err)
+		t.Fatalf("manual run beside a running one: %v, want ErrJobRunning; runs %+v", err, r.runs("reconcile"))
 	}
 	close(log.hold)
 	wait.For(t, "the first run finished", r.finished("reconcile", 2))
@@ -252,7 +259,8 @@ func TestSchedulerLeaderChange(t *testing.T) {
 	a, waitsA := r.start("node-a#1", job(&logA))
 	wait.For(t, "a leader", a.Leader)
 	b, waitsB := r.start("node-b#1", job(&logB))
-	r.untilLook(waitsA, false, "a's run started", func() bool { return len(logA.ran()) == 1 })
+	r.advanceTo(waitsA, schedEpoch.Add(30*time.Second))
+	wait.For(t, "a's run started", func() bool { return len(logA.ran()) == 1 })
 	if b.Leader() {
 		t.Fatal("two leaders")
 	}
