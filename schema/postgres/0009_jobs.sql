@@ -1,4 +1,4 @@
--- ctirelay schema, step 8 (PostgreSQL): scheduled jobs once per cluster.
+-- ctirelay schema, step 9 (PostgreSQL): scheduled jobs once per cluster.
 -- A run is recorded before it starts, one row per (job, scheduled slot), so
 -- a leader that takes over can never run a slot its predecessor ran or
 -- recorded missed; and at most one run of a job is running at a time. Both

@@ -1,4 +1,4 @@
--- ctirelay schema, step 3 (SQLite): scheduled jobs. As PostgreSQL's step 8:
+-- ctirelay schema, step 4 (SQLite): scheduled jobs. As PostgreSQL's step 9:
 -- one row per (job, scheduled slot), recorded before the run starts, and at
 -- most one running run per job, both kept by unique indexes; relay_node.holds
 -- lists the locks a relay holds (comma-separated).
