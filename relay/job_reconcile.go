@@ -18,16 +18,22 @@ import (
 
 // ReconcileStore is what the reconciliation reads.
 type ReconcileStore interface {
-	Housekeeping
 	Operators
+	JournalReader
 }
+
+// clockSkew bounds how far apart the relays' clocks may be: journal ids
+// follow time within it (each writer stamps rows with its own clock).
+const clockSkew = time.Minute
 
 // ReconcileJob writes, for a period, one CSV row per agent of what the
 // journal and relay_dead say happened (ReconcileColumns), to Dir, and the
 // totals to the run's summary. The period is the run's From/To, or by
 // default the day before the slot's day in the job's zone. The journal is
-// read a page at a time; memory grows with the number of agents and of
-// commands awaiting their reply, not with the period's size.
+// read a page at a time in id order from the period's first id (found by
+// bisection on the primary key: ids follow time), so a day costs one read of
+// that day's rows whatever the journal's size; memory grows with the number
+// of agents and of commands awaiting their reply, not with the period's.
 type ReconcileJob struct {
 	Store  ReconcileStore
 	Dir    string
@@ -199,20 +205,62 @@ func (j ReconcileJob) Run(ctx context.Context, run RunInfo) (map[string]any, err
 }
 
 func (j ReconcileJob) eachJournal(ctx context.Context, from, to time.Time, page int, fn func(JournalEntry)) error {
-	after := int64(0)
+	after, err := j.firstID(ctx, from.Add(-clockSkew))
+	if err != nil {
+		return err
+	}
 	for {
-		entries, err := j.Store.JournalBetween(ctx, from, to, after, page)
+		entries, err := j.Store.Journal(ctx, after, page)
 		if err != nil {
 			return fmt.Errorf("read journal: %w", err)
 		}
 		for _, e := range entries {
-			fn(e)
+			if !e.At.Before(to.Add(clockSkew)) {
+				return nil // past the period, whatever the skew
+			}
+			if !e.At.Before(from) && e.At.Before(to) {
+				fn(e)
+			}
 		}
 		if len(entries) < page {
 			return nil
 		}
 		after = entries[len(entries)-1].ID
 	}
+}
+
+// firstID is an id after which every journal row at or after t lies: the
+// largest id whose next row is older than t, found with a few primary-key
+// probes.
+func (j ReconcileJob) firstID(ctx context.Context, t time.Time) (int64, error) {
+	head, err := j.Store.JournalHead(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("journal head: %w", err)
+	}
+	older := func(after int64) (bool, error) {
+		e, err := j.Store.Journal(ctx, after, 1)
+		if err != nil {
+			return false, fmt.Errorf("read journal: %w", err)
+		}
+		return len(e) == 1 && e[0].At.Before(t), nil
+	}
+	lo, hi := int64(0), head
+	if ok, err := older(lo); err != nil || !ok {
+		return 0, err
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := older(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 func (j ReconcileJob) eachDead(ctx context.Context, from, to time.Time, fn func(DeadLetter)) error {

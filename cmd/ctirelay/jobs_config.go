@@ -136,6 +136,7 @@ func (c JobsConfig) validate(bad func(key, format string, a ...any)) {
 // jobStore is what the jobs need of the database.
 type jobStore interface {
 	relay.ReconcileStore
+	relay.Housekeeping
 	relay.AgentSyncStore
 }
 

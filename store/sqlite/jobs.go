@@ -35,7 +35,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlPruneDead    = `DELETE FROM {{dead}} WHERE id IN (SELECT id FROM {{dead}} WHERE died_at < ? ORDER BY id LIMIT ?)`
 	sqlPruneRuns    = `DELETE FROM {{job_run}} WHERE id IN (SELECT id FROM {{job_run}} WHERE started_at < ? AND status <> 'running' ORDER BY id LIMIT ?)`
 	sqlJournalRange = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
-       coalesce(outcome, ''), coalesce(latency_us, 0)
+       coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
   FROM {{journal}} WHERE at >= ? AND at < ? AND id > ? ORDER BY id LIMIT ?`
 )
 
