@@ -93,3 +93,46 @@ func BenchmarkPruneWhileCommandsFlow(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPruneWholeJournal prunes a journal of 2 million old rows to the
+// end in batches of 10000, reporting the rate of the first and the last
+// quarter: batches read from the primary key's start, where the rows the
+// earlier batches deleted lie until vacuum, so a rate that fell would show
+// it. Run once: -bench PruneWhole -benchtime 1x.
+func BenchmarkPruneWholeJournal(b *testing.B) {
+	ctx := context.Background()
+	s, dsn := migrated(b, store.Options{})
+	db := rawDB(b, dsn)
+	const old, batch = 2_000_000, 10_000
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := db.Exec(`INSERT INTO relay_journal (at, direction, kind, agent, frame, origin)
+			SELECT timestamptz '2020-01-01' + i * interval '1 millisecond', 'in', 'command', 'ag', '<ag><S>$', 'cli'
+			  FROM generate_series(1, $1) i`, old); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		cut := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		var quarters []float64
+		total, qStart, qRows := 0, time.Now(), 0
+		for {
+			n, err := s.Prune(ctx, relay.PruneJournal, cut, batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total, qRows = total+n, qRows+n
+			if qRows >= old/4 || n < batch {
+				quarters = append(quarters, float64(qRows)/time.Since(qStart).Seconds())
+				qStart, qRows = time.Now(), 0
+			}
+			if n < batch {
+				break
+			}
+		}
+		if total != old {
+			b.Fatalf("pruned %d, want %d", total, old)
+		}
+		b.ReportMetric(quarters[0], "first_quarter_rows/s")
+		b.ReportMetric(quarters[len(quarters)-2], "last_quarter_rows/s")
+	}
+}
