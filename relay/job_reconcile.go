@@ -100,7 +100,7 @@ func (j ReconcileJob) Run(ctx context.Context, run RunInfo) (map[string]any, err
 	}
 	pending := map[int64]string{} // inbox id of a period's command → agent, until its reply
 	var rows int64
-	err := j.eachJournal(ctx, from, to.Add(grace), pageSize, func(e JournalEntry) {
+	err := j.eachJournal(ctx, from, to.Add(grace), pageSize, run.Progress, func(e JournalEntry) {
 		inPeriod := e.At.Before(to)
 		if !inPeriod {
 			// the grace after the period: only the replies awaited and
@@ -204,12 +204,24 @@ func (j ReconcileJob) Run(ctx context.Context, run RunInfo) (map[string]any, err
 	}, nil
 }
 
-func (j ReconcileJob) eachJournal(ctx context.Context, from, to time.Time, page int, fn func(JournalEntry)) error {
+func (j ReconcileJob) eachJournal(ctx context.Context, from, to time.Time, page int, progress func(done, total int64), fn func(JournalEntry)) error {
 	after, err := j.firstID(ctx, from.Add(-clockSkew))
 	if err != nil {
 		return err
 	}
+	start := after
+	head, err := j.Store.JournalHead(ctx)
+	if err != nil {
+		return fmt.Errorf("journal head: %w", err)
+	}
+	report := func(at int64) {
+		if progress != nil && head > start {
+			progress(min(at, head)-start, head-start)
+		}
+	}
+	defer func() { report(head) }()
 	for {
+		report(after)
 		entries, err := j.Store.Journal(ctx, after, page)
 		if err != nil {
 			return fmt.Errorf("read journal: %w", err)

@@ -103,9 +103,14 @@ func TestReconcileGolden(t *testing.T) {
 	st := fixedJournal(t)
 	dir := t.TempDir()
 	job := relay.ReconcileJob{Store: st, Dir: dir, Page: 3}
-	summary, err := job.Run(context.Background(), relay.RunInfo{Job: "reconcile", Slot: jobDay.Add(24*time.Hour + 30*time.Minute), Location: time.UTC})
+	var reports [][2]int64
+	summary, err := job.Run(context.Background(), relay.RunInfo{Job: "reconcile", Slot: jobDay.Add(24*time.Hour + 30*time.Minute), Location: time.UTC,
+		Progress: func(done, total int64) { reports = append(reports, [2]int64{done, total}) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := len(reports); n < 3 || reports[0][0] != 0 || reports[n-1][0] != reports[n-1][1] {
+		t.Fatalf("progress %v: want from 0 to the total, a page at a time", reports)
 	}
 	file := filepath.Join(dir, "reconcile-2025-06-01.csv")
 	if summary["file"] != file {

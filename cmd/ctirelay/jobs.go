@@ -207,6 +207,9 @@ func runJob(ctx context.Context, env *cli, cfg Config, db database, job relay.Sc
 		return fmt.Errorf("record the run: %w", err)
 	}
 	info.Slot = run.Slot
+	if !asJSON {
+		info.Progress = progressBar(env, job.Name)
+	}
 	done := runner.Execute(ctx, run, job.Run, info)
 	if asJSON {
 		var summary any
@@ -224,4 +227,30 @@ func runJob(ctx context.Context, env *cli, cfg Config, db database, job relay.Sc
 		return fmt.Errorf("job %s: %s", done.Job, done.Status)
 	}
 	return nil
+}
+
+// progressBar draws a bar on stderr when it is a terminal (nil otherwise),
+// for jobs that report how far they are (reconcile over a long range).
+func progressBar(env *cli, name string) func(done, total int64) {
+	f, ok := env.stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	last := -1
+	return func(done, total int64) {
+		pct := int(done * 100 / max(total, 1))
+		if pct == last {
+			return
+		}
+		last = pct
+		const width = 30
+		bar := strings.Repeat("=", pct*width/100) + strings.Repeat(" ", width-pct*width/100)
+		fmt.Fprintf(f, "\r%s [%s] %3d%%", name, bar, pct)
+		if pct == 100 {
+			fmt.Fprintln(f)
+		}
+	}
 }
