@@ -12,10 +12,16 @@ import (
 type HeartbeatConfig struct {
 	Registry Nodes
 	// Node is this relay's row; a zero StartedAt becomes the clock's time at Start.
-	Node   Node
-	Every  time.Duration // between refreshes (10s)
-	Clock  Clock
-	Logger *slog.Logger
+	Node  Node
+	Every time.Duration // between refreshes (10s)
+	// Holds, when set, is asked at each refresh for the named locks this
+	// relay holds (Node.Holds), so status shows the leader.
+	Holds func() []string
+	// Refresh, when set, asks for a refresh at once (the locks held
+	// changed), so status shows a new leader without waiting for Every.
+	Refresh <-chan struct{}
+	Clock   Clock
+	Logger  *slog.Logger
 }
 
 // Heartbeat keeps this relay's row in relay_node: registered at Start,
@@ -64,7 +70,7 @@ func (h *Heartbeat) start(ctx context.Context) (func(), error) {
 	if h.cfg.Node.StartedAt.IsZero() {
 		h.cfg.Node.StartedAt = h.cfg.Clock.Now()
 	}
-	if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil {
+	if err := h.cfg.Registry.Heartbeat(ctx, h.node(), h.cfg.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("register node: %w", err)
 	}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -87,11 +93,20 @@ func (h *Heartbeat) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-h.cfg.Clock.After(h.cfg.Every):
+		case <-h.cfg.Refresh:
 		}
 		// A missed refresh is only logged: the next one may succeed, and the
 		// relay's work does not depend on it.
-		if err := h.cfg.Registry.Heartbeat(ctx, h.cfg.Node, h.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
+		if err := h.cfg.Registry.Heartbeat(ctx, h.node(), h.cfg.Clock.Now()); err != nil && ctx.Err() == nil {
 			h.log.Warn("node heartbeat", "err", err)
 		}
 	}
+}
+
+func (h *Heartbeat) node() Node {
+	n := h.cfg.Node
+	if h.cfg.Holds != nil {
+		n.Holds = h.cfg.Holds()
+	}
+	return n
 }

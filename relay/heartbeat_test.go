@@ -160,3 +160,29 @@ func TestHeartbeatLifecycle(t *testing.T) {
 		return hb
 	})
 }
+
+// The locks held go into the row, and a change refreshes it at once.
+func TestHeartbeatHoldsAndRefresh(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := memstore.New()
+	clock := relaytest.NewClock(epoch)
+	var mu sync.Mutex
+	holds := []string(nil)
+	refresh := make(chan struct{}, 1)
+	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: s, Node: relay.Node{ID: "node-a"}, Clock: clock,
+		Holds:   func() []string { mu.Lock(); defer mu.Unlock(); return holds },
+		Refresh: refresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, hb)
+	defer hb.Stop()
+	mu.Lock()
+	holds = []string{relay.LockScheduler}
+	mu.Unlock()
+	refresh <- struct{}{} // no clock tick: the refresh alone writes the row
+	wait.For(t, "the row to show the lock", func() bool {
+		nodes, _ := s.Nodes(context.Background())
+		return len(nodes) == 1 && reflect.DeepEqual(nodes[0].Holds, []string{relay.LockScheduler})
+	})
+}

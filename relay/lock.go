@@ -11,6 +11,9 @@ const (
 	// LockMonitor is held by the one relay that listens to a switch's
 	// events: every relay that heard them would journal each one again.
 	LockMonitor = "monitor"
+	// LockScheduler is held by the leader: the one relay that runs the
+	// scheduled jobs (see Scheduler).
+	LockScheduler = "scheduler"
 )
 
 // Locker grants cluster-wide named singletons: among every relay sharing a

@@ -140,6 +140,8 @@ type Store interface {
 	Nodes
 	Locker
 	Spool
+	JobRuns
+	Housekeeping
 	// Close releases the store's resources. A second Close is harmless.
 	Close() error
 }

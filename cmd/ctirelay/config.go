@@ -32,6 +32,10 @@ type Config struct {
 	// MemoryLimit is the soft memory limit the garbage collector honours
 	// (debug.SetMemoryLimit; GOMEMLIMIT overrides it): see gc.go.
 	MemoryLimit ByteSize `yaml:"memory_limit"`
+	// Scheduler and Jobs: the scheduled jobs, run by one relay of the
+	// cluster (jobs_config.go).
+	Scheduler SchedulerSettings `yaml:"scheduler"`
+	Jobs      JobsConfig        `yaml:"jobs"`
 }
 
 // DatabaseConfig says where the queues live.
@@ -212,6 +216,7 @@ func DefaultConfig() Config {
 		}},
 		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}, HTTP: HTTPBridgeConfig{Listen: httpbridge.DefaultAddr}},
 		Log:     LogConfig{Level: "info", Format: "text"},
+		Jobs:    defaultJobs(),
 	}
 }
 
@@ -432,6 +437,7 @@ func (c Config) Validate() error {
 	c.Bridges.UI.validate(bad)
 	c.Bridges.File.validate(bad)
 	c.Bridges.HTTP.validate(bad)
+	c.Jobs.validate(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

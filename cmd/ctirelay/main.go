@@ -82,7 +82,7 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	root.SetErr(env.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(env), newMigrateCmd(env), newSendCmd(env), newTailCmd(env), newStatusCmd(env),
-		newDeadCmd(env), newWebhooksCmd(env), newBenchCmd(env), newSimCmd(env), newVersionCmd(env), newManCmd(env), newServiceCmd(env))
+		newDeadCmd(env), newWebhooksCmd(env), newJobsCmd(env), newBenchCmd(env), newSimCmd(env), newVersionCmd(env), newManCmd(env), newServiceCmd(env))
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {

@@ -93,7 +93,9 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	}
 	warnColumns(ctx, cfg, db, log)
 	clock := relay.SystemClock{}
-	driver, err := newDriver(cfg, db, clock, log)
+	// What this process holds of the named locks shows in relay_node.
+	locks := newHeldLocks(db)
+	driver, err := newDriver(cfg, locks, clock, log)
 	if err != nil {
 		return err
 	}
@@ -135,10 +137,21 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	if sole {
 		forgetDeadNodes(ctx, db, node, log)
 	}
+	// The scheduled jobs: every relay waits for the scheduler lock, the
+	// one holding it runs them.
+	sched, err := newScheduler(cfg, db, locks, engine.Owner(), clock, log)
+	if err == nil {
+		err = sched.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		engine.Stop()
+		return err
+	}
+	defer unlessRan(sched.Stop)()
 	// Listed in relay_node while the engine runs; the row goes once it and
 	// the bridges have stopped (deferred calls run after the stops below).
 	hb, err := relay.NewHeartbeat(relay.HeartbeatConfig{Registry: db, Node: thisNode(node, clock.Now()),
-		Every: heartbeatEvery(cfg), Clock: clock, Logger: log})
+		Every: heartbeatEvery(cfg), Clock: clock, Logger: log, Holds: locks.Names, Refresh: locks.changed})
 	if err == nil {
 		err = hb.Start(context.WithoutCancel(ctx))
 	}
@@ -170,6 +183,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	// positions, the relay_node row, closing the pool, which waits for calls
 	// a database that stopped answering never ends): bounded as a whole.
 	stopWithin(log, afterEngine,
+		step{"stop the scheduled jobs", sched.Stop}, // a run in progress ends interrupted
 		step{"stop the feed", feed.Stop},
 		step{"stop the bridges", running.stop},
 		step{"leave relay_node", hb.Stop},

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,6 +24,10 @@ type relayRow struct {
 	// (its row stays until it restarts under the same name or a DBA
 	// deletes it) or cannot reach the database.
 	Stale bool `json:"stale"`
+	// Holds are the named locks the relay held at its last heartbeat;
+	// Leader: it holds the scheduler lock and is not stale.
+	Holds  []string `json:"holds"`
+	Leader bool     `json:"leader"`
 
 	age time.Duration
 }
@@ -38,10 +44,20 @@ func relayRows(nodes []relay.Node, now time.Time, staleAfter time.Duration) []re
 			HeartbeatAt:   n.HeartbeatAt.UTC().Format(time.RFC3339Nano),
 			HeartbeatAgeS: age.Round(time.Millisecond).Seconds(),
 			Stale:         age > staleAfter,
+			Holds:         holds(n.Holds),
+			Leader:        slices.Contains(n.Holds, relay.LockScheduler) && age <= staleAfter,
 			age:           age,
 		})
 	}
 	return rows
+}
+
+// holds is never null in JSON.
+func holds(h []string) []string {
+	if h == nil {
+		return []string{}
+	}
+	return h
 }
 
 func countStale(rows []relayRow) int {
@@ -61,13 +77,18 @@ func printRelays(w io.Writer, rows []relayRow) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tHOST\tPID\tVERSION\tSTARTED\tLAST HEARTBEAT")
+	fmt.Fprintln(tw, "NODE\tHOST\tPID\tVERSION\tSTARTED\tLAST HEARTBEAT\tLEADER\tHOLDS")
 	for _, r := range rows {
 		beat := r.age.Round(time.Second).String() + " ago"
 		if r.Stale {
 			beat += " (stale)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", cell(r.ID), cell(r.Host), r.PID, cell(r.Version), r.StartedAt, beat)
+		leader := "-"
+		if r.Leader {
+			leader = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(r.ID), cell(r.Host), r.PID, cell(r.Version), r.StartedAt, beat,
+			leader, orDefault(cell(strings.Join(r.Holds, ",")), "-"))
 	}
 	return tw.Flush()
 }

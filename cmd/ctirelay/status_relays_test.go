@@ -39,14 +39,30 @@ func TestRelayRowsAgeAndStaleness(t *testing.T) {
 			if err := printRelays(&b, rows); err != nil {
 				t.Fatal(err)
 			}
-			want := "\nNODE  HOST  PID  VERSION  STARTED               LAST HEARTBEAT\n" +
-				"r1    app1  42   v1       2026-05-04T09:00:00Z  " + c.wantText + "\n"
+			pad := func(s string) string { // the tabwriter's column: widest cell + 2
+				return s + strings.Repeat(" ", max(len("LAST HEARTBEAT"), len(c.wantText))+2-len(s))
+			}
+			want := "\nNODE  HOST  PID  VERSION  STARTED               " + pad("LAST HEARTBEAT") + "LEADER  HOLDS\n" +
+				"r1    app1  42   v1       2026-05-04T09:00:00Z  " + pad(c.wantText) + "-       -\n"
 			if b.String() != want {
 				t.Fatalf("printRelays:\n%q\nwant\n%q", b.String(), want)
 			}
 		})
 	}
+	// The leader: the scheduler lock, held by a relay that is not stale.
+	leader := node("r1", now)
+	leader.Holds = []string{relay.LockMonitor, relay.LockScheduler}
+	stale := node("r2", now.Add(-time.Minute))
+	stale.Holds = []string{relay.LockScheduler}
+	rows := relayRows([]relay.Node{leader, stale}, now, 30*time.Second)
+	if !rows[0].Leader || rows[1].Leader || strings.Join(rows[0].Holds, ",") != "monitor,scheduler" {
+		t.Fatalf("leader rows: %+v", rows)
+	}
 	var b strings.Builder
+	if err := printRelays(&b, rows); err != nil || !strings.Contains(b.String(), "yes     monitor,scheduler") {
+		t.Fatalf("printRelays:\n%s", b.String())
+	}
+	b.Reset()
 	if err := printRelays(&b, relayRows(nil, now, time.Second)); err != nil || b.String() != "" {
 		t.Fatalf("no relays printed %q, %v", b.String(), err)
 	}

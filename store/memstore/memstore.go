@@ -41,8 +41,9 @@ type Store struct {
 	journal []relay.JournalEntry
 	cursors map[string]relay.Cursor
 	nodes   map[string]relay.Node
+	runs    []relay.JobRun           // relay_job_run in id order
 	locks   map[string]chan struct{} // named locks held: closed when lost
-	ids     struct{ tti, tto, inbox, dead, journal int64 }
+	ids     struct{ tti, tto, inbox, dead, journal, run int64 }
 	closed  bool
 	fail    error
 }

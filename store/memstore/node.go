@@ -21,6 +21,11 @@ func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) erro
 		s.nodes = map[string]relay.Node{}
 	}
 	n.HeartbeatAt = now
+	if len(n.Holds) == 0 {
+		n.Holds = nil
+	} else {
+		n.Holds = slices.Clone(n.Holds)
+	}
 	s.nodes[n.ID] = n
 	return nil
 }

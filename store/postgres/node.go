@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Heartbeat implements relay.Nodes (sql/node_heartbeat.sql).
@@ -13,7 +14,7 @@ func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) erro
 	if err != nil {
 		return fail("node heartbeat", err)
 	}
-	_, err = st.ExecContext(ctx, n.ID, n.Host, n.PID, n.Version, micro(n.StartedAt), micro(now))
+	_, err = st.ExecContext(ctx, n.ID, n.Host, n.PID, n.Version, micro(n.StartedAt), micro(now), store.JoinHolds(n.Holds))
 	return fail("node heartbeat", err)
 }
 
@@ -41,10 +42,11 @@ func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	var out []relay.Node
 	for rs.Next() {
 		var n relay.Node
-		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &n.StartedAt, &n.HeartbeatAt); err != nil {
+		var holds string
+		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &n.StartedAt, &n.HeartbeatAt, &holds); err != nil {
 			return nil, fail("read nodes", err)
 		}
-		n.StartedAt, n.HeartbeatAt = n.StartedAt.UTC(), n.HeartbeatAt.UTC()
+		n.StartedAt, n.HeartbeatAt, n.Holds = n.StartedAt.UTC(), n.HeartbeatAt.UTC(), store.SplitHolds(holds)
 		out = append(out, n)
 	}
 	return out, fail("read nodes", rs.Err())

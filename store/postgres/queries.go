@@ -54,6 +54,19 @@ const (
 	qNodeLeave   query = "node_leave"
 	qNodes       query = "nodes"
 	qERPColumns  query = "erp_columns"
+
+	qRunAbandon    query = "job_run_abandon"
+	qRunInsert     query = "job_run_insert"
+	qRunSlotTaken  query = "job_run_slot_taken"
+	qRunTouch      query = "job_run_touch"
+	qRunFinish     query = "job_run_finish"
+	qJobRuns       query = "job_runs"
+	qLastSlot      query = "job_last_slot"
+	qPruneJournal  query = "prune_journal"
+	qPruneDead     query = "prune_dead"
+	qPruneJobRuns  query = "prune_job_runs"
+	qPruneNodes    query = "prune_nodes"
+	qJournalPeriod query = "journal_between"
 )
 
 // queries holds every statement rendered with the configured names, and

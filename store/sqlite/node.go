@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Heartbeat implements relay.Nodes.
 func (s *Store) Heartbeat(ctx context.Context, n relay.Node, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q.nodeHeartbeat, n.ID, n.Host, n.PID, n.Version, micros(n.StartedAt), micros(now))
+	_, err := s.db.ExecContext(ctx, s.q.nodeHeartbeat, n.ID, n.Host, n.PID, n.Version, micros(n.StartedAt), micros(now), store.JoinHolds(n.Holds))
 	if err != nil {
 		return fail(ctx, "node heartbeat", err)
 	}
@@ -35,10 +36,11 @@ func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	for rs.Next() {
 		var n relay.Node
 		var started, beat int64
-		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &started, &beat); err != nil {
+		var holds string
+		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &started, &beat, &holds); err != nil {
 			return nil, fail(ctx, "read nodes", err)
 		}
-		n.StartedAt, n.HeartbeatAt = fromMicros(started), fromMicros(beat)
+		n.StartedAt, n.HeartbeatAt, n.Holds = fromMicros(started), fromMicros(beat), store.SplitHolds(holds)
 		out = append(out, n)
 	}
 	if err := rs.Err(); err != nil {

@@ -121,13 +121,13 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excl
 	sqlAgents = `SELECT agent, pending, in_flight, last_activity FROM {{agent_status}} ORDER BY agent`
 
 	// A relay registers itself and refreshes its row with the same statement.
-	sqlNodeHeartbeat = `INSERT INTO {{node}} (id, host, pid, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+	sqlNodeHeartbeat = `INSERT INTO {{node}} (id, host, pid, version, started_at, heartbeat_at, holds) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
-    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, holds = excluded.holds`
 
 	sqlNodeLeave = `DELETE FROM {{node}} WHERE id = ?`
 
-	sqlNodes = `SELECT id, host, pid, version, started_at, heartbeat_at FROM {{node}} ORDER BY id`
+	sqlNodes = `SELECT id, host, pid, version, started_at, heartbeat_at, holds FROM {{node}} ORDER BY id`
 )
 
 // maxRows bounds the rows of one multi-row statement. With at most 11

@@ -39,6 +39,17 @@ const (
 	qNodeLeave   query = "node_leave"
 	qNodes       query = "nodes"
 	qERPColumns  query = "erp_columns"
+
+	qRunBegin      query = "job_run_begin"
+	qRunTouch      query = "job_run_touch"
+	qRunFinish     query = "job_run_finish"
+	qJobRuns       query = "job_runs"
+	qLastSlot      query = "job_last_slot"
+	qPruneJournal  query = "prune_journal"
+	qPruneDead     query = "prune_dead"
+	qPruneJobRuns  query = "prune_job_runs"
+	qPruneNodes    query = "prune_nodes"
+	qJournalPeriod query = "journal_between"
 )
 
 // Multi-row statements: the row tuple between the "--rows" and "--end"

@@ -1,1 +1,1 @@
-SELECT id, host, pid, version, started_at, heartbeat_at FROM {{node}} ORDER BY id
+SELECT id, host, pid, version, started_at, heartbeat_at, holds FROM {{node}} ORDER BY id

@@ -151,12 +151,58 @@ UPDATE i
 -- ==== inbox_depth.sql
 -- The inbox's depth, counted no further than the bound @p1 asked about.
 SELECT COUNT_BIG(*) FROM (SELECT TOP (@p1) 1 AS one FROM relay_inbox) AS d
+-- ==== job_last_slot.sql
+-- The latest scheduled slot of job @p1 (NULL when none).
+SELECT MAX(slot) FROM relay_job_run WHERE job = @p1 AND manual = 0
+-- ==== job_run_begin.sql
+-- Records the run of job @p1 for slot @p2 (manual @p3) by node @p4 with
+-- status @p5, started @p6, finished @p7 (NULL while running), heartbeat @p8,
+-- summary @p9, first marking the job's runs still running with a heartbeat
+-- before @p10 abandoned. Returns the new id and 0, or 0 and whether the slot
+-- (1) or a running run (0) refused it. The checks hold key-range locks
+-- (HOLDLOCK) to the end of the transaction, so two relays cannot both pass
+-- them; the filtered unique indexes stay the backstop.
+SET NOCOUNT ON;
+UPDATE relay_job_run SET status = N'abandoned', finished_at = @p6
+ WHERE job = @p1 AND status = N'running' AND heartbeat_at < @p10;
+IF @p3 = 0 AND EXISTS (SELECT 1 FROM relay_job_run WITH (UPDLOCK, HOLDLOCK) WHERE job = @p1 AND slot = @p2 AND manual = 0)
+    SELECT CAST(0 AS bigint), 1;
+ELSE IF @p5 = N'running' AND EXISTS (SELECT 1 FROM relay_job_run WITH (UPDLOCK, HOLDLOCK) WHERE job = @p1 AND status = N'running')
+    SELECT CAST(0 AS bigint), 0;
+ELSE
+BEGIN
+    INSERT INTO relay_job_run (job, slot, manual, node, status, started_at, finished_at, heartbeat_at, summary)
+    VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9);
+    SELECT CAST(SCOPE_IDENTITY() AS bigint), 0;
+END
+-- ==== job_run_finish.sql
+-- Run @p1 ended with status @p2 at @p3 and summary @p4; a finished run stays as it is.
+UPDATE relay_job_run SET status = @p2, finished_at = @p3, heartbeat_at = @p3, summary = @p4
+ WHERE id = @p1 AND status = N'running'
+-- ==== job_run_touch.sql
+-- The runner of run @p1 is alive at @p2.
+UPDATE relay_job_run SET heartbeat_at = @p2 WHERE id = @p1 AND status = N'running'
+-- ==== job_runs.sql
+-- The runs of job @p1 (every job when ''), newest slot first, at most @p2.
+SELECT TOP (@p2) id, job, slot, manual, node, status, started_at, finished_at, heartbeat_at, COALESCE(summary, N'')
+  FROM relay_job_run
+ WHERE @p1 = N'' OR job = @p1
+ ORDER BY slot DESC, id DESC
 -- ==== journal.sql
 SELECT TOP (@p2) id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
        COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
        COALESCE(error, N'') AS error
   FROM relay_journal
  WHERE id > @p1
+ ORDER BY id
+-- ==== journal_between.sql
+-- Journal entries at or after @p1 and before @p2 with id > @p3, in id
+-- order, at most @p4.
+SELECT TOP (@p4) id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
+       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
+       COALESCE(error, N'') AS error
+  FROM relay_journal
+ WHERE at >= @p1 AND at < @p2 AND id > @p3
  ORDER BY id
 -- ==== journal_head.sql
 SELECT COALESCE(MAX(id), 0) FROM relay_journal
@@ -169,21 +215,39 @@ SELECT @p1, @p2, @p3
  WHERE NOT EXISTS (SELECT 1 FROM relay_cursor WITH (UPDLOCK, HOLDLOCK) WHERE name = @p1)
 -- ==== node_heartbeat.sql
 -- Registers relay @p1 (host @p2, pid @p3, version @p4, started at @p5) or
--- refreshes its row, with heartbeat_at = @p6. The update holds a key-range
--- lock (SERIALIZABLE) when the row is absent, so two heartbeats of one id
--- cannot both insert.
+-- refreshes its row, with heartbeat_at = @p6 and the locks it holds @p7
+-- (comma-separated). The update holds a key-range lock (SERIALIZABLE) when
+-- the row is absent, so two heartbeats of one id cannot both insert.
 SET NOCOUNT ON;
 UPDATE relay_node WITH (UPDLOCK, SERIALIZABLE)
-   SET host = @p2, pid = @p3, version = @p4, started_at = @p5, heartbeat_at = @p6
+   SET host = @p2, pid = @p3, version = @p4, started_at = @p5, heartbeat_at = @p6, holds = @p7
  WHERE id = @p1;
 IF @@ROWCOUNT = 0
-    INSERT INTO relay_node (id, host, pid, version, started_at, heartbeat_at)
-    VALUES (@p1, @p2, @p3, @p4, @p5, @p6);
+    INSERT INTO relay_node (id, host, pid, version, started_at, heartbeat_at, holds)
+    VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7);
 -- ==== node_leave.sql
 -- Relay @p1 stopped cleanly.
 DELETE FROM relay_node WHERE id = @p1
 -- ==== nodes.sql
-SELECT id, host, pid, version, started_at, heartbeat_at FROM relay_node ORDER BY id
+SELECT id, host, pid, version, started_at, heartbeat_at, holds FROM relay_node ORDER BY id
+-- ==== prune_dead.sql
+-- Deletes at most @p2 dead letters that died before @p1, oldest first.
+DELETE FROM relay_dead
+ WHERE id IN (SELECT TOP (@p2) id FROM relay_dead WHERE died_at < @p1 ORDER BY id)
+-- ==== prune_job_runs.sql
+-- Deletes at most @p2 finished job runs started before @p1, oldest first.
+DELETE FROM relay_job_run
+ WHERE id IN (SELECT TOP (@p2) id FROM relay_job_run WHERE started_at < @p1 AND status <> N'running' ORDER BY id)
+-- ==== prune_journal.sql
+-- Deletes the journal rows older than @p1 among its first @p2 rows by id
+-- (ids follow time, so a batch reads at most @p2 rows of any size of
+-- journal and locks only the rows it deletes; the caller stops at the first
+-- batch short of @p2).
+DELETE FROM relay_journal
+ WHERE id IN (SELECT h.id FROM (SELECT TOP (@p2) id, at FROM relay_journal ORDER BY id) h WHERE h.at < @p1)
+-- ==== prune_nodes.sql
+-- Removes the rows of relays whose last heartbeat is before @p1.
+DELETE FROM relay_node OUTPUT DELETED.id WHERE heartbeat_at < @p1
 -- ==== reclaim.sql
 -- Takes over, for @p1 until @p4, up to @p3 commands whose lease expired
 -- before @p2, whoever held them; the attempt count fences the previous
