@@ -217,7 +217,7 @@ func TestE2EFileBridgeConfig(t *testing.T) {
 	tx, _ := spoolDirs(t)
 	missing := filepath.Join(dir, "nope")
 	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fileBridgeConfig(tx, missing, "purge"))
-	_, errOut, code := ctl(t, dir, "run", "--config", cfg, "--socket-listen", "")
+	_, errOut, code := ctl(t, dir, "run", "--config", cfg, "--socket-listen", "", "--http-listen", "")
 	if code == 0 || !strings.Contains(errOut, "bridges.file.rx_dir: "+missing) {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
