@@ -30,6 +30,10 @@ type JournalReader interface {
 	// moves forward: a smaller one than the saved one is ignored, so relays
 	// sharing a cursor never move it back. UpdatedAt is set to now.
 	AdvanceCursors(ctx context.Context, cursors []Cursor, now time.Time) error
+	// JournalWakeups fires when other processes may have written the journal
+	// (PostgreSQL's NOTIFY), so a Feed reads at once; nil for a store
+	// without notifications across processes, whose feeds poll.
+	JournalWakeups() <-chan struct{}
 }
 
 // Spool is what a file spool bridge needs of the store beside its feed:

@@ -231,3 +231,5 @@ func (c *collector) waitN(t *testing.T, n int) []int64 {
 }
 
 var errBoom = errors.New("boom")
+
+func (s *feedStore) JournalWakeups() <-chan struct{} { return nil }

@@ -176,3 +176,7 @@ func (s *Store) ERPColumns(ctx context.Context) ([]relay.Column, error) {
 		{Table: "T_TTO", Name: "DS_TTO", Type: "text", Encoding: "UTF-8"},
 	}, nil
 }
+
+// JournalWakeups implements relay.JournalReader: no notifications across
+// processes, so feeds poll.
+func (s *Store) JournalWakeups() <-chan struct{} { return nil }

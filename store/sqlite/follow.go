@@ -41,3 +41,7 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	}
 	return out, nil
 }
+
+// JournalWakeups implements relay.JournalReader: no notifications across
+// processes, so feeds poll.
+func (s *Store) JournalWakeups() <-chan struct{} { return nil }

@@ -188,3 +188,7 @@ func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolErr
 	})
 	return n, err
 }
+
+// JournalWakeups implements relay.JournalReader: no notifications across
+// processes, so feeds poll.
+func (s *Store) JournalWakeups() <-chan struct{} { return nil }
