@@ -74,6 +74,11 @@ func New(cfg Config) (*Bridge, error) {
 	for _, rt := range b.routes() {
 		b.mux.Handle(rt.method+" "+rt.pattern, b.guard(rt))
 	}
+	for _, mt := range cfg.Mounts {
+		if err := b.mount(mt); err != nil {
+			return nil, fmt.Errorf("http bridge: mount %q: %w", mt.Pattern, err)
+		}
+	}
 	b.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such route; see /v1/openapi.json")
 	})
@@ -253,6 +258,37 @@ func (b *Bridge) guard(rt route) http.Handler {
 		b.m.requests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
 	})
 }
+
+// mount registers another package's handler behind the guard. ServeMux
+// panics on a conflicting pattern; that is a configuration error here.
+func (b *Bridge) mount(mt Mount) (err error) {
+	if mt.Handler == nil || mt.Pattern == "" {
+		return errors.New("needs a pattern and a handler")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	b.mux.Handle(mt.Pattern, b.guard(route{pattern: mt.Pattern, group: mt.Group, summary: mt.Summary, h: mt.Handler.ServeHTTP}))
+	return nil
+}
+
+// Authorize checks r's bearer token against group as the bridge's own
+// routes do: the token's name and 200, or 401 (no valid token) or 403 (not
+// allowed the group). With no tokens configured everything is allowed.
+// Mounted handlers that authenticate otherwise (a dashboard's cookie) use it
+// to check a token once.
+func (b *Bridge) Authorize(r *http.Request, group string) (string, int) {
+	name, status := b.auth.check(r, group)
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return name, status
+}
+
+// Open reports whether the bridge runs without tokens (loopback only).
+func (b *Bridge) Open() bool { return b.auth.open() }
 
 type tokenKey struct{}
 

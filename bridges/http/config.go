@@ -50,6 +50,18 @@ type Token struct {
 	Groups []string
 }
 
+// Mount is a handler another package serves on the bridge's listener.
+type Mount struct {
+	// Pattern is a net/http ServeMux pattern ("GET /api/clicktodial",
+	// "/ui/"); it must not collide with the bridge's own routes.
+	Pattern string
+	// Group is the token group the bridge checks before the handler runs;
+	// "" leaves authentication to the handler (see Bridge.Authorize).
+	Group   string
+	Summary string // one line for /v1/openapi.json
+	Handler http.Handler
+}
+
 // Store is what the bridge needs of the durable queue.
 type Store interface {
 	relay.Sources
@@ -87,6 +99,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Webhooks are the endpoints the journal is POSTed to.
 	Webhooks []WebhookConfig
+	// Mounts are handlers of other packages served on this listener (the
+	// dashboard at /ui/, the CRM routes), behind its tokens and limits.
+	Mounts []Mount
 	// Registry, when set, is where the bridge's metrics are registered and
 	// what /metrics serves.
 	Registry *prometheus.Registry

@@ -36,13 +36,7 @@ func newRig(t *testing.T, s relay.Store, cfg Config) *rig {
 	if s == nil {
 		s = memstore.New()
 	}
-	feed, err := relay.NewFeed(relay.FeedConfig{Store: s, PollInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := feed.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	feed := newTestFeed(t, s)
 	clock := relaytest.NewClock(time.Now())
 	cfg.Store, cfg.Feed, cfg.Clock = s, feed, clock
 	if cfg.Addr == "" {
@@ -58,11 +52,23 @@ func newRig(t *testing.T, s relay.Store, cfg Config) *rig {
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		b.Stop()
-		feed.Stop()
-	})
+	t.Cleanup(b.Stop)
 	return &rig{t: t, store: s, feed: feed, b: b, clock: clock, base: "http://" + b.ListenAddr().String()}
+}
+
+// newTestFeed is a started feed on s that polls every millisecond,
+// stopped when the test ends.
+func newTestFeed(t *testing.T, s relay.Store) *relay.Feed {
+	t.Helper()
+	feed, err := relay.NewFeed(relay.FeedConfig{Store: s, PollInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(feed.Stop)
+	return feed
 }
 
 // claim waits for the next queued command.
