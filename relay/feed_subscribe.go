@@ -11,7 +11,7 @@ import (
 // Filter chooses the journal entries a subscriber receives. Empty lists
 // take everything.
 type Filter struct {
-	Kinds  []string // KindCommand, KindRejected, KindReply, KindEvent
+	Kinds  []string // KindCommand, KindRejected, KindReply, KindEvent, KindNote
 	Agents []string // logins, compared without case or surrounding spaces
 }
 

@@ -16,8 +16,10 @@ const KindNote = "note"
 // direction out: Agent in agent, Text in frame, Origin in origin and What
 // in source_ref.
 type Note struct {
-	Agent  string // the login concerned; "" when none is
-	Origin string // the component that wrote it: "crm", "file", "job:agent-sync"
+	Agent string // the login concerned; "" when none is
+	// Origin is the component that wrote it: "crm", "file", "job:agent-sync";
+	// at most 16 ASCII characters (the column is that narrow on SQL Server).
+	Origin string
 	What   string // a short word to filter on: "pop-suppressed", "state-differs"
 	Text   string // what happened, for a person to read
 }

@@ -142,6 +142,7 @@ type Store interface {
 	Spool
 	JobRuns
 	Housekeeping
+	Notebook
 	// Close releases the store's resources. A second Close is harmless.
 	Close() error
 }

@@ -92,6 +92,16 @@ func ErrCode(replies []relay.Frame) string {
 	return ""
 }
 
+// NoteRows are the journal rows of the relay's own notes: they never go to
+// T_TTO.
+func NoteRows(notes []relay.Note, now time.Time) []JournalRow {
+	rows := make([]JournalRow, len(notes))
+	for i, n := range notes {
+		rows[i] = JournalRow{At: now, Direction: relay.DirOut, Kind: relay.KindNote, Agent: n.Agent, Frame: n.Text, Origin: n.Origin, Ref: n.What}
+	}
+	return rows
+}
+
 // EventRows are the journal and outbound rows for switch events.
 func EventRows(events []relay.Frame, now time.Time) (journal []JournalRow, outbox []string) {
 	journal = make([]JournalRow, len(events))

@@ -109,8 +109,11 @@ func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {
 		return
 	}
 	extra := ""
-	if e.Kind == relay.KindReply {
+	switch e.Kind {
+	case relay.KindReply:
 		extra = fmt.Sprintf("  %s %.1fms", e.Outcome, float64(e.Latency)/float64(time.Millisecond))
+	case relay.KindNote:
+		extra = "  (" + e.Ref + ")" // what the note is about
 	}
 	if e.Error != "" {
 		// not in T_TTO: the database refused it (it is in relay_dead)

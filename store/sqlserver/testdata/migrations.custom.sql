@@ -249,3 +249,11 @@ EXEC (N'CREATE UNIQUE INDEX ctr_job_run_slot ON cti.ctr_job_run (job, slot) WHER
 EXEC (N'CREATE UNIQUE INDEX ctr_job_run_running ON cti.ctr_job_run (job) WHERE status = N''running''');
 
 ALTER TABLE cti.ctr_node ADD holds nvarchar(1000) NOT NULL CONSTRAINT ctr_node_holds_df DEFAULT N'';
+
+-- 0003 journal_note
+-- ctirelay schema, step 3 (SQL Server): the journal holds the relay's own
+-- notes too (kind 'note'), as PostgreSQL's step 10. WITH NOCHECK: the rows
+-- there passed the stricter check already.
+ALTER TABLE cti.ctr_journal DROP CONSTRAINT ctr_journal_kind_ck;
+ALTER TABLE cti.ctr_journal WITH NOCHECK ADD CONSTRAINT ctr_journal_kind_ck
+    CHECK (kind IN ('command', 'rejected', 'reply', 'event', 'note'));

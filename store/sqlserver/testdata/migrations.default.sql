@@ -248,3 +248,11 @@ EXEC (N'CREATE UNIQUE INDEX relay_job_run_slot ON relay_job_run (job, slot) WHER
 EXEC (N'CREATE UNIQUE INDEX relay_job_run_running ON relay_job_run (job) WHERE status = N''running''');
 
 ALTER TABLE relay_node ADD holds nvarchar(1000) NOT NULL CONSTRAINT relay_node_holds_df DEFAULT N'';
+
+-- 0003 journal_note
+-- ctirelay schema, step 3 (SQL Server): the journal holds the relay's own
+-- notes too (kind 'note'), as PostgreSQL's step 10. WITH NOCHECK: the rows
+-- there passed the stricter check already.
+ALTER TABLE relay_journal DROP CONSTRAINT relay_journal_kind_ck;
+ALTER TABLE relay_journal WITH NOCHECK ADD CONSTRAINT relay_journal_kind_ck
+    CHECK (kind IN ('command', 'rejected', 'reply', 'event', 'note'));
