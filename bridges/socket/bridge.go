@@ -110,7 +110,7 @@ func (b *Bridge) open(ctx context.Context) (func(), error) {
 	}
 	b.watched = make(chan struct{})
 	go b.watch(b.ctx)
-	b.log.Info("socket bridge listening", "addr", b.srv.ListenAddr().String(), "journal_position", b.start)
+	b.log.Info("listening", "addr", b.srv.ListenAddr().String(), "journal_position", b.start)
 	return b.close, nil
 }
 
@@ -139,10 +139,10 @@ func (b *Bridge) watch(ctx context.Context) {
 		b.fmu.Unlock()
 		next, err := b.feed.Subscribe("", followed, b.deliver, relay.Buffer(b.cfg.Buffer), relay.After(after), relay.WaitedFor())
 		if err != nil {
-			b.log.Error("socket bridge: subscribe again after lagging", "err", err)
+			b.log.Error("subscribe again after lagging", "err", err)
 			return
 		}
-		b.log.Warn("socket bridge: lagged behind the journal; caught up from the last entry delivered", "after", after)
+		b.log.Warn("lagged behind the journal; caught up from the last entry delivered", "after", after)
 		b.sub.Store(next)
 	}
 }
@@ -180,7 +180,7 @@ func (b *Bridge) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := b.feed.Flush(ctx); err != nil && !errors.Is(err, relay.ErrFeedStopped) {
-		b.log.Warn("socket bridge: last journal read at shutdown", "err", err)
+		b.log.Warn("last journal read at shutdown", "err", err)
 	}
 	b.cancel()
 	<-b.watched
@@ -199,5 +199,5 @@ func (b *Bridge) close() {
 	}
 	b.sub.Load().Close()
 	b.srv.Shutdown(ctx)
-	b.log.Info("socket bridge stopped")
+	b.log.Info("stopped")
 }

@@ -33,7 +33,7 @@ func (b *Bridge) deliver(d relay.Delivery) {
 func (b *Bridge) send(x *tactiumserver.Session, e relay.JournalEntry) {
 	f, err := relay.Parse(e.Frame)
 	if err != nil {
-		b.log.Error("socket bridge: unreadable reply in the journal", "journal_id", e.ID, "err", err)
+		b.log.Error("unreadable reply in the journal", "journal_id", e.ID, "err", err)
 		return
 	}
 	x.Send(f)
@@ -53,7 +53,7 @@ func (b *Bridge) fanout(e relay.JournalEntry, sessions []*tactiumserver.Session)
 		if f == nil {
 			var err error
 			if f, err = relay.Parse(e.Frame); err != nil {
-				b.log.Error("socket bridge: unreadable event in the journal", "journal_id", e.ID, "err", err)
+				b.log.Error("unreadable event in the journal", "journal_id", e.ID, "err", err)
 				return
 			}
 		}

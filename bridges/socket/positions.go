@@ -97,7 +97,7 @@ func (b *Bridge) deliveredPos(ctx context.Context, key string) int64 {
 	p, found, err := b.feed.Saved(ctx, CursorName(key))
 	switch {
 	case err != nil:
-		b.log.Warn("socket bridge: read cursor; counting from this start", "cursor", CursorName(key), "err", err)
+		b.log.Warn("read cursor; counting from this start", "cursor", CursorName(key), "err", err)
 		return b.start
 	case !found:
 		return b.start

@@ -65,7 +65,7 @@ func (b *Bridge) queue(ctx context.Context, x *tactiumserver.Session, f relay.Fr
 	case errors.Is(err, relay.ErrFeedStopped):
 		return shutdown(errShutdown)
 	case err != nil:
-		b.log.Error("socket bridge: enqueue", "err", err, "ref", in.Ref, "frame", in.Raw)
+		b.log.Error("enqueue", "err", err, "ref", in.Ref, "frame", in.Raw)
 		return nil, relay.Errorf(relay.CodeRejected, "the relay could not queue the command; send it again")
 	case len(ps) != 1:
 		return nil, fmt.Errorf("enqueue returned %d results for 1 message", len(ps))

@@ -68,7 +68,7 @@ func (b *Bridge) replay(ctx context.Context, x *tactiumserver.Session, f relay.F
 	case err == nil:
 		err = x.Deliver(ctx, relay.Frame{f.Login(), VerbReplay, strconv.Itoa(n)})
 	case ctx.Err() == nil && !errors.Is(err, tactiumserver.ErrSessionClosed):
-		b.log.Error("socket bridge: replay", "err", err, "login", login)
+		b.log.Error("replay", "err", err, "login", login)
 		b.fmu.Lock()
 		st.gaps[key] = gap{from: reached, to: to} // the rest is for the next REPLAY
 		b.fmu.Unlock()
@@ -118,7 +118,7 @@ func (b *Bridge) replayRange(ctx context.Context, x *tactiumserver.Session, key 
 			}
 			f, err := relay.Parse(e.Frame)
 			if err != nil {
-				b.log.Error("socket bridge: unreadable event in the journal", "journal_id", e.ID, "err", err)
+				b.log.Error("unreadable event in the journal", "journal_id", e.ID, "err", err)
 				continue
 			}
 			frames = append(frames, f)

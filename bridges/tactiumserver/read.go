@@ -218,7 +218,7 @@ func (x *Session) monitor(f relay.Frame) {
 	}
 	if want := x.srv.AdminSecret; want != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 {
 		x.srv.unauthorized.Add(1) // logged in the summary
-		x.srv.log.Debug("tactium server: monitoring logon refused: wrong or missing secret", "session", x.id, "remote", x.nc.RemoteAddr().String())
+		x.srv.log.Debug("monitoring logon refused: wrong or missing secret", "session", x.id, "remote", x.nc.RemoteAddr().String())
 		x.reply(relay.ErrReply(login, CodeUnauthorized, "wrong or missing secret: send <"+relay.AdminLogin+"><L><ON><secret>$"))
 		return
 	}
@@ -230,7 +230,7 @@ func (x *Session) monitor(f relay.Frame) {
 		return
 	}
 	if !was { // once per connection, however often it asks
-		x.srv.log.Info("tactium server: monitoring connection", "session", x.id, "remote", x.nc.RemoteAddr().String())
+		x.srv.log.Info("monitoring connection", "session", x.id, "remote", x.nc.RemoteAddr().String())
 	}
 	x.reply(relay.OK(login))
 }

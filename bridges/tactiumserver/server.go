@@ -107,6 +107,7 @@ func (s *Server) listen(context.Context) (func(), error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = s.log.With("server", "tactium")
 	if s.clock == nil {
 		s.clock = relay.SystemClock{}
 	}
@@ -124,7 +125,7 @@ func (s *Server) listen(context.Context) (func(), error) {
 	s.wg.Add(2)
 	go s.accept()
 	go s.summarize()
-	s.log.Info("tactium server listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "charset", s.Charset.String(), "admin_secret", s.AdminSecret != "")
+	s.log.Info("listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "charset", s.Charset.String(), "admin_secret", s.AdminSecret != "")
 	return s.shutdown, nil
 }
 
@@ -232,7 +233,7 @@ func (s *Server) accept() {
 				return
 			}
 			// Out of descriptors and the like: wait a little rather than spin.
-			s.log.Warn("tactium server: accept failed", "err", err)
+			s.log.Warn("accept failed", "err", err)
 			select {
 			case <-s.clock.After(50 * time.Millisecond):
 			case <-s.done:
@@ -271,7 +272,7 @@ func (s *Server) admit(nc net.Conn) {
 		go x.watchIdle()
 	}
 	s.mu.Unlock()
-	s.log.Debug("tactium server: connection", "session", x.id, "remote", nc.RemoteAddr().String())
+	s.log.Debug("connection", "session", x.id, "remote", nc.RemoteAddr().String())
 	go x.read()
 	go x.write()
 }
@@ -325,12 +326,12 @@ func (s *Server) summarize() {
 		monitors := d(now.MonitorsRefused, last.MonitorsRefused)
 		last = now
 		if refused+slow+unauth+binds+monitors > 0 {
-			s.log.Warn("tactium server: connections refused or dropped", "every", s.lim.SummaryEvery,
+			s.log.Warn("connections refused or dropped", "every", s.lim.SummaryEvery,
 				"refused_over_max_conns", refused, "max_conns", s.lim.MaxConns, "slow_readers_dropped", slow,
 				"monitoring_logons_refused", unauth, "monitors_over_max", monitors, "bindings_refused", binds, "idle_closed", idle,
 				"malformed_frames", bad, "throttled", throttled, "connections", now.Connections, "buffered_bytes", now.Buffered)
 		} else if idle+bad+throttled > 0 {
-			s.log.Info("tactium server: traffic answered or held back", "every", s.lim.SummaryEvery,
+			s.log.Info("traffic answered or held back", "every", s.lim.SummaryEvery,
 				"idle_closed", idle, "malformed_frames", bad, "throttled", throttled, "connections", now.Connections)
 		}
 	}

@@ -96,7 +96,7 @@ func (x *Session) bind(login string) {
 	}
 	if len(x.logins) >= x.srv.lim.MaxLogins {
 		x.srv.bindRefused.Add(1) // logged in the summary
-		x.srv.log.Debug("tactium server: connection bound to too many agents; not binding", "session", x.id, "agent", login, "max", x.srv.lim.MaxLogins)
+		x.srv.log.Debug("connection bound to too many agents; not binding", "session", x.id, "agent", login, "max", x.srv.lim.MaxLogins)
 		return
 	}
 	x.logins[key] = true
@@ -243,7 +243,7 @@ func (x *Session) closeCounted(reason string, counter *uint64) {
 	x.cancel()
 	x.nc.Close()
 	x.srv.forget(x, counter)
-	x.srv.log.Debug("tactium server: connection closed", "session", x.id, "reason", reason)
+	x.srv.log.Debug("connection closed", "session", x.id, "reason", reason)
 }
 
 // write sends queued frames, batching what is ready into one write.
@@ -306,7 +306,7 @@ func (x *Session) watchIdle() {
 		x.mu.Unlock()
 		wait := idle - x.srv.clock.Now().Sub(last)
 		if wait <= 0 {
-			x.srv.log.Debug("tactium server: closing idle connection", "session", x.id, "remote", x.nc.RemoteAddr().String(), "idle", idle)
+			x.srv.log.Debug("closing idle connection", "session", x.id, "remote", x.nc.RemoteAddr().String(), "idle", idle)
 			x.closeCounted("idle", &x.srv.stats.Idle)
 			return
 		}
