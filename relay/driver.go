@@ -25,6 +25,10 @@ type Driver interface {
 	Execute(ctx context.Context, cmd Command) ([]Frame, error)
 	// Close stops the driver; it is safe to call more than once.
 	Close() error
+	// Health reports the driver's link to the switch: not Connected before
+	// Open or after Close. It is cheap and safe to call at any time, from
+	// any goroutine (readiness probes, metrics, the dashboard poll it).
+	Health() DriverHealth
 }
 
 // EventSink receives unsolicited switch events (A, R, G, EndCall ...). It may

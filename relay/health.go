@@ -21,7 +21,8 @@ type DriverHealth struct {
 	Detail string
 }
 
-// HealthReporter is implemented by drivers that report their link.
+// HealthReporter is the health side of a Driver (every Driver is one), for
+// consumers that need only that: readiness, metrics, the dashboard.
 type HealthReporter interface {
 	Health() DriverHealth
 }

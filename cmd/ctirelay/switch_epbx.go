@@ -107,7 +107,8 @@ func newEPBXDriver(c EPBXConfig, clock relay.Clock, log *slog.Logger) (relay.Dri
 		BaseURL: c.BaseURL, ClientID: c.ClientID, Hub: c.Hub, TokenIn: signalr.TokenPlace(c.TokenIn),
 		Agents: agents, Pauses: c.Pauses, Available: c.Available, RecordingToken: c.RecordingToken,
 		ReplyTimeout: time.Duration(c.ReplyTimeout), Confirm: time.Duration(c.DialConfirm), ExtensionDigits: c.ExtensionDigits,
-		Clock: clock, Logger: log,
+		// The engine runs it under the switch:epbx lock (activeGate).
+		Gated: true, Clock: clock, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("switch.epbx: %w", err)

@@ -35,6 +35,11 @@ type Harness struct {
 	// Drop cuts the driver's connection to the switch while commands are
 	// held. Nil (a switch in process) skips the lost-connection case.
 	Drop func()
+	// Relink, after Drop, helps the driver link up again: it advances the
+	// driver's clock past its reconnect backoff, or (a switch reached per
+	// request) sends a request that reaches it. The suite calls it
+	// repeatedly while it waits. Nil: the driver relinks on its own.
+	Relink func()
 	// Event makes the switch send at least one unsolicited event for login,
 	// once the driver is open. It may block while the driver does not take
 	// events, and must return once the driver is closed. Nil skips the event
@@ -110,6 +115,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		{"close while the sink is blocked", closeWhileSinkBlocked},
 		{"supports agrees with execute", supportsAgreesWithExecute},
 		{"concurrent execute for different logins", concurrentLogins},
+		{"health follows open and close", healthOpenClose},
+		{"health counts a lost link that came back", healthReconnects},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -481,5 +488,49 @@ func concurrentLogins(t *testing.T, h *Harness) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// Health says not connected before Open and after Close, connected once
+// the driver is open and its switch up (the link may come up after Open
+// returns).
+func healthOpenClose(t *testing.T, h *Harness) {
+	if got := h.Driver.Health(); got.Connected {
+		t.Fatalf("Health before Open = %+v, want not connected", got)
+	}
+	open(t, h, newSink())
+	wait.For(t, "Health connected after Open", func() bool { return h.Driver.Health().Connected })
+	if got := h.Driver.Health(); got.Since.IsZero() || got.Standby || got.Reconnects != 0 {
+		t.Errorf("Health after Open = %+v, want Since set, not standby, no reconnects", got)
+	}
+	if err := closeWithin(t, h.Driver); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := h.Driver.Health(); got.Connected || got.Standby {
+		t.Fatalf("Health after Close = %+v, want neither connected nor standby", got)
+	}
+}
+
+// A link cut under a held command and established again counts as a
+// reconnect, and the loss is the last error.
+func healthReconnects(t *testing.T, h *Harness) {
+	if h.Drop == nil {
+		t.Skip("the switch runs in process: no link to lose")
+	}
+	done, release := held(t, h, context.Background())
+	wait.For(t, "Health connected", func() bool { return h.Driver.Health().Connected })
+	before := h.Driver.Health().Reconnects
+	h.Drop()
+	_ = waitResult(t, done)
+	release()
+	wait.For(t, "the link back, counted as a reconnect", func() bool {
+		if h.Relink != nil {
+			h.Relink()
+		}
+		got := h.Driver.Health()
+		return got.Connected && got.Reconnects > before
+	})
+	if got := h.Driver.Health(); got.LastError == "" {
+		t.Errorf("Health after a lost link = %+v, want the loss as LastError", got)
 	}
 }

@@ -88,9 +88,13 @@ type Config struct {
 	// ExtensionDigits: a number dialled with no area code and at most this
 	// many digits is an extension (Discar tipo 2); default 4.
 	ExtensionDigits int
-	HTTPClient      *http.Client
-	Clock           relay.Clock
-	Logger          *slog.Logger
+	// Gated: the engine runs the driver under an active gate
+	// (relay.EngineConfig.Active, the switch:epbx lock), so it stands by
+	// from Open until the engine's first SetActive(true).
+	Gated      bool
+	HTTPClient *http.Client
+	Clock      relay.Clock
+	Logger     *slog.Logger
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
@@ -36,6 +37,13 @@ type Driver struct {
 	sessions map[string]*session
 	standby  bool           // SetActive(false): no connections, no commands
 	resuming sync.WaitGroup // SetActive(true)'s re-logons, waited for by Close
+
+	// Health (health.go).
+	linkUp     bool
+	since      time.Time
+	reconnects int64
+	lastErr    string
+	connFailed bool // the last connection attempt (token, negotiate) failed
 }
 
 // New checks cfg and builds a driver.
@@ -44,7 +52,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{cfg: cfg, log: cfg.Logger.With("switch", "epbx"), sessions: map[string]*session{}}, nil
+	return &Driver{cfg: cfg, log: cfg.Logger.With("switch", "epbx"), sessions: map[string]*session{}, standby: cfg.Gated}, nil
 }
 
 // Open starts delivering events to sink. Connections open per agent, at
@@ -60,6 +68,7 @@ func (d *Driver) Open(ctx context.Context, sink relay.EventSink) error {
 	}
 	d.opened, d.sink = true, sink
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.linkChangedLocked()
 	return nil
 }
 
@@ -120,6 +129,7 @@ func (d *Driver) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.linkChangedLocked()
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -153,6 +163,7 @@ func (d *Driver) SetActive(active bool) {
 		return
 	}
 	d.standby = !active
+	d.linkChangedLocked()
 	ctx := d.ctx
 	ss := make([]*session, 0, len(d.sessions))
 	for _, s := range d.sessions {

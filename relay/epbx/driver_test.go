@@ -185,6 +185,51 @@ func TestRestartRestoresState(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
+	if h := d.Health(); h.Standby || !h.Connected {
+		t.Fatalf("Health active again = %+v", h)
+	}
+}
+
+// A driver under the switch:epbx lock (Gated) stands by from Open until
+// the engine says it is the active relay.
+func TestGatedStandsByUntilActive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, func(c *epbx.Config) { c.Gated = true })
+	open(t, d)
+	if h := d.Health(); !h.Standby || h.Connected {
+		t.Fatalf("Health before SetActive = %+v, want standby", h)
+	}
+	if _, err := exec(t, d, "<jose><S>$"); !relay.IsTransient(err) {
+		t.Fatalf("S before SetActive: %v, want transient", err)
+	}
+	d.SetActive(true)
+	if h := d.Health(); h.Standby || !h.Connected {
+		t.Fatalf("Health active = %+v", h)
+	}
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+}
+
+// A token endpoint that refuses the agent's user is the last error and
+// takes Connected away until a connection opens again.
+func TestHealthReportsAFailedConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, func(c *epbx.Config) {
+		c.Agents["maria"] = epbx.Agent{Username: "maria", Password: "wrong", Logon: epbx.LogonRamalVirtual, Target: "7002"}
+	})
+	open(t, d)
+	if _, err := exec(t, d, "<maria><L><ON>$"); err == nil {
+		t.Fatal("L ON with a wrong password succeeded")
+	}
+	h := d.Health()
+	if h.Connected || !strings.Contains(h.LastError, "maria") || strings.Contains(h.LastError, "wrong") {
+		t.Fatalf("Health after a refused logon = %+v, want not connected, maria's error without her password", h)
+	}
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	if h := d.Health(); !h.Connected {
+		t.Fatalf("Health after jose connected = %+v", h)
+	}
 }
 
 // Tokens expiring every few seconds fail no command: the connection keeps
@@ -311,6 +356,9 @@ func TestStandbyAndResume(t *testing.T) {
 	d.SetActive(false)
 	if st := d.Status(); st.Connections != 0 {
 		t.Fatalf("standing by with %d connections", st.Connections)
+	}
+	if h := d.Health(); !h.Standby || h.Connected {
+		t.Fatalf("Health standing by = %+v, want standby, not connected", h)
 	}
 	wait.For(t, "the connection aborted at the hub", func() bool { return e.srv.Stats().Aborts == 1 })
 	if _, err := exec(t, d, "<jose><S>$"); !relay.IsTransient(err) {

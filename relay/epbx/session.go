@@ -25,6 +25,7 @@ type session struct {
 	mu        sync.Mutex
 	tok       *oauth.Source
 	sc        *signalr.Client
+	link      signalr.State // sc's state, as OnState last reported it
 	closed    bool
 	loggedOn  bool
 	paused    bool
@@ -101,6 +102,7 @@ func (s *session) connect(ctx context.Context) error {
 	// the start has its own timeout.
 	life := context.WithoutCancel(ctx)
 	if err := tok.Start(life); err != nil {
+		s.d.connectFailed(s.login, err)
 		if errors.Is(err, oauth.ErrRejected) {
 			return relay.Errorf(relay.CodeRejected, "EPBX refused the credentials of user %s", s.agent.Username)
 		}
@@ -108,13 +110,14 @@ func (s *session) connect(ctx context.Context) error {
 	}
 	sc, err := signalr.New(signalr.Config{
 		URL: cfg.BaseURL + "/signalr", Hub: cfg.Hub, Token: tok.Token, TokenRejected: tok.Invalidate, TokenIn: cfg.TokenIn,
-		OnCall: s.onCall, OnRestart: s.onRestart, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, Logger: log,
+		OnCall: s.onCall, OnRestart: s.onRestart, OnState: s.onState, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, Logger: log,
 	})
 	if err != nil {
 		tok.Stop()
 		return err
 	}
 	if err := sc.Start(life); err != nil {
+		s.d.connectFailed(s.login, err)
 		tok.Stop()
 		var se *signalr.StatusError
 		if errors.As(err, &se) && se.Code == 403 {
@@ -131,6 +134,7 @@ func (s *session) connect(ctx context.Context) error {
 	}
 	s.tok, s.sc = tok, sc
 	s.mu.Unlock()
+	s.d.connectOK()
 	log.Info("epbx connection open", "connection", sc.ConnectionID())
 	return nil
 }

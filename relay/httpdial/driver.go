@@ -45,6 +45,13 @@ type Driver struct {
 	running sync.WaitGroup   // Execute and Notify calls under way
 
 	deliver sync.Mutex // one notification's events reach the sink at a time
+
+	// Health (health.go): the platform is reached per request.
+	failing    bool // the last request did not reach the platform
+	since      time.Time
+	reconnects int64
+	lastErr    string
+	requests   int64
 }
 
 // New validates cfg and builds the driver; nothing is sent before Execute.
@@ -99,6 +106,7 @@ func (d *Driver) Open(_ context.Context, sink relay.EventSink) error {
 		return errors.New("httpdial driver already open")
 	}
 	d.opened, d.sink = true, sink
+	d.since = time.Now()
 	return nil
 }
 
@@ -196,12 +204,16 @@ func (d *Driver) do(ctx context.Context, cmd relay.Command, send, show string, c
 			cause = errors.New(s)
 		}
 		d.cfg.Logger.Warn("click-to-dial request failed", "agent", cmd.Login, "verb", string(cmd.Verb), "url", show, "sent", wrote.Load(), "err", cause)
+		if !errors.Is(cause, ErrClosed) && ctx.Err() == nil {
+			d.reached(false, cause.Error())
+		}
 		if !wrote.Load() {
 			return nil, notSent(cmd, cause)
 		}
 		return nil, inDoubt(cmd, cause.Error())
 	}
 	defer resp.Body.Close()
+	d.reached(true, "")
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(d.cfg.MaxBodyBytes)))
 	code := resp.StatusCode
 	d.cfg.Logger.Info("click-to-dial request", "agent", cmd.Login, "verb", string(cmd.Verb), "url", show, "status", code, "took", time.Since(start))
@@ -279,6 +291,9 @@ func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // returned. Safe twice.
 func (d *Driver) Close() error {
 	d.mu.Lock()
+	if !d.closed && d.opened {
+		d.since = time.Now()
+	}
 	d.closed = true
 	d.mu.Unlock()
 	d.cancel()

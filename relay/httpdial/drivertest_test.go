@@ -23,6 +23,8 @@ func TestDriverSuite(t *testing.T) {
 			Driver: d,
 			Hold:   p.Hold,
 			Drop:   p.srv.CloseClientConnections,
+			// The platform is reached per request: the next one relinks.
+			Relink: func() { _, _ = d.Execute(context.Background(), drivertest.Command(t, "<jose><A><85><40050500><>$")) },
 			Event: func(login string) {
 				ext := cfg.Agents[login].Extension
 				// Returns at once once the driver is closed (ErrClosed).

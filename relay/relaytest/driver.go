@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
@@ -43,6 +44,30 @@ type Driver struct {
 	Gate chan struct{}
 	// Started receives each command as it reaches the switch (if set; never blocks the engine for long: make it buffered).
 	Started chan relay.Command
+
+	health    *relay.DriverHealth // SetHealth's, when set
+	drops     int64
+	lastError string
+	since     time.Time
+}
+
+// SetHealth makes Health report h (until SetHealth(nil)); by default the
+// fake reports Connected while open, and each Drop as a lost link
+// re-established at once.
+func (d *Driver) SetHealth(h *relay.DriverHealth) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.health = h
+}
+
+// Health implements relay.Driver.
+func (d *Driver) Health() relay.DriverHealth {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.health != nil {
+		return *d.health
+	}
+	return relay.DriverHealth{Connected: d.isOpen, Since: d.since, Reconnects: d.drops, LastError: d.lastError, Detail: "fake switch"}
 }
 
 // Open implements relay.Driver.
@@ -52,6 +77,7 @@ func (d *Driver) Open(_ context.Context, sink relay.EventSink) error {
 	d.sink = sink
 	d.opened++
 	d.isOpen = true
+	d.since = time.Now()
 	d.openCtx, d.closeOpen = context.WithCancel(context.Background())
 	if d.running == nil {
 		d.running = map[string]int{}
@@ -114,6 +140,9 @@ func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame,
 func (d *Driver) Close() error {
 	d.mu.Lock()
 	d.closed++
+	if d.isOpen {
+		d.since = time.Now()
+	}
 	d.isOpen = false
 	if d.closeOpen != nil {
 		d.closeOpen()
@@ -133,6 +162,9 @@ func (d *Driver) Drop() {
 		close(d.dropped)
 		d.dropped = make(chan struct{})
 	}
+	d.drops++
+	d.lastError = "fake switch connection lost"
+
 }
 
 // Emit delivers an unsolicited event as the switch would: dropped once the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
@@ -23,6 +24,7 @@ type Driver struct {
 	unsub   func()
 	forward chan struct{} // closed when the event forwarder has returned
 	done    chan struct{} // closed when Close has finished
+	since   time.Time     // when Open or Close last changed Health's Connected
 }
 
 // NewDriver adapts sw; Close stops it.
@@ -51,6 +53,7 @@ func (d *Driver) Open(ctx context.Context, sink relay.EventSink) error {
 		return fmt.Errorf("open sim driver: %w", err)
 	}
 	d.opened, d.cancel, d.unsub = true, cancel, unsub
+	d.since = d.sw.cfg.Clock.Now()
 	d.forward = make(chan struct{})
 	go func() {
 		defer close(d.forward)
@@ -88,6 +91,9 @@ func (d *Driver) Close() error {
 	}
 	d.closed = true
 	opened := d.opened
+	if opened {
+		d.since = d.sw.cfg.Clock.Now()
+	}
 	d.mu.Unlock()
 	defer close(d.done)
 
@@ -98,4 +104,11 @@ func (d *Driver) Close() error {
 		<-d.forward
 	}
 	return nil
+}
+
+// Health: the switch runs in process, so it is reachable from Open to Close.
+func (d *Driver) Health() relay.DriverHealth {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return relay.DriverHealth{Connected: d.opened && !d.closed, Since: d.since, Detail: "simulated switch, in process"}
 }

@@ -40,6 +40,14 @@ type Driver struct {
 	dialFail int      // consecutive failed command-connection dials
 	dialWait time.Time
 	wg       sync.WaitGroup
+
+	// Health (see health.go).
+	cmdOK      bool      // the last command-connection dial succeeded
+	linkUp     bool      // Connected as last reported
+	since      time.Time // when linkUp last changed
+	everUp     bool      // the monitoring connection was up once
+	reconnects int64
+	lastErr    string
 }
 
 // loginState serialises one login's commands and holds its connection.
@@ -122,6 +130,7 @@ func (d *Driver) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.linkChangedLocked()
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -226,10 +235,14 @@ func (d *Driver) commandConn(ctx context.Context, ls *loginState, login string) 
 	if err != nil {
 		d.dialFail++
 		d.dialWait = d.cfg.Clock.Now().Add(d.cfg.Backoff.Delay(d.dialFail))
+		d.cmdOK, d.lastErr = false, err.Error()
+		d.linkChangedLocked()
 		d.mu.Unlock()
 		return nil, err
 	}
 	d.dialFail, d.dialWait = 0, time.Time{}
+	d.cmdOK = true
+	d.linkChangedLocked()
 	if d.closed {
 		d.mu.Unlock()
 		nc.Close()

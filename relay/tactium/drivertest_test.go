@@ -4,10 +4,12 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/tactiumserver"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/drivertest"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/relay/sim"
 	"github.com/ctirelay/ctirelay/relay/tactium"
@@ -37,7 +39,8 @@ func TestDriverSuite(t *testing.T) {
 	drivertest.Run(t, func(t *testing.T) *drivertest.Harness {
 		backend := &holdBackend{}
 		s := startSimServer(t, &tactiumserver.Server{Backend: backend}, sim.Config{Seed: 1})
-		d := newDriver(t, tactium.Config{Addr: s.addr()})
+		clock := relaytest.NewClock(epoch)
+		d := newDriver(t, tactium.Config{Addr: s.addr(), Clock: clock})
 		var monitored sync.Once
 		return &drivertest.Harness{
 			Driver: d,
@@ -48,6 +51,8 @@ func TestDriverSuite(t *testing.T) {
 					x.Close()
 				}
 			},
+			// The monitoring connection comes back after a backoff.
+			Relink: func() { clock.Advance(time.Minute) },
 			Event: func(login string) {
 				// Published only to connections bound by then: the first
 				// event waits for the driver's ADMSOCKET logon.

@@ -67,6 +67,7 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 func (d *Driver) setStandby(on bool) {
 	d.mu.Lock()
 	d.standby = on
+	d.linkChangedLocked()
 	d.mu.Unlock()
 }
 
@@ -82,6 +83,9 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 	}
 	nc, err := d.dial(ctx)
 	if err != nil {
+		d.mu.Lock()
+		d.lastErr = err.Error()
+		d.mu.Unlock()
 		return false, err
 	}
 	// A lost gate means another relay may be listening already: hang up.
@@ -107,6 +111,10 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 	defer func() {
 		d.mu.Lock()
 		d.evConn, d.evUp = nil, false
+		if err != nil && !d.closed && !errors.Is(err, errGateLost) {
+			d.lastErr = err.Error()
+		}
+		d.linkChangedLocked()
 		d.mu.Unlock()
 		nc.Close()
 	}()
@@ -118,6 +126,11 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 	// monitoring once the logon is sent; an ERR takes that back.
 	d.mu.Lock()
 	d.evUp = true
+	if d.everUp {
+		d.reconnects++
+	}
+	d.everUp = true
+	d.linkChangedLocked()
 	d.mu.Unlock()
 	d.log.Info("tactium monitoring connection open")
 	dec := relay.NewDecoder(nc, d.cfg.MaxFrameBytes)

@@ -45,6 +45,10 @@ func TestDriverMonitorsOnlyWhileItHoldsTheGate(t *testing.T) {
 		t.Fatalf("L ON without the gate = %s", got)
 	}
 	wait.For(t, "the driver to wait for the gate", func() bool { return d.Status().Standby })
+	// Standing by is no failure: its command connection reaches the switch.
+	if h := d.Health(); !h.Standby || !h.Connected {
+		t.Fatalf("Health while another relay monitors = %+v, want standby and connected", h)
+	}
 	if slices.ContainsFunc(f.received(), func(s string) bool { return strings.Contains(s, "ADMSOCKET") }) || d.Status().Monitoring {
 		t.Fatalf("a driver without the gate logged on as ADMSOCKET: %q", f.received())
 	}
@@ -58,6 +62,9 @@ func TestDriverMonitorsOnlyWhileItHoldsTheGate(t *testing.T) {
 	events.expect(t, "<jose><EndCall>$")
 	if st := d.Status(); st.Standby || !st.Monitoring {
 		t.Fatalf("status while listening = %+v", st)
+	}
+	if h := d.Health(); h.Standby || !h.Connected {
+		t.Fatalf("Health while listening = %+v", h)
 	}
 
 	pending := clock.Waiters()
