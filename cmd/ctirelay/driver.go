@@ -14,8 +14,9 @@ import (
 
 // newDriver builds the configured switch driver. locks is the store's: of
 // the relays sharing it, only the holder of relay.LockMonitor listens to a
-// Tactium switch's events.
-func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
+// Tactium switch's events. state is the store too: the EPBX driver keeps
+// its agents' logons there for the relay that takes over.
+func newDriver(cfg Config, locks relay.Locker, state epbx.StateStore, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
 	switch cfg.Switch.Driver {
 	case "sim":
 		sw, err := sim.New(simConfig(cfg.Switch.Sim, clock, log))
@@ -48,7 +49,7 @@ func newDriver(cfg Config, locks relay.Locker, clock relay.Clock, log *slog.Logg
 		}
 		return d, nil
 	case "epbx":
-		return newEPBXDriver(cfg.Switch.EPBX, clock, log)
+		return newEPBXDriver(cfg.Switch.EPBX, state, clock, log)
 	case "httpdial":
 		d, err := cfg.Switch.HTTPDial.newDriver(log.With("switch", "httpdial"))
 		if err != nil {

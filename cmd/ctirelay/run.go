@@ -95,7 +95,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	clock := relay.SystemClock{}
 	// What this process holds of the named locks shows in relay_node.
 	locks := newHeldLocks(db)
-	driver, err := newDriver(cfg, locks, clock, log)
+	driver, err := newDriver(cfg, locks, db, clock, log)
 	if err != nil {
 		return err
 	}

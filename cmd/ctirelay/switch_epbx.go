@@ -94,7 +94,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // newEPBXDriver builds the epbx driver from a validated config.
-func newEPBXDriver(c EPBXConfig, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
+func newEPBXDriver(c EPBXConfig, state epbx.StateStore, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
 	agents := make(map[string]epbx.Agent, len(c.Agents))
 	for login, a := range c.Agents {
 		lt, err := epbx.ParseLogonType(a.Logon)
@@ -108,7 +108,7 @@ func newEPBXDriver(c EPBXConfig, clock relay.Clock, log *slog.Logger) (relay.Dri
 		Agents: agents, Pauses: c.Pauses, Available: c.Available, RecordingToken: c.RecordingToken,
 		ReplyTimeout: time.Duration(c.ReplyTimeout), Confirm: time.Duration(c.DialConfirm), ExtensionDigits: c.ExtensionDigits,
 		// The engine runs it under the switch:epbx lock (activeGate).
-		Gated: true, Clock: clock, Logger: log,
+		Gated: true, State: state, Clock: clock, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("switch.epbx: %w", err)

@@ -28,7 +28,7 @@ switch:
 	if e.BaseURL != "https://pbx.example" || e.Agents["jose"].Password != "pa55" || e.Pauses["1"] != 5 || e.TokenIn != "query" {
 		t.Fatalf("switch.epbx = %+v", e)
 	}
-	d, err := newDriver(cfg, nil, relay.SystemClock{}, slog.New(slog.DiscardHandler))
+	d, err := newDriver(cfg, nil, nil, relay.SystemClock{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ func isExtension(v relay.Verb) bool { return slices.Contains(relay.ExtensionVerb
 func (s *session) execute(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {
 	s.cmdMu.Lock()
 	defer s.cmdMu.Unlock()
+	s.catchUp(ctx)
 	login := cmd.Login
 	ok := []relay.Frame{relay.OK(login)}
 	arg := func(i int) string { return strings.ToUpper(strings.TrimSpace(cmd.Arg(i))) }
@@ -51,6 +52,7 @@ func (s *session) execute(ctx context.Context, cmd relay.Command) ([]relay.Frame
 		if err := s.logon(ctx); err != nil {
 			return nil, err
 		}
+		s.record(ctx, stateOn, stateReady)
 		return ok, nil
 	}
 
@@ -96,6 +98,11 @@ func (s *session) execute(ctx context.Context, cmd relay.Command) ([]relay.Frame
 		s.mu.Lock()
 		s.paused, s.interval = arg(0) == "ON", id
 		s.mu.Unlock()
+		if arg(0) == "ON" {
+			s.record(ctx, pauseName(id))
+		} else {
+			s.record(ctx, stateReady)
+		}
 		return ok, nil
 
 	case VerbConsult:
@@ -168,6 +175,7 @@ func (s *session) logoff(ctx context.Context, login string) ([]relay.Frame, erro
 		return nil, err
 	}
 	s.disconnect()
+	s.record(ctx, stateOff)
 	s.d.log.Info("epbx agent logged off", "agent", login)
 	return []relay.Frame{relay.OK(login)}, nil
 }

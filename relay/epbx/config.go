@@ -91,7 +91,12 @@ type Config struct {
 	// Gated: the engine runs the driver under an active gate
 	// (relay.EngineConfig.Active, the switch:epbx lock), so it stands by
 	// from Open until the engine's first SetActive(true).
-	Gated      bool
+	Gated bool
+	// State, when set, keeps each agent's logon and pause where the relay
+	// that takes over (SetActive(true)) reads them, and logs those agents
+	// on again with their pause; nil: an agent the relay did not log on
+	// itself is logged on again at its next command.
+	State      StateStore
 	HTTPClient *http.Client
 	Clock      relay.Clock
 	Logger     *slog.Logger

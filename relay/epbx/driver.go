@@ -43,7 +43,8 @@ type Driver struct {
 	since      time.Time
 	reconnects int64
 	lastErr    string
-	connFailed bool // the last connection attempt (token, negotiate) failed
+	connFailed bool  // the last connection attempt (token, negotiate) failed
+	lastStamp  int64 // the agent state's last Position (state.go)
 }
 
 // New checks cfg and builds a driver.
@@ -153,9 +154,11 @@ func (d *Driver) Close() error {
 // journals) an agent's events: every connection is closed, what is known
 // of each agent kept, and commands are refused as transient. Active again,
 // it reconnects the agents it knew logged on and logs them on again with
-// their pause, as after a hub restart. A relay that takes over from a dead
-// one knows no agent yet: each connects at its next command, whose
-// "Ramal não logado" answer logs it on again.
+// their pause, as after a hub restart. With Config.State it first reads
+// what the previous active relay (maybe dead) saved there, which wins over
+// what this one remembers; without it, an agent this relay never logged
+// on connects at its next command, whose "Ramal não logado" answer logs it
+// on again.
 func (d *Driver) SetActive(active bool) {
 	d.mu.Lock()
 	if d.closed || d.standby == !active {
@@ -165,27 +168,65 @@ func (d *Driver) SetActive(active bool) {
 	d.standby = !active
 	d.linkChangedLocked()
 	ctx := d.ctx
+	d.mu.Unlock()
+	if !active {
+		for _, s := range d.sessionList() {
+			s.suspend()
+		}
+		d.log.Warn("epbx driver standing by: agent connections closed")
+		return
+	}
+	if ctx == nil {
+		return // not open: nothing to resume
+	}
+	// Read before the engine claims (it calls SetActive first), so the
+	// agents' first commands find them pending.
+	var saved map[string]known
+	if d.cfg.State != nil {
+		var err error
+		if saved, err = d.loadState(ctx); err != nil {
+			d.log.Warn("epbx agent states not read: agents log on again at their next command", "err", err)
+		}
+	}
+	d.mu.Lock()
+	for key, a := range saved {
+		agent, ok := d.cfg.Agents[key]
+		if !ok {
+			continue
+		}
+		s := d.sessions[key]
+		if s == nil && !a.loggedOn {
+			continue
+		}
+		if s == nil {
+			s = newSession(d, key, agent)
+			d.sessions[key] = s
+		}
+		s.adopt(a)
+	}
+	ss := make([]*session, 0, len(d.sessions))
+	for _, s := range d.sessions {
+		s.mu.Lock()
+		s.pending = s.loggedOn
+		s.mu.Unlock()
+		ss = append(ss, s)
+	}
+	d.resuming.Add(len(ss))
+	d.mu.Unlock()
+	for _, s := range ss {
+		go func() { defer d.resuming.Done(); s.resume(ctx) }()
+	}
+	d.log.Info("epbx driver active", "agents", len(ss), "saved", len(saved))
+}
+
+func (d *Driver) sessionList() []*session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	ss := make([]*session, 0, len(d.sessions))
 	for _, s := range d.sessions {
 		ss = append(ss, s)
 	}
-	if active && ctx != nil {
-		d.resuming.Add(len(ss))
-	}
-	d.mu.Unlock()
-	for _, s := range ss {
-		switch {
-		case !active:
-			s.suspend()
-		case ctx != nil:
-			go func() { defer d.resuming.Done(); s.resume(ctx) }()
-		}
-	}
-	if active {
-		d.log.Info("epbx driver active", "agents", len(ss))
-	} else {
-		d.log.Warn("epbx driver standing by: agent connections closed", "agents", len(ss))
-	}
+	return ss
 }
 
 // emit hands an event to the sink unless the driver has closed.

@@ -27,6 +27,7 @@ type session struct {
 	sc        *signalr.Client
 	link      signalr.State // sc's state, as OnState last reported it
 	closed    bool
+	pending   bool // logged on by an earlier relay: log on again first
 	loggedOn  bool
 	paused    bool
 	interval  int // current interval id, 0 when unknown
@@ -311,19 +312,31 @@ func (s *session) suspend() {
 	}
 }
 
-// resume reconnects a suspended agent that was logged on and logs it on
-// again, as after a restart.
+// resume reconnects an agent that was logged on (by this relay before it
+// stood by, or by the relay it took over from) and logs it on again, as
+// after a restart.
 func (s *session) resume(ctx context.Context) {
 	s.cmdMu.Lock()
 	defer s.cmdMu.Unlock()
+	s.catchUp(ctx)
+}
+
+// catchUp does a pending re-logon once, whoever comes first: resume or
+// the agent's next command (which must not find the agent "logged on" at
+// a hub that never saw its Iniciar). The caller holds cmdMu.
+func (s *session) catchUp(ctx context.Context) {
 	s.mu.Lock()
-	was := s.loggedOn
+	pending, was := s.pending, s.loggedOn
+	s.pending = false
 	s.mu.Unlock()
-	if !was {
+	if !pending || !was {
 		return
 	}
 	if err := s.connect(ctx); err != nil {
-		s.d.log.Warn("epbx reconnect on becoming the active relay failed", "agent", s.login, "err", err)
+		s.mu.Lock()
+		s.loggedOn, s.paused = false, false
+		s.mu.Unlock()
+		s.d.log.Warn("epbx reconnect on becoming the active relay failed: the agent logs on again at its next L ON", "agent", s.login, "err", err)
 		return
 	}
 	s.relogon(ctx, "becoming the active relay")

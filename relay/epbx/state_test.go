@@ -1,0 +1,91 @@
+package epbx_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/epbx"
+	"github.com/ctirelay/ctirelay/relay/epbx/epbxfake"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+// cursors is relay_cursor as the stores keep it: positions only move
+// forward.
+type cursors struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (c *cursors) CursorsWithPrefix(_ context.Context, prefix string) ([]relay.Cursor, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []relay.Cursor
+	for n, p := range c.m {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, relay.Cursor{Name: n, Position: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (c *cursors) AdvanceCursors(_ context.Context, cs []relay.Cursor, _ time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	for _, x := range cs {
+		c.m[x.Name] = max(c.m[x.Name], x.Position)
+	}
+	return nil
+}
+
+// The relay that takes over from a dead active one logs on, with their
+// pause, the agents the dead one had logged on (and not those it logged
+// off), before any command of theirs arrives.
+func TestTakeoverRestoresAgents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	state := &cursors{}
+	old := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
+	open(t, old)
+	old.SetActive(true)
+	must(t, old, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, old, "<jose><P><ON><2>$", "<jose><OK>$")
+	must(t, old, "<maria><L><ON>$", "<maria><OK>$")
+	must(t, old, "<maria><L><OFF>$", "<maria><OK>$")
+	// It dies: the hub forgets its connections, and so its logons.
+	e.srv.Forget()
+	_ = old.Close()
+	if _, err := e.sw.Handle(context.Background(), relay.Command{Frame: relay.Frame{"jose", "L", "OFF"}, Login: "jose", Verb: relay.VerbLogon}); err != nil {
+		t.Fatalf("log jose off at the switch: %v", err)
+	}
+
+	next := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
+	open(t, next)
+	next.SetActive(true)
+	wait.For(t, "jose logged on again", func() bool { st := next.Status(); return st.Connections == 1 && st.LoggedOn == 1 })
+	if st, _ := e.sw.Agent("jose"); st != relay.StatePaused {
+		t.Fatalf("jose at the switch: state %d, want paused", st)
+	}
+	if st, _ := e.sw.Agent("maria"); st != relay.StateLoggedOff {
+		t.Fatalf("maria at the switch: state %d, want logged off", st)
+	}
+	must(t, next, "<jose><S>$", "<jose><S><2>$")
+	must(t, next, "<maria><S>$", "<maria><S><0>$")
+	// Its own changes go on from the old relay's stamps.
+	must(t, next, "<jose><P><OFF>$", "<jose><OK>$")
+	third := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
+	e.srv.Forget()
+	_ = next.Close()
+	open(t, third)
+	third.SetActive(true)
+	wait.For(t, "jose logged on by the third relay", func() bool { return third.Status().LoggedOn == 1 })
+	must(t, third, "<jose><S>$", "<jose><S><1>$")
+}
