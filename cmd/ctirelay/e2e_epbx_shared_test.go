@@ -25,8 +25,11 @@ func activeRelays(relays []*relayProc) []int {
 // TestE2EEPBXSharedSwitch: two relays on one PostgreSQL and one
 // `ctirelay sim --epbx`. Only the holder of the switch:epbx lock runs
 // commands and holds jose's connection, so each of the hub's events is
-// journaled once. The active relay is killed with kill -9; the other takes
-// the lock, logs jose on again at its first command and serves him.
+// journaled once. The active relay is killed with kill -9 while jose is
+// paused, and the hub forgets its connection (so jose is logged off there);
+// the other takes the lock, logs jose on again with his pause before any
+// command of his (from what the dead relay saved in relay_cursor) and
+// serves him.
 func TestE2EEPBXSharedSwitch(t *testing.T) { // not parallel: t.Setenv passes the password to the relays
 	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
 	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
@@ -89,17 +92,28 @@ log:
 	if n := len(relays[standby].dispatches()); n != 0 {
 		t.Fatalf("the standby relay sent %d commands to the switch", n)
 	}
+	insert("<jose><P><ON><2>$")
+	wait.Within(t, 30*time.Second, "jose paused", func() bool { return r.replies() >= 6 })
 
-	// kill -9: the lock goes with its database connection; the other relay
-	// takes it, and the dial that follows logs jose on again there.
+	// kill -9: the lock goes with its database connection; the hub forgets
+	// the dead relay's connection (not waiting its DisconnectTimeout), which
+	// logs jose off there. The other relay takes the lock and, unasked,
+	// logs jose on again, paused.
 	relays[active].kill()
+	sim.control(t, "forget")
 	wait.Within(t, 30*time.Second, "the standby relay to take the switch", func() bool {
 		return len(activeRelays(relays[standby:standby+1])) == 1
 	})
-	insert("<jose><A><11><40050501><>$")
+	wait.Within(t, 30*time.Second, "jose logged on again at the switch, paused", func() bool {
+		return sim.tactiumFrame(t, "<jose><S>$") == "<jose><S><2>$"
+	})
+	if n := len(relays[standby].dispatches()); n != 0 {
+		t.Fatalf("the new active relay dispatched %d commands before any was sent", n)
+	}
+	insert("<jose><P><OFF>$", "<jose><A><11><40050501><>$")
 	wait.Within(t, 30*time.Second, "the second call's A and G", func() bool { return events("<jose><A><") >= 2 && events("<jose><G><") >= 2 })
 	insert("<jose><D>$", "<jose><S>$")
-	wait.Within(t, 30*time.Second, "the answers after the takeover", func() bool { return r.replies() >= 8 })
+	wait.Within(t, 30*time.Second, "the answers after the takeover", func() bool { return r.replies() >= 10 })
 	if got := column(t, r.db, "SELECT frame FROM relay_journal WHERE kind = 'reply' ORDER BY id"); got[len(got)-1] != "<jose><S><1>$" {
 		t.Fatalf("replies %q: want jose available after the takeover", got)
 	}

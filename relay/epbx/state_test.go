@@ -63,17 +63,15 @@ func TestTakeoverRestoresAgents(t *testing.T) {
 	// It dies: the hub forgets its connections, and so its logons.
 	e.srv.Forget()
 	_ = old.Close()
-	if _, err := e.sw.Handle(context.Background(), relay.Command{Frame: relay.Frame{"jose", "L", "OFF"}, Login: "jose", Verb: relay.VerbLogon}); err != nil {
-		t.Fatalf("log jose off at the switch: %v", err)
+	if st, _ := e.sw.Agent("jose"); st != relay.StateLoggedOff {
+		t.Fatalf("jose at the switch after his connection went: state %d, want logged off", st)
 	}
 
 	next := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
 	open(t, next)
 	next.SetActive(true)
 	wait.For(t, "jose logged on again", func() bool { st := next.Status(); return st.Connections == 1 && st.LoggedOn == 1 })
-	if st, _ := e.sw.Agent("jose"); st != relay.StatePaused {
-		t.Fatalf("jose at the switch: state %d, want paused", st)
-	}
+	wait.For(t, "jose paused again at the switch", func() bool { st, _ := e.sw.Agent("jose"); return st == relay.StatePaused })
 	if st, _ := e.sw.Agent("maria"); st != relay.StateLoggedOff {
 		t.Fatalf("maria at the switch: state %d, want logged off", st)
 	}

@@ -109,11 +109,22 @@ func (h *Hub) ramal(login string) ramal {
 // Connected does nothing: a connection counts once its Iniciar succeeds.
 func (h *Hub) Connected(c *epbxfake.Conn) {}
 
-// Disconnected forgets a connection that has gone.
+// Disconnected forgets a connection that has gone. The hub's state went
+// with it: an agent with no started connection left is logged off at the
+// switch, as an EPBX forgets the extension of a connection that died (so
+// the relay taking over from a dead one must log its agents on again).
 func (h *Hub) Disconnected(c *epbxfake.Conn) {
 	h.mu.Lock()
+	_, started := h.conns[c.User][c]
 	delete(h.conns[c.User], c)
+	last := started && len(h.conns[c.User]) == 0
+	if last {
+		delete(h.calls, c.User)
+	}
 	h.mu.Unlock()
+	if last {
+		_, _ = h.handle(context.Background(), c.User, "<"+c.User+"><L><OFF>$")
+	}
 }
 
 func (h *Hub) handle(ctx context.Context, login, frame string) ([]relay.Frame, error) {
