@@ -138,7 +138,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.ExtensionDigits = DefaultExtDigits
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		// One client for every agent: the token renewals and SignalR
+		// handshakes of hundreds of agents reuse kept-alive connections
+		// (the default transport keeps 2 per host, so most renewals would
+		// dial, and over TLS handshake, anew).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = min(max(len(agents)/8, 2), 64)
+		c.HTTPClient = &http.Client{Transport: t}
 	}
 	if c.Clock == nil {
 		c.Clock = relay.SystemClock{}
