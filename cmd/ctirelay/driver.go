@@ -14,9 +14,10 @@ import (
 
 // newDriver builds the configured switch driver. locks is the store's: of
 // the relays sharing it, only the holder of relay.LockMonitor listens to a
-// Tactium switch's events. state is the store too: the EPBX driver keeps
-// its agents' logons there for the relay that takes over.
-func newDriver(cfg Config, locks relay.Locker, state epbx.StateStore, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
+// Tactium switch's events. state is the store too (nil in tests): the EPBX
+// driver keeps its agents' logons there for the relay that takes over, and
+// journals the agents it logs on again by itself.
+func newDriver(cfg Config, locks relay.Locker, state relay.Store, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
 	switch cfg.Switch.Driver {
 	case "sim":
 		sw, err := sim.New(simConfig(cfg.Switch.Sim, clock, log))

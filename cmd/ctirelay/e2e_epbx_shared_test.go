@@ -110,6 +110,9 @@ log:
 	if n := len(relays[standby].dispatches()); n != 0 {
 		t.Fatalf("the new active relay dispatched %d commands before any was sent", n)
 	}
+	wait.Within(t, 10*time.Second, "a note of the re-logon in the journal", func() bool {
+		return count(t, r.db, "SELECT count(*) FROM relay_journal WHERE kind = 'note' AND agent = 'jose' AND source_ref = 'relogon'") == 1
+	})
 	insert("<jose><P><OFF>$", "<jose><A><11><40050501><>$")
 	wait.Within(t, 30*time.Second, "the second call's A and G", func() bool { return events("<jose><A><") >= 2 && events("<jose><G><") >= 2 })
 	insert("<jose><D>$", "<jose><S>$")

@@ -94,7 +94,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // newEPBXDriver builds the epbx driver from a validated config.
-func newEPBXDriver(c EPBXConfig, state epbx.StateStore, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
+func newEPBXDriver(c EPBXConfig, st relay.Store, clock relay.Clock, log *slog.Logger) (relay.Driver, error) {
 	agents := make(map[string]epbx.Agent, len(c.Agents))
 	for login, a := range c.Agents {
 		lt, err := epbx.ParseLogonType(a.Logon)
@@ -103,13 +103,17 @@ func newEPBXDriver(c EPBXConfig, state epbx.StateStore, clock relay.Clock, log *
 		}
 		agents[login] = epbx.Agent{Username: a.Username, Password: a.Password, Logon: lt, Target: a.Target, Extension: a.Extension}
 	}
-	d, err := epbx.New(epbx.Config{
+	ec := epbx.Config{
 		BaseURL: c.BaseURL, ClientID: c.ClientID, Hub: c.Hub, TokenIn: signalr.TokenPlace(c.TokenIn),
 		Agents: agents, Pauses: c.Pauses, Available: c.Available, RecordingToken: c.RecordingToken,
 		ReplyTimeout: time.Duration(c.ReplyTimeout), Confirm: time.Duration(c.DialConfirm), ExtensionDigits: c.ExtensionDigits,
 		// The engine runs it under the switch:epbx lock (activeGate).
-		Gated: true, State: state, Clock: clock, Logger: log,
-	})
+		Gated: true, Clock: clock, Logger: log,
+	}
+	if st != nil { // a nil relay.Store must not become a non-nil StateStore
+		ec.State, ec.Notes = st, st
+	}
+	d, err := epbx.New(ec)
 	if err != nil {
 		return nil, fmt.Errorf("switch.epbx: %w", err)
 	}

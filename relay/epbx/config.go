@@ -96,7 +96,11 @@ type Config struct {
 	// that takes over (SetActive(true)) reads them, and logs those agents
 	// on again with their pause; nil: an agent the relay did not log on
 	// itself is logged on again at its next command.
-	State      StateStore
+	State StateStore
+	// Notes, when set, journals each agent the driver logged on again by
+	// itself (after a takeover, a restart or a hub that forgot it), so a
+	// DBA finds it next to the agent's messages.
+	Notes      relay.Notebook
 	HTTPClient *http.Client
 	Clock      relay.Clock
 	Logger     *slog.Logger

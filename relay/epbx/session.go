@@ -355,11 +355,13 @@ func (s *session) relogon(ctx context.Context, why string) {
 	log := s.d.log.With("agent", s.login)
 	if err := s.logon(ctx); err != nil {
 		log.Warn("epbx re-logon failed", "after", why, "err", err)
+		s.note(ctx, "relogon-failed", fmt.Sprintf("EPBX: logging the agent on again after %s failed: %v", why, err))
 		return
 	}
 	if paused && iv != 0 {
 		if _, err := s.invoke(ctx, "AlterarIntervaloTipo", iv); err != nil {
 			log.Warn("epbx pause not restored", "after", why, "interval", iv, "err", err)
+			s.note(ctx, "relogon", fmt.Sprintf("EPBX: logged on again after %s; the pause (interval %d) not restored: %v", why, iv, err))
 			return
 		}
 		s.mu.Lock()
@@ -367,6 +369,26 @@ func (s *session) relogon(ctx context.Context, why string) {
 		s.mu.Unlock()
 	}
 	log.Info("epbx agent logged on again", "after", why, "paused", paused)
+	text := "EPBX: logged on again after " + why
+	if paused && iv != 0 {
+		text += fmt.Sprintf(", paused in interval %d", iv)
+	}
+	s.note(ctx, "relogon", text)
+}
+
+// note journals what the driver did to the agent by itself; a failure is
+// logged only.
+func (s *session) note(ctx context.Context, what, text string) {
+	nb := s.d.cfg.Notes
+	if nb == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateTimeout)
+	defer cancel()
+	n := relay.Note{Agent: s.login, Origin: "epbx", What: what, Text: text}
+	if err := nb.Note(ctx, []relay.Note{n}, s.d.cfg.Clock.Now()); err != nil {
+		s.d.log.Warn("epbx note not journaled", "agent", s.login, "err", err)
+	}
 }
 
 // describe renders an event argument (an exception, a message) as text.

@@ -46,6 +46,25 @@ func (c *cursors) AdvanceCursors(_ context.Context, cs []relay.Cursor, _ time.Ti
 	return nil
 }
 
+// notebook keeps the notes journaled.
+type notebook struct {
+	mu    sync.Mutex
+	notes []relay.Note
+}
+
+func (n *notebook) Note(_ context.Context, notes []relay.Note, _ time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notes = append(n.notes, notes...)
+	return nil
+}
+
+func (n *notebook) all() []relay.Note {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]relay.Note(nil), n.notes...)
+}
+
 // The relay that takes over from a dead active one logs on, with their
 // pause, the agents the dead one had logged on (and not those it logged
 // off), before any command of theirs arrives.
@@ -67,7 +86,8 @@ func TestTakeoverRestoresAgents(t *testing.T) {
 		t.Fatalf("jose at the switch after his connection went: state %d, want logged off", st)
 	}
 
-	next := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
+	notes := &notebook{}
+	next := e.driver(t, func(c *epbx.Config) { c.State, c.Gated, c.Notes = state, true, notes })
 	open(t, next)
 	next.SetActive(true)
 	wait.For(t, "jose logged on again", func() bool { st := next.Status(); return st.Connections == 1 && st.LoggedOn == 1 })
@@ -77,6 +97,9 @@ func TestTakeoverRestoresAgents(t *testing.T) {
 	}
 	must(t, next, "<jose><S>$", "<jose><S><2>$")
 	must(t, next, "<maria><S>$", "<maria><S><0>$")
+	if got := notes.all(); len(got) != 1 || got[0].Agent != "jose" || got[0].What != "relogon" || !strings.Contains(got[0].Text, "interval 2") {
+		t.Errorf("notes %+v, want one relogon for jose, paused in interval 2", got)
+	}
 	// Its own changes go on from the old relay's stamps.
 	must(t, next, "<jose><P><OFF>$", "<jose><OK>$")
 	third := e.driver(t, func(c *epbx.Config) { c.State, c.Gated = state, true })
