@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -268,7 +269,9 @@ func expandEnv(s string) (string, error) {
 			if sub[2] != "" {
 				return sub[3]
 			}
-			missing = append(missing, sub[1])
+			if !slices.Contains(missing, sub[1]) {
+				missing = append(missing, sub[1])
+			}
 			return m
 		}) + comment
 	}

@@ -122,6 +122,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", "log.level"},
 		{"wrong type", "engine:\n  max_attempts: many\n", "max_attempts"},
 		{"missing env", "database:\n  dsn: ${CTIRELAY_TEST_UNSET_VARIABLE}\n", "environment variable CTIRELAY_TEST_UNSET_VARIABLE is not set"},
+		// Named once however often it is used (agents sharing a password).
+		{"missing env twice", "database:\n  dsn: ${CTIRELAY_TEST_UNSET_VARIABLE}\n  schema: ${CTIRELAY_TEST_UNSET_VARIABLE}\n", "environment variable CTIRELAY_TEST_UNSET_VARIABLE is not set"},
 		{"unknown socket key", "bridges:\n  socket:\n    port: 34026\n", `line 3: unknown key "port" in bridges.socket`},
 		{"unknown bridge", "bridges:\n  sockets: {}\n", `unknown key "sockets" in bridges`},
 		{"socket listen", "bridges:\n  socket:\n    listen: \"34026\"\n", `bridges.socket.listen: must be host:port, e.g. 127.0.0.1:34026, or "" to disable the bridge, not "34026"`},
