@@ -93,4 +93,8 @@ type Operators interface {
 	// relay can warn at start-up (and `ctirelay status` show) what would
 	// make the database refuse a message (ColumnWarnings).
 	ERPColumns(ctx context.Context) ([]Column, error)
+	// Backlog reads the ends of T_TTI and dates the oldest of the unread
+	// T_TTO rows, unread being their count (QueueStatus.Outbox, read just
+	// before): see Backlog for how, and BacklogScan for its bound.
+	Backlog(ctx context.Context, unread int64) (Backlog, error)
 }

@@ -12,6 +12,26 @@ EXEC sp_set_session_context @key = N'ctirelay.now', @value = NULL;
 -- read (READCOMMITTEDLOCK, whatever READ_COMMITTED_SNAPSHOT says) that skips
 -- rows an ERP has not committed yet (READPAST) rather than waiting for them.
 SELECT TOP (1) 1 FROM T_TTI WITH (READCOMMITTEDLOCK, READPAST)
+-- ==== backlog_first_output.sql
+-- The oldest output the journal still holds (relay.Backlog, when fewer are
+-- journaled than rows are unread).
+SELECT TOP (1) at FROM relay_journal
+ WHERE direction = 'out' AND error IS NULL AND (kind = 'event' OR (kind = 'reply' AND origin = 'erp'))
+ ORDER BY id
+-- ==== backlog_tti.sql
+-- The ends of T_TTI (relay.Backlog): both 0 when it is empty. Each is one
+-- seek on the primary key; READPAST so rows an ERP has not committed yet
+-- are skipped rather than waited for (as any_tti.sql does).
+SELECT COALESCE((SELECT MIN(IS_TTI) FROM T_TTI WITH (READCOMMITTEDLOCK, READPAST)), 0),
+       COALESCE((SELECT MAX(IS_TTI) FROM T_TTI WITH (READCOMMITTEDLOCK, READPAST)), 0)
+-- ==== backlog_tto.sql
+-- When the oldest unread T_TTO row was written (relay.Backlog): the at of
+-- the n-th newest output journaled (@p1 = n - 1), outputs being what went
+-- to T_TTO: events, and replies to the ERP's commands the database did not
+-- refuse. Read backwards along the clustered key; n is bounded by the caller.
+SELECT at FROM relay_journal
+ WHERE direction = 'out' AND error IS NULL AND (kind = 'event' OR (kind = 'reply' AND origin = 'erp'))
+ ORDER BY id DESC OFFSET @p1 ROWS FETCH NEXT 1 ROWS ONLY
 -- ==== claim.sql
 -- Leases, for @p1 until @p4, up to @p3 commands that are ready at @p2 and
 -- at the head of their agent's queue (fragment/heads.sql). The ordered CTE
