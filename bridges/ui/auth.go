@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -108,10 +107,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admin := true
-	if h.cfg.Auth != nil {
-		groups, ok := h.cfg.Auth.Groups(strings.TrimSpace(r.PostFormValue("token")))
-		admin = ok && slices.Contains(groups, GroupAdmin)
-		if !ok || !admin && !slices.Contains(groups, GroupEvents) {
+	if !h.open() {
+		// The token is checked once, as a bearer token of the bridge's.
+		tr := r.Clone(r.Context())
+		tr.Header = http.Header{"Authorization": {"Bearer " + strings.TrimSpace(r.PostFormValue("token"))}}
+		_, look := h.cfg.Auth.Authorize(tr, GroupEvents)
+		_, act := h.cfg.Auth.Authorize(tr, GroupAdmin)
+		admin = act == http.StatusOK
+		if !admin && look != http.StatusOK {
+			h.log.Info("ui: sign-in refused", "client", r.RemoteAddr)
 			http.Redirect(w, r, "./?failed", http.StatusSeeOther)
 			return
 		}

@@ -269,7 +269,7 @@ func TestBrowserRetryDeadLetter(t *testing.T) {
 			}
 			return []relay.Frame{relay.OK(cmd.Login)}, nil
 		},
-		cfg: Config{Auth: tokens{"s-admin": {GroupAdmin}}}})
+		tokens: testTokens})
 	r.mem.InsertTTI(0, "<fred><L><ON>$")
 	wait.For(t, "the dead letter", func() bool { return len(r.mem.Dead()) == 1 })
 	refuse.Store(false)

@@ -19,6 +19,8 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"time":     func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	"verb":     func(v relay.Verb) string { return string(v) },
 	"deadtext": deadText,
+	"datetime": func(t time.Time) string { return t.Format("2006-01-02 15:04 MST") },
+	"took":     took,
 }).ParseFS(assets, "assets/*.html"))
 
 // snapshot is one summary rendered: the fragments for the first page, and
@@ -29,7 +31,7 @@ type snapshot struct {
 }
 
 // panels are the page's parts a summary replaces, by element id.
-var panels = []string{"health", "queues", "agents", "dead"}
+var panels = []string{"health", "queues", "agents", "dead", "jobs"}
 
 func (h *Handler) render(s summary) (*snapshot, error) {
 	snap := &snapshot{fragments: map[string]template.HTML{}}
@@ -61,6 +63,14 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
+// took is a run's duration: milliseconds under a second.
+func took(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	return age(d)
+}
+
 type pageData struct {
 	CSRF      string
 	Admin     bool
@@ -76,7 +86,7 @@ type pageData struct {
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	sess := h.session(r)
-	if sess == nil && h.cfg.Auth == nil {
+	if sess == nil && h.open() {
 		sess = h.sessions.create(w, r, true)
 	}
 	if sess == nil {
@@ -85,7 +95,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, _ := h.latest()
-	d := pageData{CSRF: sess.csrf, Admin: sess.admin, Open: h.cfg.Auth == nil, Version: h.cfg.Version, Panels: snap.fragments}
+	d := pageData{CSRF: sess.csrf, Admin: sess.admin, Open: h.open(), Version: h.cfg.Version, Panels: snap.fragments}
 	for _, e := range h.tracker.recentEntries() {
 		line, err := renderEntry(e)
 		if err != nil {
@@ -137,11 +147,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnauthorized, "sign in first")
 		return
 	}
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		jsonError(w, http.StatusInternalServerError, "streaming unsupported")
-		return
-	}
+	// Through ResponseController: a mount's writer (the HTTP bridge's
+	// statusWriter) flushes by Unwrap, not by being an http.Flusher.
+	rc := http.NewResponseController(w)
 	var after int64
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		after, _ = strconv.ParseInt(v, 10, 64)
@@ -170,6 +178,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	// fn may be blocked handing an entry on: cancel frees it first.
 	defer func() { cancel(); sub.Close(); <-sub.Done() }()
+	// A stream outlives the server's read and write timeouts (the HTTP
+	// bridge's are a minute or so): it lifts them for itself.
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-store")
@@ -177,7 +189,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	snap, changed := h.latest()
 	fmt.Fprintf(w, "retry: 2000\n\nevent: summary\ndata: %s\n\n", snap.json)
-	fl.Flush()
+	if err := rc.Flush(); err != nil {
+		h.log.Error("ui: stream cannot flush", "err", err)
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,7 +213,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 			}
 			fmt.Fprintf(w, "id: %d\nevent: entry\ndata: %s\n\n", e.ID, line)
 		}
-		fl.Flush()
+		if rc.Flush() != nil {
+			return // the viewer went away
+		}
 	}
 }
 

@@ -5,13 +5,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/store/memstore"
@@ -21,7 +21,17 @@ import (
 // multiply them.
 type countingStore struct {
 	*memstore.Store
-	status, agents, dead, nodes atomic.Int64
+	status, agents, dead, nodes, backlog, runs atomic.Int64
+}
+
+func (c *countingStore) Backlog(ctx context.Context, unread int64) (relay.Backlog, error) {
+	c.backlog.Add(1)
+	return c.Store.Backlog(ctx, unread)
+}
+
+func (c *countingStore) JobRuns(ctx context.Context, job string, limit int) ([]relay.JobRun, error) {
+	c.runs.Add(1)
+	return c.Store.JobRuns(ctx, job, limit)
 }
 
 func (c *countingStore) Status(ctx context.Context, now time.Time) (relay.QueueStatus, error) {
@@ -45,7 +55,8 @@ func (c *countingStore) Nodes(ctx context.Context) ([]relay.Node, error) {
 }
 
 // rig is the dashboard over a memstore, its feed and (optionally) an engine
-// with a fake switch, served by httptest.
+// with a fake switch, mounted at /ui/ on an HTTP bridge as cmd/ctirelay
+// mounts it: the bridge's listener, timeouts and tokens.
 type rig struct {
 	t      testing.TB
 	mem    *memstore.Store
@@ -53,18 +64,29 @@ type rig struct {
 	driver *relaytest.Driver
 	feed   *relay.Feed
 	h      *Handler
-	srv    *httptest.Server
+	bridge *httpbridge.Bridge
+	base   string
 }
+
+// bridgeAuth is the bridge's Authorize, known once the bridge is built
+// (the bridge takes the dashboard among its mounts).
+type bridgeAuth struct{ *httpbridge.Bridge }
 
 type rigOptions struct {
 	engine bool
 	handle func(context.Context, relay.Command) ([]relay.Frame, error) // the fake switch's answers
 	cfg    Config
+	tokens []httpbridge.Token // the bridge's; none: open (on loopback)
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
-	mem := memstore.New()
+	return newRigOn(t, memstore.New(), o)
+}
+
+// newRigOn is newRig over a store already holding rows.
+func newRigOn(t testing.TB, mem *memstore.Store, o rigOptions) *rig {
+	t.Helper()
 	r := &rig{t: t, mem: mem, store: &countingStore{Store: mem}}
 	ctx := context.Background()
 	if err := mem.Heartbeat(ctx, relay.Node{ID: "node-1", Host: "host-a", Version: "v1.2.3", StartedAt: time.Now()}, time.Now()); err != nil {
@@ -92,7 +114,9 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		t.Cleanup(engine.Stop)
 	}
 	cfg := o.cfg
-	cfg.Store, cfg.Nodes, cfg.Feed = r.store, r.store, feed
+	cfg.Store, cfg.Nodes, cfg.Feed, cfg.Runs = r.store, r.store, feed, r.store
+	auth := &bridgeAuth{}
+	cfg.Auth = auth
 	if cfg.Interval == 0 {
 		cfg.Interval = 50 * time.Millisecond
 	}
@@ -107,15 +131,22 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.h = h
-	mux := http.NewServeMux()
-	mux.Handle("/ui/", h)
-	r.srv = httptest.NewServer(mux)
-	t.Cleanup(r.srv.Close)
-	t.Cleanup(h.Stop) // first: it ends the streams srv.Close waits for
+	b, err := httpbridge.New(httpbridge.Config{Addr: "127.0.0.1:0", Store: mem, Feed: feed, Tokens: o.tokens,
+		Mounts: []httpbridge.Mount{{Pattern: "/ui/", Summary: "the operator dashboard", Handler: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.Bridge = b
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.bridge, r.base = b, "http://"+b.ListenAddr().String()
+	t.Cleanup(b.Stop)
+	t.Cleanup(h.Stop) // first: it ends the streams the bridge's Stop waits for
 	return r
 }
 
-func (r *rig) url(path string) string { return r.srv.URL + path }
+func (r *rig) url(path string) string { return r.base + path }
 
 // client is a browser-like client with a cookie jar.
 func (r *rig) client() *http.Client {

@@ -18,6 +18,10 @@ type summary struct {
 	Probes  []probeView
 	Queue   relay.QueueStatus
 	QueueOK bool
+	Backlog backlogView
+	Driver  *driverView // nil: no driver wired
+	Leader  string      // the node holding the scheduler lock, "" when none
+	Jobs    []jobView
 	Chart   chart
 	Agents  []agentView
 	Dead    []relay.DeadLetter
@@ -32,6 +36,43 @@ type nodeView struct {
 }
 
 type probeView struct{ Name, State string }
+
+// backlogView is the ages of the ERP's tables' oldest waiting rows.
+type backlogView struct {
+	OK         bool
+	TTIAge     time.Duration // 0 when T_TTI is empty
+	TTIAtLeast bool          // there before this relay's first look
+	TTOAge     time.Duration
+	TTOKnown   bool // the journal dates it
+	TTOAtLeast bool
+}
+
+type driverView struct {
+	relay.DriverHealth
+	For time.Duration // since Since
+}
+
+// State is the one word the strip shows.
+func (d driverView) State() string {
+	switch {
+	case d.Connected:
+		return "connected"
+	case d.Standby:
+		return "standby"
+	case d.Reconnects > 0 || d.LastError != "":
+		return "reconnecting"
+	}
+	return "connecting"
+}
+
+type jobView struct {
+	Name     string
+	Schedule string
+	Enabled  bool
+	Next     time.Time
+	Last     *relay.JobRun
+	LastAge  time.Duration // since the last run started
+}
 
 type agentView struct {
 	Login     string
@@ -54,6 +95,18 @@ func (h *Handler) compute(ctx context.Context) summary {
 		s.Errors = append(s.Errors, "queue status: "+err.Error())
 	} else {
 		s.Queue, s.QueueOK = q, true
+		if b, err := h.cfg.Store.Backlog(ctx, q.Outbox); err != nil {
+			s.Errors = append(s.Errors, "backlog: "+err.Error())
+		} else {
+			s.Backlog = h.backlog(b, q, now)
+		}
+	}
+	if h.cfg.Driver != nil {
+		d := h.cfg.Driver.Health()
+		s.Driver = &driverView{DriverHealth: d}
+		if !d.Since.IsZero() {
+			s.Driver.For = now.Sub(d.Since)
+		}
 	}
 	if nodes, err := h.cfg.Nodes.Nodes(ctx); err != nil {
 		s.Errors = append(s.Errors, "nodes: "+err.Error())
@@ -61,8 +114,12 @@ func (h *Handler) compute(ctx context.Context) summary {
 		for _, n := range nodes {
 			age := now.Sub(n.HeartbeatAt)
 			s.Nodes = append(s.Nodes, nodeView{Node: n, Age: age, Stale: age > staleAfter})
+			if age <= staleAfter && slices.Contains(n.Holds, relay.LockScheduler) {
+				s.Leader = n.ID
+			}
 		}
 	}
+	s.Jobs = h.jobs(ctx, now, &s.Errors)
 	for _, p := range h.cfg.Probes {
 		s.Probes = append(s.Probes, probeView{Name: p.Name, State: p.State()})
 	}
@@ -347,4 +404,39 @@ func (t *tracker) chart(now time.Time) chart {
 			Label: time.Unix((cur-59+int64(i))*60, 0).UTC().Format("15:04")})
 	}
 	return c
+}
+
+// backlog dates the ERP's tables' oldest rows: T_TTI's from this relay's
+// sightings (arrivals), T_TTO's from the journal (relay.Backlog).
+func (h *Handler) backlog(b relay.Backlog, q relay.QueueStatus, now time.Time) backlogView {
+	v := backlogView{OK: true}
+	v.TTIAge, v.TTIAtLeast = h.arrivals.observe(b.TTIFirst, b.TTILast, now)
+	if q.Outbox > 0 && !b.TTOOldest.IsZero() {
+		v.TTOAge, v.TTOKnown, v.TTOAtLeast = max(now.Sub(b.TTOOldest), 0), true, b.TTOAtLeast
+	}
+	return v
+}
+
+// jobs is each scheduled job's next slot and last run: one read per job.
+func (h *Handler) jobs(ctx context.Context, now time.Time, errs *[]string) []jobView {
+	var out []jobView
+	for _, j := range h.cfg.Jobs {
+		v := jobView{Name: j.Name, Enabled: j.Enabled}
+		v.Schedule = j.Schedule.String()
+		if j.Enabled {
+			v.Next = j.Schedule.Next(now) // zero for a spec with no slot
+		}
+		if h.cfg.Runs != nil {
+			runs, err := h.cfg.Runs.JobRuns(ctx, j.Name, 1)
+			if err != nil {
+				*errs = append(*errs, "job runs: "+err.Error())
+				return out
+			}
+			if len(runs) > 0 {
+				v.Last, v.LastAge = &runs[0], now.Sub(runs[0].StartedAt)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }

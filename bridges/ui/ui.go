@@ -24,6 +24,12 @@ type Store interface {
 	DeadLetters(ctx context.Context, afterID int64, limit int) ([]relay.DeadLetter, error)
 	RetryDead(ctx context.Context, ids []int64, now time.Time) (int, error)
 	DropDead(ctx context.Context, ids []int64) (int, error)
+	Backlog(ctx context.Context, unread int64) (relay.Backlog, error)
+}
+
+// JobRunLister lists scheduled jobs' runs (relay.JobRuns has it).
+type JobRunLister interface {
+	JobRuns(ctx context.Context, job string, limit int) ([]relay.JobRun, error)
 }
 
 // NodeLister lists the running relays (relay.Nodes has it).
@@ -49,12 +55,14 @@ const (
 	GroupAdmin  = "admin"  // actions on dead letters
 )
 
-// Authenticator tells the route groups of the token with this secret; ok is
-// false when no token has it. A nil Authenticator leaves the dashboard open
-// (a loopback listener without tokens), actions included, as the HTTP
-// bridge does.
-type Authenticator interface {
-	Groups(secret string) (groups []string, ok bool)
+// Authorizer checks a bearer token as the HTTP bridge's routes do
+// (*httpbridge.Bridge has it): the token's name and 200, 401 for no valid
+// token, 403 for one not allowed the group. Open reports a bridge without
+// tokens (it then runs on loopback): everyone may look and act, as on the
+// bridge's own routes. A nil Authorizer is open too.
+type Authorizer interface {
+	Authorize(r *http.Request, group string) (name string, status int)
+	Open() bool
 }
 
 // Probe adds one item to the health strip: the switch driver's state, a
@@ -77,7 +85,7 @@ type Config struct {
 	Store  Store
 	Nodes  NodeLister
 	Feed   Feed
-	Auth   Authenticator // nil: open
+	Auth   Authorizer // nil: open
 	Clock  relay.Clock
 	Logger *slog.Logger
 	// Interval between two summaries (DefaultInterval).
@@ -91,6 +99,13 @@ type Config struct {
 	QueryTimeout time.Duration
 	Probes       []Probe
 	Version      string
+	// Driver, when set, is the switch driver's link shown in the health
+	// strip (connected, reconnecting, last error).
+	Driver relay.HealthReporter
+	// Jobs are the scheduled jobs the jobs panel lists, with their last
+	// run from Runs (both optional).
+	Jobs []relay.ScheduledJob
+	Runs JobRunLister
 }
 
 // Handler serves the dashboard under /ui/. Start runs the summary loop and
@@ -105,6 +120,7 @@ type Handler struct {
 	kick     chan struct{}
 	sessions sessions
 	tracker  *tracker
+	arrivals arrivals // when T_TTI's rows were first seen
 
 	mu      sync.Mutex
 	current *snapshot     // the last summary, rendered
@@ -154,6 +170,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux = m
 	return h, nil
 }
+
+// open: no sign-in, and every viewer may act.
+func (h *Handler) open() bool { return h.cfg.Auth == nil || h.cfg.Auth.Open() }
 
 // ServeHTTP implements http.Handler; mount it at /ui/.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

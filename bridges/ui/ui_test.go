@@ -8,12 +8,15 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+	"github.com/ctirelay/ctirelay/store/memstore"
 	"go.uber.org/goleak"
 )
 
@@ -34,7 +37,8 @@ func TestMain(m *testing.M) {
 func TestSummaryOncePerInterval(t *testing.T) {
 	t.Parallel()
 	clock := relaytest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
-	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second}})
+	jobs := testJobs(t)
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Jobs: jobs}})
 	const viewers, rounds = 20, 3
 	var vs []*viewer
 	for range viewers {
@@ -62,11 +66,28 @@ func TestSummaryOncePerInterval(t *testing.T) {
 	}
 	want := int64(1 + rounds) // at Start, then once per interval
 	for name, got := range map[string]int64{"Status": r.store.status.Load(), "Agents": r.store.agents.Load(),
-		"DeadLetters": r.store.dead.Load(), "Nodes": r.store.nodes.Load()} {
+		"DeadLetters": r.store.dead.Load(), "Nodes": r.store.nodes.Load(), "Backlog": r.store.backlog.Load(),
+		"JobRuns per job": r.store.runs.Load() / int64(len(jobs))} {
 		if got != want {
 			t.Errorf("%s called %d times for %d viewers over %d intervals, want %d", name, got, viewers, rounds, want)
 		}
 	}
+}
+
+func testJobs(t testing.TB) []relay.ScheduledJob {
+	t.Helper()
+	var jobs []relay.ScheduledJob
+	for _, j := range []struct {
+		name, spec string
+		enabled    bool
+	}{{"retention", "0 3 * * *", true}, {"dead-retry", "@every 5m", true}, {"agent-sync", "@every 1h", false}} {
+		s, err := relay.ParseSchedule(j.spec, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, relay.ScheduledJob{Name: j.name, Schedule: s, Enabled: j.enabled})
+	}
+	return jobs
 }
 
 const hostile = `<script>window.pwned=1</script>`
@@ -119,17 +140,16 @@ func TestHostileFrameIsText(t *testing.T) {
 	check("the page", page)
 }
 
-type tokens map[string][]string
-
-func (ts tokens) Groups(secret string) ([]string, bool) {
-	g, ok := ts[secret]
-	return g, ok
+var testTokens = []httpbridge.Token{
+	{Name: "noc", Secret: "s-events", Groups: []string{GroupEvents}},
+	{Name: "dba", Secret: "s-admin", Groups: []string{GroupAdmin}},
+	{Name: "erp", Secret: "s-cmd", Groups: []string{"commands"}},
 }
 
 // TestAuth: sign-in, the cookie's attributes, who may stream and act, CSRF.
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, rigOptions{cfg: Config{Auth: tokens{"s-events": {GroupEvents}, "s-admin": {GroupAdmin}, "s-cmd": {"commands"}}}})
+	r := newRig(t, rigOptions{tokens: testTokens})
 	anon := r.client()
 	resp, body := r.get(anon, "/ui/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="token"`) || len(resp.Cookies()) != 0 {
@@ -401,5 +421,185 @@ func TestStreamResumes(t *testing.T) {
 			t.Fatalf("entry id %s, want %d", e.id, want)
 		}
 		want++
+	}
+}
+
+// fakeDriver reports a link state.
+type fakeDriver struct {
+	mu sync.Mutex
+	h  relay.DriverHealth
+}
+
+func (d *fakeDriver) Health() relay.DriverHealth {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.h
+}
+
+func (d *fakeDriver) set(h relay.DriverHealth) {
+	d.mu.Lock()
+	d.h = h
+	d.mu.Unlock()
+}
+
+// panel returns a panel of the latest summary, after a refresh.
+func (r *rig) panel(clock *relaytest.Clock, name string) string {
+	r.t.Helper()
+	_, changed := r.h.latest()
+	if !clock.WaitForWaiters(1, wait.Safety) {
+		r.t.Fatal("the summary loop does not wait for the clock")
+	}
+	clock.Advance(time.Second)
+	select {
+	case <-changed:
+	case <-time.After(wait.Safety):
+		r.t.Fatal("no summary after the interval")
+	}
+	snap, _ := r.h.latest()
+	return string(snap.fragments[name])
+}
+
+// TestHealthShowsTheDriverAndTheLeader: the switch driver's link state
+// (connected, reconnecting with its last error, standby) and the relay
+// holding the scheduler lock.
+func TestHealthShowsTheDriverAndTheLeader(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := relaytest.NewClock(now)
+	d := &fakeDriver{h: relay.DriverHealth{Connected: true, Since: now.Add(-90 * time.Second), Detail: "2 command connections"}}
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Driver: d}})
+	if err := r.mem.Heartbeat(context.Background(), relay.Node{ID: "node-2", Host: "host-b", Version: "v1", Holds: []string{relay.LockScheduler}}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		h    relay.DriverHealth
+		want []string
+	}{
+		{"connected", relay.DriverHealth{Connected: true, Since: now.Add(-90 * time.Second), Detail: "2 command connections"},
+			[]string{`id="driver" class="card"`, "connected", "for 1m3", "2 command connections"}},
+		{"reconnecting", relay.DriverHealth{Since: now.Add(-5 * time.Second), Reconnects: 3, LastError: "dial tcp: <refused>"},
+			[]string{`id="driver" class="card bad"`, "reconnecting", "3 reconnects", "last error: dial tcp: &lt;refused&gt;"}},
+		{"standby", relay.DriverHealth{Standby: true}, []string{`id="driver" class="card"`, "standby"}},
+	} {
+		d.set(tc.h)
+		health := r.panel(clock, "health")
+		for _, w := range tc.want {
+			if !strings.Contains(health, w) {
+				t.Errorf("%s: the health strip lacks %q:\n%s", tc.name, w, health)
+			}
+		}
+		if !strings.Contains(health, `<b>node-2</b> <span class="tag">leader</span>`) || strings.Contains(health, `<b>node-1</b> <span class="tag">`) {
+			t.Errorf("%s: the leader is not node-2 alone:\n%s", tc.name, health)
+		}
+	}
+}
+
+// TestJobsPanel: each job's schedule, next slot and last run.
+func TestJobsPanel(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := relaytest.NewClock(now)
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Jobs: testJobs(t)}})
+	ctx := context.Background()
+	id, err := r.mem.BeginRun(ctx, relay.JobRun{Job: "retention", Slot: now.Add(-7 * time.Hour), Node: "node-1#a", Status: relay.RunRunning,
+		StartedAt: now.Add(-7 * time.Hour), HeartbeatAt: now.Add(-7 * time.Hour)}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mem.UpdateRun(ctx, id, relay.RunFailed, now.Add(-7*time.Hour+1500*time.Millisecond), `{"error":"<boom>"}`); err != nil {
+		t.Fatal(err)
+	}
+	jobs := r.panel(clock, "jobs")
+	for _, w := range []string{
+		"leader: none",
+		`<tr data-job="retention"><td>retention</td><td>0 3 * * *</td><td>2026-12-02 03:00 UTC</td>`,
+		`2026-12-01 03:00 UTC (7h00m ago)</td><td><span class="run failed">failed</span></td><td>1s</td><td>node-1#a</td>`,
+		`<tr data-job="dead-retry"><td>dead-retry</td><td>@every 5m</td><td>2026-12-01 10:05 UTC</td><td colspan="4" class="muted">never run</td>`,
+		`<tr data-job="agent-sync"><td>agent-sync</td><td><span class="muted">disabled</span></td><td>–</td>`,
+	} {
+		if !strings.Contains(jobs, w) {
+			t.Errorf("the jobs panel lacks %q:\n%s", w, jobs)
+		}
+	}
+}
+
+// TestBacklogAges: the oldest pending T_TTI row is dated by when this relay
+// first saw it (at least since the first look for rows already there), the
+// oldest unread T_TTO row by the journal.
+func TestBacklogAges(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := relaytest.NewClock(now)
+	mem := memstore.New()
+	mem.InsertTTI(0, "<ana><S>$") // there before the dashboard starts
+	r := newRigOn(t, mem, rigOptions{cfg: Config{Clock: clock, Interval: time.Second}})
+	age := func(id string) string {
+		q := r.panel(clock, "queues")
+		_, after, ok := strings.Cut(q, `id="`+id+`">`)
+		if !ok {
+			t.Fatalf("no #%s in %s", id, q)
+		}
+		return after[:strings.Index(after, "<")]
+	}
+	if got := age("tti-age"); got != "≥ 1s" {
+		t.Errorf("a row there before the first look: %q", got)
+	}
+	if got := age("tto-age"); got != "–" {
+		t.Errorf("T_TTO empty: %q", got)
+	}
+	// The relay takes the old row; a new one arrives and waits.
+	if _, _, err := mem.Intake(context.Background(), relay.IntakeRequest{Limit: 10, Now: clock.Now()}, relay.ClaimRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	age("tti-age")
+	mem.InsertTTI(0, "<bob><S>$")
+	for range 3 {
+		age("tti-age")
+	}
+	if got := age("tti-age"); got != "3s" {
+		t.Errorf("a row first seen 3 intervals ago: %q", got)
+	}
+	if err := mem.Publish(context.Background(), []relay.Frame{relay.EndCall("ana")}, clock.Now().Add(-90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Publish(context.Background(), []relay.Frame{relay.EndCall("bob")}, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := age("tto-age"); got != "1m31s" {
+		t.Errorf("two unread, the oldest journaled 90s before: %q", got)
+	}
+}
+
+// TestArrivals: sightings of T_TTI's highest id date its lowest.
+func TestArrivals(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type look struct {
+		first, last int64
+		s           int
+		age         int
+		atLeast     bool
+	}
+	for _, tc := range []struct {
+		name  string
+		looks []look
+	}{
+		{"empty", []look{{0, 0, 0, 0, false}, {0, 0, 2, 0, false}}},
+		{"there at the first look", []look{{5, 9, 0, 0, true}, {5, 12, 2, 2, true}}},
+		{"arrived after a look", []look{{0, 0, 0, 0, false}, {7, 7, 2, 0, false}, {7, 9, 4, 2, false}, {8, 11, 6, 2, false}, {10, 11, 8, 2, false}}},
+		{"taken as fast as it comes", []look{{0, 0, 0, 0, false}, {1, 1, 2, 0, false}, {0, 0, 4, 0, false}, {2, 2, 6, 0, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var a arrivals
+			for i, l := range tc.looks {
+				age, atLeast := a.observe(l.first, l.last, at(l.s))
+				if age != time.Duration(l.age)*time.Second || atLeast != l.atLeast {
+					t.Fatalf("look %d (%d..%d at %ds): age %v, at least %v; want %ds, %v", i, l.first, l.last, l.s, age, atLeast, l.age, l.atLeast)
+				}
+			}
+		})
 	}
 }
