@@ -19,7 +19,8 @@ type summary struct {
 	Queue   relay.QueueStatus
 	QueueOK bool
 	Backlog backlogView
-	Driver  *driverView // nil: no driver wired
+	Driver  *driverView // nil: no link state reported
+	Switch  string      // the driver's name
 	Leader  string      // the node holding the scheduler lock, "" when none
 	Jobs    []jobView
 	Chart   chart
@@ -90,7 +91,7 @@ const staleAfter = 30 * time.Second
 
 func (h *Handler) compute(ctx context.Context) summary {
 	now := h.cfg.Clock.Now()
-	s := summary{At: now, Version: h.cfg.Version}
+	s := summary{At: now, Version: h.cfg.Version, Switch: h.cfg.Switch}
 	if q, err := h.cfg.Store.Status(ctx, now); err != nil {
 		s.Errors = append(s.Errors, "queue status: "+err.Error())
 	} else {

@@ -100,8 +100,11 @@ type Config struct {
 	Probes       []Probe
 	Version      string
 	// Driver, when set, is the switch driver's link shown in the health
-	// strip (connected, reconnecting, last error).
+	// strip (connected, reconnecting, last error). Switch names the
+	// driver there ("tactium"); with Switch and no Driver the strip says
+	// the driver does not report its link.
 	Driver relay.HealthReporter
+	Switch string
 	// Jobs are the scheduled jobs the jobs panel lists, with their last
 	// run from Runs (both optional).
 	Jobs []relay.ScheduledJob

@@ -603,3 +603,14 @@ func TestArrivals(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthSaysWhenTheDriverTellsNothing: a driver without Health is
+// named, not left out.
+func TestHealthSaysWhenTheDriverTellsNothing(t *testing.T) {
+	t.Parallel()
+	clock := relaytest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Switch: "tactium"}})
+	if health := r.panel(clock, "health"); !strings.Contains(health, "<b>switch (tactium)</b> <span class=\"muted\">link state not reported by this driver</span>") {
+		t.Fatalf("the health strip:\n%s", health)
+	}
+}

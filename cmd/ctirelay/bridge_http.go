@@ -111,8 +111,9 @@ func (hc HTTPBridgeConfig) validate(bad func(key, format string, a ...any)) {
 }
 
 // newHTTPBridge builds the HTTP bridge on the process's feed. clients
-// reports the other bridges' connections for the metrics.
-func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int) (*httpbridge.Bridge, error) {
+// reports the other bridges' connections for the metrics; mounts are other
+// packages' routes on its listener (the dashboard).
+func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
 	hc := cfg.Bridges.HTTP
 	tlsConfig, err := loadTLS(hc.TLSCert, hc.TLSKey)
 	if err != nil {
@@ -138,7 +139,7 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 	b, err := httpbridge.New(httpbridge.Config{
 		Addr: hc.Listen, Store: db, Feed: feed, Node: node, TLS: tlsConfig, Tokens: tokens,
 		MaxBodyBytes: hc.MaxBodyBytes, WaitMax: time.Duration(hc.WaitMax), Webhooks: hooks,
-		Registry: reg, Metrics: m, Logger: log, Clock: clock,
+		Registry: reg, Metrics: m, Logger: log, Clock: clock, Mounts: mounts,
 		Ready: func(ctx context.Context) error { return ready(ctx, db, driver) },
 	})
 	if err != nil {

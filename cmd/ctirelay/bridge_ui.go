@@ -2,183 +2,131 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"slices"
-	"strconv"
-	"sync"
 	"time"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/bridges/ui"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// UIBridgeConfig is the operator dashboard's own listener, a stand-in until
-// the dashboard mounts at /ui/ on the HTTP bridge (bridges.http), whose
-// listener and tokens it is then to share: this block is to be merged into
-// that one. Disabled by default; 127.0.0.1:8481 is the suggested address.
+// UIBridgeConfig is the operator dashboard: bridges.ui. It is served at
+// /ui/ on the HTTP bridge, behind its listener, TLS and tokens (events to
+// look, admin to act), so it runs only where bridges.http.listen is set.
 type UIBridgeConfig struct {
-	Listen   string    `yaml:"listen"`   // host:port; "" disables the dashboard
-	Tokens   []UIToken `yaml:"tokens"`   // none: open, on a loopback address only
-	Interval Duration  `yaml:"interval"` // between two summaries (2s)
-	TLSCert  string    `yaml:"tls_cert"` // PEM files; both or neither
-	TLSKey   string    `yaml:"tls_key"`
-}
+	Enabled  bool     `yaml:"enabled"`  // true by default
+	Interval Duration `yaml:"interval"` // between two summaries (2s)
 
-// UIToken is a secret and its route groups: events to look, admin to act
-// on dead letters (the HTTP bridge's group names).
-type UIToken struct {
-	Name   string   `yaml:"name"`
-	Secret string   `yaml:"secret"`
-	Groups []string `yaml:"groups"`
+	// The stand-in listener's keys, refused with where they went.
+	Listen string `yaml:"listen"`
+	Tokens any    `yaml:"tokens"`
 }
-
-// UIDefaultAddr is the address the documentation suggests.
-const UIDefaultAddr = "127.0.0.1:8481"
 
 func (uc UIBridgeConfig) validate(bad func(key, format string, a ...any)) {
-	if uc.Listen == "" {
-		return
+	if uc.Listen != "" {
+		bad("bridges.ui.listen", "is gone: the dashboard is served at /ui/ on bridges.http.listen")
 	}
-	host, port, err := net.SplitHostPort(uc.Listen)
-	if err != nil || port == "" {
-		bad("bridges.ui.listen", "must be host:port, e.g. %s, or \"\" to disable the dashboard, not %q", UIDefaultAddr, uc.Listen)
-		return
+	if uc.Tokens != nil {
+		bad("bridges.ui.tokens", "are gone: the dashboard signs in with bridges.http.tokens (events to look, admin to act)")
 	}
-	if len(uc.Tokens) == 0 && !isLoopback(host) {
-		bad("bridges.ui.tokens", "are needed when bridges.ui.listen is not a loopback address (%q)", uc.Listen)
-	}
-	for i, t := range uc.Tokens {
-		key := "bridges.ui.tokens[" + strconv.Itoa(i) + "]"
-		if len(t.Secret) < 16 {
-			bad(key+".secret", "must be at least 16 characters")
-		}
-		if len(t.Groups) == 0 {
-			bad(key+".groups", "must name events or admin")
-		}
-		for _, g := range t.Groups {
-			if g != ui.GroupEvents && g != ui.GroupAdmin {
-				bad(key+".groups", "must be events or admin, not %q", g)
-			}
-		}
-	}
-	if (uc.TLSCert == "") != (uc.TLSKey == "") {
-		bad("bridges.ui.tls_cert", "tls_cert and tls_key go together")
+	if uc.Interval < 0 {
+		bad("bridges.ui.interval", "must not be negative")
 	}
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// bridgeAuth is the HTTP bridge's token check for the dashboard's sign-in,
+// bound once the bridge is built (the bridge takes the dashboard among its
+// mounts, so it is built after it).
+type bridgeAuth struct{ *httpbridge.Bridge }
 
-// uiTokens checks secrets by their SHA-256 in constant time, against every
-// token, as the HTTP bridge does.
-type uiTokens []struct {
-	sum    [32]byte
-	groups []string
-}
-
-func (ts uiTokens) Groups(secret string) ([]string, bool) {
-	sum := sha256.Sum256([]byte(secret))
-	found := -1
-	for i := range ts {
-		if subtle.ConstantTimeCompare(sum[:], ts[i].sum[:]) == 1 {
-			found = i
-		}
-	}
-	if found < 0 {
-		return nil, false
-	}
-	return slices.Clone(ts[found].groups), true
-}
-
-// uiBridge serves the dashboard on its own listener.
-type uiBridge struct {
+// dashboard is the dashboard's handler and what it mounts on the bridge.
+type dashboard struct {
 	h    *ui.Handler
-	srv  *http.Server
-	addr string
+	auth *bridgeAuth
 	log  *slog.Logger
-	life relay.StartStop
-	ln   net.Listener
-	wg   sync.WaitGroup
+	tls  bool
 }
 
-func newUIBridge(cfg Config, db relay.Store, feed *relay.Feed, clock relay.Clock, log *slog.Logger, probes []ui.Probe) (*uiBridge, error) {
+// newDashboard builds the dashboard; nil when bridges.ui.enabled is false.
+// probes are the other bridges' items for its health strip.
+func newDashboard(cfg Config, db database, feed *relay.Feed, driver relay.Driver, clock relay.Clock, log *slog.Logger, probes []ui.Probe) (*dashboard, error) {
 	uc := cfg.Bridges.UI
-	tlsConfig, err := loadTLS(uc.TLSCert, uc.TLSKey)
+	if !uc.Enabled {
+		return nil, nil
+	}
+	jobs, err := cfg.scheduledJobs(db, clock, log)
 	if err != nil {
-		return nil, fmt.Errorf("bridges.ui.tls_cert: %w", err)
-	}
-	var auth ui.Authenticator
-	if len(uc.Tokens) > 0 {
-		var ts uiTokens
-		for _, t := range uc.Tokens {
-			ts = append(ts, struct {
-				sum    [32]byte
-				groups []string
-			}{sha256.Sum256([]byte(t.Secret)), t.Groups})
-		}
-		auth = ts
-	}
-	h, err := ui.New(ui.Config{Store: db, Nodes: db, Feed: feed, Auth: auth, Clock: clock, Logger: log,
-		Interval: time.Duration(uc.Interval), Probes: probes, Version: versionString()})
-	if err != nil {
-		return nil, fmt.Errorf("bridges.ui: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/ui/", h)
-	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
-	return &uiBridge{h: h, addr: uc.Listen, log: log, srv: &http.Server{Handler: mux, TLSConfig: tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}}, nil
-}
-
-func (b *uiBridge) Start(ctx context.Context) error { return b.life.Start(ctx, b.start) }
-
-func (b *uiBridge) start(ctx context.Context) (func(), error) {
-	ln, err := net.Listen("tcp", b.addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	if err := b.h.Start(ctx); err != nil {
-		ln.Close()
 		return nil, err
 	}
-	b.ln = ln
-	b.wg.Go(func() {
-		var err error
-		if b.srv.TLSConfig != nil {
-			err = b.srv.ServeTLS(ln, "", "")
-		} else {
-			err = b.srv.Serve(ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("bridges.ui: serve", "err", err)
-		}
-	})
-	b.log.Info("dashboard listening", "addr", ln.Addr().String())
-	return func() {
-		b.h.Stop() // ends the streams Shutdown would wait for
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.srv.Shutdown(sctx)
-		b.wg.Wait()
-	}, nil
+	auth := &bridgeAuth{}
+	h, err := ui.New(ui.Config{Store: db, Nodes: db, Feed: feed, Auth: auth, Clock: clock, Logger: log.With("bridge", "ui"),
+		Interval: time.Duration(uc.Interval), Probes: probes, Version: versionString(),
+		Driver: driverHealth(driver), Switch: cfg.Switch.Driver, Jobs: jobs, Runs: db})
+	if err != nil {
+		return nil, err
+	}
+	return &dashboard{h: h, auth: auth, log: log, tls: cfg.Bridges.HTTP.TLSCert != ""}, nil
 }
 
-// Quiesce does nothing: the dashboard takes no commands.
-func (b *uiBridge) Quiesce() {}
+// mounts are the dashboard's routes on the HTTP bridge: /ui/, and / sending
+// a browser there. Group "": the dashboard checks tokens itself (a sign-in
+// form, then a cookie, as EventSource cannot send a header).
+func (d *dashboard) mounts() []httpbridge.Mount {
+	if d == nil {
+		return nil
+	}
+	return []httpbridge.Mount{
+		{Pattern: "/ui/", Summary: "the operator dashboard (docs/dashboard.md)", Handler: d.h},
+		{Pattern: "GET /{$}", Summary: "redirects to /ui/", Handler: http.RedirectHandler("/ui/", http.StatusFound)},
+	}
+}
 
-func (b *uiBridge) Stop() { b.life.Stop() }
+// driverHealth is the driver's link for the health strip: its Health, or
+// for a driver that only tells Connected, that alone; nil when it tells
+// neither.
+func driverHealth(d relay.Driver) relay.HealthReporter {
+	switch d := d.(type) {
+	case relay.HealthReporter:
+		return d
+	case interface{ Connected() bool }:
+		return connectedOnly{d}
+	}
+	return nil
+}
 
-// ListenAddr is the bound address (after Start).
-func (b *uiBridge) ListenAddr() net.Addr { return b.ln.Addr() }
+type connectedOnly struct{ c interface{ Connected() bool } }
+
+func (c connectedOnly) Health() relay.DriverHealth {
+	return relay.DriverHealth{Connected: c.c.Connected()}
+}
+
+// httpWithDashboard runs the HTTP bridge and the dashboard mounted on it:
+// the dashboard starts first (its first summary ready for the first page)
+// and stops first, ending its streams, which the bridge's shutdown would
+// otherwise wait for.
+type httpWithDashboard struct {
+	*httpbridge.Bridge
+	d *dashboard
+}
+
+func (b httpWithDashboard) Start(ctx context.Context) error {
+	if err := b.d.h.Start(ctx); err != nil {
+		return err
+	}
+	if err := b.Bridge.Start(ctx); err != nil {
+		b.d.h.Stop()
+		return err
+	}
+	scheme := "http"
+	if b.d.tls {
+		scheme = "https"
+	}
+	b.d.log.Info("dashboard at "+scheme+"://"+b.ListenAddr().String()+"/ui/", "bridge", "ui", "open", b.Open())
+	return nil
+}
+
+func (b httpWithDashboard) Stop() {
+	b.d.h.Stop()
+	b.Bridge.Stop()
+}

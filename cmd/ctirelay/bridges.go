@@ -48,17 +48,6 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 		}})
 		clients["socket"] = func() int { return b.Stats().Connections }
 	}
-	if cfg.Bridges.HTTP.Listen != "" {
-		b, err := newHTTPBridge(cfg, db, feed, driver, node, clock, log, clients)
-		if err == nil {
-			err = b.Start(ctx)
-		}
-		if err != nil {
-			out.stop()
-			return nil, fmt.Errorf("bridges.http: %w", err)
-		}
-		out = append(out, b)
-	}
 	if cfg.Bridges.CRM.Listen != "" {
 		b, err := newCRMBridge(cfg, db, feed, driver, clock, log)
 		if err == nil {
@@ -82,19 +71,38 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 		out = append(out, b)
 		probes = append(probes, ui.Probe{Name: "file bridge", State: func() string { return fileBridgeState(b.Stats()) }})
 	}
-	// Last, so its health strip can show the others.
-	if cfg.Bridges.UI.Listen != "" {
-		b, err := newUIBridge(cfg, db, feed, clock, log, probes)
-		if err == nil {
-			err = b.Start(ctx)
-		}
+	// Last, so the dashboard mounted on it can show the others.
+	if cfg.Bridges.HTTP.Listen != "" {
+		b, err := startHTTPBridge(ctx, cfg, db, feed, driver, node, clock, log, clients, probes)
 		if err != nil {
 			out.stop()
-			return nil, fmt.Errorf("bridges.ui: %w", err)
+			return nil, fmt.Errorf("bridges.http: %w", err)
 		}
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// startHTTPBridge starts the HTTP bridge with the dashboard (bridges.ui)
+// mounted at /ui/.
+func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, probes []ui.Probe) (bridgeRunner, error) {
+	dash, err := newDashboard(cfg, db, feed, driver, clock, log, probes)
+	if err != nil {
+		return nil, fmt.Errorf("bridges.ui: %w", err)
+	}
+	b, err := newHTTPBridge(cfg, db, feed, driver, node, clock, log, clients, dash.mounts()...)
+	if err != nil {
+		return nil, err
+	}
+	var r bridgeRunner = b
+	if dash != nil {
+		dash.auth.Bridge = b
+		r = httpWithDashboard{Bridge: b, d: dash}
+	}
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (bs bridges) quiesce() {

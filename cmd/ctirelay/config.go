@@ -215,7 +215,7 @@ func DefaultConfig() Config {
 			Seed: 1, InboundPerMinute: 0, RingTime: Duration(2 * time.Second),
 			TalkTime: Duration(20 * time.Second), WrapUp: Duration(0),
 		}},
-		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}, HTTP: HTTPBridgeConfig{Listen: httpbridge.DefaultAddr}},
+		Bridges: BridgesConfig{Socket: SocketBridgeConfig{Listen: socket.DefaultAddr}, HTTP: HTTPBridgeConfig{Listen: httpbridge.DefaultAddr}, UI: UIBridgeConfig{Enabled: true}},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Jobs:    defaultJobs(),
 	}
