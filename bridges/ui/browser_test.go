@@ -162,7 +162,21 @@ func noConsoleErrors(t *testing.T, msgs []chromedp.ConsoleMessage) {
 // sideways scrolling at a desktop's and a phone's size, and (with -update)
 // writes the screenshots the README shows.
 func TestBrowserScreenshot(t *testing.T) {
-	r := newRig(t, rigOptions{engine: true})
+	d := &fakeDriver{h: relay.DriverHealth{Connected: true, Since: time.Now().Add(-42 * time.Minute), Detail: "command and monitoring connections up"}}
+	r := newRig(t, rigOptions{engine: true, cfg: Config{Jobs: testJobs(t), Driver: d, Switch: "tactium"}})
+	now := time.Now()
+	// node-1 leads: it holds the scheduler lock.
+	if err := r.mem.Heartbeat(context.Background(), relay.Node{ID: "node-1", Host: "host-a", Version: "v1.2.3", StartedAt: now, Holds: []string{relay.LockScheduler}}, now); err != nil {
+		t.Fatal(err)
+	}
+	id, err := r.mem.BeginRun(context.Background(), relay.JobRun{Job: "dead-retry", Slot: now.Add(-3 * time.Minute), Node: "node-1#5385fa12", Status: relay.RunRunning,
+		StartedAt: now.Add(-3 * time.Minute), HeartbeatAt: now.Add(-3 * time.Minute)}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mem.UpdateRun(context.Background(), id, relay.RunOK, now.Add(-3*time.Minute+40*time.Millisecond), `{}`); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []string{"<ana><L><ON>$", "<ana><S>$", "<bruno><L><ON>$", "<bruno><P><ON><2>$", "<carla><L><ON>$", "<carla><BOGUS>$"} {
 		r.mem.InsertTTI(0, f)
 	}
@@ -181,7 +195,8 @@ func TestBrowserScreenshot(t *testing.T) {
 			if w := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 				t.Errorf("the page is %dpx wider than a %dpx window", w, size.width)
 			}
-			for _, id := range []string{"health", "queues", "agents", "journal", "dead"} {
+			evalFor(t, ctx, "the driver and the jobs", `!!document.getElementById("driver") && document.querySelectorAll("#jobs tr[data-job]").length === 3`)
+			for _, id := range []string{"health", "queues", "agents", "journal", "dead", "jobs"} {
 				if !eval[bool](t, ctx, fmt.Sprintf(`(() => { const r = document.getElementById(%q).closest("section").getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth + 1 })()`, id)) {
 					t.Errorf("#%s is hidden or cut off at %dx%d", id, size.width, size.height)
 				}
@@ -194,6 +209,13 @@ func TestBrowserScreenshot(t *testing.T) {
 				}
 				if err := os.WriteFile(filepath.Join("..", "..", "docs", "ui-"+size.name+".png"), png, 0o644); err != nil {
 					t.Fatal(err)
+				}
+				if dir := os.Getenv("CTIRELAY_UI_FULLPAGE"); dir != "" { // the whole page, to look at
+					full, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = os.WriteFile(filepath.Join(dir, "ui-"+size.name+"-full.png"), full, 0o644)
 				}
 			}
 		})
