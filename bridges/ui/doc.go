@@ -3,11 +3,11 @@
 // with go:embed, served under /ui/.
 //
 // It is an http.Handler over small interfaces (the feed, the store's
-// operator views, the node list, a clock, an authenticator), so it mounts on
-// any listener: the HTTP bridge's, or the stand-in `bridges.ui.listen` of
-// cmd/ctirelay until the two are merged.
+// operator views, the node list, a clock, the HTTP bridge's token check),
+// mounted at /ui/ on the HTTP bridge's listener (httpbridge.Config.Mounts,
+// with no group: it signs viewers in itself, with Bridge.Authorize).
 //
-// The summary (health, queues, agents, dead letters) is computed once per
+// The summary (health, queues, agents, dead letters, jobs) is computed once per
 // interval on the server, rendered once, and the same bytes are pushed to
 // every viewer: twenty tabs cost the database what one does. The live
 // journal comes from the feed (one reader for every subscriber), and the
