@@ -27,7 +27,7 @@ func (uc UIBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	if uc.Listen != "" {
 		bad("bridges.ui.listen", "is gone: the dashboard is served at /ui/ on bridges.http.listen")
 	}
-	if uc.Tokens != nil {
+	if l, empty := uc.Tokens.([]any); uc.Tokens != nil && !(empty && len(l) == 0) {
 		bad("bridges.ui.tokens", "are gone: the dashboard signs in with bridges.http.tokens (events to look, admin to act)")
 	}
 	if uc.Interval < 0 {

@@ -29,6 +29,7 @@ func TestUIBridgeConfig(t *testing.T) {
 		{"interval", "bridges:\n  ui:\n    interval: 5s\n", "", true},
 		{"negative interval", "bridges:\n  ui:\n    interval: -1s\n", "negative duration", true},
 		{"the old listener", "bridges:\n  ui:\n    listen: 127.0.0.1:8481\n", "bridges.ui.listen: is gone: the dashboard is served at /ui/ on bridges.http.listen", true},
+		{"the old keys, empty", "bridges:\n  ui:\n    listen: \"\"\n    tokens: []\n", "", true},
 		{"the old tokens", "bridges:\n  ui:\n    tokens:\n      - {name: noc, secret: x, groups: [events]}\n", "bridges.ui.tokens: are gone", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
