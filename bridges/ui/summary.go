@@ -36,7 +36,10 @@ type nodeView struct {
 	Stale bool
 }
 
-type probeView struct{ Name, State string }
+type probeView struct {
+	Name, State string
+	Bad         bool
+}
 
 // backlogView is the ages of the ERP's tables' oldest waiting rows.
 type backlogView struct {
@@ -122,7 +125,13 @@ func (h *Handler) compute(ctx context.Context) summary {
 	}
 	s.Jobs = h.jobs(ctx, now, &s.Errors)
 	for _, p := range h.cfg.Probes {
-		s.Probes = append(s.Probes, probeView{Name: p.Name, State: p.State()})
+		v := probeView{Name: p.Name}
+		if p.Check != nil {
+			v.State, v.Bad = p.Check()
+		} else {
+			v.State = p.State()
+		}
+		s.Probes = append(s.Probes, v)
 	}
 	agents, err := h.cfg.Store.Agents(ctx, now)
 	if err != nil {

@@ -65,11 +65,14 @@ type Authorizer interface {
 	Open() bool
 }
 
-// Probe adds one item to the health strip: the switch driver's state, a
-// bridge's clients. State is called once per interval.
+// Probe adds one item to the health strip: a bridge's clients, a webhook
+// endpoint. State (or Check) is called once per interval.
 type Probe struct {
 	Name  string
 	State func() string
+	// Check, when set, is used instead of State and also tells whether the
+	// item is in trouble (shown in red): a disabled webhook.
+	Check func() (state string, bad bool)
 }
 
 // Defaults of Config.

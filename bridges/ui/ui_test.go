@@ -605,12 +605,22 @@ func TestArrivals(t *testing.T) {
 }
 
 // TestHealthSaysWhenTheDriverTellsNothing: a driver without Health is
-// named, not left out.
+// named, not left out; probes in trouble are shown so.
 func TestHealthSaysWhenTheDriverTellsNothing(t *testing.T) {
 	t.Parallel()
 	clock := relaytest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
-	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Switch: "tactium"}})
-	if health := r.panel(clock, "health"); !strings.Contains(health, "<b>switch (tactium)</b> <span class=\"muted\">link state not reported by this driver</span>") {
-		t.Fatalf("the health strip:\n%s", health)
+	r := newRig(t, rigOptions{cfg: Config{Clock: clock, Interval: time.Second, Switch: "tactium", Probes: []Probe{
+		{Name: "webhook crm", Check: func() (string, bool) { return "disabled, 12 behind", true }},
+		{Name: "socket bridge", State: func() string { return "2 clients" }},
+	}}})
+	health := r.panel(clock, "health")
+	for _, w := range []string{
+		"<b>switch (tactium)</b> <span class=\"muted\">link state not reported by this driver</span>",
+		`<div class="card bad"><b>webhook crm</b><br>disabled, 12 behind</div>`,
+		`<div class="card"><b>socket bridge</b><br>2 clients</div>`,
+	} {
+		if !strings.Contains(health, w) {
+			t.Errorf("the health strip lacks %q:\n%s", w, health)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,6 +60,7 @@ func newDashboard(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 	if err != nil {
 		return nil, err
 	}
+	probes = append(probes, webhookProbes(cfg, db, feed)...)
 	auth := &bridgeAuth{}
 	h, err := ui.New(ui.Config{Store: db, Nodes: db, Feed: feed, Auth: auth, Clock: clock, Logger: log.With("bridge", "ui"),
 		Interval: time.Duration(uc.Interval), Probes: probes, Version: versionString(),
@@ -67,6 +69,32 @@ func newDashboard(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		return nil, err
 	}
 	return &dashboard{h: h, auth: auth, log: log, tls: cfg.Bridges.HTTP.TLSCert != ""}, nil
+}
+
+// webhookProbes show each webhook endpoint in the health strip as
+// `ctirelay webhooks list` does, from relay_cursor: enabled or disabled,
+// and how many journal entries it is behind what the feed has read.
+func webhookProbes(cfg Config, db database, feed *relay.Feed) []ui.Probe {
+	var out []ui.Probe
+	for _, w := range cfg.Bridges.HTTP.Webhooks {
+		out = append(out, ui.Probe{Name: "webhook " + w.Name, Check: func() (string, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			cs, err := httpbridge.ReadControl(ctx, db, w.Name)
+			if err != nil {
+				return "unknown: " + err.Error(), true
+			}
+			state := "enabled"
+			if cs.Disabled {
+				state = "disabled (ctirelay webhooks enable " + w.Name + ")"
+			}
+			if !cs.Found {
+				return state + ", nothing delivered yet", cs.Disabled
+			}
+			return fmt.Sprintf("%s, %d behind", state, max(feed.Position()-cs.Position, 0)), cs.Disabled
+		}})
+	}
+	return out
 }
 
 // mounts are the dashboard's routes on the HTTP bridge: /ui/, and / sending

@@ -81,7 +81,9 @@ bridges:
     tokens:
       - {name: noc, secret: %s, groups: [events]}
       - {name: dba, secret: %s, groups: [admin]}
-`, swAddr, httpAddr, e2eTokenNOC, e2eTokenDBA))
+    webhooks:
+      - {name: crm, url: "http://127.0.0.1:9/hook", secret: %s, kinds: [reply]}
+`, swAddr, httpAddr, e2eTokenNOC, e2eTokenDBA, e2eWebhookSecret))
 	relay := startRelay(t, dir, "--config", cfg, "--http-listen", httpAddr)
 	base := "http://" + httpAddr
 	if !strings.Contains(relay.logText(), "dashboard at "+base+"/ui/") {
@@ -187,7 +189,7 @@ bridges:
 		return name == "summary" && strings.Contains(lastSummary["dead"], `data-action="retry"`)
 	})
 	if q := lastSummary["queues"]; !strings.Contains(q, `id="tto-age"`) || !strings.Contains(lastSummary["jobs"], `data-job="retention"`) ||
-		!strings.Contains(lastSummary["health"], "switch (tactium)") {
+		!strings.Contains(lastSummary["health"], "switch (tactium)") || !strings.Contains(lastSummary["health"], "<b>webhook crm</b><br>enabled") {
 		t.Fatalf("the summary lacks the ages, jobs or switch:\n%v", lastSummary)
 	}
 	deadID := func() int64 {
