@@ -64,7 +64,7 @@ func newDashboard(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 	auth := &bridgeAuth{}
 	h, err := ui.New(ui.Config{Store: db, Nodes: db, Feed: feed, Auth: auth, Clock: clock, Logger: log.With("bridge", "ui"),
 		Interval: time.Duration(uc.Interval), Probes: probes, Version: versionString(),
-		Driver: driverHealth(driver), Switch: cfg.Switch.Driver, Jobs: jobs, Runs: db})
+		Driver: driver, Switch: cfg.Switch.Driver, Jobs: jobs, Runs: db})
 	if err != nil {
 		return nil, err
 	}
@@ -108,25 +108,6 @@ func (d *dashboard) mounts() []httpbridge.Mount {
 		{Pattern: "/ui/", Summary: "the operator dashboard (docs/dashboard.md)", Handler: d.h},
 		{Pattern: "GET /{$}", Summary: "redirects to /ui/", Handler: http.RedirectHandler("/ui/", http.StatusFound)},
 	}
-}
-
-// driverHealth is the driver's link for the health strip: its Health, or
-// for a driver that only tells Connected, that alone; nil when it tells
-// neither.
-func driverHealth(d relay.Driver) relay.HealthReporter {
-	switch d := d.(type) {
-	case relay.HealthReporter:
-		return d
-	case interface{ Connected() bool }:
-		return connectedOnly{d}
-	}
-	return nil
-}
-
-type connectedOnly struct{ c interface{ Connected() bool } }
-
-func (c connectedOnly) Health() relay.DriverHealth {
-	return relay.DriverHealth{Connected: c.c.Connected()}
 }
 
 // httpWithDashboard runs the HTTP bridge and the dashboard mounted on it:

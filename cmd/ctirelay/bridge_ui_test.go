@@ -188,6 +188,9 @@ bridges:
 	saw("the dead letter", func(name, data string) bool {
 		return name == "summary" && strings.Contains(lastSummary["dead"], `data-action="retry"`)
 	})
+	if h := lastSummary["health"]; !strings.Contains(h, `id="driver" class="card bad"><b>switch (tactium)</b>`) || !strings.Contains(h, "last error: ") {
+		t.Fatalf("the health strip does not show the switch down:\n%s", h)
+	}
 	if q := lastSummary["queues"]; !strings.Contains(q, `id="tto-age"`) || !strings.Contains(lastSummary["jobs"], `data-job="retention"`) ||
 		!strings.Contains(lastSummary["health"], "switch (tactium)") || !strings.Contains(lastSummary["health"], "<b>webhook crm</b><br>enabled") {
 		t.Fatalf("the summary lacks the ages, jobs or switch:\n%v", lastSummary)
@@ -229,8 +232,9 @@ bridges:
 		}
 		return false
 	})
-	saw("the dead letter gone", func(name, data string) bool {
-		return name == "summary" && !strings.Contains(lastSummary["dead"], "data-id=")
+	saw("the dead letter gone, the switch connected", func(name, data string) bool {
+		return name == "summary" && !strings.Contains(lastSummary["dead"], "data-id=") &&
+			strings.Contains(lastSummary["health"], `<span class="driver-state">connected</span>`)
 	})
 	cancel()
 	relay.stop()
