@@ -11,6 +11,7 @@ import (
 func init() {
 	register("BacklogDatesTheOldestUnreadOutput", backlog)
 	register("BacklogSkipsRefusedOutputs", backlogRefused)
+	register("BacklogReadsBackBacklogScanOutputsAtMost", backlogBounded)
 }
 
 func (e *env) backlog(t *testing.T, unread int64) relay.Backlog {
@@ -73,4 +74,22 @@ func backlogRefused(t *testing.T, e *env) {
 		t.Fatalf("T_TTO holds %d rows", n)
 	}
 	equal(t, "the written event", e.backlog(t, 1), relay.Backlog{TTOOldest: t0})
+}
+
+// Past relay.BacklogScan unread rows, the read stops there and says the
+// oldest is older still.
+func backlogBounded(t *testing.T, e *env) {
+	ctx := context.Background()
+	if err := e.Store.Publish(ctx, []relay.Frame{relay.EndCall("ana")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	events := make([]relay.Frame, relay.BacklogScan)
+	for i := range events {
+		events[i] = relay.EndCall("bob")
+	}
+	if err := e.Store.Publish(ctx, events, at(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "every output unread", e.backlog(t, relay.BacklogScan+1), relay.Backlog{TTOOldest: at(time.Second), TTOAtLeast: true})
+	equal(t, "as many unread as the bound", e.backlog(t, relay.BacklogScan), relay.Backlog{TTOOldest: at(time.Second)})
 }
