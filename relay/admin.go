@@ -97,4 +97,8 @@ type Operators interface {
 	// T_TTO rows, unread being their count (QueueStatus.Outbox, read just
 	// before): see Backlog for how, and BacklogScan for its bound.
 	Backlog(ctx context.Context, unread int64) (Backlog, error)
+	// Command is one command by inbox id: its state, its replies from the
+	// journal, its dead letter's reason; found is false when neither the
+	// inbox, relay_dead nor the journal knows it (never queued, or pruned).
+	Command(ctx context.Context, inboxID int64) (rec CommandRecord, found bool, err error)
 }
