@@ -257,3 +257,12 @@ ALTER TABLE cti.ctr_node ADD holds nvarchar(1000) NOT NULL CONSTRAINT ctr_node_h
 ALTER TABLE cti.ctr_journal DROP CONSTRAINT ctr_journal_kind_ck;
 ALTER TABLE cti.ctr_journal WITH NOCHECK ADD CONSTRAINT ctr_journal_kind_ck
     CHECK (kind IN ('command', 'rejected', 'reply', 'event', 'note'));
+
+-- 0004 journal_by_inbox
+-- ctirelay schema, step 4 (SQL Server): find a command's journal rows and
+-- dead letter by its inbox id (GET /v1/commands/{id}, whatever its source),
+-- as PostgreSQL's step 11 and SQLite's step 6. Filtered: events (no inbox
+-- id) are not indexed; inbox ids grow with the journal, so inserts land at
+-- the index's right edge.
+CREATE INDEX ctr_journal_inbox ON cti.ctr_journal (inbox_id) WHERE inbox_id IS NOT NULL;
+CREATE INDEX ctr_dead_inbox ON cti.ctr_dead (inbox_id) WHERE inbox_id IS NOT NULL;

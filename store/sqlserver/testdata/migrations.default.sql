@@ -256,3 +256,12 @@ ALTER TABLE relay_node ADD holds nvarchar(1000) NOT NULL CONSTRAINT relay_node_h
 ALTER TABLE relay_journal DROP CONSTRAINT relay_journal_kind_ck;
 ALTER TABLE relay_journal WITH NOCHECK ADD CONSTRAINT relay_journal_kind_ck
     CHECK (kind IN ('command', 'rejected', 'reply', 'event', 'note'));
+
+-- 0004 journal_by_inbox
+-- ctirelay schema, step 4 (SQL Server): find a command's journal rows and
+-- dead letter by its inbox id (GET /v1/commands/{id}, whatever its source),
+-- as PostgreSQL's step 11 and SQLite's step 6. Filtered: events (no inbox
+-- id) are not indexed; inbox ids grow with the journal, so inserts land at
+-- the index's right edge.
+CREATE INDEX relay_journal_inbox ON relay_journal (inbox_id) WHERE inbox_id IS NOT NULL;
+CREATE INDEX relay_dead_inbox ON relay_dead (inbox_id) WHERE inbox_id IS NOT NULL;

@@ -93,6 +93,26 @@ OUTPUT inserted.id, inserted.source, inserted.source_ref, inserted.agent, insert
        inserted.attempts, inserted.enqueued_at
   INTO @leased;
 SELECT id, source, source_ref, agent, verb, frame, attempts, enqueued_at FROM @leased ORDER BY id;
+-- ==== command_dead.sql
+-- A dead command by its inbox id (Command), the latest should there be more.
+SELECT TOP (1) attempts, source, source_ref, agent, frame, enqueued_at, reason
+  FROM relay_dead
+ WHERE inbox_id = @p1
+ ORDER BY id DESC
+-- ==== command_inbox.sql
+-- One command of the inbox by id (Command).
+SELECT state, attempts, source, source_ref, agent, frame, enqueued_at, COALESCE(last_error, N'') AS last_error
+  FROM relay_inbox
+ WHERE id = @p1
+-- ==== command_journal.sql
+-- A command's journal rows by its inbox id (Command): the command as taken,
+-- then its replies, in journal order, through the filtered index of step 4.
+SELECT id, at, direction, kind, agent, frame, origin, COALESCE(source_ref, N'') AS source_ref,
+       COALESCE(inbox_id, 0) AS inbox_id, COALESCE(outcome, '') AS outcome, COALESCE(latency_us, 0) AS latency_us,
+       COALESCE(error, N'') AS error
+  FROM relay_journal
+ WHERE inbox_id = @p1 AND inbox_id IS NOT NULL AND kind IN ('command', 'rejected', 'reply')
+ ORDER BY id
 -- ==== cursor.sql
 SELECT name, position, updated_at FROM relay_cursor WHERE name = @p1
 -- ==== cursors_with_prefix.sql
