@@ -56,9 +56,9 @@ func TestCommandJSONForms(t *testing.T) {
 	if first.Frame != "<jose><S>$" || second.Frame != "<maria><A><85><40050500><>$" {
 		t.Fatalf("queued %q %q", first.Frame, second.Frame)
 	}
-	// Not answered yet: queued.
+	// Not answered yet: running (claimed).
 	st := r.do("GET", fmt.Sprintf("/v1/commands/%d", body.Commands[0].ID), "", "")
-	if st.status != 200 || !strings.Contains(st.body, `"state":"queued"`) {
+	if st.status != 200 || !strings.Contains(st.body, `"state":"running"`) {
 		t.Fatalf("%d %s", st.status, st.body)
 	}
 	if _, _, err := r.store.Settle(context.Background(), []relay.Outcome{{Job: first, Kind: relay.Done, Replies: []relay.Frame{relay.NewFrame("jose", "OK")}}}, first.EnqueuedAt, relay.ClaimRequest{}); err != nil {

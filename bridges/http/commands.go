@@ -17,7 +17,8 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// commandBookSize bounds the commands GET /v1/commands/{id} remembers.
+// commandBookSize bounds the commands queued here whose Pending
+// GET /v1/commands/{id}?wait= waits on (the store answers the rest).
 const commandBookSize = 1 << 16
 
 // maxCommands bounds the commands one request may carry.
@@ -237,6 +238,10 @@ func (b *Bridge) postCommands(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"commands": out})
 }
 
+// getCommand answers a command's state from the store, whichever source
+// or relay queued it: its replies from the journal, attempts, dead reason.
+// With wait=, a command not yet answered is waited for: on its Pending when
+// it was queued here, else until the feed reads one of its replies.
 func (b *Bridge) getCommand(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -248,30 +253,78 @@ func (b *Bridge) getCommand(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	rec, ok := b.cmds.get(id)
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no command with this id was queued through this relay since it started")
-		return
-	}
-	out := commandOut{ID: id, State: stateQueued, Frame: rec.frame}
 	ctx := r.Context()
+	var replied chan struct{}
 	if wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
-	} else {
-		select {
-		case <-rec.p.Done():
-		default:
-			writeJSON(w, http.StatusOK, out)
-			return
+		if _, local := b.cmds.get(id); !local {
+			// Subscribed before the read: a reply committed after it is
+			// read by the feed and seen here.
+			replied = make(chan struct{}, 1)
+			sub, err := b.feed.Subscribe("", relay.Filter{Kinds: []string{relay.KindReply}}, func(d relay.Delivery) {
+				if d.Entry.InboxID == id {
+					signal(replied)
+				}
+			}, relay.Buffer(1024))
+			if err != nil {
+				writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
+				return
+			}
+			defer sub.Close()
 		}
 	}
-	replies, err := rec.p.Wait(ctx)
-	if err == nil {
-		out.State, out.Replies = stateDone, entriesJSON(replies)
+	rec, found, err := b.cfg.Store.Command(r.Context(), id)
+	if err == nil && found && wait > 0 && !settled(rec.State) {
+		if p, local := b.cmds.get(id); local {
+			_, err = p.p.Wait(ctx)
+		} else {
+			select {
+			case <-replied:
+			case <-ctx.Done():
+			case <-b.streams:
+			}
+		}
+		// The outcome's replies and its settling commit together: one read
+		// after the first reply sees them all.
+		rec, found, err = b.cfg.Store.Command(r.Context(), id)
 	}
-	writeJSON(w, http.StatusOK, out)
+	switch {
+	case err != nil && r.Context().Err() == nil:
+		b.dbError(w, "read command", err)
+		return
+	case !found:
+		writeError(w, http.StatusNotFound, codeNotFound, "no command with this id in the inbox, the dead letters or the journal")
+		return
+	}
+	writeJSON(w, http.StatusOK, recordJSON(rec))
+}
+
+func settled(state string) bool { return state == relay.CommandDone || state == relay.CommandDead }
+
+// commandJSON is GET /v1/commands/{id}'s answer.
+type commandJSON struct {
+	ID         int64       `json:"id"`
+	State      string      `json:"state"` // queued | running | retrying | done | dead
+	Attempts   int         `json:"attempts"`
+	Source     string      `json:"source"`
+	Ref        string      `json:"ref,omitempty"`
+	Agent      string      `json:"agent"`
+	Frame      string      `json:"frame"`
+	EnqueuedAt string      `json:"enqueued_at,omitempty"`
+	LastError  string      `json:"last_error,omitempty"`
+	DeadReason string      `json:"dead_reason,omitempty"`
+	Replies    []entryJSON `json:"replies"`
+}
+
+func recordJSON(rec relay.CommandRecord) commandJSON {
+	out := commandJSON{ID: rec.ID, State: rec.State, Attempts: rec.Attempts, Source: rec.Source, Ref: rec.Ref, Agent: rec.Agent,
+		Frame: rec.Frame, LastError: rec.LastError, DeadReason: rec.DeadReason, Replies: entriesJSON(rec.Replies)}
+	if !rec.EnqueuedAt.IsZero() {
+		out.EnqueuedAt = rec.EnqueuedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -295,7 +348,8 @@ func verbOf(raw string) string {
 }
 
 // commandBook remembers the last commands queued here, oldest forgotten
-// first, so a 202's Location can be polled.
+// first: a wait on a 202's Location waits on the command's Pending rather
+// than a subscription of its own.
 type commandBook struct {
 	mu   sync.Mutex
 	recs map[int64]commandRec
