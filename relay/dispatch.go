@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -419,6 +420,9 @@ func (e *Engine) count(outcomes []Outcome) {
 			e.stats.retried.Add(1)
 		case Dead:
 			e.stats.dead.Add(1)
+			if strings.HasPrefix(o.Reason, inDoubtReason) {
+				e.stats.inDoubt.Add(1)
+			}
 		}
 	}
 }

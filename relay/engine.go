@@ -134,6 +134,8 @@ func (c *EngineConfig) defaults() error {
 type EngineStats struct {
 	Intaken, Claimed, Done, Retried, Dead, Events, Reclaimed int64
 	InFlight                                                 int64
+	// InDoubt counts the commands answered ERR IN_DOUBT (among Dead).
+	InDoubt int64
 	// Lost counts replies and events the relay could not keep, each logged
 	// with its frame: refused by the database even as dead letters (the
 	// writer moved on without them), or not written before shutdown with no
@@ -221,6 +223,7 @@ type Engine struct {
 	inFlight                  atomic.Int64
 	stats                     struct {
 		intaken, claimed, done, retried, dead, events, reclaimed atomic.Int64
+		inDoubt                                                  atomic.Int64
 		spilled, lost, unsettled                                 atomic.Int64
 	}
 
@@ -276,6 +279,7 @@ func (e *Engine) Stats() EngineStats {
 		Retried: e.stats.retried.Load(), Dead: e.stats.dead.Load(), Events: e.stats.events.Load(),
 		Reclaimed: e.stats.reclaimed.Load(), InFlight: e.inFlight.Load(),
 		Spilled: e.stats.spilled.Load(), Lost: e.stats.lost.Load(), Unsettled: e.stats.unsettled.Load(),
+		InDoubt: e.stats.inDoubt.Load(),
 	}
 }
 
@@ -779,10 +783,13 @@ func (e *Engine) abandoned(j Job, now time.Time, why string) Outcome {
 	return e.inDoubt(j, why+" while the switch had it")
 }
 
+// inDoubtReason starts the dead-letter reason of an in-doubt command.
+const inDoubtReason = "in-doubt: "
+
 // inDoubt dead-letters a non-idempotent command that may or may not have
 // been carried out, and tells the originator so.
 func (e *Engine) inDoubt(j Job, why string) Outcome {
 	msg := fmt.Sprintf("%s %s: %s; not sent again so it cannot happen twice", j.Verb, "in doubt", why)
-	return Outcome{Job: j, Kind: Dead, Reason: "in-doubt: " + why,
+	return Outcome{Job: j, Kind: Dead, Reason: inDoubtReason + why,
 		Replies: []Frame{ErrReply(j.Agent, CodeInDoubt, msg)}}
 }

@@ -261,9 +261,13 @@ func TestEngineReclaimsExpiredLeases(t *testing.T) {
 				if len(calls) != 1 || calls[0].Login != "maria" {
 					t.Fatalf("the in-doubt dial must not be sent again; switch saw %v", calls)
 				}
+				r.until("the in-doubt dial counted", time.Second, func() bool { return r.engine.Stats().InDoubt == 1 })
 			case relay.InDoubtRetry:
 				if !slices.Contains(got, "<jose><OK>$") || !slices.Contains(got, "<maria><OK>$") {
 					t.Fatalf("T_TTO = %q: both retried", got)
+				}
+				if n := r.engine.Stats().InDoubt; n != 0 {
+					t.Fatalf("%d in doubt counted; both were retried", n)
 				}
 			}
 		})
