@@ -336,7 +336,32 @@ func (b *Bridge) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if why := driverNotReady(b.cfg.Driver); why != "" {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", why)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// driverNotReady says why the switch driver keeps the relay from being
+// ready; "" when connected, on standby (another relay holds the switch:
+// this one is ready to take over) or unable to tell.
+func driverNotReady(d relay.HealthReporter) string {
+	if d == nil {
+		return ""
+	}
+	h := d.Health()
+	if h.Connected || h.Standby {
+		return ""
+	}
+	why := "switch driver not connected"
+	if h.LastError != "" {
+		why += ": " + h.LastError
+	}
+	if !h.Since.IsZero() {
+		why += " (since " + h.Since.UTC().Format(time.RFC3339) + ")"
+	}
+	return why
 }
 
 func (b *Bridge) metrics(w http.ResponseWriter, r *http.Request) {

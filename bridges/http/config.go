@@ -95,8 +95,14 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	// Ready reports why the relay is not ready (database unreachable,
-	// migrations pending, switch disconnected); nil when it is.
+	// migrations pending); nil when it is.
 	Ready func(ctx context.Context) error
+	// Driver is the switch driver's link, for /readyz and the metrics; nil
+	// when the driver cannot tell (it is then taken as connected).
+	Driver relay.HealthReporter
+	// Engine reports the engine's running totals for the metrics (retries,
+	// dead letters, in doubt); nil when there is no engine in the process.
+	Engine func() relay.EngineStats
 	// Webhooks are the endpoints the journal is POSTed to.
 	Webhooks []WebhookConfig
 	// Mounts are handlers of other packages served on this listener (the

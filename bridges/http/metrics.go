@@ -32,7 +32,6 @@ type Metrics struct {
 	// socket bridge's).
 	mu      sync.Mutex
 	clients map[string]func() int
-	driver  func() (connected bool, reconnects int64)
 }
 
 // NewMetrics builds the metrics, not yet registered.
@@ -66,13 +65,6 @@ func (m *Metrics) BridgeClients(bridge string, n func() int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.clients[bridge] = n
-}
-
-// Driver reports the switch driver's state at scrape time.
-func (m *Metrics) Driver(state func() (connected bool, reconnects int64)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.driver = state
 }
 
 func (m *Metrics) register(reg *prometheus.Registry, b *Bridge) error {
@@ -129,6 +121,13 @@ func (o *observer) entry(e relay.JournalEntry) {
 	}
 }
 
+func one(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // source bounds the label to the known sources.
 func source(s string) string {
 	switch s = strings.ToLower(s); s {
@@ -152,14 +151,18 @@ var (
 	descScrapeErr = prometheus.NewDesc("ctirelay_queue_scrape_ok", "1 when the last scrape read the queue views.", nil, nil)
 	descClients   = prometheus.NewDesc("ctirelay_bridge_clients", "Connected clients per bridge.", []string{"bridge"}, nil)
 	descDriver    = prometheus.NewDesc("ctirelay_driver_connected", "1 when the switch driver is connected.", nil, nil)
-	descReconn    = prometheus.NewDesc("ctirelay_driver_reconnects_total", "Switch driver reconnections.", nil, nil)
+	descStandby   = prometheus.NewDesc("ctirelay_driver_standby", "1 when the switch driver waits while another relay holds the switch.", nil, nil)
+	descReconn    = prometheus.NewDesc("ctirelay_driver_reconnects_total", "Switch driver links re-established after a loss.", nil, nil)
+	descRetries   = prometheus.NewDesc("ctirelay_retries_total", "Commands put back for a retry after a transient failure (this relay's engine).", nil, nil)
+	descDead      = prometheus.NewDesc("ctirelay_dead_letters_total", "Commands dead-lettered and answered ERR (this relay's engine).", nil, nil)
+	descInDoubt   = prometheus.NewDesc("ctirelay_commands_in_doubt_total", "Commands answered ERR IN_DOUBT: the switch may have acted, so they were not sent again (this relay's engine).", nil, nil)
 	descHookLag   = prometheus.NewDesc("ctirelay_webhook_lag_entries", "Journal ids between the feed's position and the webhook's.", []string{"webhook"}, nil)
 	descHookOff   = prometheus.NewDesc("ctirelay_webhook_disabled", "1 when the webhook endpoint is disabled.", []string{"webhook"}, nil)
 	descHookFail  = prometheus.NewDesc("ctirelay_webhook_consecutive_failures", "Failed attempts since the webhook's last success.", []string{"webhook"}, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDepth, descOldest, descDone1m, descScrapeErr, descClients, descDriver, descReconn, descHookLag, descHookOff, descHookFail} {
+	for _, d := range []*prometheus.Desc{descDepth, descOldest, descDone1m, descScrapeErr, descClients, descDriver, descStandby, descReconn, descRetries, descDead, descInDoubt, descHookLag, descHookOff, descHookFail} {
 		ch <- d
 	}
 }
@@ -185,19 +188,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range c.m.clients {
 		clients[k] = v
 	}
-	driver := c.m.driver
 	c.m.mu.Unlock()
 	for name, n := range clients {
 		ch <- prometheus.MustNewConstMetric(descClients, prometheus.GaugeValue, float64(n()), name)
 	}
-	if driver != nil {
-		up, re := driver()
-		v := 0.0
-		if up {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(descDriver, prometheus.GaugeValue, v)
-		ch <- prometheus.MustNewConstMetric(descReconn, prometheus.CounterValue, float64(re))
+	if d := c.b.cfg.Driver; d != nil {
+		h := d.Health()
+		ch <- prometheus.MustNewConstMetric(descDriver, prometheus.GaugeValue, one(h.Connected))
+		ch <- prometheus.MustNewConstMetric(descStandby, prometheus.GaugeValue, one(h.Standby))
+		ch <- prometheus.MustNewConstMetric(descReconn, prometheus.CounterValue, float64(h.Reconnects))
+	}
+	if stats := c.b.cfg.Engine; stats != nil {
+		st := stats()
+		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(st.Retried))
+		ch <- prometheus.MustNewConstMetric(descDead, prometheus.CounterValue, float64(st.Dead))
+		ch <- prometheus.MustNewConstMetric(descInDoubt, prometheus.CounterValue, float64(st.InDoubt))
 	}
 	for _, s := range c.b.webhookStates() {
 		off := 0.0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -111,9 +110,10 @@ func (hc HTTPBridgeConfig) validate(bad func(key, format string, a ...any)) {
 }
 
 // newHTTPBridge builds the HTTP bridge on the process's feed. clients
-// reports the other bridges' connections for the metrics; mounts are other
-// packages' routes on its listener (the dashboard).
-func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
+// reports the other bridges' connections for the metrics, stats the
+// engine's totals; mounts are other packages' routes on its listener (the
+// dashboard).
+func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
 	hc := cfg.Bridges.HTTP
 	tlsConfig, err := loadTLS(hc.TLSCert, hc.TLSKey)
 	if err != nil {
@@ -133,14 +133,14 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 	for name, n := range clients {
 		m.BridgeClients(name, n)
 	}
-	if c, ok := driver.(interface{ Connected() bool }); ok {
-		m.Driver(func() (bool, int64) { return c.Connected(), 0 })
-	}
+	// Every driver reports its link once the drivers' work lands; until
+	// then one that does not is taken as connected.
+	health, _ := driver.(relay.HealthReporter)
 	b, err := httpbridge.New(httpbridge.Config{
 		Addr: hc.Listen, Store: db, Feed: feed, Node: node, TLS: tlsConfig, Tokens: tokens,
 		MaxBodyBytes: hc.MaxBodyBytes, WaitMax: time.Duration(hc.WaitMax), Webhooks: hooks,
-		Registry: reg, Metrics: m, Logger: log, Clock: clock, Mounts: mounts,
-		Ready: func(ctx context.Context) error { return ready(ctx, db, driver) },
+		Registry: reg, Metrics: m, Logger: log, Clock: clock, Mounts: mounts, Driver: health, Engine: stats,
+		Ready: func(ctx context.Context) error { return ready(ctx, db) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridges.http: %w", err)
@@ -148,9 +148,9 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 	return b, nil
 }
 
-// ready is /readyz: the database answers, its migrations are current and
-// the switch driver (when it can tell) is connected.
-func ready(ctx context.Context, db database, driver relay.Driver) error {
+// ready is /readyz's database part: the database answers and its
+// migrations are current (the bridge checks the switch driver's link).
+func ready(ctx context.Context, db database) error {
 	if _, err := db.JournalHead(ctx); err != nil {
 		return fmt.Errorf("database unreachable: %w", err)
 	}
@@ -160,9 +160,6 @@ func ready(ctx context.Context, db database, driver relay.Driver) error {
 	}
 	if len(pending) > 0 {
 		return fmt.Errorf("%d migrations pending", len(pending))
-	}
-	if c, ok := driver.(interface{ Connected() bool }); ok && !c.Connected() {
-		return errors.New("switch driver not connected")
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ type bridges []bridgeRunner
 
 // startBridges starts the configured bridges; on failure the ones started
 // are stopped.
-func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, sole bool, clock relay.Clock, log *slog.Logger) (bridges, error) {
+func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, sole bool, clock relay.Clock, log *slog.Logger) (bridges, error) {
 	var out bridges
 	var probes []ui.Probe // what the dashboard's health strip shows of the others
 	clients := map[string]func() int{}
@@ -73,7 +73,7 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 	}
 	// Last, so the dashboard mounted on it can show the others.
 	if cfg.Bridges.HTTP.Listen != "" {
-		b, err := startHTTPBridge(ctx, cfg, db, feed, driver, node, clock, log, clients, probes)
+		b, err := startHTTPBridge(ctx, cfg, db, feed, driver, stats, node, clock, log, clients, probes)
 		if err != nil {
 			out.stop()
 			return nil, fmt.Errorf("bridges.http: %w", err)
@@ -85,12 +85,12 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 
 // startHTTPBridge starts the HTTP bridge with the dashboard (bridges.ui)
 // mounted at /ui/.
-func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, probes []ui.Probe) (bridgeRunner, error) {
+func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, probes []ui.Probe) (bridgeRunner, error) {
 	dash, err := newDashboard(cfg, db, feed, driver, clock, log, probes)
 	if err != nil {
 		return nil, fmt.Errorf("bridges.ui: %w", err)
 	}
-	b, err := newHTTPBridge(cfg, db, feed, driver, node, clock, log, clients, dash.mounts()...)
+	b, err := newHTTPBridge(cfg, db, feed, driver, stats, node, clock, log, clients, dash.mounts()...)
 	if err != nil {
 		return nil, err
 	}

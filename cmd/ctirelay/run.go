@@ -160,7 +160,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 		return err
 	}
 	defer unlessRan(hb.Stop)()
-	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, driver, node, sole, clock, log)
+	running, err := startBridges(context.WithoutCancel(ctx), cfg, db, feed, driver, engine.Stats, node, sole, clock, log)
 	if err != nil {
 		engine.Stop()
 		return err
