@@ -29,7 +29,7 @@ func (b *Bridge) getStatus(w http.ResponseWriter, r *http.Request) {
 
 func (b *Bridge) dbError(w http.ResponseWriter, what string, err error) {
 	b.m.dbErrors.Inc()
-	b.log.Warn("http bridge: "+what, "err", err)
+	b.log.Warn(what, "err", err)
 	writeError(w, http.StatusServiceUnavailable, codeUnavailable, what+": the database did not answer; retry")
 }
 

@@ -162,13 +162,13 @@ func (b *Bridge) start(ctx context.Context) (func(), error) {
 			err = b.srv.Serve(ln)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("http bridge: serve", "err", err)
+			b.log.Error("serve", "err", err)
 		}
 	}()
 	if b.auth.open() {
-		b.log.Info("http bridge listening without tokens: loopback only, every route open", "addr", ln.Addr().String())
+		b.log.Info("listening without tokens: loopback only, every route open", "addr", ln.Addr().String())
 	} else {
-		b.log.Info("http bridge listening", "addr", ln.Addr().String(), "tokens", len(b.cfg.Tokens), "webhooks", len(b.hooks))
+		b.log.Info("listening", "addr", ln.Addr().String(), "tokens", len(b.cfg.Tokens), "webhooks", len(b.hooks))
 	}
 	return b.shutdown, nil
 }
@@ -194,7 +194,7 @@ func (b *Bridge) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := b.srv.Shutdown(ctx); err != nil {
-		b.log.Warn("http bridge: shutdown", "err", err)
+		b.log.Warn("shutdown", "err", err)
 		b.srv.Close()
 	}
 	<-b.served
@@ -203,7 +203,7 @@ func (b *Bridge) shutdown() {
 	}
 	b.obs.Close()
 	b.hub.stop()
-	b.log.Info("http bridge stopped")
+	b.log.Info("stopped")
 }
 
 // route is one registered route; openapi.json documents each.

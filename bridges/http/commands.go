@@ -187,7 +187,7 @@ func (b *Bridge) postCommands(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
 		return
 	case err != nil:
-		b.log.Warn("http bridge: queue commands", "err", err)
+		b.log.Warn("queue commands", "err", err)
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the queue could not take the commands; retry")
 		return
 	}

@@ -149,7 +149,7 @@ func (b *Bridge) getEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		b.log.Warn("http bridge: read journal", "err", err)
+		b.log.Warn("read journal", "err", err)
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the journal could not be read; retry")
 		return
 	}
@@ -269,7 +269,7 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 			c.mu.Lock()
 			last := c.last
 			c.mu.Unlock()
-			b.log.Warn("http bridge: SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "queued_at_cut", last, "limit_bytes", b.cfg.StreamBytes)
+			b.log.Warn("SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "queued_at_cut", last, "limit_bytes", b.cfg.StreamBytes)
 			b.m.streamsCut.Inc()
 			return
 		case <-r.Context().Done():

@@ -107,7 +107,7 @@ func (h *hub) watch() {
 		if err != nil {
 			return
 		}
-		h.b.log.Warn("http bridge: the stream hub lagged behind the journal; caught up", "after", after)
+		h.b.log.Warn("the stream hub lagged behind the journal; caught up", "after", after)
 		h.mu.Lock()
 		h.sub = next
 		h.mu.Unlock()

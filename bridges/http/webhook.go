@@ -287,7 +287,7 @@ func (h *webhook) run() {
 				// once so that a 410 or a restart before the first success
 				// does not skip what came meanwhile.
 				if err := h.b.cfg.Store.AdvanceCursors(h.ctx, []relay.Cursor{{Name: CursorPosition(h.cfg.Name, cs.Gen), Position: h.b.feed.Position()}}, h.b.cfg.Clock.Now()); err != nil {
-					h.b.log.Warn("http bridge: webhook save start position", "webhook", h.cfg.Name, "err", err)
+					h.b.log.Warn("webhook save start position", "webhook", h.cfg.Name, "err", err)
 					cs.Disabled = true // try again on the next round
 				}
 			}
@@ -306,11 +306,11 @@ func (h *webhook) run() {
 					h.state.Position = s.Position() // where it resumes: the acknowledged position
 					h.mu.Unlock()
 				} else if !errors.Is(err, relay.ErrFeedStopped) {
-					h.b.log.Warn("http bridge: webhook subscribe", "webhook", h.cfg.Name, "err", err)
+					h.b.log.Warn("webhook subscribe", "webhook", h.cfg.Name, "err", err)
 				}
 			}
 		} else {
-			h.b.log.Warn("http bridge: webhook read state", "webhook", h.cfg.Name, "err", err)
+			h.b.log.Warn("webhook read state", "webhook", h.cfg.Name, "err", err)
 		}
 		var subDone <-chan struct{}
 		if sub != nil {
@@ -428,7 +428,7 @@ func parseRetryAfter(s string, now time.Time) time.Duration {
 // fail counts a failure; it returns when the streak began.
 func (h *webhook) fail(why string) time.Time {
 	h.b.m.hookFailures.WithLabelValues(h.cfg.Name).Inc()
-	h.b.log.Warn("http bridge: webhook delivery failed", "webhook", h.cfg.Name, "err", why)
+	h.b.log.Warn("webhook delivery failed", "webhook", h.cfg.Name, "err", why)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.state.Failures++
@@ -446,14 +446,14 @@ func (h *webhook) disabled() bool {
 }
 
 func (h *webhook) disable(why string) {
-	h.b.log.Error("http bridge: webhook disabled; enable it with 'ctirelay webhooks enable' once the endpoint is fixed", "webhook", h.cfg.Name, "reason", why)
+	h.b.log.Error("webhook disabled; enable it with 'ctirelay webhooks enable' once the endpoint is fixed", "webhook", h.cfg.Name, "reason", why)
 	h.mu.Lock()
 	h.state.Disabled, h.state.DisabledWhy = true, why
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), 5*time.Second)
 	defer cancel()
 	if err := SetDisabled(ctx, h.b.cfg.Store, h.cfg.Name, true, h.b.cfg.Clock.Now()); err != nil {
-		h.b.log.Warn("http bridge: webhook: save disabled", "webhook", h.cfg.Name, "err", err)
+		h.b.log.Warn("webhook save disabled", "webhook", h.cfg.Name, "err", err)
 	}
 	signal(h.kick)
 }

@@ -143,7 +143,7 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 		Ready: func(ctx context.Context) error { return ready(ctx, db) },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bridges.http: %w", err)
+		return nil, err // startBridges names the key
 	}
 	return b, nil
 }

@@ -1,0 +1,45 @@
+package httpbridge
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Messages do not repeat what the logger carries: bridge=http is an
+// attribute of every line, never part of the message.
+func TestLogMessagesDoNotRepeatTheBridge(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := newRig(t, nil, Config{Logger: log})
+	r.b.Stop()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("expected the start and stop lines, got %q", buf.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "bridge=http") || strings.Contains(strings.ToLower(l), `msg="http bridge`) || strings.Contains(l, "msg=http") {
+			t.Errorf("log line %q", l)
+		}
+	}
+}
