@@ -281,7 +281,12 @@ func TestReadyz(t *testing.T) {
 // documented.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, nil, Config{})
+	mounts := []Mount{
+		{Pattern: "GET /api/clicktodial", Group: GroupAdmin, Summary: "click to dial", Handler: http.NotFoundHandler()},
+		{Pattern: "/ui/", Summary: "the dashboard", Handler: http.NotFoundHandler()},
+		{Pattern: "POST /api/undocumented", Handler: http.NotFoundHandler()},
+	}
+	r := newRig(t, nil, Config{Mounts: mounts})
 	res := r.do("GET", "/v1/openapi.json", "", "")
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
@@ -297,13 +302,20 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			concrete := strings.NewReplacer("{id}", "1", "{name}", "x").Replace(path)
 			req := httptest.NewRequest(strings.ToUpper(method), concrete, nil)
 			_, pattern := r.b.mux.Handler(req)
-			if pattern != strings.ToUpper(method)+" "+path {
+			want := strings.ToUpper(method) + " " + path
+			if path == "/ui/" {
+				want = "/ui/" // mounted without a method
+			}
+			if pattern != want {
 				t.Errorf("%s %s documented, served by %q", method, path, pattern)
 			}
 		}
 	}
-	if n != len(r.b.routes()) || n != len(routeDocs) {
-		t.Fatalf("%d documented operations, %d routes, %d route docs", n, len(r.b.routes()), len(routeDocs))
+	if n != len(r.b.routes())+2 || len(r.b.routes()) != len(routeDocs) {
+		t.Fatalf("%d documented operations, %d routes (and 2 mounts with a summary), %d route docs", n, len(r.b.routes()), len(routeDocs))
+	}
+	if _, ok := doc.Paths["/api/undocumented"]; ok {
+		t.Errorf("a mount without a summary is documented")
 	}
 	for _, rt := range r.b.routes() {
 		if _, ok := routeDocs[rt.method+" "+rt.pattern]; !ok {

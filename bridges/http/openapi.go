@@ -77,6 +77,28 @@ func (b *Bridge) openAPI() map[string]any {
 		}
 		item[strings.ToLower(rt.method)] = op
 	}
+	// Mounted handlers with a summary: a pattern without a method is
+	// documented as GET (what a browser or a CRM's URL does).
+	for _, mt := range b.cfg.Mounts {
+		if mt.Summary == "" {
+			continue
+		}
+		method, path := mountRoute(mt.Pattern)
+		op := map[string]any{"summary": mt.Summary, "operationId": strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(strings.ToLower(method) + path),
+			"responses": map[string]any{"200": map[string]any{"description": "OK"}}}
+		if mt.Group != "" {
+			op["security"] = []any{map[string]any{"bearer": []any{}}}
+			op["tags"] = []any{mt.Group}
+			op["responses"].(map[string]any)["401"] = map[string]any{"description": "no valid bearer token", "content": errorContent}
+			op["responses"].(map[string]any)["403"] = map[string]any{"description": "the token may not use the " + mt.Group + " routes", "content": errorContent}
+		}
+		item, _ := paths[path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[path] = item
+		}
+		item[strings.ToLower(method)] = op
+	}
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info":    map[string]any{"title": "ctirelay HTTP bridge", "version": "1"},
@@ -94,6 +116,19 @@ var (
 		"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}}}
 	errorContent = map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}
 )
+
+// mountRoute splits a ServeMux pattern into its method (GET when none)
+// and path; a host in the pattern is not documented.
+func mountRoute(pattern string) (method, path string) {
+	method, path = "GET", pattern
+	if m, p, ok := strings.Cut(pattern, " "); ok {
+		method, path = m, strings.TrimSpace(p)
+	}
+	if i := strings.Index(path, "/"); i > 0 {
+		path = path[i:]
+	}
+	return method, path
+}
 
 func atoi(s string) int {
 	n := 0
