@@ -156,31 +156,11 @@ func (b *Bridge) getEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entriesJSON(entries), "next": next})
 }
 
-// readEvents reads matching entries after after, up to limit, never
-// beyond what the feed has read (so a poll never sees an entry before the
-// stream does). next is where the following poll starts.
+// readEvents reads matching entries after after, up to limit, through the
+// feed: never beyond what the feed has read, so a poll never sees an entry
+// before the stream does. next is where the following poll starts.
 func (b *Bridge) readEvents(ctx context.Context, after int64, f relay.Filter, limit int) ([]relay.JournalEntry, int64, error) {
-	var out []relay.JournalEntry
-	next := after
-	for range 10 { // bounded: a filter matching little never loops long
-		batch, err := b.cfg.Store.JournalSince(ctx, next, f.Kinds, maxEvents)
-		if err != nil {
-			return nil, after, err
-		}
-		for _, e := range batch {
-			next = e.ID
-			if matches(f, e) {
-				out = append(out, e)
-				if len(out) == limit {
-					return out, next, nil
-				}
-			}
-		}
-		if len(batch) < maxEvents {
-			break
-		}
-	}
-	return out, next, nil
+	return b.feed.Read(ctx, after, f, limit)
 }
 
 func signal(c chan struct{}) {

@@ -15,7 +15,8 @@ const hubBuffer = 1 << 16
 
 // hub fans the journal out to every SSE client from one feed subscription:
 // a client costs its byte queue, not a subscription and its buffer. A
-// client resuming behind the hub reads the journal on its own, then joins.
+// client resuming behind the hub reads the journal through the feed
+// (Feed.Read) on its own, then joins.
 type hub struct {
 	b  *Bridge
 	mu sync.Mutex
@@ -164,29 +165,21 @@ func (h *hub) join(ctx context.Context, c *streamClient, after int64, hasAfter b
 		}
 		h.mu.Unlock()
 		for c.last < target {
-			from := c.last
-			entries, err := h.b.cfg.Store.JournalSince(ctx, from, c.filter.Kinds, maxEvents)
+			entries, next, err := h.b.feed.Read(ctx, c.last, c.filter, maxEvents)
 			if err != nil {
 				return err
 			}
 			for _, e := range entries {
 				if e.ID > target {
-					break
+					break // the hub hands on what follows
 				}
-				if matches(c.filter, e) {
-					if !c.add(e, h.b.encoded.get(e)) {
-						return nil // cut: the handler sees lagged
-					}
+				if !c.add(e, h.b.encoded.get(e)) {
+					return nil // cut: the handler sees lagged
 				}
-				c.mu.Lock()
-				c.last = max(c.last, e.ID)
-				c.mu.Unlock()
 			}
-			if len(entries) < maxEvents || entries[len(entries)-1].ID >= target {
-				c.mu.Lock()
-				c.last = max(c.last, target)
-				c.mu.Unlock()
-			}
+			c.mu.Lock()
+			c.last = max(c.last, min(next, target))
+			c.mu.Unlock()
 		}
 	}
 }
