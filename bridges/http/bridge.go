@@ -149,6 +149,8 @@ func (b *Bridge) start(ctx context.Context) (func(), error) {
 			for _, s := range b.hooks[:i] {
 				s.stop()
 			}
+			b.hub.stop()
+			sub.Close()
 			ln.Close()
 			return nil, fmt.Errorf("http bridge: webhook %s: %w", h.cfg.Name, err)
 		}

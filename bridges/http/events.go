@@ -234,7 +234,7 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
 	for {
 		select {
-		case <-c.notify:
+		case <-c.notify: // once per coalescing window (the hub's flusher)
 			c.take(&buf)
 			if !write() {
 				return

@@ -45,6 +45,11 @@ func newRig(t *testing.T, s relay.Store, cfg Config) *rig {
 	if cfg.Rand == nil {
 		cfg.Rand = func() float64 { return 0.5 }
 	}
+	if cfg.StreamCoalesce == 0 {
+		// The rig's clock moves only when a test advances it: streams
+		// write at once unless the test is about coalescing.
+		cfg.StreamCoalesce = -1
+	}
 	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
@@ -25,6 +26,15 @@ type hub struct {
 	clients map[*streamClient]struct{}
 	sub     *relay.Subscription
 	done    chan struct{}
+
+	// Clients with events queued since the last flush: woken together once
+	// per coalescing window (one timer for all, not one per client).
+	dmu      sync.Mutex
+	dirty    []*streamClient
+	wake     chan struct{}
+	quit     chan struct{} // closed by stop
+	flushed  chan struct{} // closed when the flusher has returned
+	coalesce time.Duration
 }
 
 // streamClient is one SSE client's queue of encoded events.
@@ -35,6 +45,7 @@ type streamClient struct {
 	mu     sync.Mutex
 	queued bytes.Buffer
 	cut    bool
+	dirty  bool  // in the hub's dirty list
 	last   int64 // last id queued
 	notify chan struct{}
 	lagged chan struct{}
@@ -44,14 +55,16 @@ func newStreamClient(f relay.Filter, max int) *streamClient {
 	return &streamClient{filter: f, max: max, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
 }
 
-// add queues an entry; false once the client is cut for lagging.
-func (c *streamClient) add(e relay.JournalEntry, enc []byte) bool {
+// add queues an entry and has the hub wake the client's writer; false
+// once the client is cut for lagging.
+func (h *hub) add(c *streamClient, e relay.JournalEntry, enc []byte) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.cut {
+		c.mu.Unlock()
 		return false
 	}
 	if e.ID <= c.last {
+		c.mu.Unlock()
 		return true
 	}
 	c.last = e.ID
@@ -59,9 +72,22 @@ func (c *streamClient) add(e relay.JournalEntry, enc []byte) bool {
 	if c.queued.Len() > c.max {
 		c.cut = true
 		close(c.lagged)
+		c.mu.Unlock()
 		return false
 	}
-	signal(c.notify)
+	first := !c.dirty
+	c.dirty = true
+	c.mu.Unlock()
+	if first {
+		if h.coalesce <= 0 {
+			signal(c.notify)
+			return true
+		}
+		h.dmu.Lock()
+		h.dirty = append(h.dirty, c)
+		h.dmu.Unlock()
+		signal(h.wake)
+	}
 	return true
 }
 
@@ -69,12 +95,40 @@ func (c *streamClient) add(e relay.JournalEntry, enc []byte) bool {
 func (c *streamClient) take(buf *bytes.Buffer) {
 	c.mu.Lock()
 	*buf, c.queued = c.queued, *buf
+	c.dirty = false
 	c.mu.Unlock()
+}
+
+// flusher wakes the dirty clients' writers once per coalescing window:
+// what arrives meanwhile goes out in the same write and flush.
+func (h *hub) flusher() {
+	defer close(h.flushed)
+	var batch []*streamClient
+	for {
+		select {
+		case <-h.wake:
+		case <-h.quit:
+			return
+		}
+		select {
+		case <-h.b.cfg.Clock.After(h.coalesce):
+		case <-h.quit:
+			return
+		}
+		h.dmu.Lock()
+		batch, h.dirty = h.dirty, batch[:0]
+		h.dmu.Unlock()
+		for _, c := range batch {
+			signal(c.notify)
+		}
+		clear(batch) // no client kept alive by the spare list
+	}
 }
 
 func (h *hub) start() error {
 	h.clients = map[*streamClient]struct{}{}
 	h.done = make(chan struct{})
+	h.wake, h.quit, h.flushed, h.coalesce = make(chan struct{}, 1), make(chan struct{}), make(chan struct{}), h.b.cfg.StreamCoalesce
 	sub, err := h.b.feed.Subscribe("", relay.Filter{}, h.deliver, relay.Buffer(hubBuffer))
 	if err != nil {
 		return err
@@ -83,6 +137,7 @@ func (h *hub) start() error {
 	h.sub, h.pos = sub, sub.Position()
 	h.mu.Unlock()
 	go h.watch()
+	go h.flusher()
 	return nil
 }
 
@@ -122,6 +177,8 @@ func (h *hub) stop() {
 	if sub != nil {
 		sub.Close()
 		<-h.done
+		close(h.quit)
+		<-h.flushed
 	}
 }
 
@@ -137,7 +194,7 @@ func (h *hub) deliver(d relay.Delivery) {
 		if enc == nil {
 			enc = h.b.encoded.get(e)
 		}
-		if !c.add(e, enc) {
+		if !h.add(c, e, enc) {
 			delete(h.clients, c)
 		}
 	}
@@ -173,7 +230,7 @@ func (h *hub) join(ctx context.Context, c *streamClient, after int64, hasAfter b
 				if e.ID > target {
 					break // the hub hands on what follows
 				}
-				if !c.add(e, h.b.encoded.get(e)) {
+				if !h.add(c, e, h.b.encoded.get(e)) {
 					return nil // cut: the handler sees lagged
 				}
 			}
