@@ -98,6 +98,8 @@ type Config struct {
 	// after a wake-up before it writes them (DefaultStreamCoalesce;
 	// negative: write at once).
 	StreamCoalesce time.Duration
+	// ringSize replaces hubRing (tests).
+	ringSize int
 	// ReadHeaderTimeout and IdleTimeout guard against slow and idle
 	// clients (5 s and 2 min); the stream route lifts the others.
 	ReadHeaderTimeout time.Duration

@@ -195,16 +195,23 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = rc.SetReadDeadline(time.Time{})
-	// One subscription (the hub) serves every client: each has only a
-	// queue of encoded events, bounded in bytes.
-	c := newStreamClient(filter, b.cfg.StreamBytes)
+	// One subscription and one ring of encoded entries (the hub) serve
+	// every client: each has only its position, bounded in bytes behind.
+	c := newStreamClient(filter, b.cfg.StreamBytes, rc)
 	if b.stopping.Load() {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
 		return
 	}
-	if err := b.hub.join(r.Context(), c, after, ok); err != nil {
-		b.dbError(w, "read journal", err)
-		return
+	var buf bytes.Buffer
+	c.last.Store(after)
+	joined, upTo := b.hub.join(c, after, ok)
+	if !joined {
+		// Behind the ring: the first page from the journal before the
+		// answer, so a database that does not answer is a 503.
+		if err := b.hub.catchUp(r.Context(), c, upTo, &buf); err != nil {
+			b.dbError(w, "read journal", err)
+			return
+		}
 	}
 	defer b.hub.leave(c)
 	b.m.streams.Inc()
@@ -214,8 +221,7 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	var buf bytes.Buffer
-	buf.WriteString("retry: " + strconv.FormatInt(DefaultRetry.Milliseconds(), 10) + "\n\n")
+	head := []byte("retry: " + strconv.FormatInt(DefaultRetry.Milliseconds(), 10) + "\n\n")
 	write := func() bool {
 		_, err := w.Write(buf.Bytes())
 		buf.Reset()
@@ -224,33 +230,41 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 		}
 		return err == nil && rc.Flush() == nil
 	}
-	if !write() {
+	if _, err := w.Write(head); err != nil || !write() {
 		return
 	}
-	c.take(&buf) // what the join read
-	if buf.Len() > 0 && !write() {
-		return
+	for !joined {
+		if joined, upTo = b.hub.join(c, c.last.Load(), true); joined {
+			break
+		}
+		if err := b.hub.catchUp(r.Context(), c, upTo, &buf); err != nil {
+			b.log.Warn("SSE client catching up: read journal; it resumes with Last-Event-ID", "client", r.RemoteAddr, "err", err)
+			return
+		}
+		if buf.Len() > 0 && !write() {
+			return
+		}
 	}
 	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
 	for {
 		select {
 		case <-c.notify: // once per coalescing window (the hub's flusher)
-			c.take(&buf)
-			if !write() {
+			if !b.hub.read(c, &buf) {
+				continue // cut: lagged is closed
+			}
+			if buf.Len() > 0 && !write() {
+				b.lagged(c, r)
 				return
 			}
 		case <-beat:
 			buf.WriteString(": heartbeat\n\n")
 			if !write() {
+				b.lagged(c, r)
 				return
 			}
 			beat = b.cfg.Clock.After(b.cfg.Heartbeat)
 		case <-c.lagged:
-			c.mu.Lock()
-			last := c.last
-			c.mu.Unlock()
-			b.log.Warn("SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "queued_at_cut", last, "limit_bytes", b.cfg.StreamBytes)
-			b.m.streamsCut.Inc()
+			b.lagged(c, r)
 			return
 		case <-r.Context().Done():
 			return
@@ -258,6 +272,16 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// lagged logs and counts a client cut for being too slow (a write that
+// failed because the hub cut it counts too).
+func (b *Bridge) lagged(c *streamClient, r *http.Request) {
+	if !c.cut.Load() {
+		return
+	}
+	b.log.Warn("SSE client too slow, disconnected; it resumes with Last-Event-ID", "client", r.RemoteAddr, "last_written", c.last.Load(), "limit_bytes", b.cfg.StreamBytes)
+	b.m.streamsCut.Inc()
 }
 
 // appendEvent writes one SSE event. The data is one line of JSON, which

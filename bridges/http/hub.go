@@ -4,129 +4,82 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 )
 
 // hubBuffer is what the one stream subscription may lag by: it only
-// copies bytes into the clients' queues, so it keeps up.
+// appends to the ring, so it keeps up.
 const hubBuffer = 1 << 16
 
-// hub fans the journal out to every SSE client from one feed subscription:
-// a client costs its byte queue, not a subscription and its buffer. A
-// client resuming behind the hub reads the journal through the feed
-// (Feed.Read) on its own, then joins.
+// hubRing is how many recent entries the hub keeps, encoded, for its
+// clients to read; a client that falls out of it is cut (it resumes with
+// Last-Event-ID).
+const hubRing = 8192
+
+// hub fans the journal out to every SSE client from one feed subscription
+// and one ring of recent entries, each encoded once: a client costs its
+// position in the ring, not a subscription, a buffer or a copy of each
+// event. Clients are woken together once per coalescing window (one timer
+// for all) and copy what they have not yet written from the ring into one
+// write. A client resuming behind the ring reads the journal through the
+// feed (Feed.Read) on its own, then joins.
 type hub struct {
-	b  *Bridge
-	mu sync.Mutex
-	// pos is the last journal id the hub has handed to its clients.
-	pos     int64
+	b *Bridge
+
+	mu      sync.RWMutex
+	pos     int64 // last journal id appended
+	evicted int64 // the ring holds every entry after this id
+	ring    []ringEntry
+	first   int   // index of the oldest entry
+	n       int   // entries in the ring
+	bytes   int64 // encoded bytes appended since start
 	clients map[*streamClient]struct{}
 	sub     *relay.Subscription
 	done    chan struct{}
 
-	// Clients with events queued since the last flush: woken together once
-	// per coalescing window (one timer for all, not one per client).
-	dmu      sync.Mutex
-	dirty    []*streamClient
-	wake     chan struct{}
+	wake     chan struct{} // something was appended: the flusher's cue
 	quit     chan struct{} // closed by stop
 	flushed  chan struct{} // closed when the flusher has returned
 	coalesce time.Duration
 }
 
-// streamClient is one SSE client's queue of encoded events.
+type ringEntry struct {
+	e   relay.JournalEntry
+	enc []byte
+	end int64 // hub.bytes once this entry was appended
+}
+
+// streamClient is one SSE client: its filter and where it is in the ring.
+// last and upTo are the writer's, read by the flusher for the lag check.
 type streamClient struct {
 	filter relay.Filter
 	max    int
+	rc     *http.ResponseController
 
-	mu     sync.Mutex
-	queued bytes.Buffer
-	cut    bool
-	dirty  bool  // in the hub's dirty list
-	last   int64 // last id queued
+	last   atomic.Int64 // last journal id handed to the writer
+	upTo   atomic.Int64 // hub.bytes as of last
+	cut    atomic.Bool
 	notify chan struct{}
 	lagged chan struct{}
 }
 
-func newStreamClient(f relay.Filter, max int) *streamClient {
-	return &streamClient{filter: f, max: max, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
-}
-
-// add queues an entry and has the hub wake the client's writer; false
-// once the client is cut for lagging.
-func (h *hub) add(c *streamClient, e relay.JournalEntry, enc []byte) bool {
-	c.mu.Lock()
-	if c.cut {
-		c.mu.Unlock()
-		return false
-	}
-	if e.ID <= c.last {
-		c.mu.Unlock()
-		return true
-	}
-	c.last = e.ID
-	c.queued.Write(enc)
-	if c.queued.Len() > c.max {
-		c.cut = true
-		close(c.lagged)
-		c.mu.Unlock()
-		return false
-	}
-	first := !c.dirty
-	c.dirty = true
-	c.mu.Unlock()
-	if first {
-		if h.coalesce <= 0 {
-			signal(c.notify)
-			return true
-		}
-		h.dmu.Lock()
-		h.dirty = append(h.dirty, c)
-		h.dmu.Unlock()
-		signal(h.wake)
-	}
-	return true
-}
-
-// take swaps the queue out into buf (empty on entry).
-func (c *streamClient) take(buf *bytes.Buffer) {
-	c.mu.Lock()
-	*buf, c.queued = c.queued, *buf
-	c.dirty = false
-	c.mu.Unlock()
-}
-
-// flusher wakes the dirty clients' writers once per coalescing window:
-// what arrives meanwhile goes out in the same write and flush.
-func (h *hub) flusher() {
-	defer close(h.flushed)
-	var batch []*streamClient
-	for {
-		select {
-		case <-h.wake:
-		case <-h.quit:
-			return
-		}
-		select {
-		case <-h.b.cfg.Clock.After(h.coalesce):
-		case <-h.quit:
-			return
-		}
-		h.dmu.Lock()
-		batch, h.dirty = h.dirty, batch[:0]
-		h.dmu.Unlock()
-		for _, c := range batch {
-			signal(c.notify)
-		}
-		clear(batch) // no client kept alive by the spare list
-	}
+func newStreamClient(f relay.Filter, max int, rc *http.ResponseController) *streamClient {
+	return &streamClient{filter: f, max: max, rc: rc, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
 }
 
 func (h *hub) start() error {
 	h.clients = map[*streamClient]struct{}{}
+	size := hubRing
+	if h.b.cfg.ringSize > 0 {
+		size = h.b.cfg.ringSize
+	}
+	h.ring = make([]ringEntry, size)
 	h.done = make(chan struct{})
 	h.wake, h.quit, h.flushed, h.coalesce = make(chan struct{}, 1), make(chan struct{}), make(chan struct{}), h.b.cfg.StreamCoalesce
 	sub, err := h.b.feed.Subscribe("", relay.Filter{}, h.deliver, relay.Buffer(hubBuffer))
@@ -135,6 +88,7 @@ func (h *hub) start() error {
 	}
 	h.mu.Lock()
 	h.sub, h.pos = sub, sub.Position()
+	h.evicted = h.pos
 	h.mu.Unlock()
 	go h.watch()
 	go h.flusher()
@@ -145,9 +99,9 @@ func (h *hub) start() error {
 func (h *hub) watch() {
 	defer close(h.done)
 	for {
-		h.mu.Lock()
+		h.mu.RLock()
 		sub := h.sub
-		h.mu.Unlock()
+		h.mu.RUnlock()
 		select {
 		case <-sub.Done():
 		case <-h.b.streams:
@@ -156,9 +110,9 @@ func (h *hub) watch() {
 		if !errors.Is(sub.Err(), relay.ErrLagged) {
 			return
 		}
-		h.mu.Lock()
+		h.mu.RLock()
 		after := h.pos
-		h.mu.Unlock()
+		h.mu.RUnlock()
 		next, err := h.b.feed.Subscribe("", relay.Filter{}, h.deliver, relay.Buffer(hubBuffer), relay.After(after))
 		if err != nil {
 			return
@@ -171,9 +125,9 @@ func (h *hub) watch() {
 }
 
 func (h *hub) stop() {
-	h.mu.Lock()
+	h.mu.RLock()
 	sub := h.sub
-	h.mu.Unlock()
+	h.mu.RUnlock()
 	if sub != nil {
 		sub.Close()
 		<-h.done
@@ -182,63 +136,145 @@ func (h *hub) stop() {
 	}
 }
 
+// deliver appends an entry to the ring, encoded once for every client.
 func (h *hub) deliver(d relay.Delivery) {
 	e := d.Entry
-	var enc []byte
+	enc := h.b.encoded.get(e)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for c := range h.clients {
-		if !matches(c.filter, e) {
-			continue
-		}
-		if enc == nil {
-			enc = h.b.encoded.get(e)
-		}
-		if !h.add(c, e, enc) {
-			delete(h.clients, c)
-		}
+	i := (h.first + h.n) % len(h.ring)
+	if h.n == len(h.ring) {
+		h.evicted = h.ring[h.first].e.ID
+		h.first = (h.first + 1) % len(h.ring)
+	} else {
+		h.n++
 	}
+	h.bytes += int64(len(enc))
+	h.ring[i] = ringEntry{e: e, enc: enc, end: h.bytes}
 	h.pos = e.ID
+	h.mu.Unlock()
+	if h.coalesce <= 0 {
+		h.wakeAll()
+		return
+	}
+	signal(h.wake)
 }
 
-// join registers c after journal id after (the hub's position when
-// hasAfter is false), reading what lies between from the journal first.
-func (h *hub) join(ctx context.Context, c *streamClient, after int64, hasAfter bool) error {
-	if !hasAfter {
-		h.mu.Lock()
-		c.last = h.pos
-		h.clients[c] = struct{}{}
-		h.mu.Unlock()
-		return nil
-	}
-	c.last = after
+// flusher wakes the clients once per coalescing window after an append:
+// what arrives meanwhile goes out in the same write and flush. It also
+// cuts the clients that fell too far behind, releasing a writer blocked on
+// a client that stopped reading.
+func (h *hub) flusher() {
+	defer close(h.flushed)
 	for {
-		h.mu.Lock()
-		target := h.pos
-		if c.last >= target {
-			h.clients[c] = struct{}{}
-			h.mu.Unlock()
-			return nil
+		select {
+		case <-h.wake:
+		case <-h.quit:
+			return
 		}
-		h.mu.Unlock()
-		for c.last < target {
-			entries, next, err := h.b.feed.Read(ctx, c.last, c.filter, maxEvents)
-			if err != nil {
-				return err
-			}
-			for _, e := range entries {
-				if e.ID > target {
-					break // the hub hands on what follows
-				}
-				if !h.add(c, e, h.b.encoded.get(e)) {
-					return nil // cut: the handler sees lagged
-				}
-			}
-			c.mu.Lock()
-			c.last = max(c.last, min(next, target))
-			c.mu.Unlock()
+		select {
+		case <-h.b.cfg.Clock.After(h.coalesce):
+		case <-h.quit:
+			return
+		}
+		h.wakeAll()
+	}
+}
+
+func (h *hub) wakeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if h.behind(c) {
+			h.cutOff(c)
+			continue
+		}
+		signal(c.notify)
+	}
+}
+
+// behind: c's unwritten part of the ring exceeds its bound, or the ring
+// no longer holds what c has not read. Called with mu held.
+func (h *hub) behind(c *streamClient) bool {
+	return c.last.Load() < h.evicted || h.bytes-c.upTo.Load() > int64(c.max)
+}
+
+// cutOff ends a lagging client: its handler logs and returns, and a write
+// blocked on the client is released.
+func (h *hub) cutOff(c *streamClient) {
+	if c.cut.CompareAndSwap(false, true) {
+		close(c.lagged)
+		if c.rc != nil {
+			_ = c.rc.SetWriteDeadline(time.Now())
 		}
 	}
+}
+
+// read appends to buf what the ring holds after c's position that c's
+// filter takes, and moves c past everything the ring holds; false when c
+// fell behind (cut).
+func (h *hub) read(c *streamClient, buf *bytes.Buffer) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.behind(c) {
+		h.cutOff(c)
+		return false
+	}
+	last := c.last.Load()
+	i := sort.Search(h.n, func(k int) bool { return h.ring[(h.first+k)%len(h.ring)].e.ID > last })
+	for ; i < h.n; i++ {
+		re := &h.ring[(h.first+i)%len(h.ring)]
+		if matches(c.filter, re.e) {
+			buf.Write(re.enc)
+		}
+	}
+	c.last.Store(h.pos)
+	c.upTo.Store(h.bytes)
+	return true
+}
+
+// join registers c once the ring holds every entry after its position
+// (after, or the hub's position when hasAfter is false); false when c must
+// read the journal up to catchUpTo first.
+func (h *hub) join(c *streamClient, after int64, hasAfter bool) (joined bool, catchUpTo int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !hasAfter {
+		after = h.pos
+	}
+	if after < h.evicted {
+		return false, h.evicted
+	}
+	c.last.Store(after)
+	// upTo: the ring's bytes up to after, so the bound counts what c has
+	// still to write.
+	i := sort.Search(h.n, func(k int) bool { return h.ring[(h.first+k)%len(h.ring)].e.ID > after })
+	up := h.bytes
+	if i < h.n {
+		re := &h.ring[(h.first+i)%len(h.ring)]
+		up = re.end - int64(len(re.enc))
+	}
+	c.upTo.Store(up)
+	h.clients[c] = struct{}{}
+	signal(c.notify) // what the ring holds after its position
+	return true, 0
+}
+
+// catchUp reads from the journal through the feed what lies between c's
+// position and upTo, encoded into buf, and moves c to the last entry read
+// (or to upTo once everything up to it was read).
+func (h *hub) catchUp(ctx context.Context, c *streamClient, upTo int64, buf *bytes.Buffer) error {
+	entries, next, err := h.b.feed.Read(ctx, c.last.Load(), c.filter, maxEvents)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.ID > upTo {
+			break // in the ring
+		}
+		buf.Write(h.b.encoded.get(e))
+	}
+	c.last.Store(max(c.last.Load(), min(next, upTo)))
+	return nil
 }
 
 func (h *hub) leave(c *streamClient) {

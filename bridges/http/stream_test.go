@@ -36,3 +36,36 @@ func TestStreamCoalescesWrites(t *testing.T) {
 		}
 	}
 }
+
+// A client resuming from before what the hub's ring holds reads the
+// journal through the feed, then joins the ring: every entry once, in
+// order, including those published while it caught up.
+func TestStreamCatchesUpBehindTheRing(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{ringSize: 4})
+	head := r.feed.Position()
+	for i := range 10 {
+		r.publish(relay.NewFrame("jose", "R", fmt.Sprint(i)))
+	}
+	if err := r.feed.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", head))
+	if ev := c.next(t); !ev.comment {
+		t.Fatalf("first block %+v, want retry:", ev)
+	}
+	var ids []string
+	for len(ids) < 10 {
+		ev := c.next(t)
+		ids = append(ids, ev.id)
+		if !strings.Contains(ev.data, fmt.Sprintf(`\u003c%d\u003e`, len(ids)-1)) {
+			t.Fatalf("event %d: %+v", len(ids)-1, ev)
+		}
+	}
+	for i := 10; i < 16; i++ {
+		r.publish(relay.NewFrame("jose", "R", fmt.Sprint(i)))
+		if ev := c.next(t); !strings.Contains(ev.data, fmt.Sprintf(`\u003c%d\u003e`, i)) {
+			t.Fatalf("event %d: %+v", i, ev)
+		}
+	}
+}
