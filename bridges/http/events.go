@@ -46,7 +46,7 @@ func entriesJSON(es []relay.JournalEntry) []entryJSON {
 	return out
 }
 
-var kinds = []string{relay.KindCommand, relay.KindRejected, relay.KindReply, relay.KindEvent}
+var kinds = []string{relay.KindCommand, relay.KindRejected, relay.KindReply, relay.KindEvent, relay.KindNote}
 
 // parseFilter reads agent= and kind= (repeated or comma-separated).
 func parseFilter(r *http.Request) (relay.Filter, error) {
@@ -66,7 +66,7 @@ func parseFilter(r *http.Request) (relay.Filter, error) {
 				continue
 			}
 			if !slices.Contains(kinds, k) {
-				return f, errors.New("kind must be one of command, rejected, reply, event")
+				return f, errors.New("kind must be one of command, rejected, reply, event, note")
 			}
 			f.Kinds = append(f.Kinds, k)
 		}

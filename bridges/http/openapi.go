@@ -20,7 +20,7 @@ var routeDocs = map[string]struct {
 	"GET /v1/commands/{id}": {params: []param{{"id", "path", "inbox id"}, {"wait", "query", "wait up to this long for the replies"}},
 		responses: []string{"200", "404"}},
 	"GET /v1/events": {params: []param{{"after", "query", "journal id to read after (the head when absent)"}, {"agent", "query", "logins, comma-separated"},
-		{"kind", "query", "command, rejected, reply, event"}, {"wait", "query", "long-poll: wait up to this long for an entry"}, {"limit", "query", "at most this many (1000)"}},
+		{"kind", "query", "command, rejected, reply, event, note"}, {"wait", "query", "long-poll: wait up to this long for an entry"}, {"limit", "query", "at most this many (1000)"}},
 		responses: []string{"200", "400"}},
 	"GET /v1/events/stream": {params: []param{{"after", "query", "journal id to resume after (or the Last-Event-ID header)"}, {"agent", "query", "logins"},
 		{"kind", "query", "kinds"}, {"Last-Event-ID", "header", "the last id received"}}, responses: []string{"200", "400"}},
