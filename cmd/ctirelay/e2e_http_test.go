@@ -259,6 +259,17 @@ func TestE2EHTTPBridge(t *testing.T) {
 			t.Fatalf("no reply to a %s command among %v", o, origins)
 		}
 	}
+	// Commands from T_TTI and the socket are known to GET /v1/commands/{id}
+	// too: the store answers, not the bridge's memory.
+	for _, r := range replies {
+		if r.Origin == "http" {
+			continue
+		}
+		res := a.do("GET", fmt.Sprintf("/v1/commands/%d", r.InboxID), e2eTokenERP, "", "")
+		if res.status != 200 || !strings.Contains(res.body, `"state":"done"`) || !strings.Contains(res.body, `"source":"`+r.Origin+`"`) {
+			t.Fatalf("GET /v1/commands/%d (%s): %d %s", r.InboxID, r.Origin, res.status, res.body)
+		}
+	}
 
 	// SSE: read two, drop, resume with Last-Event-ID: nothing missed.
 	stream := func(lastID string) (*http.Response, *bufio.Reader) {
