@@ -227,7 +227,9 @@ func (h *hub) read(c *streamClient, buf *bytes.Buffer) bool {
 			buf.Write(re.enc)
 		}
 	}
-	c.last.Store(h.pos)
+	// A client may resume from ahead of this relay's feed (an id another
+	// relay's journal read already showed it): it never goes back.
+	c.last.Store(max(last, h.pos))
 	c.upTo.Store(h.bytes)
 	return true
 }

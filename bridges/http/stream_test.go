@@ -69,3 +69,23 @@ func TestStreamCatchesUpBehindTheRing(t *testing.T) {
 		}
 	}
 }
+
+// A client resuming from an id ahead of the feed sees only what follows it.
+func TestStreamResumingAheadOfTheFeed(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{})
+	head := r.feed.Position()
+	c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", head+2))
+	if ev := c.next(t); !ev.comment {
+		t.Fatalf("first block %+v, want retry:", ev)
+	}
+	for i := range 3 {
+		r.publish(relay.NewFrame("jose", "R", fmt.Sprint(i)))
+		if err := r.feed.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev := c.next(t); ev.id != fmt.Sprint(head+3) {
+		t.Fatalf("%+v, want id %d", ev, head+3)
+	}
+}
