@@ -1,14 +1,19 @@
 package httpbridge
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,80 +159,83 @@ func BenchmarkPostCommandsWait(b *testing.B) {
 // BenchmarkSSEClients: CTIRELAY_BENCH_SSE_CLIENTS clients (1000) on the
 // stream while events are published at 500/s; every client sees every
 // event. Reports the p99 from the publish's commit to a client reading it,
-// and RSS per client.
+// and RSS per client. With CTIRELAY_BENCH_SSE_EXTERNAL=1 the clients run
+// in a child process (this test binary, TestSSEClientProcess): the RSS is
+// then the server's alone, and the clients' CPU is not the server's.
 func BenchmarkSSEClients(b *testing.B) {
 	clients := 1000
 	if s := os.Getenv("CTIRELAY_BENCH_SSE_CLIENTS"); s != "" {
 		clients, _ = strconv.Atoi(s)
 	}
+	external := os.Getenv("CTIRELAY_BENCH_SSE_EXTERNAL") == "1"
 	r := newBenchRelay(b, nil)
 	rss0 := rss()
-	client := benchClient()
 	var mu sync.Mutex
 	published := map[int64]time.Time{}
-	type received struct{ id, at int64 } // at: ns since begin; 16 B an event
-	var allRecv [][]received
-	var ready, got sync.WaitGroup
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	head := r.feed.Position()
 	events := max(b.N, 50)
-	epoch := time.Now()
-	for range clients {
-		ready.Add(1)
-		got.Add(1)
-		go func() {
-			defer got.Done()
-			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/events/stream?after=%d", r.base, head), nil)
-			res, err := client.Do(req)
+	url := fmt.Sprintf("%s/v1/events/stream?after=%d", r.base, head)
+	var allRecv [][]sseReceived
+	var collect func() error
+	if external {
+		out := filepath.Join(b.TempDir(), "received")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSSEClientProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "CTIRELAY_SSE_CHILD_URL="+url, fmt.Sprintf("CTIRELAY_SSE_CHILD_CLIENTS=%d", clients),
+			fmt.Sprintf("CTIRELAY_SSE_CHILD_EVENTS=%d", events), "CTIRELAY_SSE_CHILD_OUT="+out)
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		rd := bufio.NewReader(stdout)
+		for {
+			line, err := rd.ReadString('\n')
 			if err != nil {
-				ready.Done()
-				b.Error(err)
-				return
+				b.Fatalf("client process: %v", err)
 			}
-			defer res.Body.Close()
-			ready.Done()
-			recv := make([]received, 0, events)
-			defer func() {
+			if strings.HasPrefix(line, "clients ready") {
+				break
+			}
+		}
+		go func() { _, _ = io.Copy(io.Discard, rd) }()
+		collect = func() error {
+			if err := cmd.Wait(); err != nil {
+				return err
+			}
+			recv, err := readReceived(out)
+			allRecv = recv
+			return err
+		}
+	} else {
+		var ready, got sync.WaitGroup
+		client := benchClient()
+		for range clients {
+			ready.Add(1)
+			got.Add(1)
+			go func() {
+				defer got.Done()
+				recv, err := runSSEClient(context.Background(), client, url, events, ready.Done)
+				if err != nil {
+					b.Error(err)
+				}
 				mu.Lock()
 				allRecv = append(allRecv, recv)
 				mu.Unlock()
 			}()
-			// Whole reads, one clock reading each, lines split in place:
-			// the clients' side costs little of the shared CPUs.
-			buf := make([]byte, 4<<10)
-			var line []byte // a line cut by the end of a read
-			for len(recv) < events {
-				n, err := res.Body.Read(buf)
-				at := time.Since(epoch).Nanoseconds()
-				for chunk := buf[:n]; len(chunk) > 0; {
-					i := bytes.IndexByte(chunk, '\n')
-					if i < 0 {
-						line = append(line, chunk...)
-						break
-					}
-					l := chunk[:i]
-					if len(line) > 0 {
-						l = append(line, l...)
-						line = line[:0]
-					}
-					chunk = chunk[i+1:]
-					if v, ok := bytes.CutPrefix(l, []byte("id: ")); ok {
-						id, _ := strconv.ParseInt(string(v), 10, 64)
-						// Matched with the publish times after the run: the
-						// clients share nothing while it lasts.
-						recv = append(recv, received{id, at})
-					}
-				}
-				if err != nil && len(recv) < events {
-					b.Errorf("client: %v after %d", err, len(recv))
-					return
-				}
-			}
-		}()
+		}
+		ready.Wait()
+		collect = func() error { got.Wait(); return nil }
 	}
-	ready.Wait()
 	b.ResetTimer()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	if path := os.Getenv("CTIRELAY_BENCH_SSE_HEAPPROFILE"); path != "" {
+		// The heap once the clients are connected: what each one costs.
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	rssClients := rss()
 	// 500 events/s: each tick publishes what is due, in one statement
 	// when the database fell behind the pace.
@@ -258,16 +266,25 @@ func BenchmarkSSEClients(b *testing.B) {
 		sent += due
 	}
 	rate := float64(events) / time.Since(begin).Seconds()
-	got.Wait()
+	if err := collect(); err != nil {
+		b.Fatal(err)
+	}
 	b.StopTimer()
+	var ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms1) // with the clients still connected in-process; an upper bound otherwise
 	rssEnd := rss()
 	var lats []time.Duration
+	seen := 0
 	for _, rs := range allRecv {
 		for _, x := range rs {
 			if at, ok := published[x.id]; ok {
-				lats = append(lats, epoch.Add(time.Duration(x.at)).Sub(at))
+				lats = append(lats, time.Unix(0, x.at).Sub(at))
 			}
 		}
+		seen += len(rs)
+	}
+	if seen != clients*events {
+		b.Errorf("the clients saw %d events, want %d", seen, clients*events)
 	}
 	slices.Sort(lats)
 	if len(lats) > 0 {
@@ -278,6 +295,122 @@ func BenchmarkSSEClients(b *testing.B) {
 		b.ReportMetric(float64(max(rssClients, rssEnd)-rss0)/float64(clients)/1024, "KB_rss/client")
 	}
 	b.ReportMetric(rate, "events/s")
+	// Where the memory is, as the Go runtime sees it, once connected.
+	b.ReportMetric(float64(ms0.StackInuse)/float64(clients)/1024, "KB_stack/client")
+	b.ReportMetric(float64(ms0.HeapInuse)/float64(clients)/1024, "KB_heap/client")
+	_ = ms1
+}
+
+// sseReceived is one event as a client read it: 16 B an event.
+type sseReceived struct{ id, at int64 } // at: Unix ns
+
+// runSSEClient reads url's stream until it has seen events ids, with whole
+// reads, one clock reading each and lines split in place, so the clients'
+// side costs little of the shared CPUs. ready is called once connected.
+func runSSEClient(ctx context.Context, client *http.Client, url string, events int, ready func()) ([]sseReceived, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	res, err := client.Do(req)
+	ready()
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	recv := make([]sseReceived, 0, events)
+	buf := make([]byte, 4<<10)
+	var line []byte // a line cut by the end of a read
+	for len(recv) < events {
+		n, err := res.Body.Read(buf)
+		at := time.Now().UnixNano()
+		for chunk := buf[:n]; len(chunk) > 0; {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				line = append(line, chunk...)
+				break
+			}
+			l := chunk[:i]
+			if len(line) > 0 {
+				l = append(line, l...)
+				line = line[:0]
+			}
+			chunk = chunk[i+1:]
+			if v, ok := bytes.CutPrefix(l, []byte("id: ")); ok {
+				id, _ := strconv.ParseInt(string(v), 10, 64)
+				recv = append(recv, sseReceived{id, at})
+			}
+		}
+		if err != nil && len(recv) < events {
+			return recv, fmt.Errorf("client: %v after %d", err, len(recv))
+		}
+	}
+	return recv, nil
+}
+
+// TestSSEClientProcess is BenchmarkSSEClients's client process; skipped
+// unless the benchmark starts it.
+func TestSSEClientProcess(t *testing.T) {
+	url := os.Getenv("CTIRELAY_SSE_CHILD_URL")
+	if url == "" {
+		t.Skip("the SSE benchmark's client process (CTIRELAY_BENCH_SSE_EXTERNAL=1)")
+	}
+	clients, _ := strconv.Atoi(os.Getenv("CTIRELAY_SSE_CHILD_CLIENTS"))
+	events, _ := strconv.Atoi(os.Getenv("CTIRELAY_SSE_CHILD_EVENTS"))
+	client := benchClient()
+	all := make([][]sseReceived, clients)
+	var ready, got sync.WaitGroup
+	for i := range clients {
+		ready.Add(1)
+		got.Go(func() {
+			recv, err := runSSEClient(context.Background(), client, url, events, ready.Done)
+			if err != nil {
+				t.Error(err)
+			}
+			all[i] = recv
+		})
+	}
+	ready.Wait()
+	fmt.Println("clients ready")
+	got.Wait()
+	var out bytes.Buffer
+	for _, recv := range all {
+		fmt.Fprintln(&out, len(recv))
+		for _, x := range recv {
+			fmt.Fprintln(&out, x.id, x.at)
+		}
+	}
+	if err := os.WriteFile(os.Getenv("CTIRELAY_SSE_CHILD_OUT"), out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client.CloseIdleConnections()
+}
+
+func readReceived(path string) ([][]sseReceived, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var all [][]sseReceived
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		n, err := strconv.Atoi(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("received: %q", sc.Text())
+		}
+		recv := make([]sseReceived, 0, n)
+		for range n {
+			if !sc.Scan() {
+				return nil, errors.New("received: cut short")
+			}
+			a, b, _ := strings.Cut(sc.Text(), " ")
+			id, err1 := strconv.ParseInt(a, 10, 64)
+			at, err2 := strconv.ParseInt(b, 10, 64)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			recv = append(recv, sseReceived{id, at})
+		}
+		all = append(all, recv)
+	}
+	return all, sc.Err()
 }
 
 // rss is the process's resident set in bytes (Linux; 0 elsewhere).

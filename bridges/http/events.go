@@ -225,8 +225,8 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	write := func() bool {
 		_, err := w.Write(buf.Bytes())
 		buf.Reset()
-		if buf.Cap() > 64<<10 {
-			buf = bytes.Buffer{} // a burst's buffer is not kept
+		if buf.Cap() > 16<<10 {
+			buf = bytes.Buffer{} // a burst's buffer is not kept: a thousand idle clients hold little
 		}
 		return err == nil && rc.Flush() == nil
 	}

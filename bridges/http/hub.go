@@ -14,8 +14,10 @@ import (
 )
 
 // hubBuffer is what the one stream subscription may lag by: it only
-// appends to the ring, so it keeps up.
-const hubBuffer = 1 << 16
+// appends to the ring, so it keeps up (should it lag, it subscribes again
+// from its position: nothing is lost). Each slot is a journal entry (~200 B)
+// once used: a fixed cost of the process, not of a client.
+const hubBuffer = 1 << 13
 
 // hubRing is how many recent entries the hub keeps, encoded, for its
 // clients to read; a client that falls out of it is cut (it resumes with
