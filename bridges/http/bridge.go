@@ -43,8 +43,11 @@ type Bridge struct {
 	once     sync.Once
 	encoded  *eventCache
 	hub      hub
-	observe  func() (*relay.Subscription, error)
+	observe  func(...relay.SubscribeOption) (*relay.Subscription, error)
+	obsMu    sync.Mutex
 	obs      *relay.Subscription
+	obsStop  bool
+	obsDone  chan struct{}
 }
 
 // New validates the configuration and builds the routes.
@@ -128,9 +131,13 @@ func (b *Bridge) start(ctx context.Context) (func(), error) {
 	b.addr.Store(ln.Addr())
 	// Commands and their outcomes from every source, for the metrics.
 	obs := &observer{m: b.m, verbs: map[int64]string{}}
-	b.observe = func() (*relay.Subscription, error) {
+	buffer := observerBuffer
+	if b.cfg.observerBuffer > 0 {
+		buffer = b.cfg.observerBuffer
+	}
+	b.observe = func(opts ...relay.SubscribeOption) (*relay.Subscription, error) {
 		return b.feed.Subscribe("", relay.Filter{Kinds: []string{relay.KindCommand, relay.KindRejected, relay.KindReply}},
-			func(d relay.Delivery) { obs.entry(d.Entry) }, relay.Buffer(1<<16))
+			func(d relay.Delivery) { obs.entry(d.Entry) }, append([]relay.SubscribeOption{relay.Buffer(buffer)}, opts...)...)
 	}
 	sub, err := b.observe()
 	if err != nil {
@@ -138,6 +145,8 @@ func (b *Bridge) start(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("http bridge: %w", err)
 	}
 	b.obs = sub
+	b.obsDone = make(chan struct{})
+	go b.watchObserver()
 	b.hub.b = b
 	if err := b.hub.start(); err != nil {
 		sub.Close()
@@ -203,9 +212,47 @@ func (b *Bridge) shutdown() {
 	for _, h := range b.hooks {
 		h.stop()
 	}
-	b.obs.Close()
+	b.obsMu.Lock()
+	b.obsStop = true
+	obs := b.obs
+	b.obsMu.Unlock()
+	obs.Close()
+	<-b.obsDone
 	b.hub.stop()
 	b.log.Info("stopped")
+}
+
+// observerBuffer is what the metrics' subscription may lag by; should it
+// lag, it subscribes again from its position (watchObserver).
+const observerBuffer = 1 << 13
+
+// watchObserver keeps the metrics' subscription alive: one cut for
+// lagging resumes from the last entry it counted, so none is counted
+// twice or lost.
+func (b *Bridge) watchObserver() {
+	defer close(b.obsDone)
+	for {
+		b.obsMu.Lock()
+		sub := b.obs
+		b.obsMu.Unlock()
+		<-sub.Done()
+		if !errors.Is(sub.Err(), relay.ErrLagged) {
+			return
+		}
+		next, err := b.observe(relay.After(sub.Position()))
+		if err != nil {
+			return
+		}
+		b.log.Warn("the metrics' journal subscription lagged; resumed", "after", sub.Position())
+		b.obsMu.Lock()
+		if b.obsStop {
+			b.obsMu.Unlock()
+			next.Close()
+			return
+		}
+		b.obs = next
+		b.obsMu.Unlock()
+	}
 }
 
 // route is one registered route; openapi.json documents each.

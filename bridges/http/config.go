@@ -98,8 +98,9 @@ type Config struct {
 	// after a wake-up before it writes them (DefaultStreamCoalesce;
 	// negative: write at once).
 	StreamCoalesce time.Duration
-	// ringSize replaces hubRing (tests).
-	ringSize int
+	// ringSize replaces hubRing, observerBuffer the metrics' subscription
+	// buffer (tests).
+	ringSize, observerBuffer int
 	// ReadHeaderTimeout and IdleTimeout guard against slow and idle
 	// clients (5 s and 2 min); the stream route lifts the others.
 	ReadHeaderTimeout time.Duration

@@ -1,6 +1,8 @@
 package httpbridge
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
 // fakeHealth is a driver's link as the test sets it.
@@ -98,5 +101,43 @@ ctirelay_retries_total 7
 		"ctirelay_driver_reconnects_total 3", "ctirelay_driver_reconnects_total 4", 1)
 	if err := testutil.GatherAndCompare(r.b.reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The metrics' journal subscription resumes after lagging: every outcome
+// is counted once.
+func TestMetricsObserverResumesAfterLagging(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{observerBuffer: 1})
+	ctx := context.Background()
+	const n = 50
+	msgs := make([]relay.Inbound, n)
+	for i := range msgs {
+		msgs[i] = relay.Inbound{Source: relay.SourceCLI, Ref: "t", Raw: fmt.Sprintf("<ag%d><S>$", i)}
+	}
+	if _, err := r.store.Enqueue(ctx, msgs, time.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	r.feed.Wake()
+	jobs, err := r.store.Claim(ctx, relay.ClaimRequest{Owner: "test", Limit: n, Now: time.Now(), LeaseUntil: time.Now().Add(time.Hour)})
+	if err != nil || len(jobs) != n {
+		t.Fatalf("claimed %d, %v", len(jobs), err)
+	}
+	outs := make([]relay.Outcome, n)
+	for i, j := range jobs {
+		outs[i] = relay.Outcome{Job: j, Kind: relay.Done, Replies: []relay.Frame{relay.OK(j.Agent)}}
+	}
+	if _, _, err := r.store.Settle(ctx, outs, time.Now(), relay.ClaimRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	r.feed.Wake()
+	wait.For(t, "every outcome counted", func() bool {
+		return testutil.ToFloat64(r.b.m.commands.WithLabelValues("cli", "S", "ok")) == n
+	})
+	if err := r.feed.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(r.b.m.commands.WithLabelValues("cli", "S", "ok")); got != n {
+		t.Fatalf("%v outcomes counted, want %d", got, n)
 	}
 }
