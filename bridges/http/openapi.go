@@ -17,8 +17,8 @@ var routeDocs = map[string]struct {
 }{
 	"POST /v1/commands": {params: []param{{"wait", "query", "wait up to this long for the replies (5s); 200 with them, else 202"}},
 		responses: []string{"200", "202", "400", "413", "415", "422", "503"}, body: true},
-	"GET /v1/commands/{id}": {params: []param{{"id", "path", "inbox id"}, {"wait", "query", "wait up to this long for the replies"}},
-		responses: []string{"200", "404"}},
+	"GET /v1/commands/{id}": {params: []param{{"id", "path", "inbox id, whichever source queued it"}, {"wait", "query", "wait up to this long for the command to be done or dead"}},
+		responses: []string{"200", "400", "404", "503"}},
 	"GET /v1/events": {params: []param{{"after", "query", "journal id to read after (the head when absent)"}, {"agent", "query", "logins, comma-separated"},
 		{"kind", "query", "command, rejected, reply, event, note"}, {"wait", "query", "long-poll: wait up to this long for an entry"}, {"limit", "query", "at most this many (1000)"}},
 		responses: []string{"200", "400"}},
