@@ -133,13 +133,10 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 	for name, n := range clients {
 		m.BridgeClients(name, n)
 	}
-	// Every driver reports its link once the drivers' work lands; until
-	// then one that does not is taken as connected.
-	health, _ := driver.(relay.HealthReporter)
 	b, err := httpbridge.New(httpbridge.Config{
 		Addr: hc.Listen, Store: db, Feed: feed, Node: node, TLS: tlsConfig, Tokens: tokens,
 		MaxBodyBytes: hc.MaxBodyBytes, WaitMax: time.Duration(hc.WaitMax), Webhooks: hooks,
-		Registry: reg, Metrics: m, Logger: log, Clock: clock, Mounts: mounts, Driver: health, Engine: stats,
+		Registry: reg, Metrics: m, Logger: log, Clock: clock, Mounts: mounts, Driver: driver, Engine: stats,
 		Ready: func(ctx context.Context) error { return ready(ctx, db) },
 	})
 	if err != nil {
