@@ -186,12 +186,32 @@ func (h *hub) wakeAll() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
+		if c.last.Load() >= h.evicted && (len(c.filter.Agents) > 0 || len(c.filter.Kinds) > 0) && !h.anyFor(c) {
+			continue // nothing for it: moved on without waking its writer
+		}
 		if h.behind(c) {
 			h.cutOff(c)
 			continue
 		}
 		signal(c.notify)
 	}
+}
+
+// anyFor reports whether the ring holds an entry after c's position that
+// c's filter takes; when it does not, c is moved past the ring as read
+// would (an agent's dashboard is not woken for every other agent's
+// events, nor cut for their bytes). Called with mu held.
+func (h *hub) anyFor(c *streamClient) bool {
+	last := c.last.Load()
+	i := sort.Search(h.n, func(k int) bool { return h.ring[(h.first+k)%len(h.ring)].e.ID > last })
+	for ; i < h.n; i++ {
+		if matches(c.filter, h.ring[(h.first+i)%len(h.ring)].e) {
+			return true
+		}
+	}
+	c.last.Store(max(last, h.pos))
+	c.upTo.Store(h.bytes)
+	return false
 }
 
 // behind: c's unwritten part of the ring exceeds its bound, or the ring

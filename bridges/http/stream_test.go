@@ -1,6 +1,7 @@
 package httpbridge
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -87,5 +88,50 @@ func TestStreamResumingAheadOfTheFeed(t *testing.T) {
 	}
 	if ev := c.next(t); ev.id != fmt.Sprint(head+3) {
 		t.Fatalf("%+v, want id %d", ev, head+3)
+	}
+}
+
+// A filtered client is woken only when the ring holds an entry for it,
+// and moved past the others all the same (never cut for their bytes).
+func TestHubWakesOnlyClientsWithSomethingToWrite(t *testing.T) {
+	t.Parallel()
+	b := &Bridge{cfg: Config{StreamCoalesce: time.Hour}, encoded: newEventCache(64)}
+	h := &hub{b: b, ring: make([]ringEntry, 8), clients: map[*streamClient]struct{}{}, wake: make(chan struct{}, 1), coalesce: time.Hour}
+	all := newStreamClient(relay.Filter{}, 1<<20, nil)
+	maria := newStreamClient(relay.Filter{Agents: []string{"maria"}}, 600, nil)
+	for _, c := range []*streamClient{all, maria} {
+		if ok, _ := h.join(c, 0, false); !ok {
+			t.Fatal("not joined")
+		}
+		<-c.notify // the join's own wake-up
+	}
+	notified := func(c *streamClient) bool {
+		select {
+		case <-c.notify:
+			return true
+		default:
+			return false
+		}
+	}
+	id := int64(0)
+	publish := func(agent string) {
+		id++
+		h.deliver(relay.Delivery{Entry: relay.JournalEntry{ID: id, Kind: relay.KindEvent, Agent: agent, Frame: "<" + agent + "><R><" + strings.Repeat("x", 200) + ">$"}})
+	}
+	for range 5 { // more bytes than maria's bound
+		publish("jose")
+	}
+	h.wakeAll()
+	if !notified(all) || notified(maria) || maria.cut.Load() || maria.last.Load() != id {
+		t.Fatalf("jose's events: maria's client cut %v, at %d of %d (want woken: all, not maria)", maria.cut.Load(), maria.last.Load(), id)
+	}
+	publish("Maria ")
+	h.wakeAll()
+	if !notified(maria) {
+		t.Fatal("maria's event did not wake her client")
+	}
+	var buf bytes.Buffer
+	if !h.read(maria, &buf) || !strings.Contains(buf.String(), "id: 6\n") || strings.Count(buf.String(), "id: ") != 1 {
+		t.Fatalf("maria read %q", buf.String())
 	}
 }
