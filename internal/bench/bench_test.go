@@ -186,6 +186,10 @@ func TestBenchOnPostgresDropsItsSchema(t *testing.T) {
 	if r := rep.Runs[0]; r.Commands != 500 || r.StatementsPer <= 0 || r.TxPer <= 0 {
 		t.Errorf("run = %+v", r)
 	}
+	// pgtest's cluster runs on this machine: its CPU is read from /proc
+	if r := rep.Runs[0]; r.ProcessCPUPer <= 0 || r.DatabaseCPUPer <= 0 {
+		t.Errorf("CPU per command: process %v, database %v µs; want both read", r.ProcessCPUPer, r.DatabaseCPUPer)
+	}
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)

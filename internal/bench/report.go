@@ -72,6 +72,16 @@ func (r *Report) writeText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  (leased by settles %s, by intakes %s)\n", thousands(run.LeasedBySettle), thousands(run.LeasedByIntake))
 	}
+	if len(r.Runs) > 0 && r.Runs[0].ProcessCPUPer > 0 {
+		fmt.Fprintln(w, "\nCPU per command, from the relay's start to its last reply (µs):")
+		for _, run := range r.Runs {
+			db := "not read"
+			if run.DatabaseCPUPer > 0 {
+				db = fmt.Sprintf("%.1f", run.DatabaseCPUPer)
+			}
+			fmt.Fprintf(w, "  %s %s: bench process %.1f, database server %s\n", run.Mode, thousands(max(run.Backlog, run.Sent)), run.ProcessCPUPer, db)
+		}
+	}
 	for _, run := range r.Runs {
 		if run.InsertToDispatch == nil {
 			continue

@@ -36,6 +36,13 @@ type runResult struct {
 	InsertToDispatch *latencySummary `json:"insert_to_dispatch,omitempty"`
 	InsertToReply    *latencySummary `json:"insert_to_reply,omitempty"`
 
+	// CPU from the relay's start to its last reply, µs a command: the bench
+	// process (the relay, and the ERP's inserts in a rate or stream run) and
+	// the database server where the bench can read it (a PostgreSQL cluster
+	// on this machine; SQLite runs in the process).
+	ProcessCPUPer  float64 `json:"process_cpu_us_per_command,omitempty"`
+	DatabaseCPUPer float64 `json:"database_cpu_us_per_command,omitempty"`
+
 	PeakRSS       int64   `json:"peak_rss_bytes,omitempty"`
 	StatementsPer float64 `json:"statements_per_command"`
 	TxPer         float64 `json:"transactions_per_command"`
@@ -122,8 +129,10 @@ func runBench(ctx context.Context, cfg Config, backlog int64, prof string, bar *
 	if err != nil {
 		return res, err
 	}
+	meter := newCPUMeter(ctx, t.dialect.Name, t.ERP)
 	rss := sampleRSS()
 	before := t.counter.snapshot()
+	cpuBefore := meter.sample()
 	start := time.Now()
 	if err := engine.Start(ctx); err != nil {
 		rss.done()
@@ -136,6 +145,7 @@ func runBench(ctx context.Context, cfg Config, backlog int64, prof string, bar *
 		err = drain(ctx, cfg, probe, sent, bar)
 	}
 	end := time.Unix(0, probe.lastDone.Load())
+	cpuAfter := meter.sample()
 	engine.Stop()
 	res.PeakRSS = rss.done()
 	if perr := stopProfile(); err == nil {
@@ -157,6 +167,7 @@ func runBench(ctx context.Context, cfg Config, backlog int64, prof string, bar *
 	if res.Commands > 0 {
 		res.StatementsPer = float64(after.Statements-before.Statements) / float64(res.Commands)
 		res.TxPer = float64(after.Transactions-before.Transactions) / float64(res.Commands)
+		res.ProcessCPUPer, res.DatabaseCPUPer = perCommand(cpuBefore, cpuAfter, res.Commands)
 	}
 	res.Store = map[string]opSummary{"intake": probe.ops.intake.summary(), "claim": probe.ops.claim.summary(), "settle": probe.ops.settle.summary()}
 	res.LeasedBySettle = probe.ops.settleClaimed.Load()

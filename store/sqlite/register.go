@@ -95,7 +95,7 @@ func openBench(ctx context.Context, path string, spec store.BenchSpec) (*store.B
 func floor(names map[string]string) []string {
 	tti, tto := names["tti"], names["tto"]
 	return []string{
-		`INSERT INTO ` + tto + ` (DS_TTO) SELECT DS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ?`,
-		`DELETE FROM ` + tti + ` WHERE IS_TTI IN (SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ?)`,
+		`INSERT INTO ` + tto + ` (DS_TTO) SELECT DS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ? + 0`,
+		`DELETE FROM ` + tti + ` WHERE IS_TTI IN (SELECT IS_TTI FROM ` + tti + ` ORDER BY IS_TTI LIMIT ? + 0)`,
 	}
 }

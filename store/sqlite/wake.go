@@ -114,6 +114,16 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			}
 			hot = watchHot
 		}
+		if len(w.intake) == cap(w.intake) {
+			// A wake-up is pending: the intake has not looked since, so
+			// another says nothing new. While the relay works through a
+			// backlog its own commits write the WAL thousands of times a
+			// second; each look is a query. The version is left as it
+			// was: the first look once the intake took the wake-up sees
+			// what changed meanwhile (the hot looks after an event cover
+			// a commit that became visible just after the intake read).
+			continue
+		}
 		v, err := w.version(ctx)
 		if err != nil || v == version {
 			// An error (the file busy, going away) is the poll's to

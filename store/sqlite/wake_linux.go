@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -65,8 +66,16 @@ func (e *fileEvents) read(names [][]byte) {
 				}
 			}
 		}
+		// A commit writes the WAL once per page, each write an event. The
+		// kernel merges identical events that wait unread, so a short pause
+		// here turns a commit's writes into one or two events instead of
+		// one wake-up each; the first event of a burst still comes at once.
+		time.Sleep(readPause)
 	}
 }
+
+// readPause is how long the reader lets events gather after a read.
+const readPause = time.Millisecond
 
 func (e *fileEvents) close() {
 	e.once.Do(func() {

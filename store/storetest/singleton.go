@@ -116,7 +116,9 @@ func inFlight(t *testing.T, e *env) {
 		slices.SortFunc(got, func(a, b relay.Lease) int { return int(a.ID - b.ID) })
 		return got
 	}
-	ids := e.cli(t, t0, "<Jose><A><11><5551234><>$", "<ana><S>$", "<bia><S>$", "<Jose><S>$")
+	// ANA is another spelling of ana, so another queue: both of its
+	// spellings, the one in lower case and the other, are found
+	ids := e.cli(t, t0, "<Jose><A><11><5551234><>$", "<ana><S>$", "<bia><S>$", "<Jose><S>$", "<ANA><S>$")
 	equal(t, "nothing claimed", probe("r1", "jose", "ana"), []relay.Lease(nil))
 	if j := e.claim(t, "r2", 2, t0, at(time.Minute)); len(j) != 2 {
 		t.Fatalf("claim r2: %+v", j)
@@ -124,8 +126,14 @@ func inFlight(t *testing.T, e *env) {
 	if j := e.claim(t, "r1", 1, t0, at(time.Minute)); len(j) != 1 || j[0].ID != ids[2] {
 		t.Fatalf("claim r1: %+v", j)
 	}
+	if j := e.claim(t, "r2", 1, t0, at(time.Minute)); len(j) != 1 || j[0].ID != ids[4] {
+		t.Fatalf("claim r2 ANA: %+v", j)
+	}
 	equal(t, "r1 asks", probe("r1", "JOSE", "ana", "bia", "nobody"), []relay.Lease{
-		{ID: ids[0], Attempts: 1, Agent: "Jose"}, {ID: ids[1], Attempts: 1, Agent: "ana"},
+		{ID: ids[0], Attempts: 1, Agent: "Jose"}, {ID: ids[1], Attempts: 1, Agent: "ana"}, {ID: ids[4], Attempts: 1, Agent: "ANA"},
+	})
+	equal(t, "r1 asks in capitals", probe("r1", "ANA"), []relay.Lease{
+		{ID: ids[1], Attempts: 1, Agent: "ana"}, {ID: ids[4], Attempts: 1, Agent: "ANA"},
 	})
 	equal(t, "r2 asks", probe("r2", "jose", "ana", "bia"), []relay.Lease{{ID: ids[2], Attempts: 1, Agent: "bia"}})
 	equal(t, "no agents", probe("r1"), []relay.Lease(nil))
