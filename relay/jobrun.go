@@ -96,4 +96,6 @@ type Housekeeping interface {
 	// JournalBetween returns entries with from <= at < to and id > afterID,
 	// in id order, at most limit: a period read a page at a time.
 	JournalBetween(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]JournalEntry, error)
+	OutboxExpiry
+	LeaseHolders
 }

@@ -257,3 +257,14 @@ ALTER TABLE cti.ctr_node ADD holds nvarchar(1000) NOT NULL CONSTRAINT ctr_node_h
 ALTER TABLE cti.ctr_journal DROP CONSTRAINT ctr_journal_kind_ck;
 ALTER TABLE cti.ctr_journal WITH NOCHECK ADD CONSTRAINT ctr_journal_kind_ck
     CHECK (kind IN ('command', 'rejected', 'reply', 'event', 'note'));
+
+-- 0006 tto_mark
+-- ctirelay schema, step 6 (SQL Server): how old the T_TTO rows are, as
+-- PostgreSQL's step 13: every row of T_TTO with an id up to tto_id was
+-- written at or before `at`; the leader records a mark a minute while
+-- jobs.retention.tto_age is set.
+CREATE TABLE cti.ctr_tto_mark (
+    at     datetime2(6) NOT NULL,
+    tto_id bigint       NOT NULL
+);
+CREATE INDEX ctr_tto_mark_at ON cti.ctr_tto_mark (at);
