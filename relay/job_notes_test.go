@@ -3,7 +3,6 @@ package relay_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,23 +13,20 @@ import (
 	"github.com/ctirelay/ctirelay/store/memstore"
 )
 
-// notebook records the notes written (until memstore journals them).
-type notebook struct {
-	mu    sync.Mutex
-	notes []relay.Note
-}
-
-func (n *notebook) Note(_ context.Context, notes []relay.Note, _ time.Time) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.notes = append(n.notes, notes...)
-	return nil
-}
-
-func (n *notebook) all() []relay.Note {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return slices.Clone(n.notes)
+// notesIn are the notes of the store's journal, in order.
+func notesIn(t *testing.T, st *memstore.Store) []relay.Note {
+	t.Helper()
+	journal, err := st.Journal(context.Background(), 0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []relay.Note
+	for _, e := range journal {
+		if e.Kind == relay.KindNote {
+			notes = append(notes, relay.NoteOf(e))
+		}
+	}
+	return notes
 }
 
 func TestDeadRetryJournalsEachLetterRetried(t *testing.T) {
@@ -42,12 +38,11 @@ func TestDeadRetryJournalsEachLetterRetried(t *testing.T) {
 		r.command(at, "<"+c.agent+"><S>$")
 		r.settle(at, relay.Dead, c.reason, relay.ErrReply(c.agent, "X", "x"))
 	}
-	var book notebook
-	job := relay.DeadRetryJob{Store: st, Notes: &book, Clock: fixedClock(jobDay.Add(time.Hour)), Reasons: []string{"retries-exhausted"}}
+	job := relay.DeadRetryJob{Store: st, Notes: st, Clock: fixedClock(jobDay.Add(time.Hour)), Reasons: []string{"retries-exhausted"}}
 	if _, err := job.Run(context.Background(), relay.RunInfo{Job: "dead-retry"}); err != nil {
 		t.Fatal(err)
 	}
-	notes := book.all()
+	notes := notesIn(t, st)
 	if len(notes) != 2 || notes[0].Agent != "ana" || notes[1].Agent != "cid" {
 		t.Fatalf("notes %+v: want one per retried letter (ana, cid)", notes)
 	}
@@ -58,8 +53,8 @@ func TestDeadRetryJournalsEachLetterRetried(t *testing.T) {
 		}
 	}
 	// Nothing retriable left: no note.
-	if _, err := job.Run(context.Background(), relay.RunInfo{Job: "dead-retry"}); err != nil || len(book.all()) != 2 {
-		t.Fatalf("a second run wrote notes: %+v, %v", book.all(), err)
+	if _, err := job.Run(context.Background(), relay.RunInfo{Job: "dead-retry"}); err != nil || len(notesIn(t, st)) != 2 {
+		t.Fatalf("a second run wrote notes: %+v, %v", notesIn(t, st), err)
 	}
 }
 
@@ -86,14 +81,13 @@ func TestDeadRetryNotesOnlyTheLettersItMoved(t *testing.T) {
 		r.command(at, "<"+agent+"><S>$")
 		r.settle(at, relay.Dead, "retries-exhausted: timeout", relay.ErrReply(agent, "X", "x"))
 	}
-	var book notebook
 	dead, _ := st.DeadLetters(context.Background(), 0, 10)
-	job := relay.DeadRetryJob{Store: gone{st, dead[0].ID}, Notes: &book, Clock: fixedClock(jobDay.Add(time.Hour)), Reasons: []string{"retries-exhausted"}}
+	job := relay.DeadRetryJob{Store: gone{st, dead[0].ID}, Notes: st, Clock: fixedClock(jobDay.Add(time.Hour)), Reasons: []string{"retries-exhausted"}}
 	summary, err := job.Run(context.Background(), relay.RunInfo{Job: "dead-retry"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if notes := book.all(); summary["retried"] != 1 || len(notes) != 1 || notes[0].Agent != "bia" {
+	if notes := notesIn(t, st); summary["retried"] != 1 || len(notes) != 1 || notes[0].Agent != "bia" {
 		t.Fatalf("summary %v, notes %+v: want bia's only (ana's was dropped first)", summary, notes)
 	}
 }
@@ -114,8 +108,7 @@ func TestAgentSyncJournalsEachDifference(t *testing.T) {
 	if _, err := st.BeginRun(ctx, prev, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	var book notebook
-	job := relay.AgentSyncJob{Name: "agent-sync", Store: st, Notes: &book, Clock: fixedClock(now), Wait: time.Minute}
+	job := relay.AgentSyncJob{Name: "agent-sync", Store: st, Notes: st, Clock: fixedClock(now), Wait: time.Minute}
 	done := make(chan map[string]any, 1)
 	go func() {
 		s, err := job.Run(ctx, relay.RunInfo{Job: "agent-sync", Slot: now})
@@ -144,7 +137,7 @@ func TestAgentSyncJournalsEachDifference(t *testing.T) {
 	if fmt.Sprint(summary["changes"]) != "[map[agent:ana now:logged-off was:available] map[agent:bia now:paused was:available]]" {
 		t.Fatalf("changes %v", summary["changes"])
 	}
-	notes := book.all()
+	notes := notesIn(t, st)
 	if len(notes) != 2 || notes[0].Agent != "ana" || notes[1].Agent != "bia" {
 		t.Fatalf("notes %+v: want ana's and bia's", notes)
 	}
@@ -182,14 +175,7 @@ func TestRetentionExpiresUnreadTTORowsByTheMarks(t *testing.T) {
 	if summary["tto_expired"] != 1 || len(st.TTO()) != 1 || st.TTO()[0].Text != "<bia><R><5551111>$" {
 		t.Fatalf("summary %v, T_TTO left %+v: ana's R goes, bia's (written after the mark 1h ago) stays", summary, st.TTO())
 	}
-	journal, _ := st.Journal(ctx, 0, 100)
-	var notes []relay.Note
-	for _, e := range journal {
-		if e.Kind == relay.KindNote {
-			notes = append(notes, relay.NoteOf(e))
-		}
-	}
-	if len(notes) != 1 || notes[0].Agent != "ana" || notes[0].Origin != "job:retention" || notes[0].What != relay.NoteTTOExpired ||
+	if notes := notesIn(t, st); len(notes) != 1 || notes[0].Agent != "ana" || notes[0].Origin != "job:retention" || notes[0].What != relay.NoteTTOExpired ||
 		!strings.HasSuffix(notes[0].Text, ": <ana><R><5550000>$") {
 		t.Fatalf("notes %+v", notes)
 	}

@@ -141,12 +141,7 @@ type jobStore interface {
 	relay.ReconcileStore
 	relay.Housekeeping
 	relay.AgentSyncStore
-}
-
-// notebookOf is the store's relay.Notebook, nil when it has none yet.
-func notebookOf(db jobStore) relay.Notebook {
-	n, _ := db.(relay.Notebook)
-	return n
+	relay.Notebook
 }
 
 // retentionJob is jobs.retention as the relay runs it.
@@ -179,9 +174,9 @@ func (c Config) scheduledJobs(db jobStore, clock relay.Clock, log *slog.Logger) 
 		{jobRetention, j.Retention.JobCommon, c.retentionJob(db, clock, log).Run},
 		{jobReconcile, j.Reconcile.JobCommon, relay.ReconcileJob{Store: db, Dir: j.Reconcile.Dir, Logger: log,
 			ReplyGrace: time.Duration(j.Reconcile.ReplyGrace)}.Run},
-		{jobDeadRetry, j.DeadRetry.JobCommon, relay.DeadRetryJob{Name: jobDeadRetry, Store: db, Notes: notebookOf(db), Clock: clock, Logger: log,
+		{jobDeadRetry, j.DeadRetry.JobCommon, relay.DeadRetryJob{Name: jobDeadRetry, Store: db, Notes: db, Clock: clock, Logger: log,
 			Reasons: j.DeadRetry.RetriableReasons, Max: j.DeadRetry.MaxPerRun}.Run},
-		{jobAgentSync, j.AgentSync.JobCommon, relay.AgentSyncJob{Name: jobAgentSync, Store: db, Notes: notebookOf(db), Clock: clock, Logger: log,
+		{jobAgentSync, j.AgentSync.JobCommon, relay.AgentSyncJob{Name: jobAgentSync, Store: db, Notes: db, Clock: clock, Logger: log,
 			Wait: time.Duration(j.AgentSync.ReplyWait), MaxFrame: c.Engine.MaxFrameBytes}.Run},
 	}
 	var out []relay.ScheduledJob

@@ -65,7 +65,7 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 	for _, o := range gone {
 		n := req.Note(o)
 		s.journalAdd(relay.JournalEntry{At: req.Now, Direction: relay.DirOut, Kind: relay.KindNote,
-			Agent: n.Agent, Frame: n.Text, Origin: n.Origin, Ref: n.What})
+			Agent: n.Agent, Frame: n.Text, Origin: n.Origin, Ref: n.What}) // as Note does
 	}
 	return gone, nil
 }

@@ -16,7 +16,6 @@ import (
 const (
 	qOutboxMark   query = "outbox_mark"
 	qOutboxExpire query = "outbox_expire"
-	qOutboxNotes  query = "outbox_notes"
 	qLeaseHolders query = "lease_holders"
 )
 
@@ -54,7 +53,8 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 			n := req.Note(o)
 			agents, origins, whats, texts = append(agents, n.Agent), append(origins, n.Origin), append(whats, n.What), append(texts, n.Text)
 		}
-		_, err = tx.ExecContext(ctx, s.q.text[qOutboxNotes], micro(req.Now), pq.Array(agents), pq.Array(origins), pq.Array(whats), pq.Array(texts))
+		// Note's statement (sql/note.sql), in this transaction.
+		_, err = tx.ExecContext(ctx, s.q.text[qNote], pq.Array(agents), pq.Array(origins), pq.Array(whats), pq.Array(texts), micro(req.Now))
 		return err
 	})
 	if err != nil {

@@ -87,12 +87,11 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 		}
 		// RETURNING order is not defined.
 		slices.SortFunc(gone, func(a, b relay.ExpiredOutput) int { return int(a.ID - b.ID) })
-		rows := make([]store.JournalRow, len(gone))
+		notes := make([]relay.Note, len(gone))
 		for i, o := range gone {
-			n := req.Note(o)
-			rows[i] = store.JournalRow{At: req.Now, Direction: relay.DirOut, Kind: relay.KindNote, Agent: n.Agent,
-				Frame: n.Text, Origin: n.Origin, Ref: n.What}
+			notes[i] = req.Note(o)
 		}
+		rows := store.NoteRows(notes, req.Now)
 		if err := insertJournal(ctx, tx, s.q.journalRows, rows); err != nil {
 			return err
 		}

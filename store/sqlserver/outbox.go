@@ -58,12 +58,11 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 		if err := errors.Join(rs.Err(), rs.Close()); err != nil || len(gone) == 0 {
 			return err
 		}
-		rows := make([]store.JournalRow, len(gone))
+		notes := make([]relay.Note, len(gone))
 		for i, o := range gone {
-			n := req.Note(o)
-			rows[i] = store.JournalRow{At: req.Now, Direction: relay.DirOut, Kind: relay.KindNote, Agent: n.Agent,
-				Frame: n.Text, Origin: n.Origin, Ref: n.What}
+			notes[i] = req.Note(o)
 		}
+		rows := store.NoteRows(notes, req.Now)
 		if err := getAppLock(ctx, tx, s.outputLock, "Transaction", lockWait); err != nil {
 			return err
 		}

@@ -1,7 +1,7 @@
 -- Deletes at most $2 T_TTO rows, oldest id first, written at or before the
 -- newest mark at or before $1 (none without such a mark), and the marks
 -- older than that one, which no later cut needs. A row the ERP deletes
--- meanwhile is waited for and not returned. outbox_notes.sql journals the
+-- meanwhile is waited for and not returned. note.sql journals the
 -- rows returned, in the same transaction.
 WITH mark AS (
     SELECT at, tto_id FROM {{tto_mark}} WHERE at <= $1 ORDER BY at DESC, tto_id DESC LIMIT 1
