@@ -217,3 +217,25 @@ func TestSchedulerLeaderDoesItsChoresEveryMinute(t *testing.T) {
 		t.Fatalf("chores at %v: want at the start, then every minute", at)
 	}
 }
+
+func TestReconcileLeavesTheRelaysNotesOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memstore.New()
+	r := journalRig{t, st}
+	at := jobDay.Add(8 * time.Hour)
+	r.command(at, "<ana><S>$")
+	if err := st.Note(ctx, []relay.Note{{Agent: "zed", Origin: "job:agent-sync", What: relay.NoteStateDiffers, Text: "<zed><S><0>$"},
+		{Agent: "ana", Origin: "job:retention", What: relay.NoteTTOExpired, Text: "<ana><R><5550000>$"}}, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(at.Add(2*time.Second), relay.Done, "", relay.StatusReply("ana", relay.StateAvailable))
+	job := relay.ReconcileJob{Store: st, Dir: t.TempDir()}
+	summary, err := job.Run(ctx, relay.RunInfo{Job: "reconcile", Slot: jobDay.Add(24*time.Hour + 30*time.Minute), Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if summary["agents"] != 1 || summary["journal_rows"] != int64(2) || summary["calls_in"] != nil {
+		t.Fatalf("summary %v: want ana's command and reply only", summary)
+	}
+}

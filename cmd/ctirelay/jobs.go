@@ -132,7 +132,7 @@ func listJobs(ctx context.Context, env *cli, cfg Config, db database, jobs []rel
 		}
 		r := jobRow{Job: j.Name, Enabled: j.Enabled, Schedule: j.Schedule.String(), Timezone: zone}
 		if j.Enabled {
-			r.Next = j.Schedule.Next(now).Format(time.RFC3339)
+			r.Next = j.Schedule.Next(now).In(j.Schedule.Location()).Format(time.RFC3339)
 		}
 		runs, err := db.JobRuns(ctx, j.Name, 1)
 		if err != nil {
