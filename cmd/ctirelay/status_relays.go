@@ -25,7 +25,10 @@ type relayRow struct {
 	// deletes it) or cannot reach the database.
 	Stale bool `json:"stale"`
 	// Holds are the named locks the relay held at its last heartbeat;
-	// Leader: it holds the scheduler lock and is not stale.
+	// Leader: it holds the scheduler lock, is not stale, and no relay
+	// heartbeat with the lock after it (a leader killed a moment ago still
+	// shows the lock until it is stale; its successor's first heartbeat
+	// with the lock comes after the killed one's last).
 	Holds  []string `json:"holds"`
 	Leader bool     `json:"leader"`
 	// Leases are the commands at the switch under the relay's leases, by
@@ -54,6 +57,15 @@ func relayRows(nodes []relay.Node, now time.Time, staleAfter time.Duration) []re
 			Leases:        []leaseRow{},
 			age:           age,
 		})
+	}
+	latest := -1
+	for i, r := range rows {
+		if r.Leader && (latest < 0 || nodes[i].HeartbeatAt.After(nodes[latest].HeartbeatAt)) {
+			latest = i
+		}
+	}
+	for i := range rows {
+		rows[i].Leader = i == latest
 	}
 	return rows
 }
