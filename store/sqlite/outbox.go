@@ -15,12 +15,12 @@ import (
 // The age of T_TTO rows (relay.OutboxExpiry): marks of the largest IS_TTO.
 const (
 	// The largest IS_TTO, and whether T_TTO numbers with AUTOINCREMENT
-	// (its row in sqlite_sequence): without it SQLite gives the largest id
-	// again once the ERP has deleted the top rows, and a mark would age a
-	// new row as old. Arg: T_TTO's name.
+	// (its row in sqlite_sequence, there once a row was inserted; the
+	// relay's own tables make the sequence table exist): without it SQLite
+	// gives the largest id again once the ERP has deleted the top rows, and
+	// a mark would age a new row as old. Arg: T_TTO's name.
 	sqlOutboxTop = `SELECT (SELECT max(IS_TTO) FROM {{tto}}),
-       (SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence')
-       AND (SELECT count(*) FROM sqlite_sequence WHERE name = ?1)`
+       EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE)`
 	sqlOutboxLastMark = `SELECT coalesce(max(tto_id), 0) FROM {{tto_mark}}`
 	sqlOutboxMark     = `INSERT INTO {{tto_mark}} (at, tto_id) VALUES (?, ?)`
 	// The newest mark at or before the cut.
