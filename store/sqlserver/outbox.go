@@ -18,6 +18,9 @@ const (
 	qLeaseHolders query = "lease_holders"
 )
 
+// maxExpire bounds the T_TTO rows one ExpireOutbox deletes.
+const maxExpire = 4000
+
 // errReusedIDs refuses marks on a T_TTO the relay numbers after its
 // largest row (database.explicit_ids): once the ERP has deleted the top
 // rows, a new row takes an id a mark already covers, and would be aged as
@@ -43,7 +46,9 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 	var gone []relay.ExpiredOutput
 	err := s.inTx(ctx, "expire T_TTO", func(tx *sql.Tx) error {
 		gone = gone[:0]
-		rs, err := tx.QueryContext(ctx, s.q.sql(qOutboxExpire), ts(req.Before), i32(req.Limit))
+		// Under lock escalation's ~5,000 locks a statement: a table lock
+		// on the ERP's T_TTO would stop its reader.
+		rs, err := tx.QueryContext(ctx, s.q.sql(qOutboxExpire), ts(req.Before), i32(min(req.Limit, maxExpire)))
 		if err != nil {
 			return err
 		}
