@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -86,7 +87,7 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 			return err
 		}
 		// RETURNING order is not defined.
-		slices.SortFunc(gone, func(a, b relay.ExpiredOutput) int { return int(a.ID - b.ID) })
+		slices.SortFunc(gone, func(a, b relay.ExpiredOutput) int { return cmp.Compare(a.ID, b.ID) })
 		notes := make([]relay.Note, len(gone))
 		for i, o := range gone {
 			notes[i] = req.Note(o)
