@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -28,9 +30,13 @@ type AgentSyncStore interface {
 // up to Wait for the replies, and reports the agents whose state differs
 // from the last run's: an agent the switch logged off behind the ERP's back
 // shows as a change from available to logged-off.
+//
+// Each difference is journaled as a note (What NoteStateDiffers, the
+// agent's login in agent), so a DBA finds it beside the agent's messages.
 type AgentSyncJob struct {
 	Name     string // the job's name, to find its previous run ("agent-sync")
 	Store    AgentSyncStore
+	Notes    Notebook
 	Clock    Clock
 	Logger   *slog.Logger
 	Wait     time.Duration // for the replies (30s)
@@ -110,15 +116,32 @@ func (j AgentSyncJob) Run(ctx context.Context, run RunInfo) (map[string]any, err
 	for _, agent := range asked {
 		states[agent] = "no-reply"
 	}
-	previous := j.previousStates(ctx, run)
+	previous, since := j.previousStates(ctx, run)
 	var changes []map[string]string
-	for agent, now := range states {
+	var notes []Note
+	for _, agent := range slices.Sorted(maps.Keys(states)) {
+		now := states[agent]
 		if was, ok := previous[agent]; ok && was != now {
 			changes = append(changes, map[string]string{"agent": agent, "was": was, "now": now})
 			log.Warn("agent state changed since the last sync", "agent", agent, "was", was, "now", now)
+			notes = append(notes, Note{Agent: agent, Origin: JobOrigin(j.name(run)), What: NoteStateDiffers,
+				Text: fmt.Sprintf("the switch says %s; the sync of %s saw %s", now, since.UTC().Format(time.RFC3339), was)})
 		}
 	}
-	return map[string]any{"asked": len(msgs), "answered": len(msgs) - len(asked), "states": states, "changes": changes}, nil
+	summary := map[string]any{"asked": len(msgs), "answered": len(msgs) - len(asked), "states": states, "changes": changes}
+	if len(notes) > 0 && j.Notes != nil {
+		if err := j.Notes.Note(ctx, notes, clock.Now()); err != nil {
+			return summary, fmt.Errorf("journal the differences: %w", err)
+		}
+	}
+	return summary, nil
+}
+
+func (j AgentSyncJob) name(run RunInfo) string {
+	if j.Name != "" {
+		return j.Name
+	}
+	return run.Job
 }
 
 // replyState reads <login><S><code>$ as the state's name, or the ERR.
@@ -138,15 +161,11 @@ func replyState(raw string) string {
 	return f[1]
 }
 
-// previousStates are the states the last finished run saw.
-func (j AgentSyncJob) previousStates(ctx context.Context, run RunInfo) map[string]string {
-	name := j.Name
-	if name == "" {
-		name = run.Job
-	}
-	runs, err := j.Store.JobRuns(ctx, name, 10)
+// previousStates are the states the last finished run saw, and its slot.
+func (j AgentSyncJob) previousStates(ctx context.Context, run RunInfo) (map[string]string, time.Time) {
+	runs, err := j.Store.JobRuns(ctx, j.name(run), 10)
 	if err != nil {
-		return nil
+		return nil, time.Time{}
 	}
 	for _, r := range runs {
 		if r.Status != RunOK {
@@ -156,8 +175,8 @@ func (j AgentSyncJob) previousStates(ctx context.Context, run RunInfo) map[strin
 			States map[string]string `json:"states"`
 		}
 		if json.Unmarshal([]byte(r.Summary), &s) == nil {
-			return s.States
+			return s.States, r.Slot
 		}
 	}
-	return nil
+	return nil, time.Time{}
 }

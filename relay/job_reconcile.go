@@ -101,6 +101,9 @@ func (j ReconcileJob) Run(ctx context.Context, run RunInfo) (map[string]any, err
 	pending := map[int64]string{} // inbox id of a period's command → agent, until its reply
 	var rows int64
 	err := j.eachJournal(ctx, from, to.Add(grace), pageSize, run.Progress, func(e JournalEntry) {
+		if e.Kind == KindNote {
+			return // the relay's own entries: no message of the agent's
+		}
 		inPeriod := e.At.Before(to)
 		if !inPeriod {
 			// the grace after the period: only the replies awaited and

@@ -16,6 +16,9 @@ const (
 	RunInterrupted = "interrupted" // its runner stopped it: shutdown, or leadership lost
 )
 
+// AbandonedSummary is the summary BeginRun gives the runs it abandons.
+const AbandonedSummary = `{"reason":"no heartbeat for three beats: its relay died mid-run"}`
+
 // ErrSlotTaken is returned by BeginRun when the (job, slot) already has a
 // row: another leader ran it or recorded it missed. The slot is done.
 var ErrSlotTaken = errors.New("slot already recorded")
@@ -55,7 +58,8 @@ type JobRuns interface {
 	// BeginRun records run (Status RunRunning, or RunMissed for a slot
 	// recorded as missed) before the work starts, and returns its id. In
 	// the same transaction, runs of the job still running whose heartbeat
-	// is before staleBefore are marked RunAbandoned (their runner died).
+	// is before staleBefore are marked RunAbandoned (their runner died),
+	// finished at run.StartedAt with AbandonedSummary.
 	// ErrSlotTaken: a scheduled run.Slot of run.Job already has a row.
 	// ErrJobRunning: a run of the job is still running (RunMissed rows are
 	// recorded all the same).
@@ -96,4 +100,6 @@ type Housekeeping interface {
 	// JournalBetween returns entries with from <= at < to and id > afterID,
 	// in id order, at most limit: a period read a page at a time.
 	JournalBetween(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]JournalEntry, error)
+	OutboxExpiry
+	LeaseHolders
 }

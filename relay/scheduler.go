@@ -36,6 +36,9 @@ type SchedulerConfig struct {
 	// PruneNodesAfter, above zero, has the leader remove the relay_node
 	// rows of relays with no heartbeat for that long, every minute.
 	PruneNodesAfter time.Duration
+	// Chores are done by the leader beside the jobs, each every Every:
+	// no run row, no slot (the T_TTO marks retention's expiry ages rows by).
+	Chores []Chore
 	// MaxMissed bounds the missed slots recorded for one job at a leader's
 	// start (100): a job every second down for a week does not write
 	// 600,000 rows; the earlier ones are only logged as a count.
@@ -44,6 +47,15 @@ type SchedulerConfig struct {
 	// timer is set, with the time it will look again and how many of its
 	// runs are in progress.
 	Waiting func(wake time.Time, running int)
+}
+
+// Chore is small periodic work of the leader's: it runs at once when a
+// relay starts leading, then every Every (a minute when zero). A failure
+// is logged and tried again at the next time.
+type Chore struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context, now time.Time) error
 }
 
 // Scheduler runs the scheduled jobs once per cluster: every relay runs one,
@@ -79,6 +91,11 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		case "", CatchUpSkip, CatchUpOnce:
 		default:
 			return nil, fmt.Errorf("scheduler: job %s: catch_up %q", j.Name, j.CatchUp)
+		}
+	}
+	for _, c := range cfg.Chores {
+		if c.Name == "" || c.Run == nil {
+			return nil, fmt.Errorf("scheduler: chore %q needs a name and a function", c.Name)
 		}
 	}
 	if cfg.Clock == nil {
@@ -179,6 +196,7 @@ func (s *Scheduler) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	nextPrune := time.Time{}
+	nextChore := make([]time.Time, len(s.cfg.Chores))
 	for {
 		now := s.cfg.Clock.Now()
 		wake := now.Add(time.Minute) // look at least every minute (a clock that jumped)
@@ -206,6 +224,19 @@ func (s *Scheduler) lead(ctx context.Context) {
 				nextPrune = now.Add(time.Minute)
 			}
 			wake = earliest(wake, nextPrune)
+		}
+		for i, c := range s.cfg.Chores {
+			if !now.Before(nextChore[i]) {
+				if err := c.Run(ctx, now); err != nil && ctx.Err() == nil {
+					s.log.Warn("leader's chore failed: will try again", "chore", c.Name, "err", err)
+				}
+				every := c.Every
+				if every <= 0 {
+					every = time.Minute
+				}
+				nextChore[i] = now.Add(every)
+			}
+			wake = earliest(wake, nextChore[i])
 		}
 		timer := s.cfg.Clock.After(wake.Sub(now))
 		if s.cfg.Waiting != nil {

@@ -100,6 +100,7 @@ func (t Tables) Names() map[string]string {
 		"cursor":       q(p + "cursor"),
 		"node":         q(p + "node"),
 		"job_run":      q(p + "job_run"),
+		"tto_mark":     q(p + "tto_mark"),
 		"migrations":   q(p + "schema_migrations"),
 		"queue_status": q(p + "queue_status"),
 		"agent_status": q(p + "agent_status"),

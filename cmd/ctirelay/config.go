@@ -440,7 +440,7 @@ func (c Config) Validate() error {
 	c.Bridges.UI.validate(bad)
 	c.Bridges.File.validate(bad)
 	c.Bridges.HTTP.validate(bad)
-	c.Jobs.validate(bad)
+	c.validateJobs(bad)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

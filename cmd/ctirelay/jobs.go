@@ -132,7 +132,7 @@ func listJobs(ctx context.Context, env *cli, cfg Config, db database, jobs []rel
 		}
 		r := jobRow{Job: j.Name, Enabled: j.Enabled, Schedule: j.Schedule.String(), Timezone: zone}
 		if j.Enabled {
-			r.Next = j.Schedule.Next(now).Format(time.RFC3339)
+			r.Next = j.Schedule.Next(now).In(j.Schedule.Location()).Format(time.RFC3339)
 		}
 		runs, err := db.JobRuns(ctx, j.Name, 1)
 		if err != nil {
@@ -172,7 +172,10 @@ func parsePeriodEnd(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.ParseInLocation("2006-01-02", s, loc)
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-12-01T08:00:00Z) nor a date (2026-12-01, midnight in the job's zone, %s)", s, loc)
 }
 
 // runJob runs one job now, by hand, under the rules the leader follows: its
@@ -184,6 +187,9 @@ func runJob(ctx context.Context, env *cli, cfg Config, db database, job relay.Sc
 	var err error
 	if (fromS == "") != (toS == "") {
 		return usagef("give both --from and --to, or neither")
+	}
+	if fromS != "" && job.Name != jobReconcile {
+		return usagef("--from and --to give reconcile its period; %s has none", job.Name)
 	}
 	if fromS != "" {
 		if info.From, err = parsePeriodEnd(fromS, loc); err != nil {

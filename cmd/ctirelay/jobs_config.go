@@ -43,8 +43,11 @@ type RetentionJobConfig struct {
 	JournalAge Duration `yaml:"journal_age"` // 0s keeps the table
 	DeadAge    Duration `yaml:"dead_age"`
 	JobRunAge  Duration `yaml:"job_run_age"`
-	Batch      int      `yaml:"batch"` // rows per transaction (10000)
-	Pause      Duration `yaml:"pause"` // between batches
+	// TTOAge, above zero, expires T_TTO rows the ERP has not read for that
+	// long, each journaled (0s, the default, never touches T_TTO).
+	TTOAge Duration `yaml:"tto_age"`
+	Batch  int      `yaml:"batch"` // rows per transaction (10000)
+	Pause  Duration `yaml:"pause"` // between batches
 }
 
 // ReconcileJobConfig is jobs.reconcile.
@@ -138,6 +141,24 @@ type jobStore interface {
 	relay.ReconcileStore
 	relay.Housekeeping
 	relay.AgentSyncStore
+	relay.Notebook
+}
+
+// retentionJob is jobs.retention as the relay runs it.
+func (c Config) retentionJob(db jobStore, clock relay.Clock, log *slog.Logger) relay.RetentionJob {
+	r := c.Jobs.Retention
+	return relay.RetentionJob{Name: jobRetention, Store: db, Clock: clock, Logger: log,
+		JournalAge: time.Duration(r.JournalAge), DeadAge: time.Duration(r.DeadAge), RunsAge: time.Duration(r.JobRunAge),
+		OutboxAge: time.Duration(r.TTOAge), Batch: r.Batch, Pause: time.Duration(r.Pause)}
+}
+
+// chores are the leader's minute work: the T_TTO marks while retention
+// expires T_TTO rows (the marks are how old a row is: docs/jobs.md).
+func (c Config) chores(db jobStore, clock relay.Clock, log *slog.Logger) []relay.Chore {
+	if !c.Jobs.Retention.Enabled || c.Jobs.Retention.TTOAge <= 0 {
+		return nil
+	}
+	return []relay.Chore{{Name: "mark T_TTO", Every: time.Minute, Run: c.retentionJob(db, clock, log).MarkOutbox}}
 }
 
 // scheduledJobs builds the configured jobs (disabled ones too: `jobs
@@ -150,14 +171,12 @@ func (c Config) scheduledJobs(db jobStore, clock relay.Clock, log *slog.Logger) 
 		run  relay.JobFunc
 	}
 	entries := []entry{
-		{jobRetention, j.Retention.JobCommon, relay.RetentionJob{Store: db, Clock: clock, Logger: log,
-			JournalAge: time.Duration(j.Retention.JournalAge), DeadAge: time.Duration(j.Retention.DeadAge),
-			RunsAge: time.Duration(j.Retention.JobRunAge), Batch: j.Retention.Batch, Pause: time.Duration(j.Retention.Pause)}.Run},
+		{jobRetention, j.Retention.JobCommon, c.retentionJob(db, clock, log).Run},
 		{jobReconcile, j.Reconcile.JobCommon, relay.ReconcileJob{Store: db, Dir: j.Reconcile.Dir, Logger: log,
 			ReplyGrace: time.Duration(j.Reconcile.ReplyGrace)}.Run},
-		{jobDeadRetry, j.DeadRetry.JobCommon, relay.DeadRetryJob{Store: db, Clock: clock, Logger: log,
+		{jobDeadRetry, j.DeadRetry.JobCommon, relay.DeadRetryJob{Name: jobDeadRetry, Store: db, Notes: db, Clock: clock, Logger: log,
 			Reasons: j.DeadRetry.RetriableReasons, Max: j.DeadRetry.MaxPerRun}.Run},
-		{jobAgentSync, j.AgentSync.JobCommon, relay.AgentSyncJob{Name: jobAgentSync, Store: db, Clock: clock, Logger: log,
+		{jobAgentSync, j.AgentSync.JobCommon, relay.AgentSyncJob{Name: jobAgentSync, Store: db, Notes: db, Clock: clock, Logger: log,
 			Wait: time.Duration(j.AgentSync.ReplyWait), MaxFrame: c.Engine.MaxFrameBytes}.Run},
 	}
 	var out []relay.ScheduledJob
@@ -177,4 +196,12 @@ func (s SchedulerSettings) pruneNodesAfter() time.Duration {
 		return 24 * time.Hour
 	}
 	return time.Duration(*s.PruneNodesAfter)
+}
+
+// validateJobs checks the jobs section, and what it needs of the rest.
+func (c Config) validateJobs(bad func(key, format string, a ...any)) {
+	c.Jobs.validate(bad)
+	if c.Jobs.Retention.TTOAge > 0 && c.Database.ExplicitIDs {
+		bad("jobs.retention.tto_age", "not with database.explicit_ids: the relay numbers T_TTO after its largest row, so a new row can take an id the ERP freed and look as old as it")
+	}
 }

@@ -21,6 +21,7 @@ jobs:
     journal_age: 240h
     dead_age: 720h
     job_run_age: 2160h
+    tto_age: 168h
     batch: 5000
     pause: 50ms
   reconcile:
@@ -41,7 +42,7 @@ jobs:
 	}
 	j := cfg.Jobs
 	if !j.Retention.Enabled || j.Retention.Schedule != "0 0 4 * * *" || j.Retention.Timezone != "America/Sao_Paulo" ||
-		time.Duration(j.Retention.JournalAge) != 240*time.Hour || j.Retention.Batch != 5000 || time.Duration(j.Retention.Pause) != 50*time.Millisecond ||
+		time.Duration(j.Retention.JournalAge) != 240*time.Hour || time.Duration(j.Retention.TTOAge) != 168*time.Hour || j.Retention.Batch != 5000 || time.Duration(j.Retention.Pause) != 50*time.Millisecond ||
 		j.Reconcile.Dir != "/var/lib/ctirelay/reports" || j.Reconcile.Schedule != "30 0 * * *" || j.Reconcile.CatchUp != "once" ||
 		j.DeadRetry.RetriableReasons[0] != "retries-exhausted" || j.DeadRetry.MaxPerRun != 20 ||
 		j.AgentSync.Enabled || time.Duration(j.AgentSync.ReplyWait) != 10*time.Second ||
@@ -52,8 +53,15 @@ jobs:
 	if err != nil || len(jobs) != 4 || jobs[0].Schedule.Location().String() != "America/Sao_Paulo" {
 		t.Fatalf("scheduledJobs: %+v, %v", jobs, err)
 	}
-	if d, _ := LoadConfig(""); d.Scheduler.pruneNodesAfter() != 24*time.Hour || d.Jobs.Retention.Enabled {
-		t.Fatal("defaults: prune after 24h, every job off")
+	if chores := cfg.chores(nil, nil, nil); len(chores) != 1 || chores[0].Every != time.Minute {
+		t.Fatalf("chores with tto_age: %+v, want the T_TTO marks every minute", chores)
+	}
+	d, _ := LoadConfig("")
+	if d.Scheduler.pruneNodesAfter() != 24*time.Hour || d.Jobs.Retention.Enabled || d.Jobs.Retention.TTOAge != 0 {
+		t.Fatal("defaults: prune after 24h, every job off, T_TTO never expired")
+	}
+	if chores := d.chores(nil, nil, nil); len(chores) != 0 {
+		t.Fatalf("chores by default: %+v", chores)
 	}
 }
 
@@ -68,6 +76,7 @@ func TestJobsConfigErrorsNameTheKey(t *testing.T) {
 		{"jobs:\n  dead-retry:\n    enabled: true\n", "jobs.dead-retry.retriable_reasons: required"},
 		{"jobs:\n  retention:\n    keep: 5\n", `unknown key "keep" in jobs.retention`},
 		{"jobs:\n  cleanup:\n    enabled: true\n", `unknown key "cleanup" in jobs`},
+		{"database:\n  explicit_ids: true\njobs:\n  retention:\n    tto_age: 24h\n", "jobs.retention.tto_age: not with database.explicit_ids"},
 	} {
 		_, err := LoadConfig(writeConfig(t, c.body))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

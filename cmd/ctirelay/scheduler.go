@@ -102,5 +102,6 @@ func newScheduler(cfg Config, db database, locks relay.Locker, owner string, clo
 		Owner: owner, Jobs: jobs, Clock: clock, Logger: log,
 		LockRetry: time.Duration(cfg.Scheduler.LockRetry), RunBeat: time.Duration(cfg.Scheduler.RunBeat),
 		PruneNodesAfter: cfg.Scheduler.pruneNodesAfter(),
+		Chores:          cfg.chores(db, clock, log),
 	})
 }

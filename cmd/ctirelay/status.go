@@ -71,6 +71,11 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 		return fmt.Errorf("read relays: %w", err)
 	}
 	relays := relayRows(nodes, now, staleAfter(cfg))
+	held, err := db.LeaseHolders(ctx)
+	if err != nil {
+		return fmt.Errorf("read leases: %w", err)
+	}
+	others := withLeases(relays, held)
 	warnings, err := columnWarnings(ctx, cfg, db)
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("could not read the column types of the ERP's tables: %v", err))
@@ -81,6 +86,9 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 			"retrying": st.Retrying, "dead": st.Dead, "outbox": st.Outbox,
 			"oldest_age_s": st.OldestAge.Seconds(), "done_1m": st.Done1m,
 			"nodes": relays, "stale_after_s": staleAfter(cfg).Seconds(),
+		}
+		if len(others) > 0 {
+			out["leases_without_node"] = others
 		}
 		if len(warnings) > 0 {
 			out["warnings"] = warnings
@@ -109,6 +117,7 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 	if err := printRelays(env.stdout, relays); err != nil {
 		return err
 	}
+	printOtherLeases(env.stdout, others)
 	for _, w := range warnings {
 		fmt.Fprintf(env.stdout, "warning: %s\n", w)
 	}

@@ -58,6 +58,13 @@ func TestRelayRowsAgeAndStaleness(t *testing.T) {
 	if !rows[0].Leader || rows[1].Leader || strings.Join(rows[0].Holds, ",") != "monitor,scheduler" {
 		t.Fatalf("leader rows: %+v", rows)
 	}
+	// The leader killed a moment ago still shows the lock; its successor
+	// heartbeat with it after the killed one's last beat: one leader.
+	killed := node("r0", now.Add(-5*time.Second))
+	killed.Holds = []string{relay.LockScheduler}
+	if rows := relayRows([]relay.Node{killed, leader}, now, 30*time.Second); rows[0].Leader || !rows[1].Leader {
+		t.Fatalf("two relays with the lock: %+v", rows)
+	}
 	var b strings.Builder
 	if err := printRelays(&b, rows); err != nil || !strings.Contains(b.String(), "yes     monitor,scheduler") {
 		t.Fatalf("printRelays:\n%s", b.String())

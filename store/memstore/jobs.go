@@ -20,7 +20,7 @@ func (s *Store) BeginRun(ctx context.Context, run relay.JobRun, staleBefore time
 	for i := range s.runs {
 		r := &s.runs[i]
 		if r.Job == run.Job && r.Status == relay.RunRunning && r.HeartbeatAt.Before(staleBefore) {
-			r.Status, r.FinishedAt = relay.RunAbandoned, run.StartedAt
+			r.Status, r.FinishedAt, r.Summary = relay.RunAbandoned, run.StartedAt, relay.AbandonedSummary
 		}
 	}
 	for _, r := range s.runs {

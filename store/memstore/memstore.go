@@ -43,6 +43,7 @@ type Store struct {
 	nodes   map[string]relay.Node
 	runs    []relay.JobRun           // relay_job_run in id order
 	locks   map[string]chan struct{} // named locks held: closed when lost
+	marks   []outboxMark             // relay_tto_mark, oldest first (outbox.go)
 	ids     struct{ tti, tto, inbox, dead, journal, run int64 }
 	closed  bool
 	fail    error

@@ -14,7 +14,8 @@ import (
 
 // Statements of the scheduled jobs, rendered per call: jobs run seldom.
 const (
-	sqlAbandonRuns = `UPDATE {{job_run}} SET status = 'abandoned', finished_at = ?
+	sqlAbandonRuns = `UPDATE {{job_run}} SET status = 'abandoned', finished_at = ?,
+       summary = '{"reason":"no heartbeat for three beats: its relay died mid-run"}'
  WHERE job = ? AND status = 'running' AND heartbeat_at < ?`
 	// OR IGNORE: a conflict on either unique index (slot, running) inserts
 	// nothing; the caller then asks which.

@@ -72,7 +72,7 @@ func dropAll(ctx context.Context, db *sql.DB, names map[string]string) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, t := range []string{"tti", "tto", "inbox", "dead", "journal", "cursor", "node", "job_run", "migrations"} {
+	for _, t := range []string{"tti", "tto", "inbox", "dead", "journal", "cursor", "node", "job_run", "tto_mark", "migrations"} {
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+names[t]); err != nil {
 			errs = append(errs, err)
 		}

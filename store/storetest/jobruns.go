@@ -131,7 +131,8 @@ func jobRunsStale(t *testing.T, e *env) {
 		t.Fatalf("stale heartbeat: %v", err)
 	}
 	runs := e.jobRuns(t, "reconcile")
-	if len(runs) != 2 || runs[0].Status != relay.RunRunning || runs[1].Status != relay.RunAbandoned || runs[1].FinishedAt.IsZero() {
+	if len(runs) != 2 || runs[0].Status != relay.RunRunning || runs[1].Status != relay.RunAbandoned || runs[1].FinishedAt.IsZero() ||
+		runs[1].Summary != relay.AbandonedSummary {
 		t.Fatalf("runs: %+v", runs)
 	}
 }

@@ -6,7 +6,8 @@
 -- (HOLDLOCK) to the end of the transaction, so two relays cannot both pass
 -- them; the filtered unique indexes stay the backstop.
 SET NOCOUNT ON;
-UPDATE {{job_run}} SET status = N'abandoned', finished_at = @p6
+UPDATE {{job_run}} SET status = N'abandoned', finished_at = @p6,
+       summary = N'{"reason":"no heartbeat for three beats: its relay died mid-run"}'
  WHERE job = @p1 AND status = N'running' AND heartbeat_at < @p10;
 IF @p3 = 0 AND EXISTS (SELECT 1 FROM {{job_run}} WITH (UPDLOCK, HOLDLOCK) WHERE job = @p1 AND slot = @p2 AND manual = 0)
     SELECT CAST(0 AS bigint), 1;

@@ -266,3 +266,14 @@ ALTER TABLE cti.ctr_journal WITH NOCHECK ADD CONSTRAINT ctr_journal_kind_ck
 -- the index's right edge.
 CREATE INDEX ctr_journal_inbox ON cti.ctr_journal (inbox_id) WHERE inbox_id IS NOT NULL;
 CREATE INDEX ctr_dead_inbox ON cti.ctr_dead (inbox_id) WHERE inbox_id IS NOT NULL;
+
+-- 0005 tto_mark
+-- ctirelay schema, step 5 (SQL Server): how old the T_TTO rows are, as
+-- PostgreSQL's step 13: every row of T_TTO with an id up to tto_id was
+-- written at or before `at`; the leader records a mark a minute while
+-- jobs.retention.tto_age is set.
+CREATE TABLE cti.ctr_tto_mark (
+    at     datetime2(6) NOT NULL,
+    tto_id bigint       NOT NULL
+);
+CREATE INDEX ctr_tto_mark_at ON cti.ctr_tto_mark (at);

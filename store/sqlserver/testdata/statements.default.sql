@@ -203,7 +203,8 @@ SELECT MAX(slot) FROM relay_job_run WHERE job = @p1 AND manual = 0
 -- (HOLDLOCK) to the end of the transaction, so two relays cannot both pass
 -- them; the filtered unique indexes stay the backstop.
 SET NOCOUNT ON;
-UPDATE relay_job_run SET status = N'abandoned', finished_at = @p6
+UPDATE relay_job_run SET status = N'abandoned', finished_at = @p6,
+       summary = N'{"reason":"no heartbeat for three beats: its relay died mid-run"}'
  WHERE job = @p1 AND status = N'running' AND heartbeat_at < @p10;
 IF @p3 = 0 AND EXISTS (SELECT 1 FROM relay_job_run WITH (UPDLOCK, HOLDLOCK) WHERE job = @p1 AND slot = @p2 AND manual = 0)
     SELECT CAST(0 AS bigint), 1;
@@ -246,6 +247,13 @@ SELECT TOP (@p4) id, at, direction, kind, agent, frame, origin, COALESCE(source_
  ORDER BY id
 -- ==== journal_head.sql
 SELECT COALESCE(MAX(id), 0) FROM relay_journal
+-- ==== lease_holders.sql
+-- The commands each lease owner holds at the switch (relay.LeaseHolders).
+SELECT lease_owner, COUNT_BIG(*), MAX(lease_expires)
+  FROM relay_inbox
+ WHERE state = 'running' AND lease_owner IS NOT NULL
+ GROUP BY lease_owner
+ ORDER BY lease_owner;
 -- ==== mark_cursor.sql
 -- Creates cursor @p1 at position @p2, at @p3, once: when the name is there
 -- it inserts nothing (PublishOnce reads the row count). UPDLOCK, HOLDLOCK
@@ -270,6 +278,38 @@ IF @@ROWCOUNT = 0
 DELETE FROM relay_node WHERE id = @p1
 -- ==== nodes.sql
 SELECT id, host, pid, version, started_at, heartbeat_at, holds FROM relay_node ORDER BY id
+-- ==== outbox_expire.sql
+-- Deletes at most @p2 T_TTO rows, oldest id first, written at or before the
+-- newest mark at or before @p1 (none without such a mark), and the marks
+-- older than that one. Rows the ERP holds (reading them) are skipped, not
+-- waited for. The deleted rows go INTO a table variable: a bare OUTPUT fails
+-- when T_TTO has an enabled trigger. The caller journals them, under the
+-- output applock, in the same transaction.
+SET NOCOUNT ON;
+DECLARE @mark_at datetime2(6), @up_to bigint;
+SELECT TOP (1) @mark_at = at, @up_to = tto_id FROM relay_tto_mark WHERE at <= @p1 ORDER BY at DESC, tto_id DESC;
+DECLARE @gone TABLE (IS_TTO bigint NOT NULL PRIMARY KEY, DS_TTO nvarchar(max) NULL);
+IF @up_to IS NOT NULL
+BEGIN
+    WITH oldest AS (
+        SELECT TOP (@p2) t.IS_TTO, t.DS_TTO
+          FROM T_TTO AS t WITH (ROWLOCK, UPDLOCK, READPAST)
+         WHERE t.IS_TTO <= @up_to
+         ORDER BY t.IS_TTO
+    )
+    DELETE FROM oldest
+    OUTPUT deleted.IS_TTO, deleted.DS_TTO INTO @gone;
+    DELETE FROM relay_tto_mark WHERE at < @mark_at;
+END;
+SELECT IS_TTO, DS_TTO FROM @gone ORDER BY IS_TTO;
+-- ==== outbox_mark.sql
+-- Records @p1 with the largest IS_TTO (relay.OutboxExpiry): every T_TTO row
+-- up to it was written at or before @p1, since an identity only grows.
+-- Nothing when T_TTO is empty or its largest id is marked already.
+INSERT INTO relay_tto_mark (at, tto_id)
+SELECT @p1, t.top_id
+  FROM (SELECT CAST(MAX(IS_TTO) AS bigint) AS top_id FROM T_TTO) AS t
+ WHERE t.top_id > (SELECT COALESCE(MAX(tto_id), 0) FROM relay_tto_mark);
 -- ==== prune_dead.sql
 -- Deletes at most @p2 dead letters that died before @p1, oldest first.
 DELETE FROM relay_dead

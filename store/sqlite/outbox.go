@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
+)
+
+// The age of T_TTO rows (relay.OutboxExpiry): marks of the largest IS_TTO.
+const (
+	// The largest IS_TTO, and whether T_TTO numbers with AUTOINCREMENT
+	// (its row in sqlite_sequence, there once a row was inserted; the
+	// relay's own tables make the sequence table exist): without it SQLite
+	// gives the largest id again once the ERP has deleted the top rows, and
+	// a mark would age a new row as old. Arg: T_TTO's name.
+	sqlOutboxTop = `SELECT (SELECT max(IS_TTO) FROM {{tto}}),
+       EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE)`
+	sqlOutboxLastMark = `SELECT coalesce(max(tto_id), 0) FROM {{tto_mark}}`
+	sqlOutboxMark     = `INSERT INTO {{tto_mark}} (at, tto_id) VALUES (?, ?)`
+	// The newest mark at or before the cut.
+	sqlOutboxMarkBefore = `SELECT at, tto_id FROM {{tto_mark}} WHERE at <= ? ORDER BY at DESC, tto_id DESC LIMIT 1`
+	sqlOutboxExpire     = `DELETE FROM {{tto}} WHERE IS_TTO IN (
+    SELECT IS_TTO FROM {{tto}} WHERE IS_TTO <= ? ORDER BY IS_TTO LIMIT ?) RETURNING IS_TTO, DS_TTO`
+	sqlOutboxDropMarks = `DELETE FROM {{tto_mark}} WHERE at < ?`
+	sqlLeaseHolders    = `SELECT lease_owner, count(*), max(lease_expires) FROM {{inbox}}
+ WHERE state = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner ORDER BY lease_owner`
+)
+
+// MarkOutbox implements relay.OutboxExpiry.
+func (s *Store) MarkOutbox(ctx context.Context, now time.Time) error {
+	return s.inTx(ctx, "mark T_TTO", func(tx *sql.Tx) error {
+		var top sql.NullInt64
+		var autoincrement bool
+		if err := tx.QueryRowContext(ctx, s.sql(sqlOutboxTop), s.names["tto_name"]).Scan(&top, &autoincrement); err != nil {
+			return err
+		}
+		if !top.Valid {
+			return nil // empty: nothing to age
+		}
+		if !autoincrement {
+			return fmt.Errorf("%s has no AUTOINCREMENT: SQLite may number a new row as one the ERP deleted, so the age of its rows cannot be known", s.names["tto"])
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, s.sql(sqlOutboxLastMark)).Scan(&last); err != nil {
+			return err
+		}
+		if top.Int64 <= last {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, s.sql(sqlOutboxMark), micros(now), top.Int64)
+		return err
+	})
+}
+
+// ExpireOutbox implements relay.OutboxExpiry.
+func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest) ([]relay.ExpiredOutput, error) {
+	var gone []relay.ExpiredOutput
+	err := s.inTx(ctx, "expire T_TTO", func(tx *sql.Tx) error {
+		var markAt, upTo int64
+		err := tx.QueryRowContext(ctx, s.sql(sqlOutboxMarkBefore), micros(req.Before)).Scan(&markAt, &upTo)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rs, err := tx.QueryContext(ctx, s.sql(sqlOutboxExpire), upTo, req.Limit)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var o relay.ExpiredOutput
+			if err := rs.Scan(&o.ID, &o.Frame); err != nil {
+				rs.Close()
+				return err
+			}
+			gone = append(gone, o)
+		}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return err
+		}
+		// RETURNING order is not defined.
+		slices.SortFunc(gone, func(a, b relay.ExpiredOutput) int { return cmp.Compare(a.ID, b.ID) })
+		notes := make([]relay.Note, len(gone))
+		for i, o := range gone {
+			notes[i] = req.Note(o)
+		}
+		rows := store.NoteRows(notes, req.Now)
+		if err := insertJournal(ctx, tx, s.q.journalRows, rows); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.sql(sqlOutboxDropMarks), markAt)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// LeaseHolders implements relay.LeaseHolders.
+func (s *Store) LeaseHolders(ctx context.Context) ([]relay.LeaseHolding, error) {
+	rs, err := s.db.QueryContext(ctx, s.sql(sqlLeaseHolders))
+	if err != nil {
+		return nil, fail(ctx, "read leases", err)
+	}
+	defer rs.Close()
+	var out []relay.LeaseHolding
+	for rs.Next() {
+		var h relay.LeaseHolding
+		var until int64
+		if err := rs.Scan(&h.Owner, &h.Commands, &until); err != nil {
+			return nil, fail(ctx, "read leases", err)
+		}
+		h.Expires = fromMicros(until)
+		out = append(out, h)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fail(ctx, "read leases", err)
+	}
+	return out, nil
+}
