@@ -32,12 +32,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// are deleted. A batch never reads more than limit rows, however large
 	// the table, and stops at the first young row.
 	sqlPruneJournal = `DELETE FROM {{journal}} WHERE id IN (
-    SELECT id FROM (SELECT id, at FROM {{journal}} ORDER BY id LIMIT ?) WHERE at < ?)`
-	sqlPruneDead    = `DELETE FROM {{dead}} WHERE id IN (SELECT id FROM {{dead}} WHERE died_at < ? ORDER BY id LIMIT ?)`
-	sqlPruneRuns    = `DELETE FROM {{job_run}} WHERE id IN (SELECT id FROM {{job_run}} WHERE started_at < ? AND status <> 'running' ORDER BY id LIMIT ?)`
+    SELECT id FROM (SELECT id, at FROM {{journal}} ORDER BY id LIMIT ? + 0) WHERE at < ?)`
+	sqlPruneDead    = `DELETE FROM {{dead}} WHERE id IN (SELECT id FROM {{dead}} WHERE died_at < ? ORDER BY id LIMIT ? + 0)`
+	sqlPruneRuns    = `DELETE FROM {{job_run}} WHERE id IN (SELECT id FROM {{job_run}} WHERE started_at < ? AND status <> 'running' ORDER BY id LIMIT ? + 0)`
 	sqlJournalRange = `SELECT id, at, direction, kind, agent, frame, origin, coalesce(source_ref, ''), coalesce(inbox_id, 0),
        coalesce(outcome, ''), coalesce(latency_us, 0), coalesce(error, '')
-  FROM {{journal}} WHERE at >= ? AND at < ? AND id > ? ORDER BY id LIMIT ?`
+  FROM {{journal}} WHERE at >= ? AND at < ? AND id > ? ORDER BY id LIMIT ? + 0`
 )
 
 func (s *Store) sql(q string) string { return schema.Render(q, s.names) }
@@ -95,7 +95,7 @@ func (s *Store) JobRuns(ctx context.Context, job string, limit int) ([]relay.Job
 	if job != "" {
 		q, args = q+` WHERE job = ?`, append(args, job)
 	}
-	q += ` ORDER BY slot DESC, id DESC LIMIT ?`
+	q += ` ORDER BY slot DESC, id DESC LIMIT ? + 0`
 	rs, err := s.db.QueryContext(ctx, q, append(args, page(limit))...)
 	if err != nil {
 		return nil, fail(ctx, "read job runs", err)

@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/ctirelay/ctirelay/store"
@@ -41,5 +44,36 @@ func TestNoStatementRepreparesOnItsLimit(t *testing.T) {
 		if !bareLimit.MatchString(s) {
 			t.Errorf("the pattern misses %q", s)
 		}
+	}
+}
+
+// Statements built elsewhere in the package (the jobs', the outbox's, the
+// embedded files) follow the rule too: read from the source, since not
+// every one of them is kept in the prepared set.
+func TestNoSourceStatementHasABareLimit(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqls, _ := filepath.Glob("sql/*.sql")
+	files = append(files, sqls...)
+	src := regexp.MustCompile("(?im)\\b(LIMIT|OFFSET)\\s+\\?\\d*\\s*(\\)|$|,|`|OFFSET\\b)")
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, m := range src.FindAllString(string(b), -1) {
+			t.Errorf("%s: a bare bound %q (write it ? + 0)", f, m)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("read %d files: the test no longer sees the package's source", checked)
 	}
 }

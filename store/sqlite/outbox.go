@@ -27,7 +27,7 @@ const (
 	// The newest mark at or before the cut.
 	sqlOutboxMarkBefore = `SELECT at, tto_id FROM {{tto_mark}} WHERE at <= ? ORDER BY at DESC, tto_id DESC LIMIT 1`
 	sqlOutboxExpire     = `DELETE FROM {{tto}} WHERE IS_TTO IN (
-    SELECT IS_TTO FROM {{tto}} WHERE IS_TTO <= ? ORDER BY IS_TTO LIMIT ?) RETURNING IS_TTO, DS_TTO`
+    SELECT IS_TTO FROM {{tto}} WHERE IS_TTO <= ? ORDER BY IS_TTO LIMIT ? + 0) RETURNING IS_TTO, DS_TTO`
 	sqlOutboxDropMarks = `DELETE FROM {{tto_mark}} WHERE at < ?`
 	sqlLeaseHolders    = `SELECT lease_owner, count(*), max(lease_expires) FROM {{inbox}}
  WHERE state = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner ORDER BY lease_owner`

@@ -4,4 +4,4 @@
 -- refuse. Read backwards along the primary key; n is bounded by the caller.
 SELECT at FROM {{journal}}
  WHERE direction = 'out' AND error IS NULL AND (kind = 'event' OR (kind = 'reply' AND origin = 'erp'))
- ORDER BY id DESC LIMIT 1 OFFSET ?
+ ORDER BY id DESC LIMIT 1 OFFSET ? + 0
