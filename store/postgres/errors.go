@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq/pqerror"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // ErrUnavailable marks failures caused by the database being unreachable or
@@ -23,7 +24,7 @@ import (
 var ErrUnavailable = errors.New("database unavailable")
 
 // ErrClosed is returned by every call on a Store after Close.
-var ErrClosed = errors.New("store closed")
+var ErrClosed = store.ErrClosed
 
 // IsUnavailable reports whether err means the database could not be reached
 // (as opposed to a query the database refused).

@@ -39,7 +39,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	closed bool
-	locks  map[*namedLock]bool // named locks held (singleton.go)
+	locks  store.SessionLocks // named locks held (singleton.go)
 }
 
 // maxIdle keeps enough connections for the engine's concurrent loops
@@ -92,6 +92,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, q: q, opts: opts, names: opts.Names(), log: opts.Logger}
+	s.locks.Log = s.log
 	if s.wake, err = listen(ctx, dsn, s.log); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -136,7 +137,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.dropLocks()
+	s.locks.Close()
 	s.wake.close()
 	qerr := s.q.close()
 	if err := s.db.Close(); err != nil {

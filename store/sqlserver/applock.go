@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,12 +21,6 @@ const (
 	applockDeadlockVictim mssql.ReturnStatus = -3   // chosen as a deadlock victim
 	applockCallError      mssql.ReturnStatus = -999 // a parameter or call error
 )
-
-// errLockHeld is what lockSession says when another session holds the
-// lock and it was asked not to wait.
-var errLockHeld = errors.New("lock held by another session")
-
-func isLockHeld(err error) bool { return errors.Is(err, errLockHeld) }
 
 // applockError is a lock sp_getapplock did not grant, with its status.
 type applockError struct {
@@ -108,60 +101,6 @@ func releaseAppLock(ctx context.Context, c execer, resource string) error {
 		return fmt.Errorf("release applock %s: not held (status %d)", resource, int32(st))
 	}
 	return nil
-}
-
-// SessionLock is an applock held by a session on a dedicated connection:
-// the pool resets a session when it hands its connection out again
-// (sp_reset_connection), which would drop the lock, so the connection is
-// taken out of the pool for as long as the lock is held. An error on that
-// connection means the lock may be gone: leadership is lost.
-type SessionLock struct {
-	conn     *sql.Conn
-	resource string
-}
-
-// lockSession takes the session applock resource on a connection of db of
-// its own, waiting up to wait (0: fail at once when it is held, with
-// errLockHeld).
-func lockSession(ctx context.Context, db *sql.DB, resource string, wait time.Duration) (*SessionLock, error) {
-	c, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := getAppLock(ctx, c, resource, "Session", wait); err != nil {
-		_ = c.Close()
-		var ae *applockError
-		if wait == 0 && errors.As(err, &ae) && ae.status == applockTimeout {
-			return nil, fmt.Errorf("%w: %w", errLockHeld, err)
-		}
-		return nil, err
-	}
-	return &SessionLock{conn: c, resource: resource}, nil
-}
-
-// Check asks the server whether the session still holds the lock: an
-// error, or a lock no longer held, means leadership is lost.
-func (l *SessionLock) Check(ctx context.Context) error {
-	var mode string
-	err := l.conn.QueryRowContext(ctx, `SELECT APPLOCK_MODE(N'public', @p1, 'Session')`, l.resource).Scan(&mode)
-	if err != nil {
-		return fail("check applock "+l.resource, err)
-	}
-	if mode == "NoLock" {
-		return fmt.Errorf("applock %s: no longer held", l.resource)
-	}
-	return nil
-}
-
-// Release releases the lock and hands the connection back. When the release
-// fails the connection is discarded, so a lock never stays behind in the pool.
-func (l *SessionLock) Release(ctx context.Context) error {
-	err := releaseAppLock(context.WithoutCancel(ctx), l.conn, l.resource)
-	if err != nil {
-		_ = l.conn.Raw(func(any) error { return errBadConn })
-	}
-	cerr := l.conn.Close()
-	return errors.Join(err, cerr)
 }
 
 // errBadConn makes database/sql discard a connection (sql.Conn.Raw).

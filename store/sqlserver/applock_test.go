@@ -115,20 +115,23 @@ func TestIntakeChecksTheApplockStatus(t *testing.T) {
 	}
 }
 
-// A session applock asked for without waiting reports another holder as
-// errLockHeld and hands its connection back; granted, it is held on a
-// connection of its own until released, and Check asks the server.
-func TestSessionLock(t *testing.T) {
+// A session applock asked for without waiting reads another holder (status
+// -1) as not held, with no error, and any other refusal as an error; granted,
+// Check asks the server whether the session still holds it, and Release
+// releases it.
+func TestSessionAppLock(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		status mssql.ReturnStatus
+		mode   string // what APPLOCK_MODE answers
 		held   bool
-		err    string
+		err    string // of Take, or of Check when held
 	}{
-		{0, false, ""},
-		{-1, true, "not granted in time"},
-		{-3, false, "deadlock victim"},
-		{-999, false, "parameter or call error"},
+		{0, "Exclusive", true, ""},
+		{0, "NoLock", true, "no longer held"},
+		{-1, "", false, ""},
+		{-3, "", false, "deadlock victim"},
+		{-999, "", false, "parameter or call error"},
 	} {
 		released := 0
 		s, f := fakeStore(t, store.Options{}, func(c call) reply {
@@ -136,26 +139,31 @@ func TestSessionLock(t *testing.T) {
 			case c.name == "sp_releaseapplock":
 				released++
 			case strings.Contains(c.query, "APPLOCK_MODE"):
-				return reply{rows: [][]driver.Value{{"Exclusive"}}}
+				return reply{rows: [][]driver.Value{{tt.mode}}}
 			}
 			return reply{status: tt.status}
 		})
-		l, err := lockSession(context.Background(), s.db.DB, "ctirelay:monitor", 0)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, errLockHeld) != tt.held {
-				t.Errorf("status %d: err = %v", tt.status, err)
-			}
+		ctx := context.Background()
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lk := sessionAppLock("ctirelay:monitor")
+		held, err := lk.Take(ctx, conn)
+		if held != tt.held || !tt.held && (tt.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("status %d: Take = %v, %v", tt.status, held, err)
+		}
+		if !held {
+			_ = conn.Close()
 			continue
 		}
-		if err != nil {
-			t.Fatalf("status %d: %v", tt.status, err)
+		if err := lk.Check(ctx, conn); (tt.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("status %d, mode %s: Check = %v", tt.status, tt.mode, err)
 		}
-		if err := l.Check(context.Background()); err != nil {
-			t.Errorf("Check: %v", err)
-		}
-		if err := l.Release(context.Background()); err != nil || released != 1 {
+		if err := lk.Release(ctx, conn); err != nil || released != 1 {
 			t.Errorf("Release: %v, %d releases", err, released)
 		}
+		_ = conn.Close()
 		if n := len(f.Calls()); n != 3 {
 			t.Errorf("%d calls", n)
 		}

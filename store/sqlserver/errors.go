@@ -13,6 +13,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // The store's own errors: callers test them with errors.Is, and never see
@@ -33,7 +34,7 @@ var (
 	// credentials or database, or no permission to connect. Not transient.
 	ErrLogin = errors.New("login refused")
 	// ErrClosed is returned by every call on a Store after Close.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = store.ErrClosed
 )
 
 // IsUnavailable reports whether err means the database could not be reached.

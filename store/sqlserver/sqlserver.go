@@ -52,7 +52,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	closed bool
-	locks  map[*namedLock]bool // named locks held (TryLock)
+	locks  store.SessionLocks // named locks held (TryLock)
 }
 
 const (
@@ -95,8 +95,10 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 		return nil, err
 	}
 	names := opts.Names()
-	return &Store{db: db, q: q, opts: opts, names: names, log: opts.Logger,
-		intakeLock: "ctirelay:intake:" + names["inbox"], outputLock: "ctirelay:output:" + names["journal"]}, nil
+	s := &Store{db: db, q: q, opts: opts, names: names, log: opts.Logger,
+		intakeLock: "ctirelay:intake:" + names["inbox"], outputLock: "ctirelay:output:" + names["journal"]}
+	s.locks.Log = s.log
+	return s, nil
 }
 
 // server names the server a DSN points at, for errors: host, then the
@@ -151,7 +153,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.dropLocks()
+	s.locks.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close sqlserver store: %w", err)
 	}
