@@ -12,11 +12,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -36,16 +34,8 @@ type Store struct {
 	names map[string]string // store.Options.Names(): for the migrator
 	log   *slog.Logger
 	wake  *listener
-
-	mu     sync.Mutex
-	closed bool
-	locks  store.SessionLocks // named locks held (singleton.go)
+	pool  *store.Pool // db, closing, named locks (singleton.go)
 }
-
-// maxIdle keeps enough connections for the engine's concurrent loops
-// (intake, claim, settle, leases) plus admin calls, so none is reopened
-// on every call.
-const maxIdle = 16
 
 // Open connects to the database named by dsn (a lib/pq URL or key=value
 // string) and starts listening for wake-ups. It does not migrate: call
@@ -76,25 +66,18 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	var connector driver.Connector = conn
-	if opts.WrapConnector != nil {
-		connector = opts.WrapConnector(connector)
-	}
-	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
-	db.SetMaxIdleConns(maxIdle)
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
+	pool, err := store.OpenPool(ctx, "postgres", conn, opts, Migrations, fail)
+	if err != nil {
 		return nil, fail("postgres store: connect", err)
 	}
 	q, err := loadQueries(sqlNames(opts))
 	if err != nil {
-		_ = db.Close()
+		_ = pool.Close()
 		return nil, err
 	}
-	s := &Store{db: db, q: q, opts: opts, names: opts.Names(), log: opts.Logger}
-	s.locks.Log = s.log
+	s := &Store{db: pool.DB, q: q, opts: opts, names: opts.Names(), log: opts.Logger, pool: pool}
 	if s.wake, err = listen(ctx, dsn, s.log); err != nil {
-		_ = db.Close()
+		_ = pool.Close()
 		return nil, err
 	}
 	return s, nil
@@ -105,58 +88,20 @@ func (s *Store) DB() *sql.DB { return s.db.DB }
 
 // Migrate applies the pending schema steps and returns those it ran. Several
 // relays may call it at once: the migrator holds an advisory lock.
-func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	applied, err := Migrations.Apply(ctx, s.db.DB, s.names)
-	if err != nil {
-		return applied, fail("migrate", err)
-	}
-	return applied, nil
-}
+func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) { return s.pool.Migrate(ctx) }
 
 // Pending lists the schema steps not yet applied, changing nothing.
-func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	p, err := Migrations.Pending(ctx, s.db.DB, s.names)
-	if err != nil {
-		return nil, fail("pending migrations", err)
-	}
-	return p, nil
-}
+func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) { return s.pool.Pending(ctx) }
 
 // Close stops listening and closes the pool. It is safe to call twice.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.locks.Close()
-	s.wake.close()
-	qerr := s.q.close()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close postgres store: %w", err)
-	}
-	if qerr != nil {
-		return fmt.Errorf("close postgres store: %w", qerr)
-	}
-	return nil
+	return s.pool.Close(func() error {
+		s.wake.close()
+		return s.q.close()
+	})
 }
 
-func (s *Store) check() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return nil
-}
+func (s *Store) check() error { return s.pool.Check() }
 
 // stmt returns a prepared statement, failing once the store is closed.
 func (s *Store) stmt(ctx context.Context, name query) (*sqlx.Stmt, error) {

@@ -23,7 +23,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (bool, <-chan struct{}
 		return false, nil, nil, err
 	}
 	key := s.names["inbox"] + "/" + name
-	held, lost, release, err := s.locks.TryLock(ctx, s.db.DB, name, store.SessionLock{
+	held, lost, release, err := s.pool.Locks.TryLock(ctx, s.db.DB, name, store.SessionLock{
 		Take: func(ctx context.Context, conn *sql.Conn) (bool, error) {
 			var held bool
 			err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, lockClass, key).Scan(&held)

@@ -2,7 +2,6 @@ package sqlserver
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
@@ -173,9 +172,11 @@ func fakeStore(t *testing.T, opts store.Options, respond func(c call) reply) (*S
 		t.Fatal(err)
 	}
 	f := &fakeDB{respond: respond, namer: namer(q)}
-	names := opts.Names()
-	s := &Store{db: sqlx.NewDb(sql.OpenDB(f), "sqlserver"), q: q, opts: opts, names: names, log: opts.Logger,
-		intakeLock: "ctirelay:intake:" + names["inbox"], outputLock: "ctirelay:output:" + names["journal"]}
+	pool, err := store.OpenPool(context.Background(), "sqlserver", f, opts, Migrations, fail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(pool, q, opts)
 	t.Cleanup(func() { _ = s.Close() })
 	return s, f
 }

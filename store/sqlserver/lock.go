@@ -33,7 +33,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (bool, <-chan struct{}
 	if err := s.check(); err != nil {
 		return false, nil, nil, err
 	}
-	held, lost, release, err := s.locks.TryLock(ctx, s.db.DB, name, sessionAppLock(s.lockResource(name)))
+	held, lost, release, err := s.pool.Locks.TryLock(ctx, s.db.DB, name, sessionAppLock(s.lockResource(name)))
 	return held, lost, release, fail("take lock "+name, err)
 }
 

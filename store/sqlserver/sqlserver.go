@@ -22,10 +22,8 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -50,15 +48,10 @@ type Store struct {
 	// applock resources, per installation (the prefix is in the names)
 	intakeLock, outputLock string
 
-	mu     sync.Mutex
-	closed bool
-	locks  store.SessionLocks // named locks held (TryLock)
+	pool *store.Pool // db, closing, named locks (TryLock)
 }
 
 const (
-	// maxIdle keeps enough connections for the engine's concurrent loops
-	// (intake, claim, settle, leases) plus admin calls.
-	maxIdle = 16
 	// lockWait bounds the wait for the intake and output applocks; a wait
 	// that runs out is transient (retried).
 	lockWait = 20 * time.Second
@@ -79,26 +72,23 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlserver store: parse dsn %s: %w", store.Redact(dsn), err)
 	}
-	var connector driver.Connector = mssql.NewConnectorConfig(cfg)
-	if opts.WrapConnector != nil {
-		connector = opts.WrapConnector(connector)
-	}
-	db := sqlx.NewDb(sql.OpenDB(connector), "sqlserver")
-	db.SetMaxIdleConns(maxIdle)
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
+	pool, err := store.OpenPool(ctx, "sqlserver", mssql.NewConnectorConfig(cfg), opts, Migrations, fail)
+	if err != nil {
 		return nil, fail("sqlserver store: connect to "+server(cfg), err)
 	}
 	q, err := loadQueries(opts.Names())
 	if err != nil {
-		_ = db.Close()
+		_ = pool.Close()
 		return nil, err
 	}
+	return newStore(pool, q, opts), nil
+}
+
+// newStore is a store on an open pool with its statements loaded.
+func newStore(pool *store.Pool, q *queries, opts store.Options) *Store {
 	names := opts.Names()
-	s := &Store{db: db, q: q, opts: opts, names: names, log: opts.Logger,
+	return &Store{db: pool.DB, q: q, opts: opts, names: names, log: opts.Logger, pool: pool,
 		intakeLock: "ctirelay:intake:" + names["inbox"], outputLock: "ctirelay:output:" + names["journal"]}
-	s.locks.Log = s.log
-	return s, nil
 }
 
 // server names the server a DSN points at, for errors: host, then the
@@ -121,53 +111,15 @@ func (s *Store) Names() map[string]string { return s.opts.Names() }
 
 // Migrate applies the pending schema steps and returns those it ran. Several
 // relays may call it at once: the migrator holds a session applock.
-func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	applied, err := Migrations.Apply(ctx, s.db.DB, s.names)
-	if err != nil {
-		return applied, fail("migrate", err)
-	}
-	return applied, nil
-}
+func (s *Store) Migrate(ctx context.Context) ([]schema.Migration, error) { return s.pool.Migrate(ctx) }
 
 // Pending lists the schema steps not yet applied, changing nothing.
-func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	p, err := Migrations.Pending(ctx, s.db.DB, s.names)
-	if err != nil {
-		return nil, fail("pending migrations", err)
-	}
-	return p, nil
-}
+func (s *Store) Pending(ctx context.Context) ([]schema.Migration, error) { return s.pool.Pending(ctx) }
 
 // Close closes the pool. It is safe to call twice.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.locks.Close()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close sqlserver store: %w", err)
-	}
-	return nil
-}
+func (s *Store) Close() error { return s.pool.Close() }
 
-func (s *Store) check() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return nil
-}
+func (s *Store) check() error { return s.pool.Check() }
 
 // Wakeups implements relay.Queue: SQL Server has no LISTEN/NOTIFY, so the
 // engine polls (nil channels never fire).
