@@ -96,3 +96,59 @@ func ScanJournal(rs *sql.Rows, at TimeColumn) ([]relay.JournalEntry, error) {
 	}
 	return out, nil
 }
+
+// ScanJobRuns reads job runs (id, job, slot, manual, node, status,
+// started_at, finished_at, heartbeat_at, summary; a NULL finished_at is the
+// zero time) and closes rs.
+func ScanJobRuns(rs *sql.Rows, at TimeColumn) ([]relay.JobRun, error) {
+	defer rs.Close()
+	var out []relay.JobRun
+	for rs.Next() {
+		var r relay.JobRun
+		if err := rs.Scan(&r.ID, &r.Job, at(&r.Slot), &r.Manual, &r.Node, &r.Status, at(&r.StartedAt), at(&r.FinishedAt),
+			at(&r.HeartbeatAt), &r.Summary); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanCursors reads cursors (name, position, updated_at) and closes rs.
+func ScanCursors(rs *sql.Rows, at TimeColumn) ([]relay.Cursor, error) {
+	defer rs.Close()
+	var out []relay.Cursor
+	for rs.Next() {
+		var c relay.Cursor
+		if err := rs.Scan(&c.Name, &c.Position, at(&c.UpdatedAt)); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LatestCursors is what an advance of cursors writes: each name once, with
+// its largest position (one statement may not change a row twice), in name
+// order (two relays never lock rows in opposite orders). UpdatedAt is left
+// zero.
+func LatestCursors(cursors []relay.Cursor) []relay.Cursor {
+	best := map[string]int64{}
+	for _, c := range cursors {
+		if p, ok := best[c.Name]; !ok || c.Position > p {
+			best[c.Name] = c.Position
+		}
+	}
+	out := make([]relay.Cursor, 0, len(best))
+	for n, p := range best {
+		out = append(out, relay.Cursor{Name: n, Position: p})
+	}
+	slices.SortFunc(out, func(a, b relay.Cursor) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}

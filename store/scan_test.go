@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,5 +65,61 @@ func TestTimeColumns(t *testing.T) {
 	}
 	if err := store.Timestamp(&got).(sql.Scanner).Scan(int64(3)); err == nil {
 		t.Error("a number scanned as a timestamp")
+	}
+}
+
+// ScanJobRuns and ScanCursors read the dialect's time columns in UTC, a
+// NULL finished_at as the zero time.
+func TestScanJobRunsAndCursors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "scan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.UTC)
+	us := at.UnixMicro()
+	rs, err := db.QueryContext(ctx, `SELECT * FROM (VALUES
+		(2, 'prune', ?, 0, 'r1', 'ok', ?, ?, ?, 'pruned 3'),
+		(3, 'prune', ?, 1, 'r2', 'running', ?, NULL, ?, ''))`, us, us+1, us+2, us+3, us+10, us+11, us+12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := store.ScanJobRuns(rs, store.UnixMicros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	µ := func(n int) time.Time { return at.Add(time.Duration(n) * time.Microsecond) }
+	want := []relay.JobRun{
+		{ID: 2, Job: "prune", Slot: at, Node: "r1", Status: "ok", StartedAt: µ(1), FinishedAt: µ(2), HeartbeatAt: µ(3), Summary: "pruned 3"},
+		{ID: 3, Job: "prune", Slot: µ(10), Manual: true, Node: "r2", Status: "running", StartedAt: µ(11), HeartbeatAt: µ(12)},
+	}
+	if len(runs) != 2 || runs[0] != want[0] || runs[1] != want[1] {
+		t.Fatalf("runs = %+v\nwant %+v", runs, want)
+	}
+	rs, err = db.QueryContext(ctx, `SELECT * FROM (VALUES ('webhook:a', 7, ?), ('webhook:b', 9, ?))`, us, us+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursors, err := store.ScanCursors(rs, store.UnixMicros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantC := []relay.Cursor{{Name: "webhook:a", Position: 7, UpdatedAt: at}, {Name: "webhook:b", Position: 9, UpdatedAt: µ(1)}}; !slices.Equal(cursors, wantC) {
+		t.Fatalf("cursors = %+v\nwant %+v", cursors, wantC)
+	}
+}
+
+// LatestCursors sends each name once, with its largest position, in name
+// order.
+func TestLatestCursors(t *testing.T) {
+	t.Parallel()
+	got := store.LatestCursors([]relay.Cursor{{Name: "b", Position: 3}, {Name: "a", Position: 9}, {Name: "b", Position: 5}, {Name: "a", Position: 2}})
+	if want := []relay.Cursor{{Name: "a", Position: 9}, {Name: "b", Position: 5}}; !slices.Equal(got, want) {
+		t.Errorf("LatestCursors = %+v, want %+v", got, want)
+	}
+	if got := store.LatestCursors(nil); len(got) != 0 {
+		t.Errorf("LatestCursors(nil) = %+v", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -57,27 +56,16 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	return c, true, nil
 }
 
-// AdvanceCursors implements relay.JournalReader in one statement. One statement
-// may not update a row twice, so each name is sent once, with its largest
-// position.
+// AdvanceCursors implements relay.JournalReader in one statement, each name
+// once (store.LatestCursors).
 func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {
 	if len(cursors) == 0 {
 		return nil
 	}
-	best := map[string]int64{}
-	for _, c := range cursors {
-		if p, ok := best[c.Name]; !ok || c.Position > p {
-			best[c.Name] = c.Position
-		}
-	}
-	names := make([]string, 0, len(best))
-	for n := range best {
-		names = append(names, n)
-	}
-	slices.Sort(names) // a fixed order: two relays never lock rows in opposite orders
-	positions := make([]int64, len(names))
-	for i, n := range names {
-		positions[i] = best[n]
+	latest := store.LatestCursors(cursors)
+	names, positions := make([]string, len(latest)), make([]int64, len(latest))
+	for i, c := range latest {
+		names[i], positions[i] = c.Name, c.Position
 	}
 	st, err := s.stmt(ctx, qAdvanceCursors)
 	if err != nil {

@@ -100,20 +100,9 @@ func (s *Store) JobRuns(ctx context.Context, job string, limit int) ([]relay.Job
 	if err != nil {
 		return nil, fail(ctx, "read job runs", err)
 	}
-	defer rs.Close()
-	var out []relay.JobRun
-	for rs.Next() {
-		var r relay.JobRun
-		var slot, started, beat int64
-		var finished sql.NullInt64
-		if err := rs.Scan(&r.ID, &r.Job, &slot, &r.Manual, &r.Node, &r.Status, &started, &finished, &beat, &r.Summary); err != nil {
-			return nil, fail(ctx, "read job runs", err)
-		}
-		r.Slot, r.StartedAt, r.HeartbeatAt = fromMicros(slot), fromMicros(started), fromMicros(beat)
-		if finished.Valid {
-			r.FinishedAt = fromMicros(finished.Int64)
-		}
-		out = append(out, r)
+	out, err := store.ScanJobRuns(rs, store.UnixMicros)
+	if err != nil {
+		return nil, fail(ctx, "read job runs", err)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fail(ctx, "read job runs", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Bury implements relay.Spool in one transaction.
@@ -33,18 +34,8 @@ func (s *Store) CursorsWithPrefix(ctx context.Context, prefix string) ([]relay.C
 	if err != nil {
 		return nil, fail(ctx, "read cursors", err)
 	}
-	defer rs.Close()
-	var out []relay.Cursor
-	for rs.Next() {
-		var c relay.Cursor
-		var at int64
-		if err := rs.Scan(&c.Name, &c.Position, &at); err != nil {
-			return nil, fail(ctx, "read cursors", err)
-		}
-		c.UpdatedAt = fromMicros(at)
-		out = append(out, c)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := store.ScanCursors(rs, store.UnixMicros)
+	if err != nil {
 		return nil, fail(ctx, "read cursors", err)
 	}
 	return out, nil

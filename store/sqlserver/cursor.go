@@ -56,31 +56,20 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	return c, true, nil
 }
 
-// AdvanceCursors implements relay.JournalReader in one transaction. A MERGE
-// may not change a row twice, so each name is sent once, with its largest
-// position, in name order (two relays never lock rows in opposite orders).
+// AdvanceCursors implements relay.JournalReader in one transaction, each name
+// once (store.LatestCursors: a MERGE may not change a row twice).
 func (s *Store) AdvanceCursors(ctx context.Context, cursors []relay.Cursor, now time.Time) error {
 	if len(cursors) == 0 {
 		return nil
 	}
-	best := map[string]int64{}
-	for _, c := range cursors {
-		if p, ok := best[c.Name]; !ok || c.Position > p {
-			best[c.Name] = c.Position
-		}
-	}
-	names := make([]string, 0, len(best))
-	for n := range best {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	latest := store.LatestCursors(cursors)
 	b := s.q.batch(bAdvanceCursors)
 	return s.inTx(ctx, "advance cursors", func(tx *sql.Tx) error {
-		return store.Each(len(names), b.maxRows, func(lo, hi int) error {
+		return store.Each(len(latest), b.maxRows, func(lo, hi int) error {
 			args := make([]any, 0, b.b.Fixed+(hi-lo)*b.b.Params)
 			args = append(args, ts(now))
-			for _, n := range names[lo:hi] {
-				args = append(args, n, best[n])
+			for _, c := range latest[lo:hi] {
+				args = append(args, c.Name, c.Position)
 			}
 			_, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 			return err

@@ -50,21 +50,8 @@ func (s *Store) JobRuns(ctx context.Context, job string, limit int) ([]relay.Job
 	if err != nil {
 		return nil, fail("read job runs", err)
 	}
-	defer rs.Close()
-	var out []relay.JobRun
-	for rs.Next() {
-		var r relay.JobRun
-		var finished sql.NullTime
-		if err := rs.Scan(&r.ID, &r.Job, &r.Slot, &r.Manual, &r.Node, &r.Status, &r.StartedAt, &finished, &r.HeartbeatAt, &r.Summary); err != nil {
-			return nil, fail("read job runs", err)
-		}
-		r.Slot, r.StartedAt, r.HeartbeatAt = r.Slot.UTC(), r.StartedAt.UTC(), r.HeartbeatAt.UTC()
-		if finished.Valid {
-			r.FinishedAt = finished.Time.UTC()
-		}
-		out = append(out, r)
-	}
-	return out, fail("read job runs", rs.Err())
+	out, err := store.ScanJobRuns(rs, store.Timestamp)
+	return out, fail("read job runs", err)
 }
 
 // LastSlot implements relay.JobRuns.

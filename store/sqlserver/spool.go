@@ -41,15 +41,6 @@ func (s *Store) CursorsWithPrefix(ctx context.Context, prefix string) ([]relay.C
 	if err != nil {
 		return nil, fail("read cursors", err)
 	}
-	defer rs.Close()
-	var out []relay.Cursor
-	for rs.Next() {
-		var c relay.Cursor
-		if err := rs.Scan(&c.Name, &c.Position, &c.UpdatedAt); err != nil {
-			return nil, fail("read cursors", err)
-		}
-		c.UpdatedAt = c.UpdatedAt.UTC()
-		out = append(out, c)
-	}
-	return out, fail("read cursors", rs.Err())
+	out, err := store.ScanCursors(rs, store.Timestamp)
+	return out, fail("read cursors", err)
 }
