@@ -2,11 +2,8 @@ package sqlserver
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"fmt"
 
 	"github.com/ctirelay/ctirelay/store"
 )
@@ -20,47 +17,17 @@ func init() {
 			return Open(ctx, dsn, opts)
 		},
 		Migrations: Migrations,
-		Bench:      store.Bench{Open: openBench, Floor: floor},
+		Bench:      store.Bench{Open: bench.OpenBench, Floor: floor},
 	})
 }
 
-// openBench creates a throwaway schema in the database dsn names: the
-// configured tables are never touched.
-func openBench(ctx context.Context, dsn string, spec store.BenchSpec) (*store.BenchTarget, error) {
-	var suffix [4]byte
-	_, _ = rand.Read(suffix[:])
-	opts := spec.Options
-	opts.Schema = "ctirelay_bench_" + hex.EncodeToString(suffix[:])
-	opts, err := opts.WithDefaults()
-	if err != nil {
-		return nil, err
-	}
-	erp, err := sql.Open("sqlserver", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("bench database: %w", err)
-	}
-	st, err := Open(ctx, dsn, opts)
-	if err != nil {
-		_ = erp.Close()
-		return nil, fmt.Errorf("bench database: %w", err)
-	}
-	names := opts.Names()
-	dropSchema := func() error { return dropAll(context.WithoutCancel(ctx), erp, names) }
-	if _, err := st.Migrate(ctx); err != nil {
-		_ = st.Close()
-		_ = dropSchema()
-		_ = erp.Close()
-		return nil, fmt.Errorf("bench database: %w", err)
-	}
-	erp.SetMaxOpenConns(2)
-	return &store.BenchTarget{Store: st, ERP: erp, Names: names, Where: "schema " + opts.Schema, Drop: func() error {
-		cerr := st.Close()
-		var derr error
-		if !spec.Keep {
-			derr = dropSchema()
-		}
-		return errors.Join(cerr, derr, erp.Close())
-	}}, nil
+// bench is ctirelay bench's throwaway schema, which the migrations create.
+var bench = store.BenchSchema{
+	Driver: "sqlserver",
+	Open: func(ctx context.Context, dsn string, opts store.Options) (store.DB, error) {
+		return Open(ctx, dsn, opts)
+	},
+	Drop: dropAll,
 }
 
 // dropAll drops what the migrations created in a bench schema, then the
