@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -22,42 +21,33 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	}
 	// Look before taking the write lock: an idle relay polling an empty
 	// T_TTI must not keep the ERP's writers waiting.
-	var one int
-	err := s.db.QueryRowContext(ctx, s.q.anyTTI).Scan(&one)
-	if err == sql.ErrNoRows {
-		return 0, nil, nil
-	}
-	if err != nil {
+	switch found, err := store.Exists(ctx, s.db, s.q.anyTTI); {
+	case err != nil:
 		return 0, nil, fail(ctx, "intake", err)
+	case !found:
+		return 0, nil, nil
 	}
 	var taken int
 	var jobs []relay.Job
 	var full bool
-	err = s.inTx(ctx, "intake", func(tx *sql.Tx) error {
-		limit, bounded, err := s.inboxRoom(ctx, tx, req)
-		if err != nil {
-			return err
-		}
-		msgs, err := s.takeTTI(ctx, tx, limit)
-		if err != nil {
-			return err
-		}
-		taken = len(msgs)
-		if bounded && taken == limit {
-			// full only if the bound, not T_TTI, ended the take
-			var one int
-			switch err := tx.QueryRowContext(ctx, s.q.anyTTI).Scan(&one); {
-			case err == nil:
-				full = true
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-		a, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
-		if err != nil {
-			return err
-		}
-		jobs, err = s.leaseArrivals(ctx, tx, a, claim)
+	err := s.inTx(ctx, "intake", func(tx *sql.Tx) error {
+		var err error
+		taken, jobs, full, err = store.IntakeSteps{
+			Depth: func(max int) (int, error) {
+				var depth int
+				err := tx.QueryRowContext(ctx, s.q.inboxDepth, max).Scan(&depth)
+				return depth, err
+			},
+			Take: func(limit int) ([]relay.Inbound, error) { return s.takeTTI(ctx, tx, limit) },
+			More: func() (bool, error) { return store.Exists(ctx, tx, s.q.anyTTI) },
+			Admit: func(msgs []relay.Inbound) ([]relay.Job, error) {
+				a, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame)
+				if err != nil {
+					return nil, err
+				}
+				return s.leaseArrivals(ctx, tx, a, claim)
+			},
+		}.Run(req)
 		return err
 	})
 	if err != nil {
@@ -118,22 +108,6 @@ func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissio
 	}
 	slices.Sort(heads)
 	return s.leaseIDs(ctx, tx, heads[:min(len(heads), claim.Limit)], claim)
-}
-
-// inboxRoom is how many rows the intake may take: req.Limit, or fewer when
-// req.MaxInbox bounds the inbox, and whether the inbox decided.
-func (s *Store) inboxRoom(ctx context.Context, tx *sql.Tx, req relay.IntakeRequest) (int, bool, error) {
-	if req.MaxInbox <= 0 {
-		return req.Limit, false, nil
-	}
-	var depth int
-	if err := tx.QueryRowContext(ctx, s.q.inboxDepth, req.MaxInbox).Scan(&depth); err != nil {
-		return 0, false, err
-	}
-	if room := max(req.MaxInbox-depth, 0); room < req.Limit {
-		return room, true, nil
-	}
-	return req.Limit, false, nil
 }
 
 // takeTTI deletes the oldest rows of T_TTI and returns them in IS_TTI order.

@@ -3,7 +3,6 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strconv"
 	"time"
 
@@ -26,42 +25,34 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	if err := s.check(); err != nil {
 		return 0, nil, err
 	}
-	var one int
-	switch err := s.db.QueryRowContext(ctx, s.q.sql(qAnyTTI)).Scan(&one); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, nil, nil
+	switch found, err := store.Exists(ctx, s.db, s.q.sql(qAnyTTI)); {
 	case err != nil:
 		return 0, nil, fail("intake", err)
+	case !found:
+		return 0, nil, nil
 	}
 	var taken int
 	var jobs []relay.Job
 	var full bool
 	err := s.withRefusals(func(refused refusals) error {
 		return s.inTx(ctx, "intake", func(tx *sql.Tx) error {
-			taken, jobs, full = 0, nil, false
 			if err := getAppLock(ctx, tx, s.intakeLock, "Transaction", lockWait); err != nil {
 				return err
 			}
-			limit, bounded, err := s.inboxRoom(ctx, tx, req)
-			if err != nil {
-				return err
-			}
-			msgs, err := s.takeTTI(ctx, tx, limit)
-			if err != nil {
-				return err
-			}
-			taken = len(msgs)
-			if bounded && taken == limit {
-				// full only if the bound, not T_TTI, ended the take
-				var one int
-				switch err := tx.QueryRowContext(ctx, s.q.sql(qAnyTTI)).Scan(&one); {
-				case err == nil:
-					full = true
-				case !errors.Is(err, sql.ErrNoRows):
-					return err
-				}
-			}
-			_, jobs, err = s.admit(ctx, tx, msgs, req.Now, req.MaxFrame, claim, refused)
+			var err error
+			taken, jobs, full, err = store.IntakeSteps{
+				Depth: func(max int) (int, error) {
+					var depth int64
+					err := tx.QueryRowContext(ctx, s.q.sql(qInboxDepth), int64(max)).Scan(&depth)
+					return int(depth), err
+				},
+				Take: func(limit int) ([]relay.Inbound, error) { return s.takeTTI(ctx, tx, limit) },
+				More: func() (bool, error) { return store.Exists(ctx, tx, s.q.sql(qAnyTTI)) },
+				Admit: func(msgs []relay.Inbound) ([]relay.Job, error) {
+					_, jobs, err := s.admit(ctx, tx, msgs, req.Now, req.MaxFrame, claim, refused)
+					return jobs, err
+				},
+			}.Run(req)
 			return err
 		})
 	})
@@ -72,22 +63,6 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 		return taken, jobs, relay.ErrInboxFull
 	}
 	return taken, jobs, nil
-}
-
-// inboxRoom is how many rows the intake may take: req.Limit, or fewer when
-// req.MaxInbox bounds the inbox, and whether the inbox decided.
-func (s *Store) inboxRoom(ctx context.Context, tx *sql.Tx, req relay.IntakeRequest) (int, bool, error) {
-	if req.MaxInbox <= 0 {
-		return req.Limit, false, nil
-	}
-	var depth int64
-	if err := tx.QueryRowContext(ctx, s.q.sql(qInboxDepth), int64(req.MaxInbox)).Scan(&depth); err != nil {
-		return 0, false, err
-	}
-	if room := max(req.MaxInbox-int(depth), 0); room < req.Limit {
-		return room, true, nil
-	}
-	return req.Limit, false, nil
 }
 
 // takeTTI deletes the oldest limit rows of T_TTI (fewer when there are
