@@ -152,3 +152,17 @@ func LatestCursors(cursors []relay.Cursor) []relay.Cursor {
 	slices.SortFunc(out, func(a, b relay.Cursor) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
+
+// AppendIDs appends the id each row of rs holds (its one column) to ids, and
+// closes rs.
+func AppendIDs(ids []int64, rs *sql.Rows) ([]int64, error) {
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rs.Err()
+}

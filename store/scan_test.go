@@ -123,3 +123,20 @@ func TestLatestCursors(t *testing.T) {
 		t.Errorf("LatestCursors(nil) = %+v", got)
 	}
 }
+
+func TestAppendIDs(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "scan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.QueryContext(context.Background(), `SELECT * FROM (VALUES (7), (3))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := store.AppendIDs([]int64{1}, rs)
+	if err != nil || !slices.Equal(ids, []int64{1, 7, 3}) {
+		t.Errorf("AppendIDs = %v, %v; want [1 7 3]", ids, err)
+	}
+}

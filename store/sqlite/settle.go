@@ -88,15 +88,8 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 		if err != nil {
 			return err
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var id int64
-			if err := rs.Scan(&id); err != nil {
-				return err
-			}
-			next = append(next, id)
-		}
-		return rs.Err()
+		next, err = store.AppendIDs(next, rs)
+		return err
 	})
 	if err != nil {
 		return nil, err

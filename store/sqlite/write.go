@@ -44,15 +44,8 @@ func insertInbox(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store.I
 		if err != nil {
 			return err
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var id int64
-			if err := rs.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rs.Err()
+		ids, err = store.AppendIDs(ids, rs)
+		return err
 	})
 	// RETURNING order is not defined, but ids grow in insertion order.
 	slices.Sort(ids)

@@ -44,15 +44,8 @@ func (s *Store) insertInbox(ctx context.Context, tx *sql.Tx, rows []inboxInsert,
 		if err != nil {
 			return err
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var id int64
-			if err := rs.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rs.Err()
+		ids, err = store.AppendIDs(ids, rs)
+		return err
 	})
 	if err != nil {
 		return nil, err
