@@ -2,7 +2,9 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -165,4 +167,68 @@ func AppendIDs(ids []int64, rs *sql.Rows) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rs.Err()
+}
+
+// QueryIDs runs query in tx and appends the ids its rows return to ids
+// (AppendIDs).
+func QueryIDs(ctx context.Context, tx *sql.Tx, ids []int64, query string, args ...any) ([]int64, error) {
+	rs, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return ids, err
+	}
+	return AppendIDs(ids, rs)
+}
+
+// ScanCursor reads one cursor (name, position, updated_at); false when there
+// is none.
+func ScanCursor(row *sql.Row, at TimeColumn) (relay.Cursor, bool, error) {
+	var c relay.Cursor
+	err := row.Scan(&c.Name, &c.Position, at(&c.UpdatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return relay.Cursor{}, false, nil
+	}
+	if err != nil {
+		return relay.Cursor{}, false, err
+	}
+	return c, true, nil
+}
+
+// ScanDeadLetters reads dead letters (id, inbox_id, source, source_ref,
+// agent, verb, frame, code, reason, attempts, enqueued_at, died_at; NULLs
+// coalesced by the query) and closes rs.
+func ScanDeadLetters(rs *sql.Rows, at TimeColumn) ([]relay.DeadLetter, error) {
+	defer rs.Close()
+	var out []relay.DeadLetter
+	for rs.Next() {
+		var d relay.DeadLetter
+		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts,
+			at(&d.EnqueuedAt), at(&d.DiedAt)); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanNodes reads nodes (id, host, pid, version, started_at, heartbeat_at,
+// holds as JoinHolds wrote them) and closes rs.
+func ScanNodes(rs *sql.Rows, at TimeColumn) ([]relay.Node, error) {
+	defer rs.Close()
+	var out []relay.Node
+	for rs.Next() {
+		var n relay.Node
+		var holds string
+		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, at(&n.StartedAt), at(&n.HeartbeatAt), &holds); err != nil {
+			return nil, err
+		}
+		n.Holds = SplitHolds(holds)
+		out = append(out, n)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

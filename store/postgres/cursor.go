@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/lib/pq"
@@ -44,16 +42,8 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	if err != nil {
 		return relay.Cursor{}, false, fail("read cursor", err)
 	}
-	var c relay.Cursor
-	err = st.QueryRowContext(ctx, name).Scan(&c.Name, &c.Position, &c.UpdatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return relay.Cursor{}, false, nil
-	}
-	if err != nil {
-		return relay.Cursor{}, false, fail("read cursor", err)
-	}
-	c.UpdatedAt = c.UpdatedAt.UTC()
-	return c, true, nil
+	c, ok, err := store.ScanCursor(st.QueryRowContext(ctx, name), store.Timestamp)
+	return c, ok, fail("read cursor", err)
 }
 
 // AdvanceCursors implements relay.JournalReader in one statement, each name

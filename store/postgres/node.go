@@ -38,16 +38,6 @@ func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	if err != nil {
 		return nil, fail("read nodes", err)
 	}
-	defer rs.Close()
-	var out []relay.Node
-	for rs.Next() {
-		var n relay.Node
-		var holds string
-		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &n.StartedAt, &n.HeartbeatAt, &holds); err != nil {
-			return nil, fail("read nodes", err)
-		}
-		n.StartedAt, n.HeartbeatAt, n.Holds = n.StartedAt.UTC(), n.HeartbeatAt.UTC(), store.SplitHolds(holds)
-		out = append(out, n)
-	}
-	return out, fail("read nodes", rs.Err())
+	out, err := store.ScanNodes(rs, store.Timestamp)
+	return out, fail("read nodes", err)
 }

@@ -40,18 +40,8 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	if err != nil {
 		return nil, fail(ctx, "read dead letters", err)
 	}
-	defer rs.Close()
-	var out []relay.DeadLetter
-	for rs.Next() {
-		var d relay.DeadLetter
-		var enq, died int64
-		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts, &enq, &died); err != nil {
-			return nil, fail(ctx, "read dead letters", err)
-		}
-		d.EnqueuedAt, d.DiedAt = fromMicros(enq), fromMicros(died)
-		out = append(out, d)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := store.ScanDeadLetters(rs, store.UnixMicros)
+	if err != nil {
 		return nil, fail(ctx, "read dead letters", err)
 	}
 	return out, nil

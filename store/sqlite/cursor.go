@@ -3,25 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // Cursor implements relay.JournalReader.
 func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, error) {
-	var c relay.Cursor
-	var at int64
-	err := s.db.QueryRowContext(ctx, s.q.cursor, name).Scan(&c.Name, &c.Position, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return relay.Cursor{}, false, nil
-	}
+	c, ok, err := store.ScanCursor(s.db.QueryRowContext(ctx, s.q.cursor, name), store.UnixMicros)
 	if err != nil {
 		return relay.Cursor{}, false, fail(ctx, "read cursor", err)
 	}
-	c.UpdatedAt = fromMicros(at)
-	return c, true, nil
+	return c, ok, nil
 }
 
 // AdvanceCursors implements relay.JournalReader in one transaction.

@@ -31,19 +31,8 @@ func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	if err != nil {
 		return nil, fail(ctx, "read nodes", err)
 	}
-	defer rs.Close()
-	var out []relay.Node
-	for rs.Next() {
-		var n relay.Node
-		var started, beat int64
-		var holds string
-		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &started, &beat, &holds); err != nil {
-			return nil, fail(ctx, "read nodes", err)
-		}
-		n.StartedAt, n.HeartbeatAt, n.Holds = fromMicros(started), fromMicros(beat), store.SplitHolds(holds)
-		out = append(out, n)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := store.ScanNodes(rs, store.UnixMicros)
+	if err != nil {
 		return nil, fail(ctx, "read nodes", err)
 	}
 	return out, nil

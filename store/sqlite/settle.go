@@ -84,11 +84,8 @@ func (s *Store) leaseNext(ctx context.Context, tx *sql.Tx, removed []store.Remov
 		for _, r := range removed[lo:hi] {
 			args = append(args, r.Agent, r.ID)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.next.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		next, err = store.AppendIDs(next, rs)
+		var err error
+		next, err = store.QueryIDs(ctx, tx, next, s.q.next.SQL(hi-lo), args...)
 		return err
 	})
 	if err != nil {

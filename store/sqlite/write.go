@@ -40,11 +40,8 @@ func insertInbox(ctx context.Context, tx *sql.Tx, b *store.Batch, rows []store.I
 		for _, r := range rows[lo:hi] {
 			args = append(args, r.Source, r.Ref, r.Agent, string(r.Verb), r.Frame, at)
 		}
-		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		ids, err = store.AppendIDs(ids, rs)
+		var err error
+		ids, err = store.QueryIDs(ctx, tx, ids, b.SQL(hi-lo), args...)
 		return err
 	})
 	// RETURNING order is not defined, but ids grow in insertion order.

@@ -43,20 +43,8 @@ func (s *Store) DeadLetters(ctx context.Context, afterID int64, limit int) ([]re
 	if err != nil {
 		return nil, fail("read dead letters", err)
 	}
-	defer rs.Close()
-	var out []relay.DeadLetter
-	for rs.Next() {
-		var d relay.DeadLetter
-		var attempts int32
-		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &attempts,
-			&d.EnqueuedAt, &d.DiedAt); err != nil {
-			return nil, fail("read dead letters", err)
-		}
-		d.Attempts = int(attempts)
-		d.EnqueuedAt, d.DiedAt = d.EnqueuedAt.UTC(), d.DiedAt.UTC()
-		out = append(out, d)
-	}
-	return out, fail("read dead letters", rs.Err())
+	out, err := store.ScanDeadLetters(rs, store.Timestamp)
+	return out, fail("read dead letters", err)
 }
 
 // sortedIDs returns ids sorted, without repeats.

@@ -3,7 +3,6 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"time"
 
@@ -44,16 +43,8 @@ func (s *Store) Cursor(ctx context.Context, name string) (relay.Cursor, bool, er
 	if err := s.check(); err != nil {
 		return relay.Cursor{}, false, err
 	}
-	var c relay.Cursor
-	err := s.db.QueryRowContext(ctx, s.q.sql(qCursor), name).Scan(&c.Name, &c.Position, &c.UpdatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return relay.Cursor{}, false, nil
-	}
-	if err != nil {
-		return relay.Cursor{}, false, fail("read cursor", err)
-	}
-	c.UpdatedAt = c.UpdatedAt.UTC()
-	return c, true, nil
+	c, ok, err := store.ScanCursor(s.db.QueryRowContext(ctx, s.q.sql(qCursor), name), store.Timestamp)
+	return c, ok, fail("read cursor", err)
 }
 
 // AdvanceCursors implements relay.JournalReader in one transaction, each name

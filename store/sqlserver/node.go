@@ -26,18 +26,6 @@ func (s *Store) Nodes(ctx context.Context) ([]relay.Node, error) {
 	if err != nil {
 		return nil, fail("read nodes", err)
 	}
-	defer rs.Close()
-	var out []relay.Node
-	for rs.Next() {
-		var n relay.Node
-		var pid int32
-		var holds string
-		if err := rs.Scan(&n.ID, &n.Host, &pid, &n.Version, &n.StartedAt, &n.HeartbeatAt, &holds); err != nil {
-			return nil, fail("read nodes", err)
-		}
-		n.PID, n.Holds = int(pid), store.SplitHolds(holds)
-		n.StartedAt, n.HeartbeatAt = n.StartedAt.UTC(), n.HeartbeatAt.UTC()
-		out = append(out, n)
-	}
-	return out, fail("read nodes", rs.Err())
+	out, err := store.ScanNodes(rs, store.Timestamp)
+	return out, fail("read nodes", err)
 }

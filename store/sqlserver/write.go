@@ -40,11 +40,8 @@ func (s *Store) insertInbox(ctx context.Context, tx *sql.Tx, rows []inboxInsert,
 			args = append(args, i32(k), vc(r.Source), r.Ref, r.Agent, string(r.Verb), r.Frame,
 				vc(state), i32(attempts), owner, expires)
 		}
-		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		ids, err = store.AppendIDs(ids, rs)
+		var err error
+		ids, err = store.QueryIDs(ctx, tx, ids, b.SQL(hi-lo), args...)
 		return err
 	})
 	if err != nil {
