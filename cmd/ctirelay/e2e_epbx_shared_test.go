@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -34,26 +33,7 @@ func TestE2EEPBXSharedSwitch(t *testing.T) { // not parallel: t.Setenv passes th
 	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
 	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
 	t.Setenv("CTIRELAY_TEST_EPBX_PASSWORD", "jose-secret-pw")
-	r := newPGRig(t, fmt.Sprintf(`
-switch:
-  driver: epbx
-  epbx:
-    base_url: http://%s
-    client_id: ctirelay
-    reply_timeout: 5s
-    dial_confirm: 1s
-    agents:
-      jose: {username: jose, password: "${CTIRELAY_TEST_EPBX_PASSWORD}", logon: IdPa, target: "12", extension: "7001"}
-engine:
-  max_attempts: 40
-  backoff_base: 100ms
-  backoff_max: 500ms
-  poll_interval: 20ms
-  lease: 2s
-log:
-  level: debug
-  format: json
-`, epbxAddr))
+	r := newPGRig(t, epbxRelayConfig(epbxAddr, sharedRelayConfig))
 	relays := r.relays(2)
 	t.Cleanup(func() {
 		if t.Failed() {

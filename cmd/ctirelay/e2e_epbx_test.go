@@ -2,12 +2,9 @@ package main
 
 import (
 	"bufio"
-	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -26,22 +23,15 @@ type epbxSim struct {
 
 func startEPBXSim(t *testing.T, tactiumAddr, epbxAddr string) *epbxSim {
 	t.Helper()
-	cmd := exec.Command(ctirelayBinary(t), "sim", "--listen", tactiumAddr, "--epbx", epbxAddr,
-		"--epbx-token-ttl", "3s", "--epbx-keepalive", "2s", "--epbx-controls", "--ring-time", "0s", "--talk-time", "0s")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &simServer{cmd: cmd, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(s.kill)
-	wait.Within(t, 20*time.Second, "the EPBX sim on "+epbxAddr, func() bool {
-		resp, err := http.Get("http://" + epbxAddr + "/signalr/ping")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	s := startSim(t, []string{"--listen", tactiumAddr, "--epbx", epbxAddr,
+		"--epbx-token-ttl", "3s", "--epbx-keepalive", "2s", "--epbx-controls", "--ring-time", "0s", "--talk-time", "0s"},
+		"the EPBX sim on "+epbxAddr, func() bool {
+			resp, err := http.Get("http://" + epbxAddr + "/signalr/ping")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == 200
+		})
 	return &epbxSim{simServer: s, tactium: tactiumAddr, epbx: epbxAddr}
 }
 
@@ -83,17 +73,11 @@ func (s *epbxSim) tactiumFrame(t *testing.T, frame string) string {
 	return strings.TrimSpace(ans)
 }
 
-// TestE2ERelayDrivesAnEPBX points the relay's epbx driver at
-// `ctirelay sim --epbx`: rows in T_TTI log on, dial, hang up, pause, resume,
-// consult and transfer; tokens expire every 3 s; the hub drops the socket
-// (events sent meanwhile arrive after the reconnect) and goes away longer
-// than the reconnect window (the agent is logged on again, still paused).
-func TestE2ERelayDrivesAnEPBX(t *testing.T) { // not parallel: t.Setenv passes the password to the relay
-	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
-	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
-	dir := t.TempDir()
-	t.Setenv("CTIRELAY_TEST_EPBX_PASSWORD", "jose-secret-pw")
-	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+// epbxRelayConfig drives `ctirelay sim --epbx` at addr as jose (his
+// password from CTIRELAY_TEST_EPBX_PASSWORD), retrying fast, as
+// tactiumRelayConfig does a Tactium socket; extra is appended YAML.
+func epbxRelayConfig(addr, extra string) string {
+	return fmt.Sprintf(`
 switch:
   driver: epbx
   epbx:
@@ -107,22 +91,24 @@ engine:
   max_attempts: 40
   backoff_base: 100ms
   backoff_max: 500ms
-log:
-  level: debug
-`, epbxAddr))
+`, addr) + extra
+}
+
+// TestE2ERelayDrivesAnEPBX points the relay's epbx driver at
+// `ctirelay sim --epbx`: rows in T_TTI log on, dial, hang up, pause, resume,
+// consult and transfer; tokens expire every 3 s; the hub drops the socket
+// (events sent meanwhile arrive after the reconnect) and goes away longer
+// than the reconnect window (the agent is logged on again, still paused).
+func TestE2ERelayDrivesAnEPBX(t *testing.T) { // not parallel: t.Setenv passes the password to the relay
+	tactiumAddr, epbxAddr := freeAddr(t), freeAddr(t)
+	sim := startEPBXSim(t, tactiumAddr, epbxAddr)
+	dir := t.TempDir()
+	t.Setenv("CTIRELAY_TEST_EPBX_PASSWORD", "jose-secret-pw")
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), epbxRelayConfig(epbxAddr, "log:\n  level: debug\n"))
 	relay := startRelay(t, dir, "--config", cfg)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
-	insert := func(frame string) {
-		t.Helper()
-		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := relayDB(t, dir)
+	tto := func() []string { return outbound(t, db) }
+	insert := func(frame string) { insertTTI(t, db, frame) }
 	has := func(s string) func() bool {
 		return func() bool { return slices.Contains(tto(), s) }
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,11 +107,7 @@ func TestE2EFileBridge(t *testing.T) {
 	}
 	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fileBridgeConfig(tx, rx, "purge"))
 	p := startRelay(t, dir, "--config", cfg)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := relayDB(t, dir)
 	wait.Within(t, 20*time.Second, "the leftover purged", func() bool {
 		_, err := os.Stat(filepath.Join(tx, "000009.CTI"))
 		return os.IsNotExist(err)

@@ -214,3 +214,31 @@ func writeFile(t *testing.T, path, body string) string {
 	}
 	return path
 }
+
+// relayDB opens, as the ERP does, the SQLite database of a relay run in dir
+// (the default ./ctirelay.db); it is closed when the test ends.
+func relayDB(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// insertTTI inserts frames into a SQLite T_TTI, a row each, in order.
+func insertTTI(t *testing.T, db *sql.DB, frames ...string) {
+	t.Helper()
+	for _, f := range frames {
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// outbound is T_TTO's text in IS_TTO order.
+func outbound(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO")
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -220,11 +219,7 @@ func TestE2EHTTPBridge(t *testing.T) {
 
 	// T_TTI, HTTP (no wait) and the socket bridge for the same agent:
 	// answered in the order they were queued.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := relayDB(t, dir)
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><S>$')`); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -69,12 +68,8 @@ switch:
       jose: {extension: "3501"}
 `, host, port, token))
 	relay := startRelay(t, dir, "--config", cfg)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+	db := relayDB(t, dir)
+	tto := func() []string { return outbound(t, db) }
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, "<jose><A><85><40050500><>$"); err != nil {
 		t.Fatal(err)
 	}

@@ -14,19 +14,23 @@ import (
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
-// pgRig is a PostgreSQL database migrated by the real binary, with a writer
-// connection acting as the ERP.
+// pgRig is a server database (PostgreSQL, or SQL Server: newMSSQLRig)
+// migrated by the real binary, with a writer connection acting as the ERP.
 type pgRig struct {
 	t   *testing.T
 	dsn string
 	dir string
 	cfg string
 	db  *sql.DB
+	// param is the dialect's i-th placeholder ($1, @p1).
+	param func(i int) string
+	// patience multiplies the waits of the shared scenarios (a slower server).
+	patience time.Duration
 }
 
 func newPGRig(t *testing.T, config string) *pgRig {
 	t.Helper()
-	r := &pgRig{t: t, dsn: pgtest.DSN(t), dir: t.TempDir()}
+	r := &pgRig{t: t, dsn: pgtest.DSN(t), dir: t.TempDir(), param: func(i int) string { return fmt.Sprintf("$%d", i) }, patience: 1}
 	r.cfg = writeFile(t, filepath.Join(r.dir, "ctirelay.yaml"), config)
 	if out, errOut, code := ctl(t, r.dir, "migrate", "--db", r.dsn, "--config", r.cfg); code != 0 {
 		t.Fatalf("migrate: %d %s %s", code, out, errOut)
@@ -57,14 +61,10 @@ func (r *pgRig) insertAsERPs(writers, agents, perAgent int, frame func(agent str
 	errs := make(chan error, writers)
 	for w := range writers {
 		wg.Go(func() {
-			var mine []string
-			for a := w; a < agents; a += writers {
-				mine = append(mine, fmt.Sprintf("agent%03d", a))
-			}
 			var rows []string
 			for k := range perAgent {
-				for _, a := range mine {
-					rows = append(rows, frame(a, k))
+				for a := w; a < agents; a += writers {
+					rows = append(rows, frame(fmt.Sprintf("agent%03d", a), k))
 				}
 			}
 			for len(rows) > 0 {
@@ -77,7 +77,7 @@ func (r *pgRig) insertAsERPs(writers, agents, perAgent int, frame func(agent str
 					if i > 0 {
 						q.WriteByte(',')
 					}
-					fmt.Fprintf(&q, "($%d)", i+1)
+					fmt.Fprintf(&q, "(%s)", r.param(i+1))
 					args[i] = f
 				}
 				if _, err := r.db.Exec(q.String(), args...); err != nil {
@@ -168,17 +168,35 @@ switch:
 // TestE2EPostgresThreeRelaysTenThousandCommands: 3 relay processes, 4
 // concurrent writers, 10,000 commands for 100 agents.
 func TestE2EPostgresThreeRelaysTenThousandCommands(t *testing.T) {
-	r := newPGRig(t, fmt.Sprintf(pgRelayConfig, "0s"))
-	relays := r.relays(3)
-	cycle := []string{"<%s><L><ON>$", "<%s><S>$", "<%s><P><ON><%d>$", "<%s><P><OFF>$"}
-	r.insertAsERPs(4, 100, 100, func(agent string, k int) string {
+	threeRelaysTenThousandCommands(t, newPGRig(t, fmt.Sprintf(pgRelayConfig, "0s")))
+}
+
+// TestE2EPostgresKillNineLosesNothing kills one of three relays mid-run: every
+// command is still answered exactly once, in order, and no non-idempotent
+// command reaches the switch twice.
+func TestE2EPostgresKillNineLosesNothing(t *testing.T) {
+	killNineLosesNothing(t, newPGRig(t, fmt.Sprintf(pgRelayConfig, "20ms")))
+}
+
+// cycleFrames gives an agent's k-th command from cycle, whose formats take
+// the agent and, when they have a second verb, k.
+func cycleFrames(cycle ...string) func(agent string, k int) string {
+	return func(agent string, k int) string {
 		f := cycle[k%len(cycle)]
 		if strings.Count(f, "%") == 2 {
 			return fmt.Sprintf(f, agent, k)
 		}
 		return fmt.Sprintf(f, agent)
-	})
-	wait.Within(t, 3*time.Minute, "10,000 answers", func() bool { return r.replies() >= 10_000 })
+	}
+}
+
+// threeRelaysTenThousandCommands: 3 relay processes on r's database share 4
+// concurrent writers' 10,000 commands for 100 agents, each answered once, in
+// order, with no dead letter.
+func threeRelaysTenThousandCommands(t *testing.T, r *pgRig) {
+	relays := r.relays(3)
+	r.insertAsERPs(4, 100, 100, cycleFrames("<%s><L><ON>$", "<%s><S>$", "<%s><P><ON><%d>$", "<%s><P><OFF>$"))
+	wait.Within(t, 3*time.Minute*r.patience, "10,000 answers", func() bool { return r.replies() >= 10_000 })
 	r.checkEveryCommandAnsweredOnceInOrder(10_000)
 	if dead := count(t, r.db, "SELECT count(*) FROM relay_dead"); dead != 0 {
 		t.Fatalf("%d dead letters", dead)
@@ -191,29 +209,21 @@ func TestE2EPostgresThreeRelaysTenThousandCommands(t *testing.T) {
 	}
 }
 
-// TestE2EPostgresKillNineLosesNothing kills one of three relays mid-run: every
-// command is still answered exactly once, in order, and no non-idempotent
-// command reaches the switch twice.
-func TestE2EPostgresKillNineLosesNothing(t *testing.T) {
-	r := newPGRig(t, fmt.Sprintf(pgRelayConfig, "20ms"))
+// killNineLosesNothing kills one of three relays on r's database mid-run:
+// every command is still answered exactly once, in order, and no
+// non-idempotent command reaches the switch twice.
+func killNineLosesNothing(t *testing.T, r *pgRig) {
 	relays := r.relays(3)
-	cycle := []string{"<%s><L><ON>$", "<%s><A><11><9%07d><>$", "<%s><S>$", "<%s><D>$", "<%s><AC>$"}
 	const agents, perAgent = 100, 30
-	r.insertAsERPs(4, agents, perAgent, func(agent string, k int) string {
-		f := cycle[k%len(cycle)]
-		if strings.Count(f, "%") == 2 {
-			return fmt.Sprintf(f, agent, k)
-		}
-		return fmt.Sprintf(f, agent)
-	})
+	r.insertAsERPs(4, agents, perAgent, cycleFrames("<%s><L><ON>$", "<%s><A><11><9%07d><>$", "<%s><S>$", "<%s><D>$", "<%s><AC>$"))
 	total := agents * perAgent
-	wait.Within(t, time.Minute, "a fifth of the answers", func() bool { return r.replies() >= total/5 })
+	wait.Within(t, time.Minute*r.patience, "a fifth of the answers", func() bool { return r.replies() >= total/5 })
 	// max_in_flight 20 for 100 agents keeps every relay full while the backlog lasts.
-	wait.Within(t, time.Minute, "relay 0 holding commands", func() bool {
+	wait.Within(t, time.Minute*r.patience, "relay 0 holding commands", func() bool {
 		return count(t, r.db, "SELECT count(*) FROM relay_inbox WHERE lease_owner LIKE 'relay-0#%' AND state = 'running'") >= 5
 	})
 	relays[0].kill()
-	wait.Within(t, 3*time.Minute, "every answer", func() bool { return r.replies() >= total })
+	wait.Within(t, 3*time.Minute*r.patience, "every answer", func() bool { return r.replies() >= total })
 	r.checkEveryCommandAnsweredOnceInOrder(total)
 
 	sent := map[int64]int{}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -40,11 +39,7 @@ log:
   format: json
 `, simAddr, sockAddr))
 	relayProc := startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := relayDB(t, dir)
 
 	x, y := dialSocket(t, sockAddr), dialSocket(t, sockAddr)
 	x.Send("<so4><L><ON>$")

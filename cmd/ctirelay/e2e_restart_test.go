@@ -143,11 +143,7 @@ func TestE2ESQLiteRestartSettlesTheDeadRelayAtOnce(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), restartConfig)
-			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := relayDB(t, dir)
 			r := &restartRig{t: t, db: db, param: "?", start: func(node string) *relayProc {
 				return startRelay(t, dir, "--config", cfg, "--node", node)
 			}}
@@ -197,11 +193,7 @@ log:
 	r := &restartRig{t: t, param: "?", start: func(node string) *relayProc {
 		return startRelay(t, dir, "--config", cfg, "--node", node)
 	}}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := relayDB(t, dir)
 	r.db = db
 	p := r.run("r1")
 	// xavier's connection is open (its hello, then L ON) when its dial goes.

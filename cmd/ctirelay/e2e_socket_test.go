@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -66,18 +65,9 @@ bridges:
     poll_interval: 10ms
 `, sockAddr)))
 	relayProc := startRelay(t, dir, "--config", cfg, "--socket-listen", sockAddr)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
-	insert := func(frame string) {
-		t.Helper()
-		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := relayDB(t, dir)
+	tto := func() []string { return outbound(t, db) }
+	insert := func(frame string) { insertTTI(t, db, frame) }
 	endCalls := func(n int) func() bool {
 		return func() bool {
 			return len(slices.DeleteFunc(tto(), func(s string) bool { return s != "<jose><EndCall>$" })) == n

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,12 +19,8 @@ func TestE2EQuickstartOnSQLite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	relay := startRelay(t, dir) // the embedded default: ./ctirelay.db + sim
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
+	db := relayDB(t, dir)
+	tto := func() []string { return outbound(t, db) }
 
 	// Positional insert with the ERP's own id, then a generated one.
 	if _, err := db.Exec(`INSERT INTO T_TTI VALUES (1, '<jose><L><ON>$')`); err != nil {

@@ -73,27 +73,20 @@ func (o *switchObserver) count() int {
 	return o.total
 }
 
-// sharedTactiumConfig is tactiumRelayConfig's with a PostgreSQL relay's
-// engine settings.
-func sharedTactiumConfig(addr string) string {
-	return fmt.Sprintf(`
-switch:
-  driver: tactium
-  tactium:
-    address: %s
-    reply_timeout: 2s
-engine:
-  max_attempts: 20
-  backoff_base: 100ms
-  backoff_max: 500ms
-  max_in_flight: 20
+// sharedRelayConfig is the engine and log settings of relays sharing a
+// PostgreSQL database in a test, appended to tactiumRelayConfig's or
+// epbxRelayConfig's.
+const sharedRelayConfig = `  max_in_flight: 20
   poll_interval: 20ms
   lease: 2s
 log:
   level: debug
   format: json
-`, addr)
-}
+`
+
+// sharedTactiumConfig is tactiumRelayConfig's with a PostgreSQL relay's
+// engine settings.
+func sharedTactiumConfig(addr string) string { return tactiumRelayConfig(addr, sharedRelayConfig) }
 
 // monitors lists the relays whose driver has opened the monitoring
 // connection since they started.
@@ -153,16 +146,48 @@ func checkEventsAfterTheirDial(t *testing.T, r *pgRig, answered func(frame strin
 	return dials, aEvents
 }
 
+// sharedSwitch starts `ctirelay sim --listen` with simArgs, an observer of
+// its events, and n relays on one PostgreSQL database, and waits for one of
+// them (listener) to listen to the switch.
+func sharedSwitch(t *testing.T, n int, simArgs ...string) (r *pgRig, sw *switchObserver, relays []*relayProc, listener int) {
+	t.Helper()
+	addr := freeAddr(t)
+	startSimServer(t, addr, simArgs...)
+	sw = observeSwitch(t, addr)
+	r = newPGRig(t, sharedTactiumConfig(addr))
+	relays = r.relays(n)
+	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
+	return r, sw, relays, monitors(relays)[0]
+}
+
+// killListener kills the listening relay with kill -9 and waits for another
+// to listen; it returns the others.
+func killListener(t *testing.T, relays []*relayProc, listener int) []*relayProc {
+	t.Helper()
+	relays[listener].kill()
+	rest := append(append([]*relayProc{}, relays[:listener]...), relays[listener+1:]...)
+	wait.Within(t, 30*time.Second, "another relay to listen", func() bool { return len(monitors(rest)) == 1 })
+	return rest
+}
+
+// logOnThenDial is an agent's k-th command: L ON first, then dials (odd k)
+// and hang-ups (even k) in turn.
+func logOnThenDial(agent string, k int) string {
+	switch {
+	case k == 0:
+		return fmt.Sprintf("<%s><L><ON>$", agent)
+	case k%2 == 1:
+		return fmt.Sprintf("<%s><A><11><9%07d><>$", agent, k)
+	default:
+		return fmt.Sprintf("<%s><D>$", agent)
+	}
+}
+
 // TestE2ETactiumSharedSwitchRepro is the issue's repro: two relays on one
 // PostgreSQL and one `ctirelay sim --listen`; a logon and a dial. Each event
 // is journaled (and written to T_TTO) once, after the dial's OK.
 func TestE2ETactiumSharedSwitchRepro(t *testing.T) {
-	addr := freeAddr(t)
-	startSimServer(t, addr, "--ring-time", "0s", "--talk-time", "300ms")
-	sw := observeSwitch(t, addr)
-	r := newPGRig(t, sharedTactiumConfig(addr))
-	relays := r.relays(2)
-	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
+	r, sw, relays, _ := sharedSwitch(t, 2, "--ring-time", "0s", "--talk-time", "300ms")
 
 	if _, err := r.db.Exec(`INSERT INTO T_TTI VALUES (11,'<ana><L><ON>$'), (12,'<ana><A><85><22227><>$')`); err != nil {
 		t.Fatal(err)
@@ -193,29 +218,13 @@ func TestE2ETactiumSharedSwitchRepro(t *testing.T) {
 // dial. Then the listening relay is killed: another takes over, and the
 // events after that are journaled once too.
 func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
-	addr := freeAddr(t)
-	startSimServer(t, addr, "--ring-time", "0s")
-	sw := observeSwitch(t, addr)
-	r := newPGRig(t, sharedTactiumConfig(addr))
-	relays := r.relays(3)
-	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
-	listener := monitors(relays)[0]
+	r, sw, relays, listener := sharedSwitch(t, 3, "--ring-time", "0s")
 
 	// L ON, then dial and hang up ten times: each dial's answer is OK, then
 	// the switch sends A and G at once (no ring time); D is answered EndCall.
 	const agents, rounds = 40, 10
 	phase := func(first int, n int) int {
-		r.insertAsERPs(4, agents, n, func(agent string, k int) string {
-			k += first
-			switch {
-			case k == 0:
-				return fmt.Sprintf("<%s><L><ON>$", agent)
-			case k%2 == 1:
-				return fmt.Sprintf("<%s><A><11><9%07d><>$", agent, k)
-			default:
-				return fmt.Sprintf("<%s><D>$", agent)
-			}
-		})
+		r.insertAsERPs(4, agents, n, func(agent string, k int) string { return logOnThenDial(agent, k+first) })
 		return n * agents
 	}
 	total := phase(0, 1+2*rounds)
@@ -251,9 +260,7 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 	}
 
 	// The listener dies; another relay takes the switch's events over.
-	relays[listener].kill()
-	rest := append(append([]*relayProc{}, relays[:listener]...), relays[listener+1:]...)
-	wait.Within(t, 30*time.Second, "another relay to listen", func() bool { return len(monitors(rest)) == 1 })
+	rest := killListener(t, relays, listener)
 	before := sw.count()
 	r.insertAsERPs(4, agents, 2, func(agent string, k int) string {
 		if k == 0 {
@@ -281,30 +288,13 @@ func TestE2ETactiumSharedSwitchThreeRelays(t *testing.T) {
 // none is journaled twice, and every A event still follows its dial's answer
 // (OK, or ERR IN_DOUBT for the dials the killed relay had at the switch).
 func TestE2ETactiumSharedSwitchListenerKilledUnderLoad(t *testing.T) {
-	addr := freeAddr(t)
-	startSimServer(t, addr, "--ring-time", "0s")
-	sw := observeSwitch(t, addr)
-	r := newPGRig(t, sharedTactiumConfig(addr))
-	relays := r.relays(3)
-	wait.Within(t, 30*time.Second, "one relay to listen to the switch", func() bool { return len(monitors(relays)) >= 1 })
-	listener := monitors(relays)[0]
+	r, sw, relays, listener := sharedSwitch(t, 3, "--ring-time", "0s")
 
 	const agents, rounds = 40, 20
 	total := agents * (1 + 2*rounds)
-	r.insertAsERPs(4, agents, 1+2*rounds, func(agent string, k int) string {
-		switch {
-		case k == 0:
-			return fmt.Sprintf("<%s><L><ON>$", agent)
-		case k%2 == 1:
-			return fmt.Sprintf("<%s><A><11><9%07d><>$", agent, k)
-		default:
-			return fmt.Sprintf("<%s><D>$", agent)
-		}
-	})
+	r.insertAsERPs(4, agents, 1+2*rounds, logOnThenDial)
 	wait.Within(t, time.Minute, "a third of the answers", func() bool { return r.replies() >= total/3 })
-	relays[listener].kill()
-	rest := append(append([]*relayProc{}, relays[:listener]...), relays[listener+1:]...)
-	wait.Within(t, 30*time.Second, "another relay to listen", func() bool { return len(monitors(rest)) == 1 })
+	rest := killListener(t, relays, listener)
 	wait.Within(t, 3*time.Minute, "every answer", func() bool { return r.replies() >= total })
 	r.checkEveryCommandAnsweredOnceInOrder(total)
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -23,7 +22,20 @@ type simServer struct {
 
 func startSimServer(t *testing.T, addr string, args ...string) *simServer {
 	t.Helper()
-	cmd := exec.Command(ctirelayBinary(t), append([]string{"sim", "--listen", addr}, args...)...)
+	return startSim(t, append([]string{"--listen", addr}, args...), "the sim server to listen on "+addr, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// startSim starts `ctirelay sim` with args, killed when the test ends, and
+// waits until ready says it serves.
+func startSim(t *testing.T, args []string, what string, ready func() bool) *simServer {
+	t.Helper()
+	cmd := exec.Command(ctirelayBinary(t), append([]string{"sim"}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -31,13 +43,7 @@ func startSimServer(t *testing.T, addr string, args ...string) *simServer {
 	s := &simServer{cmd: cmd, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(s.kill)
-	wait.Within(t, 20*time.Second, "the sim server to listen on "+addr, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	wait.Within(t, 20*time.Second, what, ready)
 	return s
 }
 
@@ -86,18 +92,9 @@ func TestE2ERelayDrivesATactiumSocket(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), tactiumRelayConfig(addr, ""))
 	relay := startRelay(t, dir, "--config", cfg)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tto := func() []string { return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO") }
-	insert := func(frame string) {
-		t.Helper()
-		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := relayDB(t, dir)
+	tto := func() []string { return outbound(t, db) }
+	insert := func(frame string) { insertTTI(t, db, frame) }
 
 	insert("<jose><L><ON>$")
 	insert("<jose><A><85><40050500><>$")
