@@ -1,12 +1,10 @@
 package tactiumserver
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,30 +95,12 @@ func TestHangupWhileACommandWaits(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Refused connections are counted and logged in one line per interval,
 // never one line each.
 func TestRefusedConnectionsLoggedInSummary(t *testing.T) {
 	t.Parallel()
 	clock := relaytest.NewClock(epoch)
-	var logs syncBuffer
+	var logs relaytest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := startServer(t, &Server{Clock: clock, Logger: log, Limits: Limits{MaxConns: 1, SummaryEvery: time.Minute}})
 	keep := dial(t, srv)

@@ -2,41 +2,22 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
-// syncBuffer is an io.Writer the test can read while the command writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func simEnv() (*cli, *syncBuffer, *syncBuffer) {
-	out, errs := &syncBuffer{}, &syncBuffer{}
+func simEnv() (*cli, *relaytest.Buffer, *relaytest.Buffer) {
+	out, errs := &relaytest.Buffer{}, &relaytest.Buffer{}
 	return &cli{stdout: out, stderr: errs, getenv: func(string) string { return "" }}, out, errs
 }
 

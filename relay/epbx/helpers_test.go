@@ -1,7 +1,6 @@
 package epbx_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay/epbx"
 	"github.com/ctirelay/ctirelay/relay/epbx/epbxfake"
 	"github.com/ctirelay/ctirelay/relay/epbx/epbxsim"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/sim"
 )
 
@@ -55,25 +55,8 @@ type env struct {
 	hub  *holdHub
 	srv  *epbxfake.Server
 	http *httptest.Server
-	logs *syncBuf
+	logs *relaytest.Buffer
 	cfg  epbx.Config
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const secret = "jose-Pa55word"
@@ -101,7 +84,7 @@ func newEnv(t *testing.T, fc epbxfake.Config) *env {
 		hub.next.Stop()
 		sw.Stop()
 	})
-	logs := &syncBuf{}
+	logs := &relaytest.Buffer{}
 	return &env{sw: sw, hub: hub, srv: srv, http: hs, logs: logs, cfg: epbx.Config{
 		BaseURL: hs.URL, ClientID: "ctirelay",
 		Agents: map[string]epbx.Agent{

@@ -11,6 +11,7 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/drivertest"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
@@ -193,9 +194,9 @@ func TestSecretsAreRedacted(t *testing.T) {
 	const token, password = "tok-SECRET-123", "pw-SECRET-456"
 	for _, status := range []int{400, 500, 0} {
 		p := newPlatform(t)
-		logs := &logBuffer{}
+		logs := &relaytest.Buffer{}
 		cfg := p.config(t)
-		cfg.Auth, cfg.Global, cfg.Logger = httpdial.AuthURLToken, httpdial.Credentials{Token: token}, logs.logger()
+		cfg.Auth, cfg.Global, cfg.Logger = httpdial.AuthURLToken, httpdial.Credentials{Token: token}, logs.Logger()
 		cfg.Agents = map[string]httpdial.Agent{"jose": {Extension: "3501", Credentials: httpdial.Credentials{User: "jose", Password: password}}}
 		var err error
 		if status == 0 {

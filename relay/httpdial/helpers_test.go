@@ -1,9 +1,7 @@
 package httpdial_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -119,28 +117,6 @@ func newDriver(t *testing.T, cfg httpdial.Config) *httpdial.Driver {
 func execute(t *testing.T, d *httpdial.Driver, frame string) ([]relay.Frame, error) {
 	t.Helper()
 	return d.Execute(context.Background(), drivertest.Command(t, frame))
-}
-
-// logBuffer is a logger whose output a test can read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // sink records events.

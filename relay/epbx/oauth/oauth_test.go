@@ -1,13 +1,11 @@
 package oauth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,32 +20,15 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const password = "pa55-w0rd-secret"
 
-func setup(t *testing.T, ttl time.Duration) (*epbxfake.Server, *httptest.Server, *relaytest.Clock, *syncBuf, func(pass string) *oauth.Source) {
+func setup(t *testing.T, ttl time.Duration) (*epbxfake.Server, *httptest.Server, *relaytest.Clock, *relaytest.Buffer, func(pass string) *oauth.Source) {
 	t.Helper()
 	srv := epbxfake.New(epbxfake.Config{Hub: nil, Users: map[string]string{"jose": password}, ClientID: "ctirelay", TokenTTL: ttl})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	clock := relaytest.NewClock(time.Unix(0, 0))
-	logs := &syncBuf{}
+	logs := &relaytest.Buffer{}
 	return srv, hs, clock, logs, func(pass string) *oauth.Source {
 		s, err := oauth.New(oauth.Config{BaseURL: hs.URL, ClientID: "ctirelay", Username: "jose", Password: pass, Clock: clock,
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

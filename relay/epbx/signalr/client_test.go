@@ -1,7 +1,6 @@
 package signalr_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,26 +70,9 @@ type rig struct {
 	http   *httptest.Server
 	token  string
 	clock  *relaytest.Clock
-	logs   *syncBuf
+	logs   *relaytest.Buffer
 	hub    *testHub
 	events chan signalr.Call
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newRig(t *testing.T, cfg epbxfake.Config) *rig {
@@ -104,7 +86,7 @@ func newRig(t *testing.T, cfg epbxfake.Config) *rig {
 		srv.Close()
 		hs.Close()
 	})
-	r := &rig{srv: srv, http: hs, clock: relaytest.NewClock(time.Unix(0, 0)), logs: &syncBuf{}, hub: hub, events: make(chan signalr.Call, 100)}
+	r := &rig{srv: srv, http: hs, clock: relaytest.NewClock(time.Unix(0, 0)), logs: &relaytest.Buffer{}, hub: hub, events: make(chan signalr.Call, 100)}
 	r.token = r.login(t)
 	return r
 }
