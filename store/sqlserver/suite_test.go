@@ -87,8 +87,12 @@ func liveHarness(t *testing.T, base store.Options) storetest.Harness {
 			return "DATEDIFF_BIG(microsecond, CAST('1970-01-01' AS datetime2(6)), " + col + ")"
 		},
 	}
+	if !base.ExplicitIDs {
+		// T-SQL refuses an explicit value for an identity column otherwise
+		h.InsertKeepingID = `SET IDENTITY_INSERT {{tti}} ON; INSERT INTO {{tti}} (IS_TTI, DS_TTI) VALUES (?, ?); SET IDENTITY_INSERT {{tti}} OFF;`
+	}
 	h.KillLocks = func(t *testing.T) { killLocks(t, raw, names) }
-	h.Tables = &liveTables{h: h}
+	h.Tables = storetest.SQLTables(h)
 	return h
 }
 
@@ -198,157 +202,6 @@ func TestLiveIdentityRefusesPositionalNumbers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "8101") {
 		t.Fatalf("positional insert with a number: %v, want error 8101", err)
 	}
-}
-
-// liveTables is storetest.Tables over the live database: the suite's SQL
-// tables, but a row with its own IS_TTI goes in with IDENTITY_INSERT on
-// (T-SQL refuses an explicit value for an identity column otherwise).
-type liveTables struct{ h storetest.Harness }
-
-func (l *liveTables) sql(q string) string { return sqlx.Rebind(sqlx.AT, schema.Render(q, l.h.Names)) }
-
-func (l *liveTables) exec(t *testing.T, q string, args ...any) {
-	t.Helper()
-	if _, err := l.h.DB.Exec(l.sql(q), args...); err != nil {
-		t.Fatalf("exec %q: %v", q, err)
-	}
-}
-
-func (l *liveTables) query(t *testing.T, q string, scan func(*sql.Rows) error, args ...any) {
-	t.Helper()
-	rs, err := l.h.DB.Query(l.sql(q), args...)
-	if err != nil {
-		t.Fatalf("query %q: %v", q, err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		if err := scan(rs); err != nil {
-			t.Fatalf("scan %q: %v", q, err)
-		}
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatalf("query %q: %v", q, err)
-	}
-}
-
-func (l *liveTables) InsertTTI(t *testing.T, rows ...storetest.Row) {
-	t.Helper()
-	var texts []any
-	flush := func() {
-		if len(texts) == 0 {
-			return
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO {{tti}} (DS_TTI) VALUES `)
-		for i := range texts {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?)")
-		}
-		l.exec(t, b.String(), texts...)
-		texts = texts[:0]
-	}
-	for _, r := range rows {
-		if r.ID != 0 {
-			flush()
-			l.exec(t, `SET IDENTITY_INSERT {{tti}} ON; INSERT INTO {{tti}} (IS_TTI, DS_TTI) VALUES (?, ?); SET IDENTITY_INSERT {{tti}} OFF;`, r.ID, r.Text)
-			continue
-		}
-		texts = append(texts, r.Text)
-		if len(texts) == 300 {
-			flush()
-		}
-	}
-	flush()
-}
-
-func (l *liveTables) messages(t *testing.T, q string) []storetest.Row {
-	t.Helper()
-	var out []storetest.Row
-	l.query(t, q, func(r *sql.Rows) error {
-		var x storetest.Row
-		err := r.Scan(&x.ID, &x.Text)
-		out = append(out, x)
-		return err
-	})
-	return out
-}
-
-func (l *liveTables) TTI(t *testing.T) []storetest.Row {
-	return l.messages(t, `SELECT IS_TTI, DS_TTI FROM {{tti}} ORDER BY IS_TTI`)
-}
-
-func (l *liveTables) TTO(t *testing.T) []storetest.Row {
-	return l.messages(t, `SELECT IS_TTO, DS_TTO FROM {{tto}} ORDER BY IS_TTO`)
-}
-
-func (l *liveTables) DeleteTTO(t *testing.T, id int64) {
-	l.exec(t, `DELETE FROM {{tto}} WHERE IS_TTO = ?`, id)
-}
-
-func (l *liveTables) micros(col string) string { return l.h.Micros(col) }
-
-func (l *liveTables) Inbox(t *testing.T) []storetest.InboxRow {
-	q := fmt.Sprintf(`SELECT id, source, source_ref, agent, verb, frame, state, CAST(attempts AS bigint),
-		COALESCE(%s, 0), COALESCE(lease_owner, N''), COALESCE(%s, 0), %s, COALESCE(last_error, N'')
-		FROM {{inbox}} ORDER BY id`, l.micros("not_before"), l.micros("lease_expires"), l.micros("enqueued_at"))
-	var out []storetest.InboxRow
-	l.query(t, q, func(r *sql.Rows) error {
-		var x storetest.InboxRow
-		err := r.Scan(&x.ID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame, &x.State, &x.Attempts,
-			&x.NotBefore, &x.LeaseOwner, &x.LeaseExpires, &x.EnqueuedAt, &x.LastError)
-		out = append(out, x)
-		return err
-	})
-	return out
-}
-
-func (l *liveTables) Dead(t *testing.T) []storetest.DeadRow {
-	q := fmt.Sprintf(`SELECT id, COALESCE(inbox_id, 0), source, source_ref, agent, COALESCE(verb, N''), frame,
-		COALESCE(code, N''), reason, CAST(attempts AS bigint), %s, %s FROM {{dead}} ORDER BY id`,
-		l.micros("enqueued_at"), l.micros("died_at"))
-	var out []storetest.DeadRow
-	l.query(t, q, func(r *sql.Rows) error {
-		var x storetest.DeadRow
-		err := r.Scan(&x.ID, &x.InboxID, &x.Source, &x.Ref, &x.Agent, &x.Verb, &x.Frame,
-			&x.Code, &x.Reason, &x.Attempts, &x.EnqueuedAt, &x.DiedAt)
-		out = append(out, x)
-		return err
-	})
-	return out
-}
-
-func (l *liveTables) Cursors(t *testing.T) []relay.Cursor {
-	var out []relay.Cursor
-	l.query(t, fmt.Sprintf(`SELECT name, position, %s FROM {{cursor}} ORDER BY name`, l.micros("updated_at")), func(r *sql.Rows) error {
-		var c relay.Cursor
-		var updated int64
-		err := r.Scan(&c.Name, &c.Position, &updated)
-		c.UpdatedAt = time.UnixMicro(updated).UTC()
-		out = append(out, c)
-		return err
-	})
-	return out
-}
-
-func (l *liveTables) Nodes(t *testing.T) []relay.Node {
-	var out []relay.Node
-	l.query(t, `SELECT id, host, pid, version FROM {{node}} ORDER BY id`, func(r *sql.Rows) error {
-		var n relay.Node
-		var pid int32
-		err := r.Scan(&n.ID, &n.Host, &pid, &n.Version)
-		n.PID = int(pid)
-		out = append(out, n)
-		return err
-	})
-	return out
-}
-
-func (l *liveTables) JournalLen(t *testing.T) int {
-	var n int
-	l.query(t, `SELECT COUNT(*) FROM {{journal}}`, func(r *sql.Rows) error { return r.Scan(&n) })
-	return n
 }
 
 // TestSuiteRebind pins the suite's raw SQL as it reaches SQL Server.

@@ -50,6 +50,12 @@ type Harness struct {
 	// InvalidUTF8 says text columns can hold bytes that are not UTF-8
 	// (SQLite can; PostgreSQL refuses them).
 	InvalidUTF8 bool
+
+	// InsertKeepingID is the statement that inserts a T_TTI row keeping
+	// the IS_TTI it has (parameters IS_TTI, DS_TTI) where the dialect needs
+	// more than INSERT INTO {{tti}} VALUES (?, ?) (SQL Server's
+	// IDENTITY_INSERT).
+	InsertKeepingID string
 }
 
 type testCase struct {
@@ -75,7 +81,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 				if h.DB == nil {
 					t.Fatal("harness has neither Tables nor DB")
 				}
-				h.Tables = &sqlTables{h: h}
+				h.Tables = SQLTables(h)
 			}
 			c.run(t, &env{Harness: h})
 		})

@@ -78,6 +78,10 @@ type Tables interface {
 // sqlTables is Tables over a SQL dialect's raw connection.
 type sqlTables struct{ h Harness }
 
+// SQLTables is Tables over h.DB, with h's Rebind, Names, Micros and
+// InsertKeepingID: what Run gives a harness without Tables.
+func SQLTables(h Harness) Tables { return &sqlTables{h: h} }
+
 func (s *sqlTables) sql(query string) string {
 	q := schema.Render(query, s.h.Names)
 	if s.h.Rebind != nil {
@@ -133,7 +137,11 @@ func (s *sqlTables) InsertTTI(t *testing.T, rows ...Row) {
 	for _, r := range rows {
 		if r.ID != 0 {
 			flush()
-			s.exec(t, `INSERT INTO {{tti}} VALUES (?, ?)`, r.ID, r.Text)
+			keep := `INSERT INTO {{tti}} VALUES (?, ?)`
+			if s.h.InsertKeepingID != "" {
+				keep = s.h.InsertKeepingID
+			}
+			s.exec(t, keep, r.ID, r.Text)
 			continue
 		}
 		if len(args) == 0 {
