@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,4 +242,16 @@ func insertTTI(t *testing.T, db *sql.DB, frames ...string) {
 func outbound(t *testing.T, db *sql.DB) []string {
 	t.Helper()
 	return column(t, db, "SELECT DS_TTO FROM T_TTO ORDER BY IS_TTO")
+}
+
+// listening says whether something accepts TCP connections on addr, for
+// wait.Within.
+func listening(addr string) func() bool {
+	return func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
 }

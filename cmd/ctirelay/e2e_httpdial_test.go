@@ -44,13 +44,7 @@ func TestE2ERelayDialsThroughAClickToDialPlatform(t *testing.T) {
 		"--clicktodial", ctd, "--auth", "3", "--auth-token", token,
 		"--notify", crm.URL+"/wconnect/ligacao", "--var-event", "tipo",
 		"--var-origin-out", "ramal_origem", "--var-destination-out", "numero_destino", "--var-audio", "url_gravacao")
-	wait.Within(t, 20*time.Second, "the click-to-dial platform on "+ctd, func() bool {
-		c, err := net.Dial("tcp", ctd)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	wait.Within(t, 20*time.Second, "the click-to-dial platform on "+ctd, listening(ctd))
 	host, port, _ := net.SplitHostPort(ctd)
 	dir := t.TempDir()
 	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`

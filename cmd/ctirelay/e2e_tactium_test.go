@@ -22,13 +22,7 @@ type simServer struct {
 
 func startSimServer(t *testing.T, addr string, args ...string) *simServer {
 	t.Helper()
-	return startSim(t, append([]string{"--listen", addr}, args...), "the sim server to listen on "+addr, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	return startSim(t, append([]string{"--listen", addr}, args...), "the sim server to listen on "+addr, listening(addr))
 }
 
 // startSim starts `ctirelay sim` with args, killed when the test ends, and
