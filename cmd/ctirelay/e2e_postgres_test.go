@@ -35,12 +35,7 @@ func newPGRig(t *testing.T, config string) *pgRig {
 	if out, errOut, code := ctl(t, r.dir, "migrate", "--db", r.dsn, "--config", r.cfg); code != 0 {
 		t.Fatalf("migrate: %d %s %s", code, out, errOut)
 	}
-	db, err := sql.Open("postgres", r.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	r.db = db
+	r.db = pgtest.Open(t, r.dsn)
 	return r
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -49,11 +48,7 @@ switch:
 	if out, errOut, code := ctl(t, dir, "migrate", "--db", dsn, "--config", busy); code != 0 {
 		t.Fatalf("migrate: %d %s %s", code, out, errOut)
 	}
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.Open(t, dsn)
 	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><L><ON>$')`); err != nil {
 		t.Fatal(err)
 	}

@@ -190,11 +190,7 @@ func TestBenchOnPostgresDropsItsSchema(t *testing.T) {
 	if r := rep.Runs[0]; r.ProcessCPUPer <= 0 || r.DatabaseCPUPer <= 0 {
 		t.Errorf("CPU per command: process %v, database %v µs; want both read", r.ProcessCPUPer, r.DatabaseCPUPer)
 	}
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pgtest.Open(t, dsn)
 	var left int
 	if err := db.QueryRow("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'ctirelay_bench_%'").Scan(&left); err != nil {
 		t.Fatal(err)

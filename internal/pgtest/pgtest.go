@@ -17,6 +17,7 @@
 package pgtest
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -48,6 +49,18 @@ var shared struct {
 func DSN(t testing.TB) string {
 	t.Helper()
 	return Shared(t).DSN(t)
+}
+
+// Open is a connection pool on dsn (lib/pq), as the ERP or a DBA has one,
+// closed when t ends.
+func Open(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 // Shared returns the cluster shared by every test of this binary, starting it

@@ -12,16 +12,6 @@ import (
 
 func TestMain(m *testing.M) { Main(m) }
 
-func open(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 func TestDSNGivesIsolatedDatabasesDroppedAtCleanup(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -36,7 +26,7 @@ func TestDSNGivesIsolatedDatabasesDroppedAtCleanup(t *testing.T) {
 				t.Fatalf("DSN %q is not a lib/pq URL with sslmode=disable", dsn)
 			}
 		}
-		dba, dbb := open(t, a), open(t, b)
+		dba, dbb := Open(t, a), Open(t, b)
 		if _, err := dba.ExecContext(ctx, "CREATE TABLE only_in_a (x int)"); err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +61,7 @@ func TestServerSettings(t *testing.T) {
 	if Shared(t).bin == "" {
 		t.Skip("external server: its settings are not ours")
 	}
-	db := open(t, DSN(t))
+	db := Open(t, DSN(t))
 	tests := []struct{ name, want string }{
 		{"fsync", "on"},
 		{"listen_addresses", "127.0.0.1"},
@@ -93,7 +83,7 @@ func TestServerSettings(t *testing.T) {
 func TestStopStartRestart(t *testing.T) {
 	t.Parallel()
 	c := New(t)
-	db := open(t, c.DSN(t))
+	db := Open(t, c.DSN(t))
 	ping := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -42,15 +42,7 @@ func migrated(t testing.TB, opts store.Options) (*postgres.Store, string) {
 	return s, dsn
 }
 
-func rawDB(t testing.TB, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
+func rawDB(t testing.TB, dsn string) *sql.DB { return pgtest.Open(t, dsn) }
 
 func harness(t *testing.T, opts store.Options) storetest.Harness {
 	s, dsn := migrated(t, opts)
