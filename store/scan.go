@@ -232,3 +232,33 @@ func ScanNodes(rs *sql.Rows, at TimeColumn) ([]relay.Node, error) {
 	}
 	return out, nil
 }
+
+// Querier runs a statement that returns rows: *sql.Tx, *sql.DB, *sql.Conn.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// EachRow runs query on q and calls row for each row it returns (rs is on
+// it, to Scan), then closes the rows.
+func EachRow(ctx context.Context, q Querier, query string, args []any, row func(rs *sql.Rows) error) error {
+	rs, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := row(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+// Args are vs as statement arguments.
+func Args[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}

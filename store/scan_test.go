@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -138,5 +139,33 @@ func TestAppendIDs(t *testing.T) {
 	ids, err := store.AppendIDs([]int64{1}, rs)
 	if err != nil || !slices.Equal(ids, []int64{1, 7, 3}) {
 		t.Errorf("AppendIDs = %v, %v; want [1 7 3]", ids, err)
+	}
+}
+
+// EachRow hands every row to row and stops at its first error.
+func TestEachRow(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "scan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	q := `SELECT * FROM (VALUES (?), (?), (?))`
+	var got []string
+	err = store.EachRow(ctx, db, q, store.Args([]string{"ana", "bia", "cid"}), func(rs *sql.Rows) error {
+		var s string
+		err := rs.Scan(&s)
+		got = append(got, s)
+		return err
+	})
+	if err != nil || !slices.Equal(got, []string{"ana", "bia", "cid"}) {
+		t.Fatalf("EachRow = %v, %v", got, err)
+	}
+	boom := errors.New("boom")
+	n := 0
+	err = store.EachRow(ctx, db, q, store.Args([]int{1, 2, 3}), func(*sql.Rows) error { n++; return boom })
+	if !errors.Is(err, boom) || n != 1 {
+		t.Fatalf("EachRow with a failing row: %v after %d rows", err, n)
 	}
 }

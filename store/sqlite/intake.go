@@ -82,16 +82,7 @@ func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissio
 	}
 	var heads []int64
 	err := store.Each(len(agents), maxRows, func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, ag := range agents[lo:hi] {
-			args = append(args, ag)
-		}
-		rs, err := tx.QueryContext(ctx, s.q.headOf.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
+		return store.EachRow(ctx, tx, s.q.headOf.SQL(hi-lo), store.Args(agents[lo:hi]), func(rs *sql.Rows) error {
 			var agent string
 			var oldest int64
 			if err := rs.Scan(&agent, &oldest); err != nil {
@@ -100,8 +91,8 @@ func (s *Store) leaseArrivals(ctx context.Context, tx *sql.Tx, a *store.Admissio
 			if oldest == first[agent] {
 				heads = append(heads, oldest)
 			}
-		}
-		return rs.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -216,16 +207,7 @@ func (s *Store) admit(ctx context.Context, tx *sql.Tx, msgs []relay.Inbound, now
 func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(agents))
 	err := store.Each(len(agents), maxRows, func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, ag := range agents[lo:hi] {
-			args = append(args, ag)
-		}
-		rs, err := tx.QueryContext(ctx, s.q.headOf.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
+		return store.EachRow(ctx, tx, s.q.headOf.SQL(hi-lo), store.Args(agents[lo:hi]), func(rs *sql.Rows) error {
 			var agent string
 			var oldest sql.NullInt64
 			if err := rs.Scan(&agent, &oldest); err != nil {
@@ -234,8 +216,8 @@ func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[stri
 			if oldest.Valid {
 				out[agent] = true
 			}
-		}
-		return rs.Err()
+			return nil
+		})
 	})
 	return out, err
 }

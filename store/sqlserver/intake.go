@@ -212,16 +212,7 @@ func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[stri
 	b := s.q.batch(bBusy)
 	out := make(map[string]bool, len(agents))
 	err := store.Each(len(agents), b.maxRows, func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, ag := range agents[lo:hi] {
-			args = append(args, ag)
-		}
-		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
+		return store.EachRow(ctx, tx, b.SQL(hi-lo), store.Args(agents[lo:hi]), func(rs *sql.Rows) error {
 			var agent string
 			var has int
 			if err := rs.Scan(&agent, &has); err != nil {
@@ -230,8 +221,8 @@ func (s *Store) busy(ctx context.Context, tx *sql.Tx, agents []string) (map[stri
 			if has == 1 {
 				out[agent] = true
 			}
-		}
-		return rs.Err()
+			return nil
+		})
 	})
 	return out, err
 }
