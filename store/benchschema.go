@@ -14,8 +14,8 @@ import (
 // random suffix), so the configured tables are never touched.
 type BenchSchema struct {
 	Driver string // database/sql's name of the dialect's driver, for the ERP's connection
-	// Open opens the relay's store on opts, not migrated.
-	Open func(ctx context.Context, dsn string, opts Options) (DB, error)
+	// Open is the dialect's Dialect.Open.
+	Open func(ctx context.Context, dsn string, opts Options, exclusive bool) (DB, error)
 	// Create, when set, creates the schema before the store opens; nil: the
 	// migrations create it.
 	Create func(ctx context.Context, erp *sql.DB, names map[string]string) error
@@ -60,7 +60,7 @@ func (b BenchSchema) OpenBench(ctx context.Context, dsn string, spec BenchSpec) 
 		}
 		created = true
 	}
-	st, err := b.Open(ctx, dsn, opts)
+	st, err := b.Open(ctx, dsn, opts, false)
 	if err != nil {
 		return fail(nil, err)
 	}
