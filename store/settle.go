@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -93,4 +95,28 @@ func PlanSettle(outcomes []relay.Outcome, remove []int, removed []Removed, now t
 		}
 	}
 	return w
+}
+
+// Fenced are the jobs a run of fenced deletes asks to remove, by lease, to
+// read back what the DELETE returned (id, lease_owner, attempts) where a
+// dialect's statement returns only the fence.
+type Fenced map[fence]relay.Job
+
+// Add asks for j's removal.
+func (f Fenced) Add(j relay.Job) { f[fence{j.ID, j.Owner, j.Attempts}] = j }
+
+// Removed reads one row the DELETE returned as the job asked for with that
+// lease: the fence matched its very lease, and a row's other columns never
+// change.
+func (f Fenced) Removed(rs *sql.Rows) (Removed, error) {
+	var k fence
+	if err := rs.Scan(&k.id, &k.owner, &k.attempts); err != nil {
+		return Removed{}, err
+	}
+	j, ok := f[k]
+	if !ok {
+		return Removed{}, fmt.Errorf("removed inbox row %d was not asked for", k.id)
+	}
+	return Removed{ID: j.ID, Owner: j.Owner, Attempts: j.Attempts, Source: j.Source, Ref: j.Ref, Agent: j.Agent,
+		Verb: j.Verb, Frame: j.Frame, EnqueuedAt: j.EnqueuedAt}, nil
 }

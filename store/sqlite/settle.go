@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -140,38 +139,20 @@ func (s *Store) leaseRows(ctx context.Context, tx *sql.Tx, b *store.Batch, fixed
 // carries, since the fence matched its very lease (a row's other columns
 // never change), so the statement returns only the fence.
 func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.Outcome, idx []int) ([]store.Removed, error) {
-	type lease struct {
-		id       int64
-		owner    string
-		attempts int
-	}
 	var removed []store.Removed
 	err := store.Each(len(idx), maxRows, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*s.q.remove.Params)
-		jobs := make(map[lease]relay.Job, hi-lo)
+		jobs := make(store.Fenced, hi-lo)
 		for _, i := range idx[lo:hi] {
 			j := outcomes[i].Job
 			args = append(args, j.ID, j.Owner, j.Attempts)
-			jobs[lease{j.ID, j.Owner, j.Attempts}] = j
+			jobs.Add(j)
 		}
-		rs, err := tx.QueryContext(ctx, s.q.remove.SQL(hi-lo), args...)
-		if err != nil {
+		return store.EachRow(ctx, tx, s.q.remove.SQL(hi-lo), args, func(rs *sql.Rows) error {
+			r, err := jobs.Removed(rs)
+			removed = append(removed, r)
 			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			var l lease
-			if err := rs.Scan(&l.id, &l.owner, &l.attempts); err != nil {
-				return err
-			}
-			j, ok := jobs[l]
-			if !ok {
-				return fmt.Errorf("removed inbox row %d was not asked for", l.id)
-			}
-			removed = append(removed, store.Removed{ID: j.ID, Owner: j.Owner, Attempts: j.Attempts, Source: j.Source,
-				Ref: j.Ref, Agent: j.Agent, Verb: j.Verb, Frame: j.Frame, EnqueuedAt: j.EnqueuedAt})
-		}
-		return rs.Err()
+		})
 	})
 	return removed, err
 }

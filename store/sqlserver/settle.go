@@ -3,7 +3,6 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -62,12 +61,6 @@ func (s *Store) settleTx(ctx context.Context, outcomes []relay.Outcome, remove, 
 	})
 }
 
-type leaseKey struct {
-	id       int64
-	owner    string
-	attempts int
-}
-
 // removeFenced deletes the inbox rows of Done and Dead outcomes still held
 // as the outcome says, and returns them as the job each outcome carries
 // (the fence matched its very lease, and a row's other columns never change).
@@ -76,30 +69,18 @@ func (s *Store) removeFenced(ctx context.Context, tx *sql.Tx, outcomes []relay.O
 	var removed []store.Removed
 	err := store.Each(len(idx), b.maxRows, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*b.b.Params)
-		jobs := make(map[leaseKey]relay.Job, hi-lo)
+		jobs := make(store.Fenced, hi-lo)
 		for _, i := range idx[lo:hi] {
 			j := outcomes[i].Job
 			args = append(args, j.Agent, j.ID, j.Owner, i32(j.Attempts))
-			jobs[leaseKey{j.ID, j.Owner, j.Attempts}] = j
+			jobs.Add(j)
 		}
-		rs, err := tx.QueryContext(ctx, b.SQL(hi-lo), args...)
-		if err != nil {
+		return store.EachRow(ctx, tx, b.SQL(hi-lo), args, func(rs *sql.Rows) error {
+			r, err := jobs.Removed(rs)
+			r.EnqueuedAt = micro(r.EnqueuedAt) // as datetime2(6) holds it
+			removed = append(removed, r)
 			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			var k leaseKey
-			if err := rs.Scan(&k.id, &k.owner, &k.attempts); err != nil {
-				return err
-			}
-			j, ok := jobs[k]
-			if !ok {
-				return fmt.Errorf("removed inbox row %d was not asked for", k.id)
-			}
-			removed = append(removed, store.Removed{ID: j.ID, Owner: j.Owner, Attempts: j.Attempts, Source: j.Source,
-				Ref: j.Ref, Agent: j.Agent, Verb: j.Verb, Frame: j.Frame, EnqueuedAt: micro(j.EnqueuedAt)})
-		}
-		return rs.Err()
+		})
 	})
 	return removed, err
 }
