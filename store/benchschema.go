@@ -7,15 +7,46 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/ctirelay/ctirelay/schema"
 )
+
+// Server is the registration of a server dialect: a database several relays
+// share, named by a DSN, whose bench runs in a throwaway schema.
+type Server struct {
+	Schemes    []string // the DSN prefixes it takes; the first is its usage
+	Migrations schema.Dialect
+	// Open opens the store without migrating it.
+	Open func(ctx context.Context, dsn string, opts Options) (DB, error)
+	// Bench is the bench's schema (its Open is Server.Open).
+	Bench BenchSchema
+	Floor func(names map[string]string) []string // Bench.Floor
+}
+
+// Dialect is what Register takes for s. Exclusive changes nothing: every
+// relay may share a server's database.
+func (s Server) Dialect() Dialect {
+	b := s.Bench
+	b.Open = s.Open
+	return Dialect{
+		Name:    s.Migrations.Name,
+		Schemes: s.Schemes,
+		Open: func(ctx context.Context, dsn string, opts Options, _ bool) (DB, error) {
+			return s.Open(ctx, dsn, opts)
+		},
+		Migrations: s.Migrations,
+		Bench:      Bench{Open: b.OpenBench, Floor: s.Floor},
+	}
+}
 
 // BenchSchema is a server dialect's Bench.Open: the bench's tables in a
 // throwaway schema of the database the DSN names (ctirelay_bench_ and a
 // random suffix), so the configured tables are never touched.
 type BenchSchema struct {
 	Driver string // database/sql's name of the dialect's driver, for the ERP's connection
-	// Open is the dialect's Dialect.Open.
-	Open func(ctx context.Context, dsn string, opts Options, exclusive bool) (DB, error)
+	// Open opens the relay's store on opts, not migrated (Server.Open
+	// when the dialect registers a Server).
+	Open func(ctx context.Context, dsn string, opts Options) (DB, error)
 	// Create, when set, creates the schema before the store opens; nil: the
 	// migrations create it.
 	Create func(ctx context.Context, erp *sql.DB, names map[string]string) error
@@ -60,7 +91,7 @@ func (b BenchSchema) OpenBench(ctx context.Context, dsn string, spec BenchSpec) 
 		}
 		created = true
 	}
-	st, err := b.Open(ctx, dsn, opts, false)
+	st, err := b.Open(ctx, dsn, opts)
 	if err != nil {
 		return fail(nil, err)
 	}

@@ -8,27 +8,21 @@ import (
 )
 
 func init() {
-	store.Register(store.Dialect{
-		Name:       Migrations.Name,
+	store.Register(store.Server{
 		Schemes:    []string{"postgres://", "postgresql://"},
-		Usage:      "postgres://…",
-		Open:       open,
 		Migrations: Migrations,
-		Bench:      store.Bench{Open: bench.OpenBench, Floor: floor},
-	})
-}
-
-// open is Open for the registry: several relays share a server's
-// database, so exclusive changes nothing.
-func open(ctx context.Context, dsn string, opts store.Options, _ bool) (store.DB, error) {
-	return Open(ctx, dsn, opts)
+		Open: func(ctx context.Context, dsn string, opts store.Options) (store.DB, error) {
+			return Open(ctx, dsn, opts)
+		},
+		Bench: bench,
+		Floor: floor,
+	}.Dialect())
 }
 
 // bench is ctirelay bench's throwaway schema; DROP SCHEMA … CASCADE takes
 // the tables, views and notify function with it.
 var bench = store.BenchSchema{
 	Driver: "postgres",
-	Open:   open,
 	Create: func(ctx context.Context, db *sql.DB, names map[string]string) error {
 		_, err := db.ExecContext(ctx, "CREATE SCHEMA "+names["schema"])
 		return err

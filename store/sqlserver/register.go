@@ -9,26 +9,20 @@ import (
 )
 
 func init() {
-	store.Register(store.Dialect{
-		Name:       Migrations.Name,
+	store.Register(store.Server{
 		Schemes:    []string{"sqlserver://"},
-		Usage:      "sqlserver://…",
-		Open:       open,
 		Migrations: Migrations,
-		Bench:      store.Bench{Open: bench.OpenBench, Floor: floor},
-	})
-}
-
-// open is Open for the registry: several relays share a server's
-// database, so exclusive changes nothing.
-func open(ctx context.Context, dsn string, opts store.Options, _ bool) (store.DB, error) {
-	return Open(ctx, dsn, opts)
+		Open: func(ctx context.Context, dsn string, opts store.Options) (store.DB, error) {
+			return Open(ctx, dsn, opts)
+		},
+		Bench: bench,
+		Floor: floor,
+	}.Dialect())
 }
 
 // bench is ctirelay bench's throwaway schema, which the migrations create.
 var bench = store.BenchSchema{
 	Driver: "sqlserver",
-	Open:   open,
 	Drop:   dropAll,
 }
 
