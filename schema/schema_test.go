@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -14,22 +13,13 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/schema/schematest"
 )
 
 // The migrator is tested here on a dialect of the test's own (its steps in
 // memory, on SQLite); each store package tests its real steps.
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func openSQLite(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func names(t *testing.T, tb schema.Tables) map[string]string {
 	t.Helper()
@@ -128,7 +118,7 @@ func TestRenderUsesConfiguredNames(t *testing.T) {
 func TestApply(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	d := testDialect(twoSteps)
 	n := names(t, schema.Tables{})
 
@@ -172,7 +162,7 @@ func TestApply(t *testing.T) {
 func TestApplyFailedStepIsNotRecorded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	n := names(t, schema.Tables{})
 	bad := fstest.MapFS{
 		"0001_init.sql": file("CREATE TABLE {{inbox}} (id INTEGER);"),
@@ -198,24 +188,10 @@ func TestApplyConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "relay.db")
 	n := names(t, schema.Tables{})
 	d := testDialect(twoSteps)
-	dbs := []*sql.DB{openSQLite(t, path), openSQLite(t, path), openSQLite(t, path)}
-	var wg sync.WaitGroup
-	counts := make([]int, len(dbs))
-	errs := make([]error, len(dbs))
-	for i, db := range dbs {
-		wg.Go(func() {
-			applied, err := d.Apply(ctx, db, n)
-			counts[i], errs[i] = len(applied), err
-		})
-	}
-	wg.Wait()
-	total := 0
-	for i := range dbs {
-		if errs[i] != nil {
-			t.Fatalf("migrator %d: %v", i, errs[i])
-		}
-		total += counts[i]
-	}
+	dbs := []*sql.DB{schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path)}
+	total := schematest.ApplyConcurrently(t, len(dbs), func(i int) ([]schema.Migration, error) {
+		return d.Apply(ctx, dbs[i], n)
+	})
 	if total != 2 {
 		t.Fatalf("%d steps applied in all, want 2", total)
 	}
@@ -226,7 +202,7 @@ func TestApplyConcurrent(t *testing.T) {
 func TestApplyHoldsTheLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	d := testDialect(twoSteps)
 	var events []string
 	d.Lock = func(ctx context.Context, c *sql.Conn) (func() error, error) {

@@ -3,11 +3,11 @@ package postgres_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ctirelay/ctirelay/internal/pgtest"
 	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/schema/schematest"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/postgres"
 )
@@ -43,22 +43,9 @@ func TestConcurrentMigrate(t *testing.T) {
 	for i := range stores {
 		stores[i] = open(t, dsn, store.Options{})
 	}
-	applied := make([]int, relays)
-	var wg sync.WaitGroup
-	for i, s := range stores {
-		wg.Go(func() {
-			m, err := s.Migrate(context.Background())
-			if err != nil {
-				t.Errorf("relay %d: Migrate: %v", i, err)
-			}
-			applied[i] = len(m)
-		})
-	}
-	wg.Wait()
-	total := 0
-	for _, n := range applied {
-		total += n
-	}
+	total := schematest.ApplyConcurrently(t, relays, func(i int) ([]schema.Migration, error) {
+		return stores[i].Migrate(context.Background())
+	})
 	all, err := stores[0].Pending(context.Background())
 	if err != nil || len(all) != 0 {
 		t.Fatalf("Pending after concurrent Migrate = %+v, %v", all, err)
@@ -68,7 +55,7 @@ func TestConcurrentMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if total != len(steps) {
-		t.Fatalf("steps applied across relays: %v, want each of the %d steps once", applied, len(steps))
+		t.Fatalf("%d steps applied across relays, want each of the %d steps once", total, len(steps))
 	}
 }
 

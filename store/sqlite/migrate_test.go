@@ -5,25 +5,16 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/schema/schematest"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/sqlite"
 )
 
 // The SQLite steps, applied by the migrator of package schema on a bare
 // connection (no store), as ctirelay migrate does.
-
-func openSQLite(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func names(t *testing.T, o store.Options) map[string]string {
 	t.Helper()
@@ -69,7 +60,7 @@ func TestRenderUsesConfiguredNames(t *testing.T) {
 func TestApplySQLite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	n := names(t, store.Options{})
 
 	all, err := sqlite.Migrations.Steps()
@@ -125,7 +116,7 @@ func TestApplySQLite(t *testing.T) {
 func TestApplyKeepsExistingLegacyTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openSQLite(t, filepath.Join(t.TempDir(), "erp.db"))
+	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "erp.db"))
 	if _, err := db.Exec(`CREATE TABLE T_TTI (IS_TTI INTEGER PRIMARY KEY, DS_TTI TEXT);
 		INSERT INTO T_TTI VALUES (7, '<jose><S>$');`); err != nil {
 		t.Fatal(err)
@@ -151,26 +142,10 @@ func TestApplyConcurrentSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "relay.db")
 	n := names(t, store.Options{})
-	dbs := []*sql.DB{openSQLite(t, path), openSQLite(t, path), openSQLite(t, path)}
-	var wg sync.WaitGroup
-	counts := make([]int, len(dbs))
-	errs := make([]error, len(dbs))
-	for i, db := range dbs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			applied, err := sqlite.Migrations.Apply(ctx, db, n)
-			counts[i], errs[i] = len(applied), err
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for i := range dbs {
-		if errs[i] != nil {
-			t.Fatalf("migrator %d: %v", i, errs[i])
-		}
-		total += counts[i]
-	}
+	dbs := []*sql.DB{schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path)}
+	total := schematest.ApplyConcurrently(t, len(dbs), func(i int) ([]schema.Migration, error) {
+		return sqlite.Migrations.Apply(ctx, dbs[i], n)
+	})
 	all, _ := sqlite.Migrations.Steps()
 	if total != len(all) {
 		t.Fatalf("%d steps applied in all, want %d", total, len(all))
