@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctirelay/ctirelay/internal/tactiumtest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
@@ -57,20 +56,10 @@ func (s *epbxSim) controlBody(t *testing.T, what, body string) {
 // simulated switch from outside the relay) and returns the first answer.
 func (s *epbxSim) tactiumFrame(t *testing.T, frame string) string {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", s.tactium, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := fmt.Fprint(nc, frame); err != nil {
-		t.Fatal(err)
-	}
-	ans, err := bufio.NewReader(nc).ReadString('$')
-	if err != nil {
-		t.Fatalf("%s on the Tactium socket: %v", frame, err)
-	}
-	return strings.TrimSpace(ans)
+	c := tactiumtest.Dial(t, s.tactium)
+	defer c.Close()
+	c.Send(frame)
+	return c.Frames(1)[0]
 }
 
 // epbxRelayConfig drives `ctirelay sim --epbx` at addr as jose (his
