@@ -39,6 +39,18 @@ func (s Server) Dialect() Dialect {
 	}
 }
 
+// OpenAs is a dialect's Open as Server.Open takes it: a failed open is a
+// nil DB, not a DB holding a nil store.
+func OpenAs[S DB](open func(ctx context.Context, dsn string, opts Options) (S, error)) func(context.Context, string, Options) (DB, error) {
+	return func(ctx context.Context, dsn string, opts Options) (DB, error) {
+		st, err := open(ctx, dsn, opts)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+}
+
 // BenchSchema is a server dialect's Bench.Open: the bench's tables in a
 // throwaway schema of the database the DSN names (ctirelay_bench_ and a
 // random suffix), so the configured tables are never touched.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -103,3 +104,24 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// A server dialect's registration: its usage is its first scheme, and a
+// failed Open is a nil DB (OpenAs), not one holding a nil store.
+func TestServerDialect(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	d := store.Server{
+		Schemes: []string{"fake://"},
+		Open:    store.OpenAs(func(context.Context, string, store.Options) (*fakeDB, error) { return nil, boom }),
+	}.Dialect()
+	db, err := d.Open(context.Background(), "fake://x", store.Options{}, true)
+	if !errors.Is(err, boom) || db != nil {
+		t.Fatalf("Open = %v, %v; want nil, boom", db, err)
+	}
+	if d.Bench.Open == nil || len(d.Schemes) != 1 {
+		t.Fatalf("dialect %+v", d)
+	}
+}
+
+// fakeDB is a store.DB that is never opened.
+type fakeDB struct{ store.DB }

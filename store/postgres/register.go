@@ -11,11 +11,9 @@ func init() {
 	store.Register(store.Server{
 		Schemes:    []string{"postgres://", "postgresql://"},
 		Migrations: Migrations,
-		Open: func(ctx context.Context, dsn string, opts store.Options) (store.DB, error) {
-			return Open(ctx, dsn, opts)
-		},
-		Bench: bench,
-		Floor: floor,
+		Open:       store.OpenAs(Open),
+		Bench:      bench,
+		Floor:      floor,
 	}.Dialect())
 }
 

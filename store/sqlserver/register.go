@@ -12,11 +12,9 @@ func init() {
 	store.Register(store.Server{
 		Schemes:    []string{"sqlserver://"},
 		Migrations: Migrations,
-		Open: func(ctx context.Context, dsn string, opts store.Options) (store.DB, error) {
-			return Open(ctx, dsn, opts)
-		},
-		Bench: bench,
-		Floor: floor,
+		Open:       store.OpenAs(Open),
+		Bench:      bench,
+		Floor:      floor,
 	}.Dialect())
 }
 
