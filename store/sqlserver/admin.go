@@ -90,16 +90,19 @@ func (s *Store) DropDead(ctx context.Context, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	ids = sortedIDs(ids)
-	b := s.q.batch(bDropDead)
+	return s.execIDs(ctx, "drop dead letters", bDropDead, sortedIDs(ids))
+}
+
+// execIDs runs the batch statement name over ids, in runs of rows, each
+// with fixed before the ids, in one transaction, and counts the rows it
+// changed.
+func (s *Store) execIDs(ctx context.Context, op string, name query, ids []int64, fixed ...any) (int, error) {
+	b := s.q.batch(name)
 	var n int
-	err := s.inTx(ctx, "drop dead letters", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
 		n = 0
 		return store.Each(len(ids), b.maxRows, func(lo, hi int) error {
-			args := make([]any, 0, hi-lo)
-			for _, id := range ids[lo:hi] {
-				args = append(args, id)
-			}
+			args := append(append(make([]any, 0, len(fixed)+hi-lo), fixed...), store.Args(ids[lo:hi])...)
 			res, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
 			if err != nil {
 				return err
@@ -153,28 +156,7 @@ func (s *Store) Abandon(ctx context.Context, ids []int64, why *relay.ProtocolErr
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	ids = sortedIDs(ids)
-	b := s.q.batch(bAbandon)
-	verb := string(relay.RefusedVerb(why))
-	var n int
-	err := s.inTx(ctx, "abandon commands", func(tx *sql.Tx) error {
-		n = 0
-		return store.Each(len(ids), b.maxRows, func(lo, hi int) error {
-			args := make([]any, 0, b.b.Fixed+hi-lo)
-			args = append(args, verb)
-			for _, id := range ids[lo:hi] {
-				args = append(args, id)
-			}
-			res, err := tx.ExecContext(ctx, b.SQL(hi-lo), args...)
-			if err != nil {
-				return err
-			}
-			got, err := res.RowsAffected()
-			n += int(got)
-			return err
-		})
-	})
-	return n, err
+	return s.execIDs(ctx, "abandon commands", bAbandon, sortedIDs(ids), string(relay.RefusedVerb(why)))
 }
 
 // JournalWakeups implements relay.JournalReader: no notifications across
