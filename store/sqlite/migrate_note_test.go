@@ -8,7 +8,6 @@ import (
 	"testing/fstest"
 
 	"github.com/ctirelay/ctirelay/schema"
-	"github.com/ctirelay/ctirelay/schema/schematest"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/sqlite"
 )
@@ -38,7 +37,7 @@ func upTo(t *testing.T, v int) schema.Dialect {
 func TestJournalRebuildKeepsRowsAndIDs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	n := names(t, store.Options{})
 	if _, err := upTo(t, 4).Apply(ctx, db, n); err != nil {
 		t.Fatal(err)

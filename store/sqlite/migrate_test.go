@@ -16,6 +16,9 @@ import (
 // The SQLite steps, applied by the migrator of package schema on a bare
 // connection (no store), as ctirelay migrate does.
 
+// openSQLite is the package's name for schematest.OpenSQLite.
+var openSQLite = schematest.OpenSQLite
+
 func names(t *testing.T, o store.Options) map[string]string {
 	t.Helper()
 	o, err := o.WithDefaults()
@@ -60,7 +63,7 @@ func TestRenderUsesConfiguredNames(t *testing.T) {
 func TestApplySQLite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
+	db := openSQLite(t, filepath.Join(t.TempDir(), "relay.db"))
 	n := names(t, store.Options{})
 
 	all, err := sqlite.Migrations.Steps()
@@ -116,7 +119,7 @@ func TestApplySQLite(t *testing.T) {
 func TestApplyKeepsExistingLegacyTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := schematest.OpenSQLite(t, filepath.Join(t.TempDir(), "erp.db"))
+	db := openSQLite(t, filepath.Join(t.TempDir(), "erp.db"))
 	if _, err := db.Exec(`CREATE TABLE T_TTI (IS_TTI INTEGER PRIMARY KEY, DS_TTI TEXT);
 		INSERT INTO T_TTI VALUES (7, '<jose><S>$');`); err != nil {
 		t.Fatal(err)
@@ -142,7 +145,7 @@ func TestApplyConcurrentSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "relay.db")
 	n := names(t, store.Options{})
-	dbs := []*sql.DB{schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path), schematest.OpenSQLite(t, path)}
+	dbs := []*sql.DB{openSQLite(t, path), openSQLite(t, path), openSQLite(t, path)}
 	total := schematest.ApplyConcurrently(t, len(dbs), func(i int) ([]schema.Migration, error) {
 		return sqlite.Migrations.Apply(ctx, dbs[i], n)
 	})
