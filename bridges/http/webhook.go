@@ -2,6 +2,7 @@ package httpbridge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,26 @@ type WebhookConfig struct {
 	FailureWindow time.Duration
 	BackoffBase   time.Duration
 	BackoffMax    time.Duration
+	// Format, when set, replaces the signed JSON POST with the receiver's
+	// own request (Senior CRM X's call notifications): what to send for one
+	// entry, or send false to skip it (acknowledged at once). It is called
+	// once per delivery of an entry, in journal order, on the webhook's own
+	// goroutine; retries resend what it made. With Format, Secrets are
+	// optional: the request is signed only when there are some.
+	Format func(ctx context.Context, e relay.JournalEntry) (r WebhookRequest, send bool)
+	// DropRefused makes a 4xx other than 408, 410 and 429 a refusal of that
+	// one entry: counted as a failure and logged, then acknowledged rather
+	// than retried (receivers that refuse a report for good).
+	DropRefused bool
+}
+
+// WebhookRequest is what WebhookConfig.Format makes of an entry.
+type WebhookRequest struct {
+	Method      string // POST when empty
+	Query       string // appended to the URL's query (a GET's variables)
+	ContentType string
+	Body        []byte
+	Header      http.Header // added to the request
 }
 
 // ValidateWebhook checks a webhook's configuration.
@@ -56,7 +78,7 @@ func (w *WebhookConfig) validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url must be an http(s) URL, not %q", w.URL)
 	}
-	if len(w.Secrets) == 0 {
+	if len(w.Secrets) == 0 && w.Format == nil {
 		return errors.New("secret is required (whsec_…)")
 	}
 	for _, s := range w.Secrets {
@@ -330,28 +352,36 @@ func (h *webhook) run() {
 // the failure window (then disables the endpoint), or the bridge stops.
 func (h *webhook) deliver(d relay.Delivery) {
 	e := d.Entry
-	body, _ := json.Marshal(toJSON(e))
 	id := strconv.FormatInt(e.ID, 10)
 	h.mu.Lock()
 	ctx := h.cur
 	h.mu.Unlock()
+	req := WebhookRequest{ContentType: "application/json"}
+	if h.cfg.Format != nil {
+		if ctx.Err() != nil || h.disabled() {
+			return
+		}
+		var send bool
+		if req, send = h.cfg.Format(ctx, e); !send {
+			h.acked(e.ID, false)
+			return
+		}
+	} else {
+		req.Body, _ = json.Marshal(toJSON(e))
+	}
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil || h.disabled() {
 			return
 		}
-		status, retryAfter, err := h.post(ctx, id, body)
+		status, retryAfter, err := h.post(ctx, id, req)
 		switch {
 		case err == nil && status >= 200 && status < 300:
 			h.b.m.hookDeliveries.WithLabelValues(h.cfg.Name).Inc()
-			h.mu.Lock()
-			h.state.Failures, h.state.LastError, h.since = 0, "", time.Time{}
-			h.state.Delivered++
-			h.state.Position = e.ID
-			sub := h.sub
-			h.mu.Unlock()
-			if sub != nil {
-				sub.Ack(e.ID)
-			}
+			h.acked(e.ID, true)
+			return
+		case err == nil && h.cfg.DropRefused && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusGone && status != http.StatusTooManyRequests:
+			h.fail(fmt.Sprintf("HTTP %d: entry %d refused, not sent again", status, e.ID))
+			h.acked(e.ID, false)
 			return
 		case err == nil && status == http.StatusGone:
 			h.fail(fmt.Sprintf("HTTP %d", status))
@@ -381,6 +411,22 @@ func (h *webhook) deliver(d relay.Delivery) {
 	}
 }
 
+// acked moves the position past entry id: delivered (a 2xx), skipped by
+// Format or refused for good.
+func (h *webhook) acked(id int64, delivered bool) {
+	h.mu.Lock()
+	if delivered {
+		h.state.Failures, h.state.LastError, h.since = 0, "", time.Time{}
+		h.state.Delivered++
+	}
+	h.state.Position = id
+	sub := h.sub
+	h.mu.Unlock()
+	if sub != nil {
+		sub.Ack(id)
+	}
+}
+
 // backoff is exponential with full jitter over its upper half.
 func (h *webhook) backoff(attempt int) time.Duration {
 	d := h.cfg.BackoffBase << min(attempt-1, 30)
@@ -390,19 +436,38 @@ func (h *webhook) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(h.b.cfg.Rand()*float64(d/2))
 }
 
-func (h *webhook) post(ctx context.Context, id string, body []byte) (int, time.Duration, error) {
+func (h *webhook) post(ctx context.Context, id string, wr WebhookRequest) (int, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
+	u := h.cfg.URL
+	if wr.Query != "" {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + wr.Query
+	}
+	var body io.Reader
+	if wr.Body != nil {
+		body = bytes.NewReader(wr.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cmp.Or(wr.Method, http.MethodPost), u, body)
 	if err != nil {
 		return 0, 0, err
 	}
 	now := h.b.cfg.Clock.Now()
-	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range wr.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	if wr.ContentType != "" {
+		req.Header.Set("Content-Type", wr.ContentType)
+	}
 	req.Header.Set("User-Agent", "ctirelay-webhook")
 	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", sign(h.keys, id, now, body))
+	if len(h.keys) > 0 {
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sign(h.keys, id, now, wr.Body))
+	}
 	resp, err := h.b.cfg.Client.Do(req)
 	if err != nil {
 		return 0, 0, err
