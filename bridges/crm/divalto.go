@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -78,6 +79,10 @@ type Divalto struct {
 	Journal Journal
 	// MaxBodyBytes bounds setevent's body.
 	MaxBodyBytes int64
+	// Guard authenticates the pollers (group events) and setevent (group
+	// commands): the HTTP bridge's bearer token — Divalto's <headers> can
+	// carry it — or the service's own token in the URL.
+	Guard Guard
 
 	life   relay.StartStop
 	mu     sync.Mutex
@@ -268,6 +273,10 @@ func (d *Divalto) getEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET")
 		return
 	}
+	if !d.Guard.allow(r, httpbridge.GroupEvents) {
+		d.Guard.refuse(w)
+		return
+	}
 	q := r.URL.Query()
 	ext, ident := strings.TrimSpace(q.Get("telorg")), strings.TrimSpace(q.Get("ident"))
 	if ext == "" {
@@ -364,6 +373,10 @@ func (d *Divalto) setEvent(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET or POST")
+		return
+	}
+	if !d.Guard.allow(r, httpbridge.GroupCommands) {
+		d.Guard.refuse(w)
 		return
 	}
 	if d.Publisher == nil {

@@ -133,3 +133,39 @@ func unauthorized(w http.ResponseWriter, mode httpdial.AuthMode) {
 	}
 	writeError(w, http.StatusUnauthorized, "unauthorized", "credentials missing or wrong")
 }
+
+// Bridge is the HTTP bridge the routes are mounted on (*httpbridge.Bridge):
+// its bearer tokens, for routes that authenticate in their handler.
+type Bridge interface {
+	Authorize(r *http.Request, group string) (string, int)
+	Open() bool
+}
+
+// Guard authenticates a route that has no cti_autenticacao of its own
+// (Divalto's service, a platform's call reports, Senior's mode 0): a
+// bearer token of the HTTP bridge allowed the route's group, or Token, given
+// as token= in the URL or the token_auth header, for clients that can only
+// be given a URL. With neither a token nor a bridge with tokens configured
+// the route is open: the bridge then listens on loopback only.
+type Guard struct {
+	Token  string
+	Bridge Bridge
+}
+
+func (g Guard) allow(r *http.Request, group string) bool {
+	if g.Token != "" {
+		if same(r.URL.Query().Get("token"), g.Token) || same(r.Header.Get(httpdial.TokenHeader), g.Token) {
+			return true
+		}
+	}
+	if g.Bridge == nil || g.Bridge.Open() {
+		return g.Token == ""
+	}
+	_, status := g.Bridge.Authorize(r, group)
+	return status == http.StatusOK
+}
+
+func (g Guard) refuse(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="ctirelay"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token of the HTTP bridge or the route's token is required")
+}

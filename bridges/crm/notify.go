@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
 )
 
@@ -27,12 +28,19 @@ type PlatformHandler struct {
 	Platforms    map[string]Platform // by switch name: the {name} of the route
 	Journal      Journal
 	MaxBodyBytes int64
+	// Guard authenticates the platform: the HTTP bridge's bearer token
+	// (group commands) or the route's own token.
+	Guard Guard
 }
 
 func (h *PlatformHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET or POST")
+		return
+	}
+	if !h.Guard.allow(r, httpbridge.GroupCommands) {
+		h.Guard.refuse(w)
 		return
 	}
 	name := r.PathValue("name")

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
 )
@@ -46,6 +48,9 @@ type ClickToDial struct {
 	Wait           time.Duration
 	MaxBodyBytes   int64
 	Journal        Journal
+	// Guard authenticates mode 0 (Auth none): the HTTP bridge's bearer
+	// tokens when it has some.
+	Guard Guard
 }
 
 // Check validates the configuration, naming the key at fault under prefix.
@@ -129,8 +134,8 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Authenticate before saying which extensions exist, when a global
 		// credential can.
-		if h.Auth != httpdial.AuthNone && !authorized(r, h.Auth, h.Global) {
-			unauthorized(w, h.Auth)
+		if !h.allowed(r, h.Global) {
+			h.refuse(w)
 			return
 		}
 		if h.Journal != nil {
@@ -139,8 +144,8 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_extension", "no agent has extension "+origin)
 		return
 	}
-	if !authorized(r, h.Auth, merge(agent.Credentials, h.Global)) {
-		unauthorized(w, h.Auth)
+	if !h.allowed(r, merge(agent.Credentials, h.Global)) {
+		h.refuse(w)
 		return
 	}
 	ddd, phone := splitNumber(dest)
@@ -196,6 +201,23 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"result": "queued", "id": p.ID})
 }
 
+// allowed checks the request against cti_autenticacao; mode 0 (none in
+// Senior) falls back to the HTTP bridge's bearer tokens (group commands).
+func (h *ClickToDial) allowed(r *http.Request, creds httpdial.Credentials) bool {
+	if h.Auth == httpdial.AuthNone {
+		return h.Guard.allow(r, httpbridge.GroupCommands)
+	}
+	return authorized(r, h.Auth, creds)
+}
+
+func (h *ClickToDial) refuse(w http.ResponseWriter) {
+	if h.Auth == httpdial.AuthNone {
+		h.Guard.refuse(w)
+		return
+	}
+	unauthorized(w, h.Auth)
+}
+
 func (h *ClickToDial) owner(ext string) (string, SeniorAgent, bool) {
 	for login, a := range h.Agents {
 		if a.Extension == ext {
@@ -217,16 +239,15 @@ type Subscriber interface {
 	Subscribe(name string, filter relay.Filter, fn func(relay.Delivery), opts ...relay.SubscribeOption) (*relay.Subscription, error)
 }
 
-// SeniorNotifier sends each call of a mapped agent to the CRM's URL with
-// Senior's variable names: ringing and answer (start) and end, with the
-// origin, the destination and the recording's address; outgoing calls use
-// the _sainte pair. It is a named feed subscriber acknowledging by hand:
-// its position moves only once the CRM took a report (or refused it for
-// good, 4xx), so a restart resends what was not delivered.
-type SeniorNotifier struct {
-	Feed Subscriber
-	Name string // the durable position: "crm:" + Name
-	URL  string
+// SeniorReports are Senior CRM X's call notifications: each call of a
+// mapped agent — ringing and answer (start) and end, with the origin, the
+// destination and the recording's address, outgoing calls under the
+// _sainte pair — as a request to the CRM's URL with Senior's variable
+// names. It is the Format of a webhook endpoint of the HTTP bridge
+// (Webhook), so the notifications have the webhook machinery's durable
+// position, retries, failure window, enable/replay and visibility
+// (`ctirelay webhooks`, /v1/webhooks, /v1/status, the webhook metrics).
+type SeniorReports struct {
 	// Method is GET (variables in the query, as the document's URLs) or POST
 	// (a form).
 	Method  string
@@ -238,117 +259,110 @@ type SeniorNotifier struct {
 	// match.
 	CustomerCodeVar, CustomerNameVar string
 	Rules                            Rules
-	Client                           *http.Client
-	Backoff                          relay.Backoff
-	Clock                            relay.Clock
-	Logger                           *slog.Logger
 	Journal                          Journal
 
-	life   relay.StartStop
-	vars   httpdial.Vars
-	track  *tracker
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu    sync.Mutex
+	vars  httpdial.Vars
+	ready bool
+	ext   map[string]string // lower-case login → extension
+	track *tracker
+	last  int64            // the last entry applied to track
+	made  map[int64]report // what recent entries made, for their redeliveries
+	order []int64          // made's ids, oldest first
 }
 
-// Start subscribes; Stop ends it. Both are safe twice.
-func (n *SeniorNotifier) Start(ctx context.Context) error {
-	return n.life.Start(ctx, n.start)
+// report is what one entry made: a request, or nothing (send false).
+type report struct {
+	req  httpbridge.WebhookRequest
+	send bool
 }
 
-// Stop stops sending; what was not acknowledged is sent after the next start.
-func (n *SeniorNotifier) Stop() { n.life.Stop() }
+// madeKept bounds the entries whose requests are remembered: more than a
+// webhook's subscription holds unacknowledged, so a resubscription after a
+// lag finds every entry it is given again.
+const madeKept = 4096
 
-func (n *SeniorNotifier) start(ctx context.Context) (func(), error) {
-	v, err := n.Vars.WithDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("senior notifier vars: %w", err)
+// Check validates the configuration, naming the key at fault under prefix.
+func (s *SeniorReports) Check(prefix string) error {
+	var errs []error
+	if _, err := s.Vars.WithDefaults(); err != nil {
+		errs = append(errs, fmt.Errorf("%svars: %w", prefix, err))
 	}
-	if n.URL == "" || n.Feed == nil {
-		return nil, errors.New("senior notifier needs a url and the feed")
+	if m := strings.ToUpper(s.Method); m != "" && m != http.MethodGet && m != http.MethodPost {
+		errs = append(errs, fmt.Errorf("%snotify_method: must be GET or POST, not %q", prefix, s.Method))
 	}
-	n.vars, n.track = v, newTracker()
-	if n.Client == nil {
-		n.Client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if len(s.Agents) == 0 {
+		errs = append(errs, fmt.Errorf("%sagents: must map at least one login to its extension", prefix))
 	}
-	if n.Clock == nil {
-		n.Clock = relay.SystemClock{}
-	}
-	if n.Logger == nil {
-		n.Logger = slog.New(slog.DiscardHandler)
-	}
-	if n.Backoff.Base == 0 {
-		n.Backoff = relay.Backoff{Base: time.Second, Max: 30 * time.Second}
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n.cancel, n.done = cancel, make(chan struct{})
-	sub, err := n.subscribe(runCtx)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	go n.watch(runCtx, sub)
-	return func() {
-		cancel()
-		<-n.done
-	}, nil
+	return errors.Join(errs...)
 }
 
-func (n *SeniorNotifier) subscribe(ctx context.Context) (*relay.Subscription, error) {
-	agents := make([]string, 0, len(n.Agents))
-	for l := range n.Agents {
+// Webhook is the HTTP bridge's endpoint for these reports: events of the
+// mapped agents, formatted by s, a report the CRM refuses for good (4xx)
+// dropped rather than retried.
+func (s *SeniorReports) Webhook(name, url string) httpbridge.WebhookConfig {
+	agents := make([]string, 0, len(s.Agents))
+	for l := range s.Agents {
 		agents = append(agents, l)
 	}
-	var sub *relay.Subscription
-	ready := make(chan struct{}) // fn may run before Subscribe returns sub
-	fn := func(d relay.Delivery) {
-		<-ready
-		if n.handle(ctx, d.Entry) {
-			sub.Ack(d.Entry.ID)
-		}
-	}
-	var err error
-	sub, err = n.Feed.Subscribe("crm:"+n.Name, relay.Filter{Kinds: []string{relay.KindEvent}, Agents: agents}, fn, relay.ManualAck())
-	close(ready)
-	return sub, err
+	sort.Strings(agents)
+	return httpbridge.WebhookConfig{Name: name, URL: url, Kinds: []string{relay.KindEvent}, Agents: agents, Format: s.Format, DropRefused: true}
 }
 
-// watch subscribes again when the subscription lags (it resumes from its
-// durable position), until stopped.
-func (n *SeniorNotifier) watch(ctx context.Context, sub *relay.Subscription) {
-	defer close(n.done)
-	for {
-		select {
-		case <-ctx.Done():
-			sub.Close()
-			<-sub.Done()
-			return
-		case <-sub.Done():
-		}
-		if !errors.Is(sub.Err(), relay.ErrLagged) {
-			return
-		}
-		n.Logger.Warn("crm senior notifier lagged; resuming from its position", "name", n.Name)
-		n.track = newTracker()
-		var err error
-		if sub, err = n.subscribe(ctx); err != nil {
-			n.Logger.Error("crm senior notifier: subscribe again", "err", err)
-			return
-		}
+func (s *SeniorReports) init() error {
+	if s.ready {
+		return nil
 	}
+	v, err := s.Vars.WithDefaults()
+	if err != nil {
+		return err
+	}
+	s.vars, s.track, s.made, s.ext = v, newTracker(), map[int64]report{}, map[string]string{}
+	for l, ext := range s.Agents {
+		s.ext[strings.ToLower(strings.TrimSpace(l))] = ext
+	}
+	s.ready = true
+	return nil
 }
 
-// handle sends what entry e makes; false when stopped before the CRM took it.
-func (n *SeniorNotifier) handle(ctx context.Context, e relay.JournalEntry) bool {
-	what, login, c, busy := n.track.apply(e)
-	ext := n.extension(login)
+// Format is httpbridge.WebhookConfig.Format: the report entry e makes, if
+// any. It follows each agent's call through its events, so it must see
+// them in journal order: an entry delivered again (after a lag or a
+// re-enable) gets what it made the first time, and one from before what it
+// remembers (a replay) starts the calls afresh.
+func (s *SeniorReports) Format(ctx context.Context, e relay.JournalEntry) (httpbridge.WebhookRequest, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.init(); err != nil {
+		return httpbridge.WebhookRequest{}, false // Check refuses such a configuration
+	}
+	if e.ID <= s.last {
+		if r, ok := s.made[e.ID]; ok {
+			return r.req, r.send
+		}
+		s.track, s.made, s.order = newTracker(), map[int64]report{}, nil
+	}
+	s.last = e.ID
+	req, send := s.report(ctx, e)
+	s.made[e.ID] = report{req, send}
+	s.order = append(s.order, e.ID)
+	if len(s.order) > madeKept {
+		delete(s.made, s.order[0])
+		s.order = s.order[1:]
+	}
+	return req, send
+}
+
+func (s *SeniorReports) report(ctx context.Context, e relay.JournalEntry) (httpbridge.WebhookRequest, bool) {
+	what, login, c, busy := s.track.apply(e)
+	ext := s.ext[strings.ToLower(login)]
 	if c == nil || ext == "" {
-		return true
+		return httpbridge.WebhookRequest{}, false
 	}
 	var nt httpdial.Notification
 	switch what {
 	case evRing:
-		c.pop = n.Rules.Decide(ctx, n.Journal, login, c.caller, busy)
+		c.pop = s.Rules.Decide(ctx, s.Journal, login, c.caller, busy)
 		nt = httpdial.Notification{Event: httpdial.EventRinging, Direction: httpdial.Inbound, Origin: c.caller, Destination: ext}
 	case evAnswer:
 		nt = httpdial.Notification{Event: httpdial.EventAnswer, Direction: httpdial.Inbound, Origin: c.caller, Destination: ext}
@@ -361,86 +375,30 @@ func (n *SeniorNotifier) handle(ctx context.Context, e relay.JournalEntry) bool 
 			nt.Direction, nt.Origin, nt.Destination = httpdial.Inbound, c.caller, ext
 		}
 	default:
-		return true // audio alone: it goes with the next report
+		return httpbridge.WebhookRequest{}, false // a recording alone goes with the next report
 	}
 	if !c.pop.Pop {
-		return true
+		return httpbridge.WebhookRequest{}, false
 	}
 	nt.Audio = c.audio
-	q := n.vars.Values(nt)
+	q := s.vars.Values(nt)
 	if cu := c.pop.Customer; cu != nil {
-		if n.CustomerCodeVar != "" {
-			q.Set(n.CustomerCodeVar, cu.Code)
+		if s.CustomerCodeVar != "" {
+			q.Set(s.CustomerCodeVar, cu.Code)
 		}
-		if n.CustomerNameVar != "" {
-			q.Set(n.CustomerNameVar, cu.Name)
-		}
-	}
-	return n.send(ctx, login, q.Encode())
-}
-
-func (n *SeniorNotifier) extension(login string) string {
-	for l, ext := range n.Agents {
-		if strings.EqualFold(l, login) {
-			return ext
+		if s.CustomerNameVar != "" {
+			q.Set(s.CustomerNameVar, cu.Name)
 		}
 	}
-	return ""
-}
-
-// send delivers one report, retrying transient failures with backoff
-// until it is taken, refused for good (4xx but 408 and 429) or ctx ends.
-func (n *SeniorNotifier) send(ctx context.Context, login, query string) bool {
-	for attempt := 1; ; attempt++ {
-		status, err := n.post(ctx, query)
-		switch {
-		case err == nil && status < 300:
-			return true
-		case err == nil && status >= 400 && status < 500 && status != 408 && status != 429:
-			if n.Journal != nil {
-				n.Journal.Note(ctx, Note{Agent: login, What: "crm-notify", Rule: "http " + fmt.Sprint(status), Detail: "the CRM refused a call report; not sent again"})
-			}
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		n.Logger.Warn("crm senior notifier: send", "status", status, "err", err, "attempt", attempt)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-n.Clock.After(n.Backoff.Delay(attempt)):
+	req := httpbridge.WebhookRequest{Method: http.MethodGet, Query: q.Encode()}
+	if strings.EqualFold(s.Method, http.MethodPost) {
+		req = httpbridge.WebhookRequest{Method: http.MethodPost, ContentType: "application/x-www-form-urlencoded", Body: []byte(q.Encode())}
+	}
+	if len(s.Headers) > 0 {
+		req.Header = http.Header{}
+		for k, v := range s.Headers {
+			req.Header.Set(k, v)
 		}
 	}
-}
-
-func (n *SeniorNotifier) post(ctx context.Context, query string) (int, error) {
-	var req *http.Request
-	var err error
-	if strings.EqualFold(n.Method, http.MethodPost) {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, n.URL, strings.NewReader(query))
-		if req != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-	} else {
-		u := n.URL
-		if strings.Contains(u, "?") {
-			u += "&" + query
-		} else {
-			u += "?" + query
-		}
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	}
-	if err != nil {
-		return 0, err
-	}
-	for k, v := range n.Headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := n.Client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return req, true
 }

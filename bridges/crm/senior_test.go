@@ -2,6 +2,7 @@ package crm_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
 )
@@ -217,10 +219,13 @@ func TestSeniorClickToDialCheckNamesKeys(t *testing.T) {
 // crmServer is a Senior-style CRM receiving call notifications; it refuses
 // the first `fail` of them with 503.
 type crmServer struct {
-	mu   sync.Mutex
-	got  []url.Values
-	fail int
-	srv  *httptest.Server
+	mu      sync.Mutex
+	got     []url.Values
+	sent    []string
+	headers http.Header
+	fail    int
+	refuse  string // a caller answered 400
+	srv     *httptest.Server
 }
 
 func newCRM(t *testing.T, fail int) *crmServer {
@@ -234,10 +239,28 @@ func newCRM(t *testing.T, fail int) *crmServer {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
+		if c.refuse != "" && r.Form.Get("origem") == c.refuse && r.Form.Get("evento") == "ringing" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		c.got = append(c.got, r.Form)
+		c.sent = append(c.sent, r.Method)
+		c.headers = r.Header
 	}))
 	t.Cleanup(c.srv.Close)
 	return c
+}
+
+func (c *crmServer) methods() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sent...)
+}
+
+func (c *crmServer) header(k string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.headers.Get(k)
 }
 
 func (c *crmServer) reports() []url.Values {
@@ -246,23 +269,65 @@ func (c *crmServer) reports() []url.Values {
 	return append([]url.Values(nil), c.got...)
 }
 
-// The CRM receives each call's reports with the configured variable names;
-// a failing CRM is retried, and a restart resumes from the durable position.
+// bridge starts an HTTP bridge on the rig's store and feed with cfg (on
+// 127.0.0.1:0), the webhooks' backoff a millisecond.
+func (r *rig) bridge(cfg httpbridge.Config) *httpbridge.Bridge {
+	r.t.Helper()
+	cfg.Addr, cfg.Store, cfg.Feed = "127.0.0.1:0", r.store, r.feed
+	for i := range cfg.Webhooks {
+		cfg.Webhooks[i].BackoffBase, cfg.Webhooks[i].BackoffMax = time.Millisecond, time.Millisecond
+	}
+	b, err := httpbridge.New(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(b.Stop)
+	return b
+}
+
+func webhookState(t *testing.T, b *httpbridge.Bridge, name string) httpbridge.WebhookState {
+	t.Helper()
+	_, body := get(t, "http://"+b.ListenAddr().String()+"/v1/webhooks")
+	var out struct{ Webhooks []httpbridge.WebhookState }
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range out.Webhooks {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no webhook %s in %s", name, body)
+	return httpbridge.WebhookState{}
+}
+
+// The CRM receives each call's reports with the configured variable names
+// through a webhook endpoint of the HTTP bridge: a failing CRM is retried
+// and counted in /v1/webhooks, and a restart resumes from the durable
+// position.
 func TestSeniorNotifications(t *testing.T) {
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		t.Run(method, func(t *testing.T) {
 			r := newRig(t, nil)
 			c := newCRM(t, 2)
-			n := &crm.SeniorNotifier{Feed: r.feed, Name: "senior", URL: c.srv.URL + "/wconnect/WConnect_MonitoraRamal.php", Method: method,
+			rep := &crm.SeniorReports{Method: method,
 				Vars:    httpdial.Vars{Origin: "num_origem", Destination: "num_destino", OriginOut: "num_origem_sainte", DestinationOut: "num_destino_sainte", Audio: "gravacao", Event: "evento"},
 				Agents:  map[string]string{"jose": "3501"},
-				Backoff: relay.Backoff{Base: time.Nanosecond, Rand: func() float64 { return 0 }},
+				Headers: map[string]string{"X-Api-Key": "k"},
 				Journal: r.notes,
 			}
-			if err := n.Start(context.Background()); err != nil {
+			if err := rep.Check("bridges.crm.senior."); err != nil {
 				t.Fatal(err)
 			}
-			defer n.Stop()
+			crmURL := c.srv.URL + "/wconnect/WConnect_MonitoraRamal.php"
+			b := r.bridge(httpbridge.Config{Webhooks: []httpbridge.WebhookConfig{rep.Webhook("senior", crmURL)}})
+			until(t, "the webhook following the feed", func() bool {
+				c, found, _ := r.store.Cursor(context.Background(), httpbridge.CursorPosition("senior", 0))
+				return found && c.Position >= 0
+			})
 			r.emit(ring("jose", "4732100123", "3501"))
 			r.emit(relay.ReceptiveCall{Login: "maria", Origin: "1", Dest: "2"}.Frame()) // not mapped: not reported
 			r.emit(relay.Recording("jose", "https://rec.example/1.wav"))
@@ -285,15 +350,19 @@ func TestSeniorNotifications(t *testing.T) {
 					t.Errorf("report %d = %s, want %s", i, got[i].Encode(), want[i].Encode())
 				}
 			}
-			n.Stop()
+			if m := c.methods(); m[0] != method || c.header("X-Api-Key") != "k" {
+				t.Fatalf("sent by %v with key %q", m, c.header("X-Api-Key"))
+			}
+			until(t, "the webhook's state", func() bool { return webhookState(t, b, "senior").Delivered == 4 })
+			if s := webhookState(t, b, "senior"); s.Disabled || s.Position == 0 {
+				t.Fatalf("state %+v", s)
+			}
+			b.Stop()
 
 			// A restart resumes after what was acknowledged: only the new call.
 			r.emit(ring("jose", "4799999999", "3501"))
-			n2 := &crm.SeniorNotifier{Feed: r.feed, Name: "senior", URL: c.srv.URL, Method: method, Vars: n.Vars, Agents: n.Agents}
-			if err := n2.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			defer n2.Stop()
+			rep2 := &crm.SeniorReports{Method: method, Vars: rep.Vars, Agents: rep.Agents}
+			r.bridge(httpbridge.Config{Webhooks: []httpbridge.WebhookConfig{rep2.Webhook("senior", crmURL)}})
 			until(t, "the report sent after the restart", func() bool { return len(c.reports()) >= 5 })
 			r.flush()
 			got = c.reports()
@@ -304,37 +373,66 @@ func TestSeniorNotifications(t *testing.T) {
 	}
 }
 
-// Pops suppressed by the rules are not reported to the CRM; a CRM refusing
-// a report for good (4xx) is journaled and not retried.
+// Pops suppressed by the rules are not reported to the CRM and are noted
+// with the rule; a CRM refusing a report for good (4xx) has it dropped —
+// counted as a failure, not retried — and the next report goes.
 func TestSeniorNotificationsRules(t *testing.T) {
 	r := newRig(t, nil)
 	c := newCRM(t, 0)
-	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) }))
-	defer refuse.Close()
-	n := &crm.SeniorNotifier{Feed: r.feed, Name: "senior", URL: c.srv.URL, Agents: map[string]string{"jose": "3501"},
-		Rules: crm.Rules{Exceptions: []string{"4732100123"}}, Journal: r.notes}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	c.refuse = "4732222222"
+	rep := &crm.SeniorReports{Agents: map[string]string{"jose": "3501"}, Rules: crm.Rules{Exceptions: []string{"4732100123"}}, Journal: r.notes}
+	b := r.bridge(httpbridge.Config{Webhooks: []httpbridge.WebhookConfig{rep.Webhook("senior", c.srv.URL)}})
+	until(t, "the webhook following the feed", func() bool {
+		_, found, _ := r.store.Cursor(context.Background(), httpbridge.CursorPosition("senior", 0))
+		return found
+	})
 	r.emit(ring("jose", "4732100123", "3501"))
 	r.emit(relay.EndCall("jose"))
+	r.emit(ring("jose", "4732222222", "3501"))
+	r.emit(relay.EndCall("jose"))
 	r.emit(ring("jose", "4711111111", "3501"))
-	until(t, "the report", func() bool { return len(c.reports()) >= 1 })
+	until(t, "the reports after the refused one", func() bool { return len(c.reports()) >= 2 })
 	r.flush()
-	if got := c.reports(); len(got) != 1 || got[0].Get("origem") != "4711111111" {
+	got := c.reports()
+	if len(got) != 2 || got[0].Get("origem") != "4732222222" || got[0].Get("evento") != "end" || got[1].Get("origem") != "4711111111" {
 		t.Fatalf("reports: %v", got)
 	}
 	if !r.notes.has("pop-suppressed", crm.RuleException) {
 		t.Fatal("the suppressed pop was not journaled")
 	}
-
-	n2 := &crm.SeniorNotifier{Feed: r.feed, Name: "refuse", URL: refuse.URL, Agents: map[string]string{"jose": "3501"}, Journal: r.notes}
-	if err := n2.Start(context.Background()); err != nil {
-		t.Fatal(err)
+	if s := webhookState(t, b, "senior"); s.Delivered != 2 || s.Failures != 0 || s.Disabled {
+		t.Fatalf("state %+v", s)
 	}
-	defer n2.Stop()
-	r.emit(relay.EndCall("jose"))
-	r.emit(ring("jose", "4722222222", "3501"))
-	until(t, "the refusal journaled", func() bool { return r.notes.has("crm-notify", "http 400") })
+}
+
+// An entry delivered again (the webhook resubscribing after a lag or an
+// enable) gets the report it made the first time, without deciding its pop
+// twice; one from before what is remembered (a replay) starts afresh.
+func TestSeniorReportsRedelivery(t *testing.T) {
+	t.Parallel()
+	n := &notes{}
+	rep := &crm.SeniorReports{Agents: map[string]string{"jose": "3501"}, Rules: crm.Rules{MinLength: 6}, Journal: n}
+	entry := func(id int64, f relay.Frame) relay.JournalEntry {
+		return relay.JournalEntry{ID: id, Kind: relay.KindEvent, Agent: "jose", Frame: f.String()}
+	}
+	ctx := context.Background()
+	ring1, end1, ring2 := entry(1, ring("jose", "4732100123", "3501")), entry(2, relay.EndCall("jose")), entry(3, ring("jose", "12", "3501"))
+	first, ok := rep.Format(ctx, ring1)
+	if !ok || !strings.Contains(first.Query, "evento=ringing") {
+		t.Fatalf("ring: %+v %v", first, ok)
+	}
+	if _, ok := rep.Format(ctx, end1); !ok {
+		t.Fatal("end not reported")
+	}
+	if _, ok := rep.Format(ctx, ring2); ok || n.count() != 1 {
+		t.Fatalf("a short caller was reported, or not noted once (%d notes)", n.count())
+	}
+	// Again from 1: the same reports, nothing decided twice.
+	again, ok := rep.Format(ctx, ring1)
+	if !ok || again.Query != first.Query {
+		t.Fatalf("ring delivered again: %+v", again)
+	}
+	if _, ok := rep.Format(ctx, ring2); ok || n.count() != 1 {
+		t.Fatalf("redelivery decided again: %d notes", n.count())
+	}
 }
