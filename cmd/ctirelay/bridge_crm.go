@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
 	"github.com/ctirelay/ctirelay/store"
@@ -19,15 +19,19 @@ import (
 
 // CRMBridgeConfig is bridges.crm: the relay as the CTI of URL-driven CRMs
 // (Senior CRM X, Divalto) and the receiver of click-to-dial platforms'
-// call reports. Its routes are plain handlers meant for the HTTP bridge's
-// mux; until that bridge mounts them they are served by a listener of
-// their own (Listen), to be merged into bridges.http.
+// call reports. Its routes are mounted on the HTTP bridge (bridges.http):
+// its listener, TLS, limits and tokens; Senior's call notifications are
+// one of its webhooks.
 type CRMBridgeConfig struct {
-	Listen       string `yaml:"listen"` // "" disables the bridge
+	// Listen is refused: the routes moved to bridges.http.listen.
+	Listen       string `yaml:"listen"`
 	MaxBodyBytes int64  `yaml:"max_body_bytes"`
 	// PlatformReports serves /v1/platform/httpdial/call when the switch is
-	// httpdial.
+	// httpdial; PlatformToken, when set, is accepted from the platform
+	// (token= in the URL or the token_auth header) beside the HTTP bridge's
+	// bearer tokens.
 	PlatformReports bool            `yaml:"platform_reports"`
+	PlatformToken   string          `yaml:"platform_token"`
 	Senior          SeniorConfig    `yaml:"senior"`
 	Divalto         DivaltoConfig   `yaml:"divalto"`
 	ScreenPop       ScreenPopConfig `yaml:"screen_pop"`
@@ -49,18 +53,25 @@ type SeniorConfig struct {
 	Agents         map[string]HTTPDialAgent `yaml:"agents"`
 
 	// NotifyURL, when set, receives each call of the agents: ringing,
-	// answer and end, with Vars' names.
-	NotifyURL       string            `yaml:"notify_url"`
-	NotifyMethod    string            `yaml:"notify_method"` // GET (default) or POST
-	NotifyHeaders   map[string]string `yaml:"notify_headers"`
-	Vars            HTTPDialVars      `yaml:"vars"`
-	CustomerCodeVar string            `yaml:"customer_code_var"`
-	CustomerNameVar string            `yaml:"customer_name_var"`
+	// answer and end, with Vars' names. It is the HTTP bridge's webhook
+	// named SeniorWebhook.
+	NotifyURL           string            `yaml:"notify_url"`
+	NotifyTimeout       Duration          `yaml:"notify_timeout"`        // one request (15s)
+	NotifyFailureWindow Duration          `yaml:"notify_failure_window"` // failing this long disables it (24h)
+	NotifyMethod        string            `yaml:"notify_method"`         // GET (default) or POST
+	NotifyHeaders       map[string]string `yaml:"notify_headers"`
+	Vars                HTTPDialVars      `yaml:"vars"`
+	CustomerCodeVar     string            `yaml:"customer_code_var"`
+	CustomerNameVar     string            `yaml:"customer_name_var"`
 }
 
 // DivaltoConfig is Divalto's DhDivaltoServerCTI service.
 type DivaltoConfig struct {
-	Enabled  bool              `yaml:"enabled"`
+	Enabled bool `yaml:"enabled"`
+	// Token, when set, is accepted in the URL (token=) or the token_auth
+	// header beside the HTTP bridge's bearer tokens (Divalto's <headers>
+	// can send "Authorization: Bearer …").
+	Token    string            `yaml:"token"`
 	Prefix   string            `yaml:"prefix"`   // /DhDivaltoServerCTI
 	PopOn    string            `yaml:"pop_on"`   // application | ring | answer | cti
 	SetEvent bool              `yaml:"setevent"` // accept setevent pushes
@@ -123,11 +134,8 @@ func (c DivaltoConfig) format() crm.DivaltoFormat {
 
 // validate checks bridges.crm, naming the key at fault.
 func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
-	if c.Listen == "" {
-		return
-	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
-		bad("bridges.crm.listen", "must be host:port, e.g. 127.0.0.1:8490, or \"\" to disable the bridge, not %q", c.Listen)
+	if c.Listen != "" {
+		bad("bridges.crm.listen", "removed: the crm routes are served on the HTTP bridge's listener (bridges.http.listen, its tls_cert and tokens)")
 	}
 	if c.MaxBodyBytes < 0 {
 		bad("bridges.crm.max_body_bytes", "must not be negative")
@@ -139,13 +147,12 @@ func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
 		bad("bridges.crm.senior.notify_url", "must be an http:// or https:// URL")
 	}
-	if m := strings.ToUpper(s.NotifyMethod); m != "" && m != "GET" && m != "POST" {
-		bad("bridges.crm.senior.notify_method", "must be GET or POST, not %q", s.NotifyMethod)
-	}
-	if (s.ClickToDial || s.NotifyURL != "") && len(s.Agents) == 0 {
+	if s.ClickToDial && len(s.Agents) == 0 {
 		bad("bridges.crm.senior.agents", "must map at least one login to its extension")
 	}
-	if _, err := s.Vars.vars().WithDefaults(); err != nil {
+	if s.NotifyURL != "" || s.NotifyMethod != "" {
+		eachErr(s.reports(crm.Rules{}, nil).Check("bridges.crm.senior."), bad)
+	} else if _, err := s.Vars.vars().WithDefaults(); err != nil {
 		bad("bridges.crm.senior.vars", "%v", err)
 	}
 	if s.ClickToDial {
@@ -182,21 +189,59 @@ func eachErr(err error, bad func(key, format string, a ...any)) {
 	}
 }
 
-// crmBridge serves bridges.crm on its own listener.
-type crmBridge struct {
-	quiesced atomic.Bool
-	srv      *http.Server
-	ln       net.Listener
-	subs     []interface{ Stop() }
-	life     relay.StartStop
-	log      *slog.Logger
-	starters []interface{ Start(context.Context) error }
+// SeniorWebhook names Senior's call notifications among the HTTP bridge's
+// webhooks: `ctirelay webhooks enable senior`, /v1/webhooks, the metrics.
+const SeniorWebhook = "senior"
+
+// enabled reports whether any crm route or the notifications are on.
+func (c CRMBridgeConfig) enabled() bool {
+	return c.PlatformReports || c.Senior.ClickToDial || c.Senior.NotifyURL != "" || c.Divalto.Enabled
 }
 
-func newCRMBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, clock relay.Clock, log *slog.Logger) (*crmBridge, error) {
+func (s SeniorConfig) reports(rules crm.Rules, journal crm.Journal) *crm.SeniorReports {
+	return &crm.SeniorReports{Method: s.NotifyMethod, Vars: s.Vars.vars(), Headers: s.NotifyHeaders, Agents: s.extensions(),
+		CustomerCodeVar: s.CustomerCodeVar, CustomerNameVar: s.CustomerNameVar, Rules: rules, Journal: journal}
+}
+
+// webhooks are every webhook endpoint of the HTTP bridge: bridges.http's
+// and Senior's notifications.
+func (c Config) webhooks() []WebhookConfig {
+	out := c.Bridges.HTTP.Webhooks
+	if u := c.Bridges.CRM.Senior.NotifyURL; u != "" {
+		out = append(out[:len(out):len(out)], WebhookConfig{Name: SeniorWebhook, URL: u})
+	}
+	return out
+}
+
+// crmRoutes are bridges.crm's handlers and webhook for the HTTP bridge,
+// and Divalto's feed subscriber, which `run` starts before that bridge
+// and stops after it.
+type crmRoutes struct {
+	quiesced atomic.Bool
+	mounts   []httpbridge.Mount
+	hooks    []httpbridge.WebhookConfig
+	guards   []*crm.Guard // given the HTTP bridge once it is built
+	subs     []interface {
+		Start(context.Context) error
+		Stop()
+	}
+	life relay.StartStop
+}
+
+// newCRMRoutes builds bridges.crm; nil when none of it is configured.
+func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver, clock relay.Clock, log *slog.Logger) (*crmRoutes, error) {
 	c := cfg.Bridges.CRM
+	if !c.enabled() {
+		return nil, nil
+	}
+	if cfg.Bridges.HTTP.Listen == "" {
+		return nil, errors.New("bridges.crm: its routes are served by the HTTP bridge: set bridges.http.listen (or drop --http-listen \"\")")
+	}
 	log = log.With("bridge", "crm")
-	journal := crm.LogJournal{Logger: log}
+	book := notebookOf(db)
+	journal := func(origin string) crm.Journal {
+		return crm.Notes{Notebook: book, Origin: origin, Clock: clock, Logger: log}
+	}
 	var lookup crm.Lookup
 	if q := c.ScreenPop.Lookup.Query; q != "" {
 		sqlDB, ok := store.SQLDB(db)
@@ -213,113 +258,119 @@ func newCRMBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		})
 	}
 	rules := c.ScreenPop.rules(lookup)
-	mux := http.NewServeMux()
-	b := &crmBridge{log: log}
+	b := &crmRoutes{}
+	mount := func(pattern, summary string, h http.Handler) {
+		b.mounts = append(b.mounts, httpbridge.Mount{Pattern: pattern, Summary: summary, Handler: h})
+	}
 	if c.PlatformReports {
 		d, ok := driver.(*httpdial.Driver)
 		if !ok {
 			return nil, errors.New("bridges.crm.platform_reports: needs switch.driver httpdial")
 		}
-		mux.Handle(crm.PlatformRoute, &crm.PlatformHandler{Platforms: map[string]crm.Platform{"httpdial": d}, Journal: journal, MaxBodyBytes: c.MaxBodyBytes})
+		h := &crm.PlatformHandler{Platforms: map[string]crm.Platform{"httpdial": d}, Journal: journal("crm:platform"), MaxBodyBytes: c.MaxBodyBytes,
+			Guard: crm.Guard{Token: c.PlatformToken}}
+		b.guards = append(b.guards, &h.Guard)
+		mount(crm.PlatformRoute, "a click-to-dial platform's call report (GET or POST; bearer token or its own token)", h)
 	}
 	s := c.Senior
 	if s.ClickToDial {
 		h := &crm.ClickToDial{Feed: feed, OriginVar: s.OriginVar, DestinationVar: s.DestinationVar, Auth: httpdial.AuthMode(s.Auth),
 			Global: httpdial.Credentials{User: s.User, Password: s.Password, Token: s.Token}, Agents: s.agents(),
-			Wait: time.Duration(s.Wait), MaxBodyBytes: c.MaxBodyBytes, Journal: journal}
+			Wait: time.Duration(s.Wait), MaxBodyBytes: c.MaxBodyBytes, Journal: journal("crm:clicktodial")}
 		if err := h.Check("bridges.crm.senior."); err != nil {
 			return nil, err
 		}
-		mux.Handle(orDefault(s.Path, crm.DefaultClickToDialPath), h)
+		b.guards = append(b.guards, &h.Guard)
+		mount(orDefault(s.Path, crm.DefaultClickToDialPath), "Senior CRM X's click-to-dial (GET or POST; cti_autenticacao 1-4, or a bearer token with 0)",
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if b.quiesced.Load() {
+					w.Header().Set("Connection", "close")
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "ctirelay is stopping", http.StatusServiceUnavailable)
+					return
+				}
+				h.ServeHTTP(w, r)
+			}))
 	}
 	if s.NotifyURL != "" {
-		n := &crm.SeniorNotifier{Feed: feed, Name: "senior", URL: s.NotifyURL, Method: s.NotifyMethod, Headers: s.NotifyHeaders,
-			Vars: s.Vars.vars(), Agents: s.extensions(), CustomerCodeVar: s.CustomerCodeVar, CustomerNameVar: s.CustomerNameVar,
-			Rules: rules, Clock: clock, Logger: log, Journal: journal}
-		b.starters = append(b.starters, n)
-		b.subs = append(b.subs, n)
+		rep := s.reports(rules, journal("crm:senior"))
+		if err := rep.Check("bridges.crm.senior."); err != nil {
+			return nil, err
+		}
+		wc := rep.Webhook(SeniorWebhook, s.NotifyURL)
+		wc.Timeout, wc.FailureWindow = time.Duration(s.NotifyTimeout), time.Duration(s.NotifyFailureWindow)
+		b.hooks = append(b.hooks, wc)
 	}
 	if dc := c.Divalto; dc.Enabled {
 		d := &crm.Divalto{Feed: feed, Prefix: dc.Prefix, Agents: dc.Agents, PopOn: dc.PopOn, Rules: rules, Format: dc.format(),
-			Clock: clock, Logger: log, Journal: journal, MaxBodyBytes: c.MaxBodyBytes}
+			Clock: clock, Logger: log, Journal: journal("crm:divalto"), MaxBodyBytes: c.MaxBodyBytes, Guard: crm.Guard{Token: dc.Token}}
 		if dc.SetEvent {
 			d.Publisher = db
 		}
 		if err := d.Check("bridges.crm.divalto."); err != nil {
 			return nil, err
 		}
+		b.guards = append(b.guards, &d.Guard)
 		h := d.Handler()
 		for _, p := range d.Routes() {
-			mux.Handle(p, h)
+			mount(p, "Divalto's DhDivaltoServerCTI (bearer token or its own token)", h)
 		}
-		b.starters = append(b.starters, d)
 		b.subs = append(b.subs, d)
 	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b.quiesced.Load() {
-			w.Header().Set("Connection", "close")
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "ctirelay is stopping", http.StatusServiceUnavailable)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-	b.srv = &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return b, nil
 }
 
-// Start listens and starts the feed subscribers; Stop is safe twice.
-func (b *crmBridge) Start(ctx context.Context) error { return b.life.Start(ctx, b.start) }
+// notebookOf is the store's journal of notes, when it has one.
+func notebookOf(db database) relay.Notebook {
+	nb, _ := any(db).(relay.Notebook)
+	return nb
+}
 
-func (b *crmBridge) start(ctx context.Context) (func(), error) {
-	ln, err := net.Listen("tcp", b.srv.Addr)
-	if err != nil {
-		return nil, err
+// Mounts and Webhooks are what the HTTP bridge serves for bridges.crm.
+func (b *crmRoutes) Mounts() []httpbridge.Mount {
+	if b == nil {
+		return nil
 	}
-	for i, s := range b.starters {
+	return b.mounts
+}
+
+func (b *crmRoutes) Webhooks() []httpbridge.WebhookConfig {
+	if b == nil {
+		return nil
+	}
+	return b.hooks
+}
+
+// Attach gives the routes that authenticate themselves the HTTP bridge's
+// tokens. Before it the routes are not served.
+func (b *crmRoutes) Attach(hb *httpbridge.Bridge) {
+	for _, g := range b.guards {
+		g.Bridge = hb
+	}
+}
+
+// Start starts the feed subscribers; Stop is safe twice.
+func (b *crmRoutes) Start(ctx context.Context) error { return b.life.Start(ctx, b.start) }
+
+func (b *crmRoutes) start(ctx context.Context) (func(), error) {
+	for i, s := range b.subs {
 		if err := s.Start(ctx); err != nil {
 			for _, started := range b.subs[:i] {
 				started.Stop()
 			}
-			ln.Close()
-			return nil, err
+			return nil, fmt.Errorf("bridges.crm: %w", err)
 		}
 	}
-	b.ln = ln
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := b.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("crm bridge: serve", "err", err)
-		}
-	}()
-	b.log.Info("crm bridge listening", "addr", ln.Addr().String())
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.srv.Shutdown(ctx)
-		<-done
 		for _, s := range b.subs {
 			s.Stop()
 		}
 	}, nil
 }
 
-// Quiesce refuses new requests (dials among them) before the engine stops;
-// the dials already queued still get their outcome.
-func (b *crmBridge) Quiesce() {
-	b.quiesced.Store(true)
-	b.srv.SetKeepAlivesEnabled(false)
-}
+// Quiesce refuses new dials before the engine stops; the dials already
+// queued still get their outcome.
+func (b *crmRoutes) Quiesce() { b.quiesced.Store(true) }
 
-// Stop closes the listener and the subscribers.
-func (b *crmBridge) Stop() { b.life.Stop() }
-
-// Addr is where it listens (after Start).
-func (b *crmBridge) Addr() string {
-	if b.ln == nil {
-		return ""
-	}
-	return b.ln.Addr().String()
-}
+// Stop stops the subscribers.
+func (b *crmRoutes) Stop() { b.life.Stop() }

@@ -113,7 +113,8 @@ func (hc HTTPBridgeConfig) validate(bad func(key, format string, a ...any)) {
 // reports the other bridges' connections for the metrics, stats the
 // engine's totals; mounts are other packages' routes on its listener (the
 // dashboard).
-func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
+func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int,
+	extra []httpbridge.WebhookConfig, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
 	hc := cfg.Bridges.HTTP
 	tlsConfig, err := loadTLS(hc.TLSCert, hc.TLSKey)
 	if err != nil {
@@ -127,6 +128,7 @@ func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Drive
 	for i, w := range hc.Webhooks {
 		hooks[i] = w.bridge()
 	}
+	hooks = append(hooks, extra...) // Senior's notifications (bridges.crm)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := httpbridge.NewMetrics()

@@ -48,17 +48,6 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 		}})
 		clients["socket"] = func() int { return b.Stats().Connections }
 	}
-	if cfg.Bridges.CRM.Listen != "" {
-		b, err := newCRMBridge(cfg, db, feed, driver, clock, log)
-		if err == nil {
-			err = b.Start(ctx)
-		}
-		if err != nil {
-			out.stop()
-			return nil, fmt.Errorf("bridges.crm: %w", err)
-		}
-		out = append(out, b)
-	}
 	if cfg.Bridges.File.TxDir != "" {
 		b, err := newFileBridge(cfg, db, feed, sole, clock, log)
 		if err == nil {
@@ -71,12 +60,20 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 		out = append(out, b)
 		probes = append(probes, ui.Probe{Name: "file bridge", State: func() string { return fileBridgeState(b.Stats()) }})
 	}
+	crmr, err := newCRMRoutes(cfg, db, feed, driver, clock, log)
+	if err != nil {
+		out.stop()
+		return nil, err
+	}
 	// Last, so the dashboard mounted on it can show the others.
 	if cfg.Bridges.HTTP.Listen != "" {
-		b, err := startHTTPBridge(ctx, cfg, db, feed, driver, stats, node, clock, log, clients, probes)
+		b, err := startHTTPBridge(ctx, cfg, db, feed, driver, stats, node, clock, log, clients, probes, crmr)
 		if err != nil {
 			out.stop()
 			return nil, fmt.Errorf("bridges.http: %w", err)
+		}
+		if crmr != nil {
+			out = append(out, crmr) // stopped after the bridge
 		}
 		out = append(out, b)
 	}
@@ -84,13 +81,14 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 }
 
 // startHTTPBridge starts the HTTP bridge with the dashboard (bridges.ui)
-// mounted at /ui/.
-func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, probes []ui.Probe) (bridgeRunner, error) {
+// mounted at /ui/ and the crm routes (bridges.crm, nil when off), whose feed
+// subscribers it starts before the bridge serves.
+func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int, probes []ui.Probe, crmr *crmRoutes) (bridgeRunner, error) {
 	dash, err := newDashboard(cfg, db, feed, driver, clock, log, probes)
 	if err != nil {
 		return nil, fmt.Errorf("bridges.ui: %w", err)
 	}
-	b, err := newHTTPBridge(cfg, db, feed, driver, stats, node, clock, log, clients, dash.mounts()...)
+	b, err := newHTTPBridge(cfg, db, feed, driver, stats, node, clock, log, clients, crmr.Webhooks(), append(dash.mounts(), crmr.Mounts()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +97,16 @@ func startHTTPBridge(ctx context.Context, cfg Config, db database, feed *relay.F
 		dash.auth.Bridge = b
 		r = httpWithDashboard{Bridge: b, d: dash}
 	}
+	if crmr != nil {
+		crmr.Attach(b)
+		if err := crmr.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.Start(ctx); err != nil {
+		if crmr != nil {
+			crmr.Stop()
+		}
 		return nil, err
 	}
 	return r, nil

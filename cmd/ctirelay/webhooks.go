@@ -76,11 +76,11 @@ func webhooksCmd(ctx context.Context, env *cli, verb string, o *webhooksOptions,
 	}
 	defer db.Close()
 	known := map[string]bool{}
-	for _, w := range cfg.Bridges.HTTP.Webhooks {
+	for _, w := range cfg.webhooks() {
 		known[w.Name] = true
 	}
 	if verb != "list" && !known[name] {
-		return fmt.Errorf("no webhook named %q in bridges.http.webhooks", name)
+		return fmt.Errorf("no webhook named %q in bridges.http.webhooks (or bridges.crm.senior.notify_url)", name)
 	}
 	now := time.Now()
 	switch verb {
@@ -106,7 +106,7 @@ func webhooksCmd(ctx context.Context, env *cli, verb string, o *webhooksOptions,
 	if !*asJSON {
 		fmt.Fprintln(tw, "NAME\tSTATE\tPOSITION\tLAG\tURL")
 	}
-	for _, w := range cfg.Bridges.HTTP.Webhooks {
+	for _, w := range cfg.webhooks() {
 		cs, err := httpbridge.ReadControl(ctx, db, w.Name)
 		if err != nil {
 			return fmt.Errorf("read webhook %s: %w", w.Name, err)

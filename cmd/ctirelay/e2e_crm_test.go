@@ -1,0 +1,206 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
+)
+
+// crmReceiver is a Senior-style CRM taking call notifications.
+type crmReceiver struct {
+	mu      sync.Mutex
+	reports []url.Values
+	srv     *httptest.Server
+}
+
+func newCRMReceiver(t *testing.T) *crmReceiver {
+	c := &crmReceiver{}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		c.mu.Lock()
+		c.reports = append(c.reports, r.Form)
+		c.mu.Unlock()
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *crmReceiver) got() []url.Values {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reports)
+}
+
+// call is one HTTP request to the relay: status and body.
+func call(t *testing.T, method, u string, hdr ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestE2ECRMBridge runs the relay on the sim switch with bridges.crm on the
+// HTTP bridge's listener (which has a bearer token): a Senior-style CRM
+// dials through the click-to-dial route with its own token_auth and
+// receives its agents' calls with the configured names through the
+// bridge's webhook "senior" (in /v1/webhooks and `ctirelay webhooks
+// list`); a Divalto-style poller sees ring for the sim's inbound calls,
+// enriched from a table in the database; a suppressed pop is a journal row
+// of kind note with the rule.
+func TestE2ECRMBridge(t *testing.T) {
+	t.Parallel()
+	crmSrv := newCRMReceiver(t)
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: sim
+  sim: {seed: 3, inbound_per_minute: 120, ring_time: 0s, talk_time: 300ms}
+bridges:
+  socket: {listen: ""}
+  http:
+    tokens:
+      - {name: erp, secret: erp-secret-0123456789, groups: [commands, admin]}
+  crm:
+    senior:
+      clicktodial: true
+      auth: 2
+      token: ${CTIRELAY_TEST_CRM_TOKEN:-tok}
+      wait: 5s
+      agents:
+        jose: {extension: "7001"}
+      notify_url: %s/wconnect/WConnect_MonitoraRamal.php
+      vars: {origin: num_origem, destination: num_destino, origin_out: ramal_sainte, destination_out: numero_sainte}
+    divalto:
+      enabled: true
+      setevent: true
+      token: div-tok
+      agents: {maria: "7002", ana: "7003"}
+      customer_code: code
+      customer_name: name
+    screen_pop:
+      min_length: 6
+      lookup:
+        query: "SELECT code, name FROM tiers WHERE ? <> ''"
+        timeout: 2s
+`, crmSrv.srv.URL))
+	relay := startRelay(t, dir, "--config", cfg, "--http-listen", addr)
+	if strings.Contains(relay.logText(), "crm bridge listening") {
+		t.Fatal("the crm routes have a listener of their own")
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE tiers (code TEXT, name TEXT); INSERT INTO tiers VALUES ('C9', 'Acme Ltda')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"<jose><L><ON>$", "<maria><L><ON>$"} {
+		if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES (?)`, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.Within(t, 20*time.Second, "both agents logged on", func() bool {
+		return count(t, db, "SELECT count(*) FROM T_TTO WHERE DS_TTO IN ('<jose><OK>$', '<maria><OK>$')") == 2
+	})
+	base := "http://" + addr
+
+	// Senior dials through the relay, on the HTTP bridge's port, with its
+	// own token (no bearer token).
+	dial := base + "/api/clicktodial?origem=7001&destino=4732100123"
+	if status, b := call(t, "GET", dial, "token_auth", "tok"); status != http.StatusOK || !strings.Contains(b, `"result":"OK"`) {
+		t.Fatalf("click-to-dial answered %d %s", status, b)
+	}
+	if status, _ := call(t, "GET", dial, "token_auth", "wrong"); status != http.StatusUnauthorized {
+		t.Fatalf("a wrong token answered %d", status)
+	}
+	if status, _ := call(t, "GET", base+"/v1/status"); status != http.StatusUnauthorized {
+		t.Fatalf("the bridge's own routes are open: %d", status)
+	}
+	wait.Within(t, 20*time.Second, "the CRM told of the dialled call", func() bool {
+		return slices.ContainsFunc(crmSrv.got(), func(r url.Values) bool {
+			return r.Get("ramal_sainte") == "7001" && r.Get("numero_sainte") == "4732100123"
+		})
+	})
+	// The notifications are the bridge's webhook "senior".
+	wait.Within(t, 20*time.Second, "the senior webhook's deliveries in /v1/webhooks", func() bool {
+		status, b := call(t, "GET", base+"/v1/webhooks", "Authorization", "Bearer erp-secret-0123456789")
+		var out struct {
+			Webhooks []struct {
+				Name      string
+				Delivered int64
+			}
+		}
+		_ = json.Unmarshal([]byte(b), &out)
+		return status == 200 && len(out.Webhooks) == 1 && out.Webhooks[0].Name == "senior" && out.Webhooks[0].Delivered > 0
+	})
+	if out, errOut, code := ctl(t, dir, "webhooks", "list", "--config", cfg); code != 0 || !strings.Contains(out, "senior") || !strings.Contains(out, "enabled") {
+		t.Fatalf("webhooks list (%d): %s %s", code, out, errOut)
+	}
+
+	// Divalto polls maria's extension, with its own token in the URL.
+	getevent := base + "/DhDivaltoServerCTI/api/cti/getevent?ident=&telorg="
+	if status, _ := call(t, "GET", getevent+"7002"); status != http.StatusUnauthorized {
+		t.Fatalf("getevent without a token answered %d", status)
+	}
+	var pop map[string]string
+	wait.Within(t, 30*time.Second, "a pop for 7002", func() bool {
+		status, b := call(t, "GET", getevent+"7002&token=div-tok")
+		var m map[string]string
+		if status != 200 || json.Unmarshal([]byte(b), &m) != nil || m["event"] != "ring" {
+			return false
+		}
+		pop = m
+		return true
+	})
+	if pop["code"] != "C9" || pop["name"] != "Acme Ltda" || len(pop["tel"]) < 6 {
+		t.Fatalf("pop = %v", pop)
+	}
+
+	// A short caller pushed by setevent: the R reaches T_TTO, the pop is
+	// suppressed, and the journal says which rule did it.
+	if status, b := call(t, "GET", base+"/DhDivaltoServerCTI/api/cti/setevent?telorg=7003&tel=123&ident=x1", "Authorization", "Bearer erp-secret-0123456789"); status != 200 {
+		t.Fatalf("setevent answered %d %s", status, b)
+	}
+	wait.Within(t, 20*time.Second, "the suppressed pop journaled", func() bool {
+		return count(t, db, "SELECT count(*) FROM relay_journal WHERE kind = 'note' AND agent = 'ana' AND source_ref = 'pop-suppressed' AND frame LIKE 'min_length:%' AND origin = 'crm:divalto'") == 1
+	})
+	if n := count(t, db, "SELECT count(*) FROM T_TTO WHERE DS_TTO = '<ana><R><setevent><><123><><7003><><x1>$'"); n != 1 {
+		t.Fatalf("the R of the suppressed pop is not in T_TTO (%d)", n)
+	}
+	if status, b := call(t, "GET", getevent+"7003&token=div-tok"); status != 200 || b != "" {
+		t.Fatalf("a suppressed pop was served: %d %q", status, b)
+	}
+	// An unknown extension is journaled too.
+	if status, _ := call(t, "GET", base+"/api/clicktodial?origem=9999&destino=4732100123", "token_auth", "tok"); status != http.StatusNotFound {
+		t.Fatalf("unknown extension answered %d", status)
+	}
+	wait.Within(t, 20*time.Second, "the unknown extension journaled", func() bool {
+		return count(t, db, "SELECT count(*) FROM relay_journal WHERE kind = 'note' AND source_ref = 'unknown-extension' AND origin = 'crm:clicktodial'") == 1
+	})
+	relay.stop()
+}
