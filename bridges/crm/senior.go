@@ -25,6 +25,9 @@ type Submitter interface {
 const (
 	DefaultClickToDialPath = "/api/clicktodial"
 	DefaultClickToDialWait = 10 * time.Second
+	// MaxDestinationDigits bounds a destination: an international number
+	// with its prefixes fits many times over.
+	MaxDestinationDigits = 24
 )
 
 // SeniorAgent is one relay login as Senior CRM X knows it.
@@ -149,8 +152,15 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ddd, phone := splitNumber(dest)
-	if phone == "" {
+	switch {
+	case phone == "":
 		writeError(w, http.StatusBadRequest, "bad_destination", fmt.Sprintf("%s %q has no digits", dv, dest))
+		return
+	case strings.Trim(dest, "0123456789 +-().") != "":
+		writeError(w, http.StatusBadRequest, "bad_destination", fmt.Sprintf("%s may hold digits, spaces and + - ( ) . only", dv))
+		return
+	case len(ddd)+len(phone) > MaxDestinationDigits:
+		writeError(w, http.StatusBadRequest, "bad_destination", fmt.Sprintf("%s has more than %d digits", dv, MaxDestinationDigits))
 		return
 	}
 	raw := relay.Frame{login, string(relay.VerbDial), ddd, phone, ""}.String()
@@ -180,6 +190,12 @@ func (h *ClickToDial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	replies, err := p.Wait(ctx)
 	if err != nil {
+		if r.Context().Err() != nil {
+			// The CRM hung up: a dial still queued is never sent (answered
+			// REQUESTER_GONE and dead-lettered), lest the phone ring later
+			// for nobody; one already at the switch runs to its end.
+			p.Abandon()
+		}
 		p.Forget()
 		writeJSON(w, http.StatusAccepted, map[string]any{"result": "queued", "id": p.ID})
 		return

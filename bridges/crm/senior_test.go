@@ -165,6 +165,9 @@ func TestSeniorClickToDialBadInputs(t *testing.T) {
 		{"no origem", "GET", "?destino=4732100123", "", "", "tok-jose", 400},
 		{"no destino", "GET", "?origem=3501", "", "", "tok-jose", 400},
 		{"destino without digits", "GET", "?origem=3501&destino=abc", "", "", "tok-jose", 400},
+		{"destino with frame characters", "GET", "?origem=3501&destino=12%3C%3E%24", "", "", "tok-jose", 400},
+		{"destino with letters", "GET", "?origem=3501&destino=4732100123x", "", "", "tok-jose", 400},
+		{"destino too long", "GET", "?origem=3501&destino=" + strings.Repeat("4", 25), "", "", "tok-jose", 400},
 		{"unknown extension", "GET", "?origem=9999&destino=4732100123", "", "", "tok-global", 404},
 		{"unknown extension, no credentials", "GET", "?origem=9999&destino=4732100123", "", "", "", 401},
 		{"bad token", "GET", "?origem=3501&destino=4732100123", "", "", "nope", 401},
@@ -434,5 +437,80 @@ func TestSeniorReportsRedelivery(t *testing.T) {
 	}
 	if _, ok := rep.Format(ctx, ring2); ok || n.count() != 1 {
 		t.Fatalf("redelivery decided again: %d notes", n.count())
+	}
+}
+
+// A CRM that hangs up while its dial is still queued behind the agent's
+// other commands has the dial dropped (REQUESTER_GONE), never sent later.
+func TestSeniorClickToDialRequesterGone(t *testing.T) {
+	r := newRig(t, nil)
+	gate := make(chan struct{})
+	r.fake.Handle = func(ctx context.Context, cmd relay.Command) ([]relay.Frame, error) {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return []relay.Frame{relay.OK(cmd.Login)}, nil
+	}
+	base := r.clickToDial(func(h *crm.ClickToDial) { h.Wait = time.Minute })
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, base+"?origem=3501&destino=2001", nil)
+		req.SetBasicAuth("jose", "s3nha")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	until(t, "the first dial at the switch", func() bool { return len(r.fake.Calls()) == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"?origem=3501&destino=2002", nil)
+	req.SetBasicAuth("jose", "s3nha")
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	until(t, "the second dial queued", func() bool {
+		j, _ := r.store.Journal(context.Background(), 0, 100)
+		n := 0
+		for _, e := range j {
+			if e.Kind == relay.KindCommand {
+				n++
+			}
+		}
+		return n == 2
+	})
+	cancel()
+	<-gone
+	until(t, "the second dial marked abandoned", func() bool {
+		for _, row := range r.store.Inbox() {
+			if row.Frame == "<jose><A><><2002><>$" && row.Verb.IsRefused() {
+				return true
+			}
+		}
+		return false
+	})
+	close(gate)
+	if status := <-first; status != http.StatusOK {
+		t.Fatalf("the first dial answered %d", status)
+	}
+	until(t, "the second dial dead-lettered", func() bool {
+		for _, d := range r.store.Dead() {
+			if strings.HasPrefix(d.Reason, relay.ReasonRequesterGone) {
+				return true
+			}
+		}
+		return false
+	})
+	r.flush()
+	if calls := r.fake.Calls(); len(calls) != 1 {
+		t.Fatalf("the switch got %d dials: %+v", len(calls), calls)
 	}
 }
