@@ -238,9 +238,8 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		return nil, errors.New("bridges.crm: its routes are served by the HTTP bridge: set bridges.http.listen (or drop --http-listen \"\")")
 	}
 	log = log.With("bridge", "crm")
-	book := notebookOf(db)
 	journal := func(origin string) crm.Journal {
-		return crm.Notes{Notebook: book, Origin: origin, Clock: clock, Logger: log}
+		return crm.Notes{Notebook: db, Origin: origin, Clock: clock, Logger: log}
 	}
 	var lookup crm.Lookup
 	if q := c.ScreenPop.Lookup.Query; q != "" {
@@ -318,12 +317,6 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		b.subs = append(b.subs, d)
 	}
 	return b, nil
-}
-
-// notebookOf is the store's journal of notes, when it has one.
-func notebookOf(db database) relay.Notebook {
-	nb, _ := any(db).(relay.Notebook)
-	return nb
 }
 
 // Mounts and Webhooks are what the HTTP bridge serves for bridges.crm.
