@@ -204,3 +204,44 @@ bridges:
 	})
 	relay.stop()
 }
+
+// TestE2ECRMNotesOnPostgres: on PostgreSQL too, a pop the rules suppress
+// is a journal row of kind note naming the rule, the consumer and the
+// agent, beside the R event that still reached T_TTO; an unknown
+// extension is one as well.
+func TestE2ECRMNotesOnPostgres(t *testing.T) {
+	t.Parallel()
+	r := newPGRig(t, `
+switch: {driver: sim}
+bridges:
+  socket: {listen: ""}
+  crm:
+    divalto:
+      enabled: true
+      setevent: true
+      agents: {ana: "7003"}
+    screen_pop:
+      exceptions: ["0388000000"]
+`)
+	addr := freeAddr(t)
+	relay := startRelay(t, r.dir, "--db", r.dsn, "--config", r.cfg, "--http-listen", addr)
+	base := "http://" + addr + "/DhDivaltoServerCTI/api/cti/"
+	if status, b := call(t, "POST", base+"setevent?telorg=7003&tel=03%2088%2000%2000%2000&ident=p1"); status != 200 {
+		t.Fatalf("setevent answered %d %s", status, b)
+	}
+	if status, _ := call(t, "GET", base+"setevent?telorg=7999&tel=0388202122"); status != http.StatusNotFound {
+		t.Fatalf("setevent for an unknown extension answered %d", status)
+	}
+	wait.Within(t, 20*time.Second, "the notes in relay_journal", func() bool {
+		return count(t, r.db, `SELECT count(*) FROM relay_journal WHERE kind = 'note' AND direction = 'out' AND agent = 'ana'
+			AND source_ref = 'pop-suppressed' AND frame LIKE 'exceptions:%' AND origin = 'crm:divalto'`) == 1 &&
+			count(t, r.db, `SELECT count(*) FROM relay_journal WHERE kind = 'note' AND source_ref = 'unknown-extension' AND frame LIKE '%7999%'`) == 1
+	})
+	if n := count(t, r.db, `SELECT count(*) FROM T_TTO WHERE DS_TTO LIKE '<ana><R><setevent>%'`); n != 1 {
+		t.Fatalf("the R of the suppressed pop is not in T_TTO (%d)", n)
+	}
+	if status, b := call(t, "GET", base+"getevent?ident=&telorg=7003"); status != 200 || b != "" {
+		t.Fatalf("a suppressed pop was served: %d %q", status, b)
+	}
+	relay.stop()
+}
