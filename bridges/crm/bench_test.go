@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/httpdial"
 )
@@ -21,9 +23,37 @@ import (
 // (keep-alive connections, as Divalto's pollers hold them) while the switch
 // keeps ringing and hanging up.
 type getEventBench struct {
-	srv    *httptest.Server
+	base   string
 	client *http.Client
 	stop   func()
+}
+
+// Tokens of the benchmarks' HTTP bridge.
+const (
+	benchEventsToken   = "bench-events-0123456789"
+	benchCommandsToken = "bench-commands-0123456789"
+)
+
+// mounted serves mounts on an HTTP bridge of the rig with tokens (as a
+// relay listening beyond loopback has), the guards given the bridge; it
+// returns the bridge's base URL.
+func (r *rig) mounted(mounts []httpbridge.Mount, guards ...*crm.Guard) string {
+	b := r.bridge(httpbridge.Config{Mounts: mounts, Tokens: []httpbridge.Token{
+		{Name: "divalto", Secret: benchEventsToken, Groups: []string{httpbridge.GroupEvents}},
+		{Name: "erp", Secret: benchCommandsToken, Groups: []string{httpbridge.GroupCommands}},
+	}})
+	for _, g := range guards {
+		g.Bridge = b
+	}
+	return "http://" + b.ListenAddr().String()
+}
+
+func mountsOf(d *crm.Divalto) []httpbridge.Mount {
+	var out []httpbridge.Mount
+	for _, p := range d.Routes() {
+		out = append(out, httpbridge.Mount{Pattern: p, Handler: d.Handler()})
+	}
+	return out
 }
 
 const benchExtensions = 1000
@@ -38,7 +68,7 @@ func newGetEventBench(b *testing.B) *getEventBench {
 	if err := d.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(d.Handler())
+	base := r.mounted(mountsOf(d), &d.Guard)
 	for i := range benchExtensions {
 		r.fake.Emit(context.Background(), ring(fmt.Sprintf("a%04d", i), fmt.Sprintf("03882%05d", i), fmt.Sprint(10000+i)))
 	}
@@ -62,20 +92,21 @@ func newGetEventBench(b *testing.B) *getEventBench {
 			time.Sleep(10 * time.Millisecond) // 200 events a second: more than 1,000 agents' calls make
 		}
 	})
-	g := &getEventBench{srv: srv, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	g := &getEventBench{base: base, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
 	g.stop = func() {
 		close(done)
 		wg.Wait()
 		g.client.CloseIdleConnections()
-		srv.Close()
 		d.Stop()
 	}
 	return g
 }
 
 func (g *getEventBench) poll(b *testing.B, i int64) time.Duration {
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s%s/api/cti/getevent?ident=&telorg=%d", g.base, crm.DefaultDivaltoPrefix, 10000+i%benchExtensions), nil)
+	req.Header.Set("Authorization", "Bearer "+benchEventsToken)
 	start := time.Now()
-	resp, err := g.client.Get(fmt.Sprintf("%s%s/api/cti/getevent?ident=&telorg=%d", g.srv.URL, crm.DefaultDivaltoPrefix, 10000+i%benchExtensions))
+	resp, err := g.client.Do(req)
 	if err != nil {
 		b.Error(err)
 		return 0
@@ -169,53 +200,54 @@ func BenchmarkGetEventHandler(b *testing.B) {
 	}
 }
 
-// BenchmarkClickToDial is Senior's click-to-dial route over HTTP, dial
-// queued and answered, beside BenchmarkClickToDialSubmit, the same dial
-// through feed.Submit and Wait (what the HTTP bridge's command route does
-// under its own HTTP): the difference is what the route adds.
+// BenchmarkClickToDial is Senior's click-to-dial route on the HTTP bridge
+// (token_auth, origem → agent, A queued, outcome awaited, JSON answer),
+// beside BenchmarkRESTCommand, the same dial through the bridge's REST
+// command route (POST /v1/commands?wait=, bearer token): the difference is
+// what the route adds over the REST command route.
 //
-//	go test ./bridges/crm -run '^$' -bench 'ClickToDial' -benchtime 2000x
+//	go test ./bridges/crm -run '^$' -bench 'ClickToDial|RESTCommand' -benchtime 2000x
 func BenchmarkClickToDial(b *testing.B) {
 	r := newRigPoll(b, nil, time.Millisecond) // memstore has no wake-ups: the engine's poll bounds both
 	h := &crm.ClickToDial{Feed: r.feed, Auth: httpdial.AuthHeader, Agents: map[string]crm.SeniorAgent{
 		"jose": {Extension: "3501", Credentials: httpdial.Credentials{Token: "tok"}}}}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	base := r.mounted([]httpbridge.Mount{{Pattern: crm.DefaultClickToDialPath, Handler: h}}, &h.Guard)
+	benchDial(b, func() *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/clicktodial?origem=3501&destino=4732100123", nil)
+		req.Header.Set("token_auth", "tok")
+		return req
+	})
+}
+
+func BenchmarkRESTCommand(b *testing.B) {
+	r := newRigPoll(b, nil, time.Millisecond)
+	base := r.mounted(nil)
+	benchDial(b, func() *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/commands?wait=10s", strings.NewReader("<jose><A><47><32100123><>$"))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Authorization", "Bearer "+benchCommandsToken)
+		return req
+	})
+}
+
+// benchDial sends b.N dials one at a time on a keep-alive connection, each
+// answered OK by the fake switch, and reports the latency percentiles.
+func benchDial(b *testing.B, newReq func() *http.Request) {
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
+		req := newReq()
 		start := time.Now()
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/clicktodial?origem=3501&destino=4732100123", nil)
-		req.Header.Set("token_auth", "tok")
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatal(resp.StatusCode)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	report(b, lat)
-}
-
-func BenchmarkClickToDialSubmit(b *testing.B) {
-	r := newRigPoll(b, nil, time.Millisecond) // memstore has no wake-ups: the engine's poll bounds both
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		p, err := r.feed.Submit(context.Background(), []relay.Inbound{{Source: relay.SourceHTTP, Raw: "<jose><A><47><32100123><>$"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p[0].Wait(context.Background()); err != nil {
-			b.Fatal(err)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "OK") {
+			b.Fatalf("%d %s", resp.StatusCode, body)
 		}
 		lat = append(lat, time.Since(start))
 	}
