@@ -144,6 +144,11 @@ func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
 		bad("bridges.crm.senior.path", "must start with /, not %q", s.Path)
 	}
+	for key, p := range map[string]string{"bridges.crm.senior.path": s.Path, "bridges.crm.divalto.prefix": c.Divalto.Prefix} {
+		if bridgeOwned(p) {
+			bad(key, "%q is under the HTTP bridge's own routes (/v1/, /ui/, /metrics, /healthz, /readyz)", p)
+		}
+	}
 	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
 		bad("bridges.crm.senior.notify_url", "must be an http:// or https:// URL")
 	}
@@ -172,6 +177,16 @@ func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
 		lookup = crm.LookupFunc(nil)
 	}
 	eachErr(c.ScreenPop.rules(lookup).Check("bridges.crm.screen_pop."), bad)
+}
+
+// bridgeOwned reports whether path is in the HTTP bridge's own namespace.
+func bridgeOwned(path string) bool {
+	for _, own := range []string{"/v1/", "/ui/", "/metrics", "/healthz", "/readyz"} {
+		if path == strings.TrimSuffix(own, "/") || strings.HasPrefix(path, own) {
+			return true
+		}
+	}
+	return false
 }
 
 // eachErr reports each joined error of a Check, whose text begins with its key.

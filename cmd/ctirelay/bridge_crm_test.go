@@ -12,6 +12,8 @@ func TestCRMBridgeConfigErrorsNameTheKey(t *testing.T) {
 		{"listen", "bridges:\n  crm:\n    listen: 127.0.0.1:8490\n", "bridges.crm.listen: removed: the crm routes are served on the HTTP bridge's listener"},
 		{"unknown key", on + "    sennior: {}\n", `unknown key "sennior" in bridges.crm`},
 		{"senior path", on + "    senior: {clicktodial: true, path: api/clicktodial, agents: {jose: {extension: \"3501\"}}}\n", "bridges.crm.senior.path: must start with /"},
+		{"senior path on the bridge's routes", on + "    senior: {clicktodial: true, path: /v1/commands, agents: {jose: {extension: \"3501\"}}}\n", "bridges.crm.senior.path: \"/v1/commands\" is under the HTTP bridge's own routes"},
+		{"divalto prefix on the bridge's routes", on + "    divalto: {enabled: true, prefix: /v1, agents: {jose: \"1024\"}}\n", "bridges.crm.divalto.prefix: \"/v1\" is under"},
 		{"senior auth", on + "    senior: {clicktodial: true, auth: 9, agents: {jose: {extension: \"3501\"}}}\n", "bridges.crm.senior.auth: 9 is not 0 to 4"},
 		{"senior token", on + "    senior: {clicktodial: true, auth: 2, agents: {jose: {extension: \"3501\"}}}\n", "bridges.crm.senior.agents.jose.token: auth 2 needs a token"},
 		{"senior agents", on + "    senior: {clicktodial: true}\n", "bridges.crm.senior.agents: must map at least one login"},
@@ -33,5 +35,21 @@ func TestCRMBridgeConfigErrorsNameTheKey(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The crm routes live on the HTTP bridge: with it off (--http-listen "")
+// the relay refuses to start rather than silently serving nothing.
+func TestCRMRoutesNeedTheHTTPBridge(t *testing.T) {
+	t.Parallel()
+	var cfg Config
+	cfg.Bridges.CRM.Divalto = DivaltoConfig{Enabled: true, Agents: map[string]string{"jose": "1024"}}
+	_, err := newCRMRoutes(cfg, nil, nil, nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "bridges.http.listen") {
+		t.Fatalf("error %v", err)
+	}
+	cfg.Bridges.CRM = CRMBridgeConfig{}
+	if r, err := newCRMRoutes(cfg, nil, nil, nil, nil, nil); r != nil || err != nil {
+		t.Fatalf("nothing configured gave %v %v", r, err)
 	}
 }
