@@ -245,3 +245,72 @@ bridges:
 	}
 	relay.stop()
 }
+
+// TestE2EClickToDialPlatformTimesOut: Senior dials through the relay, whose
+// httpdial platform takes the request and never answers. The dial is in
+// doubt: Senior gets 422 IN_DOUBT, the platform saw exactly one request
+// (no redial), and the dial is a dead letter.
+func TestE2EClickToDialPlatformTimesOut(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	release := make(chan struct{})
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.String())
+		mu.Unlock()
+		<-release
+	}))
+	t.Cleanup(platform.Close)
+	t.Cleanup(func() { close(release) })
+	u, _ := url.Parse(platform.URL)
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: httpdial
+  httpdial:
+    protocol: http
+    host: %s
+    port: %s
+    path: api/clicktodial
+    request_timeout: 1s
+    agents:
+      jose: {extension: "3501"}
+bridges:
+  socket: {listen: ""}
+  crm:
+    senior:
+      clicktodial: true
+      auth: 1
+      wait: 8s
+      agents:
+        jose: {extension: "3501", user: jose, password: s3nha}
+`, u.Hostname(), u.Port()))
+	relay := startRelay(t, dir, "--config", cfg, "--http-listen", addr)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/clicktodial?origem=3501&destino=4732100123", nil)
+	req.SetBasicAuth("jose", "s3nha")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), `"code":"IN_DOUBT"`) {
+		t.Fatalf("a dial in doubt answered %d %s", resp.StatusCode, body)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := count(t, db, "SELECT count(*) FROM relay_dead WHERE reason LIKE 'in-doubt%'"); n != 1 {
+		t.Fatalf("%d dead letters in doubt", n)
+	}
+	relay.stop() // nothing left that could dial again
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "/api/clicktodial?origem=3501&destino=4732100123" {
+		t.Fatalf("the platform got %q", got)
+	}
+}
