@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
+	httpbridge "github.com/ctirelay/ctirelay/bridges/http"
 	"github.com/ctirelay/ctirelay/relay"
 )
 
@@ -53,5 +55,40 @@ func TestNotesGoToTheJournal(t *testing.T) {
 	crm.Rules{Exceptions: []string{"0388000000"}}.Decide(context.Background(), j, "jose", "03 88 00 00 00", false)
 	if s := logs.String(); !strings.Contains(s, "journal=false") || !strings.Contains(s, "rule=exceptions") || !strings.Contains(s, "database down") {
 		t.Fatalf("the refused note was not logged: %s", s)
+	}
+}
+
+// Senior's notifications and Divalto sharing the rules' decisions decide a
+// call once: one lookup and one note, under the shared journal.
+func TestSharedDecisionsOneNotePerCall(t *testing.T) {
+	r := newRig(t, nil)
+	shared := &notes{}
+	var lookups atomic.Int32
+	rules := crm.Rules{SuppressNoMatch: true, Shared: &crm.Decisions{Journal: shared},
+		Lookup: crm.LookupFunc(func(context.Context, string) (crm.Customer, bool, error) { lookups.Add(1); return crm.Customer{}, false, nil })}
+	_, base := r.divalto(func(d *crm.Divalto) { d.Rules = rules })
+	c := newCRM(t, 0)
+	rep := &crm.SeniorReports{Agents: map[string]string{"jose": "1024"}, Rules: rules, Journal: r.notes}
+	r.bridge(httpbridge.Config{Webhooks: []httpbridge.WebhookConfig{rep.Webhook("senior", c.srv.URL)}})
+	until(t, "the webhook following the feed", func() bool {
+		_, found, _ := r.store.Cursor(context.Background(), httpbridge.CursorPosition("senior", 0))
+		return found
+	})
+	r.emit(ring("jose", "0388202122", "1024"))
+	r.emit(relay.EndCall("jose"))
+	until(t, "the end reported", func() bool {
+		head, _ := r.store.JournalHead(context.Background())
+		cur, _, _ := r.store.Cursor(context.Background(), httpbridge.CursorPosition("senior", 0))
+		return cur.Position == head
+	})
+	empty(t, base, "1024")
+	if n := lookups.Load(); n != 1 {
+		t.Fatalf("%d lookups for one call", n)
+	}
+	if shared.count() != 1 || !shared.has("pop-suppressed", crm.RuleNoMatch) || r.notes.count() != 0 {
+		t.Fatalf("notes: shared %d, the consumer's own %d", shared.count(), r.notes.count())
+	}
+	if got := c.reports(); len(got) != 0 {
+		t.Fatalf("a suppressed call was reported: %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,6 +45,53 @@ type Rules struct {
 	LookupTimeout time.Duration
 	// SuppressNoMatch: no pop when the lookup finds nobody.
 	SuppressNoMatch bool
+	// Shared, when set, makes every consumer given these rules decide each
+	// call once: one lookup and one note per call, whichever consumer sees
+	// it first.
+	Shared *Decisions
+}
+
+// Decisions remembers the rules' decisions for recent calls by the journal
+// id of their R event. Its zero value is ready; Journal, when set, takes
+// the notes instead of the deciding consumer's.
+type Decisions struct {
+	Journal Journal
+
+	mu    sync.Mutex
+	pops  map[int64]Pop
+	order []int64
+}
+
+// decisionsKept bounds Decisions: a consumer further behind than this
+// decides again.
+const decisionsKept = 4096
+
+// decide is Decide for the R event of journal id id, once across the
+// consumers sharing r.Shared.
+func (r Rules) decide(ctx context.Context, j Journal, id int64, login, caller string, busy bool) Pop {
+	d := r.Shared
+	if d == nil || id == 0 {
+		return r.Decide(ctx, j, login, caller, busy)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock() // a second consumer waits for the first's lookup
+	if p, ok := d.pops[id]; ok {
+		return p
+	}
+	if d.Journal != nil {
+		j = d.Journal
+	}
+	p := r.Decide(ctx, j, login, caller, busy)
+	if d.pops == nil {
+		d.pops = map[int64]Pop{}
+	}
+	d.pops[id] = p
+	d.order = append(d.order, id)
+	if len(d.order) > decisionsKept {
+		delete(d.pops, d.order[0])
+		d.order = d.order[1:]
+	}
+	return p
 }
 
 // The rules a suppressed pop names in the journal (their config keys).

@@ -272,6 +272,9 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		})
 	}
 	rules := c.ScreenPop.rules(lookup)
+	// Senior's notifications and Divalto decide each call once: one lookup,
+	// one note.
+	rules.Shared = &crm.Decisions{Journal: journal("crm:screen-pop")}
 	b := &crmRoutes{}
 	mount := func(pattern, summary string, h http.Handler) {
 		b.mounts = append(b.mounts, httpbridge.Mount{Pattern: pattern, Summary: summary, Handler: h})

@@ -187,7 +187,7 @@ bridges:
 		t.Fatalf("setevent answered %d %s", status, b)
 	}
 	wait.Within(t, 20*time.Second, "the suppressed pop journaled", func() bool {
-		return count(t, db, "SELECT count(*) FROM relay_journal WHERE kind = 'note' AND agent = 'ana' AND source_ref = 'pop-suppressed' AND frame LIKE 'min_length:%' AND origin = 'crm:divalto'") == 1
+		return count(t, db, "SELECT count(*) FROM relay_journal WHERE kind = 'note' AND agent = 'ana' AND source_ref = 'pop-suppressed' AND frame LIKE 'min_length:%' AND origin = 'crm:screen-pop'") == 1
 	})
 	if n := count(t, db, "SELECT count(*) FROM T_TTO WHERE DS_TTO = '<ana><R><setevent><><123><><7003><><x1>$'"); n != 1 {
 		t.Fatalf("the R of the suppressed pop is not in T_TTO (%d)", n)
@@ -234,7 +234,7 @@ bridges:
 	}
 	wait.Within(t, 20*time.Second, "the notes in relay_journal", func() bool {
 		return count(t, r.db, `SELECT count(*) FROM relay_journal WHERE kind = 'note' AND direction = 'out' AND agent = 'ana'
-			AND source_ref = 'pop-suppressed' AND frame LIKE 'exceptions:%' AND origin = 'crm:divalto'`) == 1 &&
+			AND source_ref = 'pop-suppressed' AND frame LIKE 'exceptions:%' AND origin = 'crm:screen-pop'`) == 1 &&
 			count(t, r.db, `SELECT count(*) FROM relay_journal WHERE kind = 'note' AND source_ref = 'unknown-extension' AND frame LIKE '%7999%'`) == 1
 	})
 	if n := count(t, r.db, `SELECT count(*) FROM T_TTO WHERE DS_TTO LIKE '<ana><R><setevent>%'`); n != 1 {
