@@ -155,9 +155,13 @@ func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
 	if s.ClickToDial && len(s.Agents) == 0 {
 		bad("bridges.crm.senior.agents", "must map at least one login to its extension")
 	}
-	if s.NotifyURL != "" || s.NotifyMethod != "" {
-		eachErr(s.reports(crm.Rules{}, nil).Check("bridges.crm.senior."), bad)
-	} else if _, err := s.Vars.vars().WithDefaults(); err != nil {
+	if m := strings.ToUpper(s.NotifyMethod); m != "" && m != "GET" && m != "POST" {
+		bad("bridges.crm.senior.notify_method", "must be GET or POST, not %q", s.NotifyMethod)
+	}
+	if s.NotifyURL != "" && len(s.Agents) == 0 {
+		bad("bridges.crm.senior.agents", "must map at least one login to its extension")
+	}
+	if _, err := s.Vars.vars().WithDefaults(); err != nil {
 		bad("bridges.crm.senior.vars", "%v", err)
 	}
 	if s.ClickToDial {
