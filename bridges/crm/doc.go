@@ -4,8 +4,10 @@
 // click-to-dial route and call notifications, Divalto's getevent/setevent
 // service, and the screen-pop rules that decide which incoming calls pop.
 //
-// Each piece is a plain http.Handler or a feed subscriber taking small
-// interfaces (the *relay.Feed, the store's Publish, a Journal, a clock, a
-// logger), so the HTTP bridge can mount them on its mux, behind its
-// listener, tokens and limits.
+// The handlers are mounted on the HTTP bridge (httpbridge.Mount with no
+// group): they authenticate themselves, with Senior's cti_autenticacao or a
+// Guard (the bridge's bearer tokens by group, or a token of their own).
+// Senior's notifications are the Format of one of the bridge's webhooks
+// (SeniorReports), and what the crm decides (a suppressed pop, an unknown
+// extension, a failed lookup) is a note in the relay's journal (Notes).
 package crm
