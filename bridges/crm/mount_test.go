@@ -2,6 +2,7 @@ package crm_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -77,3 +78,19 @@ func (acceptAll) Vars() httpdial.Vars {
 	return v
 }
 func (acceptAll) Notify(context.Context, httpdial.Notification) error { return nil }
+
+// getevent is served from memory: with the database failing every call, a
+// poll through the HTTP bridge (token checked) still answers the pending pop.
+func TestGetEventNeedsNoDatabase(t *testing.T) {
+	r := newRig(t, nil)
+	d, _ := r.divalto(nil)
+	base := r.mounted(mountsOf(d), &d.Guard)
+	r.emit(ring("jose", "0388202122", "1024"))
+	r.store.SetFail(errors.New("database down"))
+	defer r.store.SetFail(nil)
+	req, _ := http.NewRequest(http.MethodGet, base+crm.DefaultDivaltoPrefix+"/api/cti/getevent?ident=&telorg=1024", nil)
+	req.Header.Set("Authorization", "Bearer "+benchEventsToken)
+	if status, body := do(t, req); status != http.StatusOK || body != `{"tel":"0388202122","event":"ring"}` {
+		t.Fatalf("%d %s", status, body)
+	}
+}
