@@ -470,6 +470,12 @@ func (h *webhook) post(ctx context.Context, id string, wr WebhookRequest) (int, 
 	}
 	resp, err := h.b.cfg.Client.Do(req)
 	if err != nil {
+		// Without the URL, which may carry a secret or, with Format, the
+		// receiver's variables: the error reaches the log and the state.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s %s: %w", ue.Op, RedactURL(h.cfg.URL), ue.Err)
+		}
 		return 0, 0, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,5 +78,26 @@ func TestWebhookWithoutSecretNeedsFormat(t *testing.T) {
 	w.Format = func(context.Context, relay.JournalEntry) (WebhookRequest, bool) { return WebhookRequest{}, false }
 	if err := ValidateWebhook(w); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A failed request's error names the URL without its query, which may hold
+// a secret or, with Format, the receiver's variables.
+func TestWebhookErrorHidesTheQuery(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close() // nothing listens there any more
+	format := func(context.Context, relay.JournalEntry) (WebhookRequest, bool) {
+		return WebhookRequest{Method: http.MethodGet, Query: "origem=4732100123"}, true
+	}
+	hc := WebhookConfig{Name: "crm", URL: u + "/notify?token=s3cret", Kinds: []string{relay.KindEvent}, Format: format,
+		BackoffBase: time.Second, BackoffMax: 4 * time.Second, FailureWindow: time.Hour, Timeout: 5 * time.Second}
+	r := newRig(t, nil, Config{Webhooks: []WebhookConfig{hc}})
+	r.subscribed("crm")
+	r.publish(relay.NewFrame("jose", "R", "1"))
+	r.until("a failure", func() bool { return r.hookState("crm").Failures > 0 })
+	if e := r.hookState("crm").LastError; e == "" || strings.Contains(e, "s3cret") || strings.Contains(e, "4732100123") {
+		t.Fatalf("last error %q", e)
 	}
 }
