@@ -65,7 +65,10 @@ func TestSharedDecisionsOneNotePerCall(t *testing.T) {
 	shared := &notes{}
 	var lookups atomic.Int32
 	rules := crm.Rules{SuppressNoMatch: true, Shared: &crm.Decisions{Journal: shared},
-		Lookup: crm.LookupFunc(func(context.Context, string) (crm.Customer, bool, error) { lookups.Add(1); return crm.Customer{}, false, nil })}
+		Lookup: crm.LookupFunc(func(context.Context, string) (crm.Customer, bool, error) {
+			lookups.Add(1)
+			return crm.Customer{}, false, nil
+		})}
 	_, base := r.divalto(func(d *crm.Divalto) { d.Rules = rules })
 	c := newCRM(t, 0)
 	rep := &crm.SeniorReports{Agents: map[string]string{"jose": "1024"}, Rules: rules, Journal: r.notes}
