@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -313,4 +314,86 @@ bridges:
 	if len(got) != 1 || got[0] != "/api/clicktodial?origem=3501&destino=4732100123" {
 		t.Fatalf("the platform got %q", got)
 	}
+}
+
+// TestE2ESeniorThroughASimPlatform is the integrator's whole loop from the
+// binaries: `ctirelay sim --clicktodial --notify` is the click-to-dial
+// platform, reporting its calls to the relay's platform route (with the
+// route's own token); the relay drives it with httpdial. A Senior-style CRM
+// dials through the relay's click-to-dial route (auth 1) and is told of the
+// call (answer, then end with the recording) through the senior webhook.
+func TestE2ESeniorThroughASimPlatform(t *testing.T) {
+	t.Parallel()
+	crmSrv := newCRMReceiver(t)
+	relayAddr, ctd := freeAddr(t), freeAddr(t)
+	startSimServer(t, freeAddr(t), "--ring-time", "0s", "--talk-time", "1s",
+		"--clicktodial", ctd, "--auth", "2", "--auth-token", "plat-tok",
+		"--notify", "http://"+relayAddr+"/v1/platform/httpdial/call?token=report-tok")
+	wait.Within(t, 20*time.Second, "the click-to-dial platform on "+ctd, func() bool {
+		c, err := net.Dial("tcp", ctd)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	host, port, _ := strings.Cut(ctd, ":")
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), fmt.Sprintf(`
+switch:
+  driver: httpdial
+  httpdial:
+    protocol: http
+    host: %s
+    port: %s
+    path: api/clicktodial
+    auth: 2
+    token: plat-tok
+    agents:
+      jose: {extension: "3501"}
+bridges:
+  socket: {listen: ""}
+  crm:
+    platform_reports: true
+    platform_token: report-tok
+    senior:
+      clicktodial: true
+      auth: 1
+      agents:
+        jose: {extension: "3501", user: jose, password: s3nha}
+      notify_url: %s/wconnect/WConnect_MonitoraRamal.php
+      notify_method: POST
+`, host, port, crmSrv.srv.URL))
+	relay := startRelay(t, dir, "--config", cfg, "--http-listen", relayAddr)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+relayAddr+"/api/clicktodial?origem=3501&destino=4732100123", nil)
+	req.SetBasicAuth("jose", "s3nha")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click-to-dial answered %d %s", resp.StatusCode, body)
+	}
+	wait.Within(t, 20*time.Second, "the call's end told to the CRM", func() bool {
+		return slices.ContainsFunc(crmSrv.got(), func(r url.Values) bool { return r.Get("evento") == "end" })
+	})
+	var events []string
+	for _, r := range crmSrv.got() {
+		events = append(events, r.Get("evento"))
+		if r.Get("origem_sainte") != "3501" || r.Get("destino_sainte") != "4732100123" {
+			t.Errorf("report %v is not 3501 → 4732100123 under Senior's names", r)
+		}
+	}
+	if !slices.Equal(events, []string{"answer", "end"}) {
+		t.Fatalf("the CRM was told %q", events)
+	}
+	if last := crmSrv.got()[1]; !strings.Contains(last.Get("audio"), "/gravacoes/") {
+		t.Fatalf("the end has no recording: %v", last)
+	}
+	// A report without the route's token is refused.
+	if status, _ := call(t, "GET", "http://"+relayAddr+"/v1/platform/httpdial/call?evento=ringing&origem=1&destino=3501"); status != http.StatusUnauthorized {
+		t.Fatalf("a report without the token answered %d", status)
+	}
+	relay.stop()
 }
