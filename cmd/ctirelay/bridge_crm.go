@@ -307,7 +307,9 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 				if b.quiesced.Load() {
 					w.Header().Set("Connection", "close")
 					w.Header().Set("Retry-After", "1")
-					http.Error(w, "ctirelay is stopping", http.StatusServiceUnavailable)
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"error":"unavailable","message":"ctirelay is stopping"}` + "\n"))
 					return
 				}
 				h.ServeHTTP(w, r)
