@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -294,6 +295,10 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		mount(crm.PlatformRoute, "a click-to-dial platform's call report (GET or POST; bearer token or its own token)", h)
 	}
 	s := c.Senior
+	// The HTTP bridge closes a response wait_max + 30 s after the request.
+	if waitMax := cmp.Or(time.Duration(cfg.Bridges.HTTP.WaitMax), httpbridge.DefaultWaitMax); time.Duration(s.Wait) > waitMax {
+		return nil, fmt.Errorf("bridges.crm.senior.wait: %s is over bridges.http.wait_max (%s)", time.Duration(s.Wait), waitMax)
+	}
 	if s.ClickToDial {
 		h := &crm.ClickToDial{Feed: feed, OriginVar: s.OriginVar, DestinationVar: s.DestinationVar, Auth: httpdial.AuthMode(s.Auth),
 			Global: httpdial.Credentials{User: s.User, Password: s.Password, Token: s.Token}, Agents: s.agents(),

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCRMBridgeConfigErrorsNameTheKey(t *testing.T) {
@@ -47,6 +49,11 @@ func TestCRMRoutesNeedTheHTTPBridge(t *testing.T) {
 	_, err := newCRMRoutes(cfg, nil, nil, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "bridges.http.listen") {
 		t.Fatalf("error %v", err)
+	}
+	cfg.Bridges.HTTP.Listen = "127.0.0.1:0"
+	cfg.Bridges.CRM.Senior.Wait = Duration(2 * time.Minute)
+	if _, err := newCRMRoutes(cfg, nil, nil, nil, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "bridges.crm.senior.wait") {
+		t.Fatalf("a wait over wait_max: %v", err)
 	}
 	cfg.Bridges.CRM = CRMBridgeConfig{}
 	if r, err := newCRMRoutes(cfg, nil, nil, nil, nil, nil); r != nil || err != nil {
