@@ -76,7 +76,7 @@ func newDashboard(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 // and how many journal entries it is behind what the feed has read.
 func webhookProbes(cfg Config, db database, feed *relay.Feed) []ui.Probe {
 	var out []ui.Probe
-	for _, w := range cfg.Bridges.HTTP.Webhooks {
+	for _, w := range cfg.webhooks() { // Senior's notifications too
 		out = append(out, ui.Probe{Name: "webhook " + w.Name, Check: func() (string, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
