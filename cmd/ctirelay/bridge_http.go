@@ -111,8 +111,9 @@ func (hc HTTPBridgeConfig) validate(bad func(key, format string, a ...any)) {
 
 // newHTTPBridge builds the HTTP bridge on the process's feed. clients
 // reports the other bridges' connections for the metrics, stats the
-// engine's totals; mounts are other packages' routes on its listener (the
-// dashboard).
+// engine's totals; extra are other packages' webhooks (Senior's
+// notifications) and mounts their routes on its listener (the dashboard,
+// bridges.crm).
 func newHTTPBridge(cfg Config, db database, feed *relay.Feed, driver relay.Driver, stats func() relay.EngineStats, node string, clock relay.Clock, log *slog.Logger, clients map[string]func() int,
 	extra []httpbridge.WebhookConfig, mounts ...httpbridge.Mount) (*httpbridge.Bridge, error) {
 	hc := cfg.Bridges.HTTP
