@@ -63,6 +63,19 @@ func Admit(raw string, maxBytes int) Admission {
 	return a
 }
 
+// AdmitInbound is Admit for a message a source offers, honouring the
+// source's own Refusal (see Inbound).
+func AdmitInbound(m Inbound, maxBytes int) Admission {
+	if m.Refusal == nil {
+		return Admit(m.Raw, maxBytes)
+	}
+	agent := m.Agent
+	if agent == "" {
+		agent = leadingLogin(m.Raw)
+	}
+	return Admission{Agent: sanitizeLogin(agent), Frame: m.Raw, Err: m.Refusal}
+}
+
 // leadingLogin reads the first field of a message that may be broken, so the
 // ERR reply can reach its sender.
 func leadingLogin(raw string) string {

@@ -26,6 +26,15 @@ type Inbound struct {
 	Source string
 	Ref    string // the source's reference: connection id, file name ...
 	Raw    string
+	// Refusal, when set, is the source's own verdict on Raw (a spool file
+	// that is not frames, a frame for a login bound to another client).
+	// The store records it as it does a message Admit refuses: held behind
+	// Agent's earlier commands and answered in their order, dead-lettered,
+	// its ERR journaled as its reply. So a bridge's own refusals keep the
+	// agent's order and reach the journal like any answer. Agent is the
+	// login answered and ordered by ("" reads Raw's first field).
+	Refusal *ProtocolError
+	Agent   string
 }
 
 // Enqueued tells what became of one Inbound: queued with an inbox id, or

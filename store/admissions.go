@@ -41,7 +41,7 @@ func Admit(msgs []relay.Inbound, now time.Time, maxFrame int, busy Busy) (*Admis
 	var ask []string
 	asked := map[string]bool{}
 	for i, m := range msgs {
-		ads[i] = relay.Admit(m.Raw, maxFrame)
+		ads[i] = relay.AdmitInbound(m, maxFrame)
 		ad := ads[i]
 		switch {
 		case ad.Err == nil:

@@ -131,8 +131,9 @@ func (s *Store) ttoAdd(text string) {
 // A refused message whose agent has commands in the inbox is held behind
 // them (see store.Admissions): queued with relay.RefusedVerb, answered and
 // dead-lettered when it reaches the head of its agent's queue.
-func (s *Store) admit(source, ref, raw string, now time.Time, maxFrame int, replyInTTO bool) relay.Enqueued {
-	a := relay.Admit(raw, maxFrame)
+func (s *Store) admit(m relay.Inbound, now time.Time, maxFrame int, replyInTTO bool) relay.Enqueued {
+	source, ref, raw := m.Source, m.Ref, m.Raw
+	a := relay.AdmitInbound(m, maxFrame)
 	held := a.Err != nil && a.Reply() != nil && slices.ContainsFunc(s.inbox, func(r *inboxRow) bool { return r.Agent == a.Agent })
 	if a.Err != nil && !held {
 		s.ids.dead++
@@ -205,7 +206,7 @@ func (s *Store) intakeLocked(req relay.IntakeRequest) (int, error) {
 	slices.SortFunc(s.tti, func(a, b Row) int { return int(a.ID - b.ID) })
 	n := min(limit, len(s.tti))
 	for _, r := range s.tti[:n] {
-		s.admit(relay.SourceERP, strconv.FormatInt(r.ID, 10), r.Text, req.Now, req.MaxFrame, true)
+		s.admit(relay.Inbound{Source: relay.SourceERP, Ref: strconv.FormatInt(r.ID, 10), Raw: r.Text}, req.Now, req.MaxFrame, true)
 	}
 	s.tti = slices.Delete(s.tti, 0, n)
 	if full && n == limit && len(s.tti) > 0 {
@@ -223,7 +224,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 	}
 	out := make([]relay.Enqueued, len(msgs))
 	for i, m := range msgs {
-		out[i] = s.admit(m.Source, m.Ref, m.Raw, now, maxFrame, false)
+		out[i] = s.admit(m, now, maxFrame, false)
 	}
 	return out, nil
 }

@@ -36,8 +36,9 @@ func newBatch(n int) *batch {
 // the inbox behind an earlier command of its agent in this batch (k above
 // 0); without one, sql/admit.sql holds it when the agent has commands in
 // the inbox, and answers it at once otherwise.
-func (b *batch) add(source, ref, raw string, maxFrame int) {
-	a := relay.Admit(raw, maxFrame)
+func (b *batch) add(m relay.Inbound, maxFrame int) {
+	source, ref, raw := m.Source, m.Ref, m.Raw
+	a := relay.AdmitInbound(m, maxFrame)
 	b.source = append(b.source, source)
 	b.ref = append(b.ref, ref)
 	b.agent = append(b.agent, a.Agent)
@@ -179,7 +180,7 @@ func (s *Store) intakeTx(ctx context.Context, req relay.IntakeRequest, claim rel
 	if len(rows) > 0 {
 		b := newBatch(len(rows))
 		for _, r := range rows {
-			b.add(relay.SourceERP, r.ref, r.text, req.MaxFrame)
+			b.add(relay.Inbound{Source: relay.SourceERP, Ref: r.ref, Raw: r.text}, req.MaxFrame)
 		}
 		if jobs, err = b.record(ctx, tx.StmtxContext(ctx, admit), req.Now, !isolate, claim); err != nil {
 			return 0, nil, false, fail("intake: record", err)
@@ -274,7 +275,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []relay.Inbound, now time.Time
 	}
 	b := newBatch(len(msgs))
 	for _, m := range msgs {
-		b.add(m.Source, m.Ref, m.Raw, maxFrame)
+		b.add(m, maxFrame)
 	}
 	// One statement, so one transaction: it takes the intake lock itself
 	// (after its snapshot, which is why it leases nothing).
