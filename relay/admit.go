@@ -69,11 +69,7 @@ func AdmitInbound(m Inbound, maxBytes int) Admission {
 	if m.Refusal == nil {
 		return Admit(m.Raw, maxBytes)
 	}
-	agent := m.Agent
-	if agent == "" {
-		agent = leadingLogin(m.Raw)
-	}
-	return Admission{Agent: sanitizeLogin(agent), Frame: m.Raw, Err: m.Refusal}
+	return Admission{Agent: sanitizeLogin(m.Agent), Frame: m.Raw, Err: m.Refusal}
 }
 
 // leadingLogin reads the first field of a message that may be broken, so the

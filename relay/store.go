@@ -32,7 +32,8 @@ type Inbound struct {
 	// Agent's earlier commands and answered in their order, dead-lettered,
 	// its ERR journaled as its reply. So a bridge's own refusals keep the
 	// agent's order and reach the journal like any answer. Agent is the
-	// login answered and ordered by ("" reads Raw's first field).
+	// login answered and ordered by; "" when none can be (dead letter and
+	// journal only).
 	Refusal *ProtocolError
 	Agent   string
 }

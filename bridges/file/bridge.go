@@ -68,8 +68,8 @@ type user struct {
 	lastErr  string
 }
 
-// answer is one frame for a user's Rx file: from the journal (id > 0) or
-// the bridge's own ERR for a file it refused (id 0).
+// answer is one frame for a user's Rx file, from the journal (the
+// bridge's own refusals too: the store answers them in order).
 type answer struct {
 	id    int64
 	frame relay.Frame

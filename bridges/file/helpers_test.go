@@ -32,7 +32,13 @@ type rig struct {
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
-	r := &rig{t: t, store: memstore.New(), driver: &relaytest.Driver{}}
+	return newRigDriver(t, cfg, &relaytest.Driver{})
+}
+
+// newRigDriver is newRig with a fake switch set up by the test.
+func newRigDriver(t *testing.T, cfg Config, d *relaytest.Driver) *rig {
+	t.Helper()
+	r := &rig{t: t, store: memstore.New(), driver: d}
 	if cfg.TxDir == "" {
 		r.tx, r.rx = t.TempDir(), t.TempDir()
 		cfg.TxDir, cfg.RxDir = r.tx, r.rx

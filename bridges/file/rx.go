@@ -64,15 +64,6 @@ func (b *Bridge) wake() {
 	}
 }
 
-// answerLocal queues the bridge's own answer (an ERR for a refused file)
-// after what the user has waiting.
-func (b *Bridge) answerLocal(u *user, f relay.Frame) {
-	b.mu.Lock()
-	u.pending = append(u.pending, answer{frame: f, at: b.cfg.Clock.Now()})
-	b.mu.Unlock()
-	b.wake()
-}
-
 // writeAnswers writes, for every user with answers waiting whose
 // <user>.CTI is gone, everything waiting into a new <user>.CTI; then saves
 // the users' positions (one transaction) and acknowledges the journal up

@@ -17,13 +17,16 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// request is one complete Tx file read in a scan.
+// request is one complete Tx file read in a scan: its messages, in order,
+// each a frame to enqueue or a refusal of the bridge's own (which the store
+// records in the same order, see relay.Inbound.Refusal).
 type request struct {
 	u        *user
 	name     string // file name in Tx
-	identity int64  // its modification time, ns: what file:tx:<user> records
-	frames   []relay.Frame
-	refs     []string
+	identity int64  // its modification time, ns: what file:tx:<user> records (0: none)
+	msgs     []relay.Inbound
+	frames   []relay.Frame // per message; nil for a refusal
+	refused  int
 }
 
 // maxIgnored bounds the names remembered so they are logged only once.
@@ -45,13 +48,15 @@ func (b *Bridge) scan(ctx context.Context) {
 		userName, _ := userOf(name)
 		k := key(userName)
 		if first, dup := byKey[k]; dup {
+			// Identity 0: file:tx:<user> keeps the identity of the file
+			// taken under the other spelling.
 			content, _ := readHead(filepath.Join(b.cfg.TxDir, name), b.cfg.MaxFileBytes)
-			b.refuseFile(ctx, userName, name, content, 0, relay.CodeRejected,
-				fmt.Sprintf("file name differs only in case from %s", first))
+			reqs = append(reqs, b.refuseFile(userName, name, content, 0, relay.CodeRejected,
+				fmt.Sprintf("file name differs only in case from %s", first)))
 			continue
 		}
 		byKey[k] = name
-		if r := b.take(ctx, userName, name, now); r != nil {
+		if r := b.take(userName, name, now); r != nil {
 			reqs = append(reqs, r)
 		}
 	}
@@ -104,8 +109,8 @@ func (b *Bridge) list() ([]string, error) {
 }
 
 // take reads one request file. It returns nil when the file is not
-// complete yet, was refused, or was enqueued before a restart.
-func (b *Bridge) take(ctx context.Context, userName, name string, now time.Time) *request {
+// complete yet or was enqueued before a restart.
+func (b *Bridge) take(userName, name string, now time.Time) *request {
 	path := filepath.Join(b.cfg.TxDir, name)
 	f, err := os.Open(path)
 	if err != nil {
@@ -134,17 +139,14 @@ func (b *Bridge) take(ctx context.Context, userName, name string, now time.Time)
 	}
 	if st.Size() > int64(b.cfg.MaxFileBytes) {
 		head, _ := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)))
-		f.Close()
-		b.refuseFile(ctx, userName, name, head, identity, relay.CodeTooLarge,
+		return b.refuseFile(userName, name, head, identity, relay.CodeTooLarge,
 			fmt.Sprintf("file of %d bytes is over max_file_bytes (%d)", st.Size(), b.cfg.MaxFileBytes))
-		return nil
 	}
 	content, err := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)+1))
 	if err != nil {
 		b.log.Warn("file bridge: read request", "file", name, "err", err)
 		return nil
 	}
-	f.Close()
 	if !complete(content) {
 		w, seen := b.incomplete[name]
 		if !seen || w.size != st.Size() || !w.mtime.Equal(st.ModTime()) {
@@ -159,40 +161,53 @@ func (b *Bridge) take(ctx context.Context, userName, name string, now time.Time)
 		if len(bytes.TrimSpace(content)) == 0 {
 			reason = "empty file"
 		}
-		b.refuseFile(ctx, userName, name, content, identity, relay.CodeMalformed, reason)
-		return nil
+		return b.refuseFile(userName, name, content, identity, relay.CodeMalformed, reason)
 	}
 	delete(b.incomplete, name)
+	if i := bytes.IndexByte(content, 0); i >= 0 {
+		// No charset has NUL in a frame, and PostgreSQL's text refuses it.
+		return b.refuseFile(userName, name, content, identity, relay.CodeEncoding, fmt.Sprintf("NUL byte at byte %d", i))
+	}
 	if b.cfg.Charset.String() == relay.UTF8.String() && !utf8.Valid(content) {
-		b.refuseFile(ctx, userName, name, content, identity, relay.CodeEncoding,
+		return b.refuseFile(userName, name, content, identity, relay.CodeEncoding,
 			fmt.Sprintf("invalid utf-8 at byte %d (the bridge's charset is utf-8)", invalidAt(content)))
-		return nil
 	}
 	frames, err := b.decode(content)
 	if err != nil {
-		b.refuseFile(ctx, userName, name, content, identity, relay.CodeMalformed, err.Error())
-		return nil
+		return b.refuseFile(userName, name, content, identity, relay.CodeMalformed, err.Error())
 	}
 	r := &request{u: u, name: name, identity: identity}
 	id := strconv.FormatInt(identity, 36)
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for i, fr := range frames {
-		b.mu.Lock()
 		owner := b.ownerLocked(fr.Login())
 		static := u.static && !strings.EqualFold(strings.TrimSpace(fr.Login()), u.login)
-		b.mu.Unlock()
 		ref := userName + "/" + id + "#" + strconv.Itoa(i+1)
 		if static || owner != "" && owner != key(userName) {
-			b.refuseFrame(ctx, u, ref, fr)
+			// In the user's order: answered in the name of the login it is
+			// bound to, if any, after the replies to its earlier commands.
+			login := u.login
+			if login == "" {
+				login = strings.TrimSpace(fr.Login())
+			}
+			r.add(relay.Inbound{Source: relay.SourceFile, Ref: ref, Raw: fr.String(), Agent: login,
+				Refusal: &relay.ProtocolError{Code: relay.CodeRejected,
+					Message: fmt.Sprintf("login %s is bound to another user", strings.TrimSpace(fr.Login()))}}, nil)
+			b.log.Warn("file bridge: refused a frame for a login bound to another user", "ref", ref, "frame", fr.String())
 			continue
 		}
-		r.frames = append(r.frames, fr)
-		r.refs = append(r.refs, ref)
-	}
-	if len(r.frames) == 0 {
-		b.remove(name)
-		return nil
+		r.add(relay.Inbound{Source: relay.SourceFile, Ref: ref, Raw: fr.String()}, fr)
 	}
 	return r
+}
+
+func (r *request) add(m relay.Inbound, f relay.Frame) {
+	r.msgs = append(r.msgs, m)
+	r.frames = append(r.frames, f)
+	if m.Refusal != nil {
+		r.refused++
+	}
 }
 
 func readHead(path string, n int) ([]byte, error) {
@@ -245,17 +260,16 @@ func (b *Bridge) decode(content []byte) ([]relay.Frame, error) {
 	return out, nil
 }
 
-// enqueue submits every frame of the scan in one Submit, records the
-// bindings their L ON / L OFF make and each file's identity (one
+// enqueue submits every message of the scan in one Submit (the bridge's
+// own refusals with them, so the store answers them in order), records
+// the bindings their L ON / L OFF make and each file's identity (one
 // transaction), then removes the files. A crash before the identities
 // are saved makes the next start enqueue those files again; after, it
 // only removes them.
 func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 	var msgs []relay.Inbound
 	for _, r := range reqs {
-		for i, f := range r.frames {
-			msgs = append(msgs, relay.Inbound{Source: relay.SourceFile, Ref: r.refs[i], Raw: f.String()})
-		}
+		msgs = append(msgs, r.msgs...)
 	}
 	ps, err := b.cfg.Feed.Submit(ctx, msgs)
 	if err != nil {
@@ -266,17 +280,24 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 	var cursors []relay.Cursor
 	b.mu.Lock()
 	i := 0
+	taken, refused := 0, 0
 	for _, r := range reqs {
 		for _, f := range r.frames {
-			if p := ps[i]; p.Err == nil {
+			if p := ps[i]; p.Err == nil && f != nil {
 				if c, ok := b.bindLocked(r.u, f, p.ID); ok {
 					cursors = append(cursors, c)
 				}
 			}
 			i++
 		}
-		r.u.txDone = r.identity
-		cursors = append(cursors, relay.Cursor{Name: txPrefix + key(r.u.name), Position: r.identity})
+		refused += r.refused
+		if r.refused < len(r.msgs) {
+			taken++
+		}
+		if r.identity != 0 {
+			r.u.txDone = r.identity
+			cursors = append(cursors, relay.Cursor{Name: txPrefix + key(r.u.name), Position: r.identity})
+		}
 	}
 	b.mu.Unlock()
 	if err := b.cfg.Store.AdvanceCursors(context.WithoutCancel(ctx), cursors, b.cfg.Clock.Now()); err != nil {
@@ -285,7 +306,8 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 	for _, r := range reqs {
 		b.remove(r.name)
 	}
-	b.stats.taken.Add(int64(len(reqs)))
+	b.stats.taken.Add(int64(taken))
+	b.stats.dead.Add(int64(refused))
 }
 
 func (b *Bridge) remove(name string) {
@@ -294,47 +316,36 @@ func (b *Bridge) remove(name string) {
 	}
 }
 
-// refuseFile dead-letters a whole file with its content, answers the user
-// <login><ERR><code><message>$ when a login can be read (its first frame's,
-// else the one the user is bound to) and removes the file. When relay_dead
-// cannot be written the file stays for the next scan.
-func (b *Bridge) refuseFile(ctx context.Context, userName, name string, content []byte, identity int64, code, reason string) {
-	login := firstLogin(content)
+// refuseFile is the request of a file the bridge refuses whole: its
+// content, with the refusal, goes to the store in the scan's Submit, which
+// dead-letters it and answers <login><ERR><code><message>$ (journaled, in
+// the login's order) when a login can be read: the one the user is bound
+// to, else the first field of the file's first frame.
+func (b *Bridge) refuseFile(userName, name string, content []byte, identity int64, code, reason string) *request {
 	b.mu.Lock()
 	u := b.userLocked(userName)
-	if login == "" {
-		login = u.login
-	}
+	login := u.login
 	b.mu.Unlock()
-	d := relay.DeadLetter{Source: relay.SourceFile, Ref: userName + "/" + strconv.FormatInt(identity, 36),
-		Agent: login, Frame: strings.ToValidUTF8(string(content), "\uFFFD"), Code: code, Reason: reason + " (" + name + ")"}
-	if err := b.cfg.Store.Bury(context.WithoutCancel(ctx), []relay.DeadLetter{d}, b.cfg.Clock.Now()); err != nil {
-		b.log.Error("file bridge: dead-letter a refused file; keeping it", "file", name, "err", err)
-		return
+	if login == "" {
+		login = firstLogin(content)
 	}
 	b.log.Warn("file bridge: refused a request file", "file", name, "code", code, "reason", reason)
-	b.stats.dead.Add(1)
-	if login != "" {
-		b.answerLocal(u, relay.ErrReply(login, code, reason))
-	}
-	b.remove(name)
+	r := &request{u: u, name: name, identity: identity}
+	r.add(relay.Inbound{Source: relay.SourceFile, Ref: userName + "/" + strconv.FormatInt(identity, 36), Raw: b.text(content),
+		Agent: login, Refusal: &relay.ProtocolError{Code: code, Message: reason}}, nil)
+	return r
 }
 
-// refuseFrame dead-letters one frame for a login bound to another user
-// and answers the sender.
-func (b *Bridge) refuseFrame(ctx context.Context, u *user, ref string, f relay.Frame) {
-	reason := fmt.Sprintf("login %s is bound to another user", strings.TrimSpace(f.Login()))
-	d := relay.DeadLetter{Source: relay.SourceFile, Ref: ref, Agent: strings.TrimSpace(f.Login()), Frame: f.String(),
-		Code: relay.CodeRejected, Reason: reason}
-	if c, err := relay.ParseCommand(f); err == nil {
-		d.Verb = c.Verb
+// text is a refused file's content as the database can keep it: decoded
+// from the charset when it can be, invalid bytes and NUL replaced.
+func (b *Bridge) text(content []byte) string {
+	s := string(content)
+	if b.cfg.Charset.String() != relay.UTF8.String() {
+		if f, err := b.cfg.Charset.DecodeFrame(relay.Frame{s}); err == nil {
+			s = f[0]
+		}
 	}
-	if err := b.cfg.Store.Bury(context.WithoutCancel(ctx), []relay.DeadLetter{d}, b.cfg.Clock.Now()); err != nil {
-		b.log.Error("file bridge: dead-letter a refused frame", "ref", ref, "err", err)
-	}
-	b.log.Warn("file bridge: refused a frame", "ref", ref, "reason", reason)
-	b.stats.dead.Add(1)
-	b.answerLocal(u, relay.ErrReply(f.Login(), relay.CodeRejected, reason))
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // firstLogin is the first field of the file's first frame, if it can be
@@ -379,7 +390,7 @@ func (b *Bridge) purge(ctx context.Context) {
 		f.Close()
 		ref := userName + "/" + strconv.FormatInt(st.ModTime().UnixNano(), 36)
 		var letters []relay.DeadLetter
-		if frames, err := b.decode(content); err == nil && st.Size() <= int64(b.cfg.MaxFileBytes) {
+		if frames, err := b.decode(content); err == nil && st.Size() <= int64(b.cfg.MaxFileBytes) && bytes.IndexByte(content, 0) < 0 {
 			for i, fr := range frames {
 				d := relay.DeadLetter{Source: relay.SourceFile, Ref: ref + "#" + strconv.Itoa(i+1), Agent: strings.TrimSpace(fr.Login()),
 					Frame: fr.String(), Reason: "purged at start", EnqueuedAt: st.ModTime()}
@@ -390,7 +401,7 @@ func (b *Bridge) purge(ctx context.Context) {
 			}
 		} else {
 			letters = append(letters, relay.DeadLetter{Source: relay.SourceFile, Ref: ref, Agent: firstLogin(content),
-				Frame: strings.ToValidUTF8(string(content), "\uFFFD"), Reason: "purged at start", EnqueuedAt: st.ModTime()})
+				Frame: b.text(content), Reason: "purged at start", EnqueuedAt: st.ModTime()})
 		}
 		if err := b.cfg.Store.Bury(ctx, letters, b.cfg.Clock.Now()); err != nil {
 			b.log.Error("file bridge: dead-letter a leftover request; keeping it", "file", name, "err", err)

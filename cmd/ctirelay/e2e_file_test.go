@@ -155,7 +155,7 @@ func TestE2EFileBridge(t *testing.T) {
 	expectAnswer(t, rx, "000006", "<dan><ERR><ENCODING><invalid utf-8 at byte 9 (the bridge's charset is utf-8)>$")
 	expectAnswer(t, rx, "000007", "<eve><ERR><MALFORMED><incomplete file: it does not end with a complete frame>$")
 	wait.Within(t, 20*time.Second, "the empty file dead-lettered", func() bool {
-		return count(t, db, "SELECT count(*) FROM relay_dead WHERE reason LIKE 'empty file%'") == 1
+		return count(t, db, "SELECT count(*) FROM relay_dead WHERE reason LIKE '%empty file%'") == 1
 	})
 	reasons := column(t, db, "SELECT source_ref || ' ' || coalesce(code, '-') FROM relay_dead WHERE reason <> 'purged at start' ORDER BY id")
 	if len(reasons) != 6 {

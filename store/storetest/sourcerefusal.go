@@ -27,8 +27,8 @@ func sourceRefusals(t *testing.T, e *env) {
 		relay.Inbound{Source: relay.SourceFile, Ref: "000001/a#1", Raw: dial},
 		relay.Inbound{Source: relay.SourceFile, Ref: "000001/a#2", Raw: "<bob><S>$", Refusal: bound, Agent: "ana"},
 		relay.Inbound{Source: relay.SourceFile, Ref: "000001/a#3", Raw: status},
-		relay.Inbound{Source: relay.SourceFile, Ref: "000002/b", Raw: "<cara>junk", Refusal: garbage},
-		relay.Inbound{Source: relay.SourceFile, Ref: "000003/c", Raw: "junk", Refusal: garbage})
+		relay.Inbound{Source: relay.SourceFile, Ref: "000002/b", Raw: "<cara>junk", Refusal: garbage, Agent: "cara"},
+		relay.Inbound{Source: relay.SourceFile, Ref: "000003/c", Raw: "<dan>junk", Refusal: garbage})
 	if got[0].Err != nil || got[1].Err != nil || got[1].ID <= got[0].ID || got[2].ID <= got[1].ID {
 		t.Fatalf("Enqueue behind ana's dial: %+v (the refusal must be held, its ERR to come as its reply)", got)
 	}
