@@ -34,7 +34,8 @@ type Bridge struct {
 	done      chan struct{}
 	quiescing atomic.Bool
 
-	stats counters
+	stats   counters
+	summary saved // guarded by mu
 
 	// mu guards the users, the bindings and the subscription's state.
 	mu        sync.Mutex
@@ -66,6 +67,9 @@ type user struct {
 	attempts int       // failed renames in a row
 	nextTry  time.Time // after a failed rename
 	lastErr  string
+	stuckAt  time.Time // rename_attempts last ran out
+	wroteAt  time.Time // last renamed
+	saved    savedUser // its summary in relay_cursor
 }
 
 // answer is one frame for a user's Rx file, from the journal (the
@@ -230,6 +234,7 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 		// What the feed delivered up to now (at shutdown, what the engine
 		// wrote while stopping) gets one more try.
 		b.writeAnswers(context.WithoutCancel(ctx), true)
+		b.saveSummary(ctx, true)
 		sub.Close()
 	}()
 	// Answers are written as soon as the feed delivers them, not at the
@@ -253,6 +258,7 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 			b.scan(ctx)
 		}
 		b.resubscribeIfLagged()
+		b.saveSummary(ctx, false)
 		select {
 		case <-ctx.Done():
 			return nil

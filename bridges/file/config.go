@@ -59,8 +59,11 @@ type Config struct {
 	Locker    relay.Locker
 	LockName  string        // LockName(TxDir) when empty
 	LockRetry time.Duration // how often a waiting relay tries the lock
-	Logger    *slog.Logger
-	Clock     relay.Clock
+	// SummaryInterval is how often the serving bridge saves the summary
+	// `ctirelay status` reads (DefaultSummaryInterval).
+	SummaryInterval time.Duration
+	Logger          *slog.Logger
+	Clock           relay.Clock
 }
 
 // LockName is the relay.Locker name of the spool in dir.
@@ -98,6 +101,7 @@ func (c *Config) defaults() error {
 	set(&c.RenameWait, DefaultRenameWait)
 	set(&c.IncompleteTimeout, DefaultIncompleteTimeout)
 	set(&c.LockRetry, DefaultLockRetry)
+	set(&c.SummaryInterval, DefaultSummaryInterval)
 	if c.RenameAttempts <= 0 {
 		c.RenameAttempts = DefaultRenameAttempts
 	}

@@ -115,15 +115,22 @@ func (b *Bridge) writeUser(u *user) (relay.Cursor, bool) {
 	name, batch := u.name, append([]answer(nil), u.pending...)
 	b.mu.Unlock()
 	final := filepath.Join(b.cfg.RxDir, name+Ext)
-	if _, err := os.Lstat(final); err == nil {
-		return relay.Cursor{}, false // Protheus has not read the last one yet
+	var err error
+	if st, lerr := os.Lstat(final); lerr == nil {
+		if st.Mode().IsRegular() {
+			return relay.Cursor{}, false // Protheus has not read the last one yet
+		}
+		// Protheus never reads, so never removes, a directory or a link.
+		err = fmt.Errorf("%s is in the way and is not a file SIGACTI reads", final)
 	}
-	var text []byte
-	for _, a := range batch {
-		text = b.cfg.Charset.AppendFrame(text, a.frame)
-		text = append(text, "\r\n"...)
+	if err == nil {
+		var text []byte
+		for _, a := range batch {
+			text = b.cfg.Charset.AppendFrame(text, a.frame)
+			text = append(text, "\r\n"...)
+		}
+		err = b.writeFile(final, name, text)
 	}
-	err := b.writeFile(final, name, text)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -136,13 +143,14 @@ func (b *Bridge) writeUser(u *user) (relay.Cursor, bool) {
 		b.stats.renameRetries.Add(1)
 		if u.attempts >= b.cfg.RenameAttempts {
 			b.stats.renameFailures.Add(1)
+			u.stuckAt = b.cfg.Clock.Now()
 			b.log.Error("file bridge: could not write the answer file; keeping the answers and trying again",
 				"file", final, "attempts", u.attempts, "err", err)
 			u.attempts = 0
 		}
 		return relay.Cursor{}, false
 	}
-	u.attempts, u.lastErr = 0, ""
+	u.attempts, u.lastErr, u.wroteAt = 0, "", b.cfg.Clock.Now()
 	u.pending = u.pending[len(batch):]
 	if len(u.pending) == 0 {
 		u.pending = nil

@@ -69,6 +69,7 @@ func (b *Bridge) load(ctx context.Context) error {
 			b.logins[strings.ToLower(u.login)] = k
 		}
 	}
+	b.loadSummaryLocked(cs)
 	return nil
 }
 

@@ -35,6 +35,7 @@ type UserStats struct {
 	Waiting   int           // frames waiting
 	Oldest    time.Duration // age of the oldest
 	LastError string        // of the last failed rename
+	Stuck     bool          // rename_attempts ran out and no rename worked since
 }
 
 // Stats reads the counters.
@@ -50,7 +51,7 @@ func (b *Bridge) Stats() Stats {
 	for _, u := range b.users {
 		if len(u.pending) > 0 {
 			s.Users = append(s.Users, UserStats{User: u.name, Login: u.login, Waiting: len(u.pending),
-				Oldest: now.Sub(u.pending[0].at), LastError: u.lastErr})
+				Oldest: now.Sub(u.pending[0].at), LastError: u.lastErr, Stuck: !u.stuckAt.IsZero() && !u.wroteAt.After(u.stuckAt)})
 		}
 	}
 	b.mu.Unlock()

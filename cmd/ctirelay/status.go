@@ -80,6 +80,10 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("could not read the column types of the ERP's tables: %v", err))
 	}
+	spoolRow, err := readFileSpool(ctx, cfg, db, now)
+	if err != nil {
+		return err
+	}
 	if o.asJSON {
 		out := map[string]any{
 			"pending": st.Pending, "inbox": st.Inbox, "ready": st.Ready, "in_flight": st.InFlight,
@@ -92,6 +96,9 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 		}
 		if len(warnings) > 0 {
 			out["warnings"] = warnings
+		}
+		if spoolRow != nil {
+			out["file_spool"] = spoolRow
 		}
 		if o.agents {
 			if rows == nil {
@@ -118,6 +125,9 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 		return err
 	}
 	printOtherLeases(env.stdout, others)
+	if err := printFileSpool(env.stdout, spoolRow); err != nil {
+		return err
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(env.stdout, "warning: %s\n", w)
 	}
