@@ -48,7 +48,9 @@ type Bridge struct {
 	// The scanner's own state (one goroutine).
 	wakeWriter chan struct{}
 
-	ignored    map[string]bool    // names logged once
+	ignored    map[string]bool // names logged once
+	dirents    []byte          // readNames' buffer
+	quiet      quietTx
 	incomplete map[string]waiting // files not yet complete, by name
 }
 

@@ -36,12 +36,16 @@ const maxIgnored = 100_000
 // (one Submit for the whole scan), the identity of each file recorded,
 // and only then are the files removed.
 func (b *Bridge) scan(ctx context.Context) {
+	now := b.cfg.Clock.Now()
+	if b.unchanged(now) {
+		return
+	}
 	names, err := b.list()
 	if err != nil {
 		b.log.Warn("file bridge: list tx_dir", "dir", b.cfg.TxDir, "err", err)
 		return
 	}
-	now := b.cfg.Clock.Now()
+	b.quiet.names = len(names)
 	var reqs []*request
 	byKey := map[string]string{}
 	for _, name := range names {
@@ -72,37 +76,58 @@ func (b *Bridge) scan(ctx context.Context) {
 	}
 }
 
+// fullListEvery bounds how long a scan may trust Tx's modification time
+// instead of listing it (see unchanged).
+const fullListEvery = time.Second
+
+// quietTx is what the last listing of Tx saw.
+type quietTx struct {
+	mtime  time.Time
+	listed time.Time
+	names  int // request files it found
+}
+
+// unchanged reports whether this scan may skip listing Tx: the last listing
+// found no request file, none is waiting to be completed, Tx's modification
+// time (changed by every file created, renamed in or removed) is the same,
+// and the last listing is under fullListEvery old. A Tx of thousands of
+// unrelated files then costs one stat per scan. The full listing every
+// fullListEvery bounds the delay where a directory's time cannot be
+// trusted (coarse FAT times, a network client's attribute cache).
+func (b *Bridge) unchanged(now time.Time) bool {
+	st, err := os.Stat(b.cfg.TxDir)
+	if err != nil {
+		return false
+	}
+	q := &b.quiet
+	same := q.names == 0 && len(b.incomplete) == 0 && st.ModTime().Equal(q.mtime) && now.Sub(q.listed) < fullListEvery
+	if !same {
+		q.mtime, q.listed = st.ModTime(), now
+	}
+	return same
+}
+
 // list returns the names of Tx that are request files, sorted (so of two
 // names differing only in case the same one is taken each time); other
 // names are logged once and left alone.
 func (b *Bridge) list() ([]string, error) {
-	d, err := os.Open(b.cfg.TxDir)
+	var names []string
+	err := b.readNames(b.cfg.TxDir, func(n []byte) {
+		// Filtered on the bytes, before any string or system call.
+		if len(n) > len(Ext) && bytes.EqualFold(n[len(n)-len(Ext):], []byte(Ext)) && ValidUser(string(n[:len(n)-len(Ext)])) {
+			names = append(names, string(n))
+			return
+		}
+		if b.ignored[string(n)] || len(b.ignored) >= maxIgnored {
+			return
+		}
+		name := string(n)
+		b.ignored[name] = true
+		b.stats.ignored.Add(1)
+		b.log.Warn("file bridge: ignoring a file that is not <user code>.CTI", "file", name, "dir", b.cfg.TxDir)
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer d.Close()
-	var names []string
-	for {
-		// Names only: no per-entry allocation or stat for the thousands of
-		// unrelated files a shared Tx may hold.
-		batch, err := d.Readdirnames(4096)
-		for _, n := range batch {
-			if _, ok := userOf(n); ok {
-				names = append(names, n)
-				continue
-			}
-			if !b.ignored[n] && len(b.ignored) < maxIgnored {
-				b.ignored[n] = true
-				b.stats.ignored.Add(1)
-				b.log.Warn("file bridge: ignoring a file that is not <user code>.CTI", "file", n, "dir", b.cfg.TxDir)
-			}
-		}
-		if errors.Is(err, io.EOF) || len(batch) == 0 {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
 	}
 	slices.Sort(names)
 	return names, nil
