@@ -197,3 +197,48 @@ func BenchmarkScanUnrelated(b *testing.B) {
 }
 
 type nilStore struct{ Store }
+
+// BenchmarkWriteAnswers is one round of the writer for 1,000 users with an
+// answer each: temporary file, fsync, no-replace rename, then the Rx
+// directory's fsync (the store's cursor save is left out).
+//
+//	go test ./bridges/file -run '^$' -bench WriteAnswers -benchtime 5x
+func BenchmarkWriteAnswers(b *testing.B) {
+	const users = 1000
+	tx, rx := b.TempDir(), b.TempDir()
+	br, err := New(Config{TxDir: tx, RxDir: rx, Feed: &relay.Feed{}, Store: cursorSink{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var files time.Duration
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		br.mu.Lock()
+		for u := range users {
+			x := br.userLocked(fmt.Sprintf("%06d", u))
+			x.pending = []answer{{id: int64(u + 1), frame: relay.StatusReply(fmt.Sprintf("agent%04d", u), relay.StateAvailable)}}
+		}
+		br.mu.Unlock()
+		t0 := time.Now()
+		br.writeAnswers(ctx, true)
+		files += time.Since(t0)
+		b.StopTimer()
+		ents, _ := os.ReadDir(rx)
+		if len(ents) != users {
+			b.Fatalf("%d files in Rx, want %d", len(ents), users)
+		}
+		for _, e := range ents {
+			os.Remove(filepath.Join(rx, e.Name()))
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(users*b.N), "cpu-us/file")
+	b.ReportMetric(float64(files.Microseconds())/float64(users*b.N), "us/file")
+}
+
+// cursorSink takes cursors and drops them.
+type cursorSink struct{ Store }
+
+func (cursorSink) AdvanceCursors(context.Context, []relay.Cursor, time.Time) error { return nil }

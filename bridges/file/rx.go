@@ -12,9 +12,12 @@ import (
 	"github.com/ctirelay/ctirelay/relay"
 )
 
-// writers bounds the Rx files written at once (each is a create, an fsync
-// and a rename).
-const writers = 32
+// syncers bounds the fsyncs of answer files under way at once: they are
+// what an answer's time is spent on (milliseconds each on a real disk), and
+// concurrent ones share the file system's journal commits. Creating and
+// renaming, which lock Rx, are done one at a time: in parallel they only
+// contend for that lock.
+const syncers = 16
 
 // deliver is the bridge's subscription: the replies to the spool's
 // commands go to the user whose file sent them (the user code heads the
@@ -79,23 +82,34 @@ func (b *Bridge) writeAnswers(ctx context.Context, once bool) {
 	}
 	b.mu.Unlock()
 	if len(ready) > 0 {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, writers)
-		var mu sync.Mutex
-		var cursors []relay.Cursor
+		// Temporary files written one at a time, synced in parallel,
+		// renamed one at a time.
+		var jobs []*rxJob
 		for _, u := range ready {
+			if j := b.prepare(u); j != nil {
+				jobs = append(jobs, j)
+			}
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, syncers)
+		for _, j := range jobs {
+			if j.f == nil {
+				continue
+			}
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				if c, ok := b.writeUser(u); ok {
-					mu.Lock()
-					cursors = append(cursors, c)
-					mu.Unlock()
-				}
+				j.err = j.f.Sync()
 			}()
 		}
 		wg.Wait()
+		var cursors []relay.Cursor
+		for _, j := range jobs {
+			if c, ok := b.finish(j); ok {
+				cursors = append(cursors, c)
+			}
+		}
 		if len(cursors) > 0 {
 			// The renames reach the disk before the positions say so.
 			syncDir(b.cfg.RxDir)
@@ -107,30 +121,64 @@ func (b *Bridge) writeAnswers(ctx context.Context, once bool) {
 	b.ack()
 }
 
-// writeUser writes u's waiting answers to <user>.CTI unless that file is
-// still there. It returns u's position to save when journal entries were
-// written.
-func (b *Bridge) writeUser(u *user) (relay.Cursor, bool) {
+// rxJob is one user's answer file being written.
+type rxJob struct {
+	u     *user
+	batch []answer
+	final string
+	f     *os.File // the temporary file, written, not yet synced
+	err   error
+}
+
+// prepare writes u's waiting answers to a temporary file unless <user>.CTI
+// is still there (nil: nothing to do now).
+func (b *Bridge) prepare(u *user) *rxJob {
 	b.mu.Lock()
 	name, batch := u.name, append([]answer(nil), u.pending...)
 	b.mu.Unlock()
-	final := filepath.Join(b.cfg.RxDir, name+Ext)
-	var err error
-	if st, lerr := os.Lstat(final); lerr == nil {
+	j := &rxJob{u: u, batch: batch, final: filepath.Join(b.cfg.RxDir, name+Ext)}
+	if st, err := os.Lstat(j.final); err == nil {
 		if st.Mode().IsRegular() {
-			return relay.Cursor{}, false // Protheus has not read the last one yet
+			return nil // Protheus has not read the last one yet
 		}
 		// Protheus never reads, so never removes, a directory or a link.
-		err = fmt.Errorf("%s is in the way and is not a file SIGACTI reads", final)
+		j.err = fmt.Errorf("%s is in the way and is not a file SIGACTI reads", j.final)
+		return j
 	}
-	if err == nil {
-		var text []byte
-		for _, a := range batch {
-			text = b.cfg.Charset.AppendFrame(text, a.frame)
-			text = append(text, "\r\n"...)
+	var text []byte
+	for _, a := range batch {
+		text = b.cfg.Charset.AppendFrame(text, a.frame)
+		text = append(text, "\r\n"...)
+	}
+	f, err := os.CreateTemp(b.cfg.RxDir, tempPrefix+name+"-*"+tempExt)
+	if err != nil {
+		j.err = fmt.Errorf("create temporary file: %w", err)
+		return j
+	}
+	j.f = f
+	if _, err := f.Write(text); err != nil {
+		j.err = err
+	}
+	return j
+}
+
+// finish closes and renames j's temporary file to <user>.CTI without
+// replacing it, and records the outcome. It returns u's position to save
+// when journal entries were written.
+func (b *Bridge) finish(j *rxJob) (relay.Cursor, bool) {
+	err := j.err
+	if j.f != nil {
+		if cerr := j.f.Close(); err == nil {
+			err = cerr
 		}
-		err = b.writeFile(final, name, text)
+		if err == nil {
+			err = renameNoReplace(j.f.Name(), j.final)
+		}
+		if err != nil {
+			os.Remove(j.f.Name())
+		}
 	}
+	u, batch := j.u, j.batch
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -145,7 +193,7 @@ func (b *Bridge) writeUser(u *user) (relay.Cursor, bool) {
 			b.stats.renameFailures.Add(1)
 			u.stuckAt = b.cfg.Clock.Now()
 			b.log.Error("file bridge: could not write the answer file; keeping the answers and trying again",
-				"file", final, "attempts", u.attempts, "err", err)
+				"file", j.final, "attempts", u.attempts, "err", err)
 			u.attempts = 0
 		}
 		return relay.Cursor{}, false
@@ -165,31 +213,7 @@ func (b *Bridge) writeUser(u *user) (relay.Cursor, bool) {
 		return relay.Cursor{}, false
 	}
 	u.written = max(u.written, last)
-	return relay.Cursor{Name: rxPrefix + key(name), Position: u.written}, true
-}
-
-// writeFile writes text to a temporary file in Rx, fsyncs it and renames
-// it to final without replacing it.
-func (b *Bridge) writeFile(final, name string, text []byte) error {
-	f, err := os.CreateTemp(b.cfg.RxDir, tempPrefix+name+"-*"+tempExt)
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = renameNoReplace(tmp, final)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return relay.Cursor{Name: rxPrefix + key(u.name), Position: u.written}, true
 }
 
 // ack moves the durable position of the subscription to just before the
