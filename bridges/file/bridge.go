@@ -256,6 +256,9 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 		}
 	})
 	for {
+		// scan_interval is the period of the scans, not the gap between
+		// them: a scan that took long is followed at once.
+		began := b.cfg.Clock.Now()
 		if !b.quiescing.Load() {
 			b.scan(ctx)
 		}
@@ -264,7 +267,7 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-b.cfg.Clock.After(b.cfg.ScanInterval):
+		case <-b.cfg.Clock.After(max(b.cfg.ScanInterval-b.cfg.Clock.Now().Sub(began), 0)):
 		}
 	}
 }
