@@ -2,7 +2,13 @@
 
 package spool
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
+
+// openRequestFlags: a link in Tx is not followed, a FIFO does not block.
+const openRequestFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 
 // syncDir makes the renames in dir durable.
 func syncDir(dir string) {

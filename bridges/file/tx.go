@@ -137,18 +137,14 @@ func (b *Bridge) list() ([]string, error) {
 // complete yet or was enqueued before a restart.
 func (b *Bridge) take(userName, name string, now time.Time) *request {
 	path := filepath.Join(b.cfg.TxDir, name)
-	f, err := os.Open(path)
+	f, st, err := openRequest(path)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			b.log.Warn("file bridge: open request", "file", name, "err", err)
+			b.ignoreOnce(name, "cannot be opened as a plain file", err)
 		}
 		return nil
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		return nil
-	}
 	identity := st.ModTime().UnixNano()
 	b.mu.Lock()
 	u := b.userLocked(userName)
@@ -235,13 +231,45 @@ func (r *request) add(m relay.Inbound, f relay.Frame) {
 	}
 }
 
+// ignoreOnce logs a request name left alone, once.
+func (b *Bridge) ignoreOnce(name, why string, err error) {
+	if b.ignored[name] || len(b.ignored) >= maxIgnored {
+		return
+	}
+	b.ignored[name] = true
+	b.stats.ignored.Add(1)
+	b.log.Warn("file bridge: ignoring a request that "+why, "file", name, "dir", b.cfg.TxDir, "err", err)
+}
+
 func readHead(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := openRequest(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, int64(n)))
+}
+
+// errNotPlain: a request name that is a directory, a link, a FIFO...
+var errNotPlain = errors.New("not a plain file")
+
+// openRequest opens a Tx file for reading if it is a plain file: not a
+// link (whose target, any file the relay can read, would end up in
+// relay_dead), not a FIFO (whose open would hang the scan).
+func openRequest(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openRequestFlags, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = errNotPlain
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
 }
 
 // complete reports whether the file's text ends with a complete frame.
@@ -403,12 +431,11 @@ func (b *Bridge) purge(ctx context.Context) {
 	for _, name := range names {
 		userName, _ := userOf(name)
 		path := filepath.Join(b.cfg.TxDir, name)
-		st, err := os.Stat(path)
+		f, st, err := openRequest(path)
 		if err != nil {
-			continue
-		}
-		f, err := os.Open(path)
-		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				b.ignoreOnce(name, "cannot be opened as a plain file", err)
+			}
 			continue
 		}
 		content, _ := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)))
