@@ -65,6 +65,12 @@ type user struct {
 	queued  int64    // last journal id put in pending (or written)
 	written int64    // last journal id whose file was renamed (durable)
 	txDone  int64    // identity of the last Tx file enqueued (durable)
+	// txLeft: that file may still be in Tx (found at load, or its removal
+	// failed). Only then does a file of the same identity count as taken:
+	// once the bridge has removed it, a file of the same name is new, even
+	// with the same modification time (a coarse clock: FAT's 2 s, a
+	// kernel tick).
+	txLeft bool
 
 	attempts int       // failed renames in a row
 	nextTry  time.Time // after a failed rename

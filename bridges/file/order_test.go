@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
@@ -107,5 +108,26 @@ func TestRefusalWithoutALogin(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(r.rx, "000007"+Ext)); !os.IsNotExist(err) {
 		t.Fatalf("an answer for the refused file: %v", err)
+	}
+}
+
+// Two requests of a user in a row whose files have the same modification
+// time (a coarse clock: FAT's 2 s, a kernel tick) are both taken: only a
+// file that may have been left from before (a restart, a failed removal)
+// is recognised by its time.
+func TestSameModificationTimeTwice(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 2 {
+		tmp := filepath.Join(r.tx, "x.tmp")
+		os.WriteFile(tmp, []byte("<ana><S>$"), 0o644)
+		if err := os.Chtimes(tmp, at, at); err != nil {
+			t.Fatal(err)
+		}
+		os.Rename(tmp, filepath.Join(r.tx, "000001"+Ext))
+		if got := r.readUntil("000001", 1); !slices.Equal(got, []string{"<ana><S><1>$"}) {
+			t.Fatalf("request %d: Rx = %q", i+1, got)
+		}
 	}
 }

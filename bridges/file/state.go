@@ -40,7 +40,8 @@ func (b *Bridge) load(ctx context.Context) error {
 			u := b.userLocked(strings.TrimPrefix(c.Name, rxPrefix))
 			u.written, u.queued = c.Position, max(u.queued, c.Position)
 		case strings.HasPrefix(c.Name, txPrefix):
-			b.userLocked(strings.TrimPrefix(c.Name, txPrefix)).txDone = c.Position
+			u := b.userLocked(strings.TrimPrefix(c.Name, txPrefix))
+			u.txDone, u.txLeft = c.Position, true
 		case strings.HasPrefix(c.Name, bindPrefix), strings.HasPrefix(c.Name, unbindPrefix):
 			on := strings.HasPrefix(c.Name, bindPrefix)
 			rest := strings.TrimPrefix(strings.TrimPrefix(c.Name, bindPrefix), unbindPrefix)

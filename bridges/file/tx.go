@@ -149,12 +149,16 @@ func (b *Bridge) take(userName, name string, now time.Time) *request {
 	b.mu.Lock()
 	u := b.userLocked(userName)
 	u.name = userName
-	done := u.txDone == identity && identity != 0
+	done := u.txLeft && u.txDone == identity && identity != 0
 	b.mu.Unlock()
 	if done {
 		// Enqueued before a crash stopped the relay from removing it.
 		f.Close()
-		b.remove(name)
+		if b.remove(name) {
+			b.mu.Lock()
+			u.txLeft = false
+			b.mu.Unlock()
+		}
 		b.log.Info("file bridge: removed a request already enqueued before a restart", "file", name)
 		return nil
 	}
@@ -348,7 +352,7 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 			taken++
 		}
 		if r.identity != 0 {
-			r.u.txDone = r.identity
+			r.u.txDone, r.u.txLeft = r.identity, true
 			cursors = append(cursors, relay.Cursor{Name: txPrefix + key(r.u.name), Position: r.identity})
 		}
 	}
@@ -357,16 +361,25 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 		b.log.Warn("file bridge: record the files taken (a crash now would enqueue them again)", "err", err)
 	}
 	for _, r := range reqs {
-		b.remove(r.name)
+		if b.remove(r.name) && r.identity != 0 {
+			b.mu.Lock()
+			if r.u.txDone == r.identity {
+				r.u.txLeft = false
+			}
+			b.mu.Unlock()
+		}
 	}
 	b.stats.taken.Add(int64(taken))
 	b.stats.dead.Add(int64(refused))
 }
 
-func (b *Bridge) remove(name string) {
+// remove deletes a Tx file; false when it may still be there.
+func (b *Bridge) remove(name string) bool {
 	if err := os.Remove(filepath.Join(b.cfg.TxDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		b.log.Warn("file bridge: remove request", "file", name, "err", err)
+		return false
 	}
+	return true
 }
 
 // refuseFile is the request of a file the bridge refuses whole: its
