@@ -111,10 +111,13 @@ func fileBridgeState(s spool.Stats) string {
 	if s.Serving {
 		state = "serving"
 	}
-	waiting := 0
+	waiting, stuck := 0, 0
 	for _, u := range s.Users {
 		waiting += u.Waiting
+		if u.Stuck {
+			stuck++
+		}
 	}
-	return fmt.Sprintf("%s, %d files taken, %d answers written, %d refused, %d answers waiting for %d users, %d rename retries, %d times out of attempts",
-		state, s.FilesTaken, s.AnswersWritten, s.FilesRefused, waiting, len(s.Users), s.RenameRetries, s.RenameFailures)
+	return fmt.Sprintf("%s, %d files taken, %d answers written, %d refused, %d answers waiting for %d users (%d stuck), %d rename retries, %d times out of attempts",
+		state, s.FilesTaken, s.AnswersWritten, s.FilesRefused, waiting, len(s.Users), stuck, s.RenameRetries, s.RenameFailures)
 }
