@@ -18,6 +18,7 @@ import (
 //
 //	file:stat:<counter>  a running total since the spool was first served
 //	file:wait:<user>     when (unix ms) the oldest answer waiting began
+//	                     (once it has waited SummaryInterval)
 //	file:idle:<user>     when (unix ms) the user had nothing more waiting
 //	file:stuck:<user>    when (unix ms) rename_attempts last ran out
 //	file:wrote:<user>    when (unix ms) an answer was last renamed after that
@@ -106,9 +107,13 @@ func (b *Bridge) saveSummary(ctx context.Context, force bool) {
 	var changes []change
 	for k, u := range b.users {
 		v := u.saved
-		if len(u.pending) > 0 {
+		// Only answers waiting a SummaryInterval or more: the ones
+		// status is for, and a busy spool of answers read at once then
+		// writes no row per user.
+		switch {
+		case len(u.pending) > 0 && now.Sub(u.pending[0].at) >= b.cfg.SummaryInterval:
 			v.wait = max(v.wait, u.pending[0].at.UnixMilli(), v.idle+1)
-		} else if v.wait > v.idle {
+		case v.wait > v.idle:
 			v.idle = max(ms, v.wait+1)
 		}
 		switch {
