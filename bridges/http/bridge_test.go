@@ -85,6 +85,10 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "/v1/commands", "application/json", `{"frame":`, 400, codeBadRequest},
 		{"unknown field", "/v1/commands", "application/json", `{"fram":"x"}`, 400, codeBadRequest},
 		{"both forms", "/v1/commands", "application/json", `{"frame":"<a><S>$","agent":"a"}`, 400, codeBadRequest},
+		// A '>' cannot be carried in a field: the frame would go out with ')'
+		// in its place, another agent or another number than the client sent.
+		{"'>' in agent", "/v1/commands", "application/json", `{"agent":"jo>se","verb":"S"}`, 400, codeBadRequest},
+		{"'>' in arg", "/v1/commands", "application/json", `{"agent":"a","verb":"A","args":["85","4005>0500",""]}`, 400, codeBadRequest},
 		{"content type", "/v1/commands", "application/xml", `<x/>`, 415, codeContentType},
 		{"charset", "/v1/commands", "text/plain; charset=latin1", `<jose><S>$`, 415, codeContentType},
 		{"too large", "/v1/commands", "text/plain", strings.Repeat("<jose><S>$\n", 10), 413, codeTooLarge},

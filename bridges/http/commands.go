@@ -41,6 +41,13 @@ func (c commandIn) raw() (string, error) {
 	case c.Agent == "" || c.Verb == "":
 		return "", errors.New("a command needs frame, or agent and verb")
 	}
+	// The frame would carry a '>' as ')': refuse rather than queue a command
+	// for another agent or number than the one sent.
+	for _, s := range append([]string{c.Agent, c.Verb}, c.Args...) {
+		if strings.IndexByte(s, '>') >= 0 {
+			return "", fmt.Errorf("a field cannot contain '>': %q", s)
+		}
+	}
 	return relay.NewFrame(append([]string{c.Agent, c.Verb}, c.Args...)...).String(), nil
 }
 
