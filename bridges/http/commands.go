@@ -229,6 +229,15 @@ func (b *Bridge) postCommands(w http.ResponseWriter, r *http.Request) {
 			b.m.observeReply(raws[i], replies, b.cfg.Clock.Now().Sub(start))
 		}
 		cancel()
+		if !done && r.Context().Err() != nil {
+			// The client left before its answer, never learning the ids: a
+			// dial still queued must not run later on its behalf (as a
+			// socket that closes); one at the switch runs to its end.
+			for _, p := range pend {
+				p.Abandon()
+			}
+			return
+		}
 	} else {
 		done = false
 	}
