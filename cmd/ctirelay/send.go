@@ -90,6 +90,11 @@ func sendCmd(ctx context.Context, env *cli, o *sendOptions, frames []string) err
 		replies, err := p.Wait(wctx)
 		if err != nil {
 			if ctx.Err() != nil {
+				// Interrupted before the answers, the ids unprinted: a dial
+				// still queued must not run later on nobody's behalf.
+				for _, q := range pending {
+					q.Abandon()
+				}
 				return ctx.Err()
 			}
 			unanswered = append(unanswered, strconv.FormatInt(p.ID, 10))
