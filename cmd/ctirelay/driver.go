@@ -35,7 +35,7 @@ func newDriver(cfg Config, locks relay.Locker, state relay.Store, clock relay.Cl
 			Addr: t.Address, AdminSecret: t.AdminSecret, Charset: charset,
 			DialTimeout: time.Duration(t.DialTimeout), ReplyTimeout: time.Duration(t.ReplyTimeout),
 			IdleClose: time.Duration(t.IdleClose), MaxFrameBytes: cfg.Engine.MaxFrameBytes,
-			Clock: clock, Logger: log.With("switch", "tactium"),
+			Clock: clock, Logger: log, // the driver adds switch=tactium itself
 			// A standby relay asks four times a second (one cheap query):
 			// events the switch sends before it takes over are lost.
 			Monitor: relay.LockGate{Locker: locks, Name: relay.LockMonitor, Retry: 250 * time.Millisecond,
