@@ -23,6 +23,7 @@ func (s *Store) MarkOutbox(ctx context.Context, now time.Time) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	s.dropMarksAfterRenumbering()
 	if len(s.tto) == 0 {
 		return nil
 	}
@@ -41,6 +42,7 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	s.dropMarksAfterRenumbering()
 	used := -1
 	for i, m := range s.marks {
 		if !m.at.After(req.Before) {
@@ -98,4 +100,17 @@ func (s *Store) LeaseHolders(ctx context.Context) ([]relay.LeaseHolding, error) 
 	}
 	slices.SortFunc(out, func(a, b relay.LeaseHolding) int { return strings.Compare(a.Owner, b.Owner) })
 	return out, nil
+}
+
+// dropMarksAfterRenumbering drops every mark when the largest is above
+// T_TTO's largest id, as the SQL stores do: ids only grow, so T_TTO was
+// renumbered or emptied and the marks no longer date its ids.
+func (s *Store) dropMarksAfterRenumbering() {
+	var top int64
+	if len(s.tto) > 0 {
+		top = s.tto[len(s.tto)-1].ID
+	}
+	if n := len(s.marks); n > 0 && s.marks[n-1].id > top {
+		s.marks = nil
+	}
 }

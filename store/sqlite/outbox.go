@@ -29,6 +29,11 @@ const (
 	sqlOutboxExpire     = `DELETE FROM {{tto}} WHERE IS_TTO IN (
     SELECT IS_TTO FROM {{tto}} WHERE IS_TTO <= ? ORDER BY IS_TTO LIMIT ? + 0) RETURNING IS_TTO, DS_TTO`
 	sqlOutboxDropMarks = `DELETE FROM {{tto_mark}} WHERE at < ?`
+	// Every mark goes when the largest is above T_TTO's largest id: ids only
+	// grow, so T_TTO was renumbered (its sequence reset) or emptied, and the
+	// marks no longer date its ids. Dropping them only delays expiry.
+	sqlOutboxReset = `DELETE FROM {{tto_mark}}
+ WHERE (SELECT max(tto_id) FROM {{tto_mark}}) > coalesce((SELECT max(IS_TTO) FROM {{tto}}), 0)`
 	sqlLeaseHolders    = `SELECT lease_owner, count(*), max(lease_expires) FROM {{inbox}}
  WHERE state = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner ORDER BY lease_owner`
 )
@@ -36,6 +41,9 @@ const (
 // MarkOutbox implements relay.OutboxExpiry.
 func (s *Store) MarkOutbox(ctx context.Context, now time.Time) error {
 	return s.inTx(ctx, "mark T_TTO", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.sql(sqlOutboxReset)); err != nil {
+			return err
+		}
 		var top sql.NullInt64
 		var autoincrement bool
 		if err := tx.QueryRowContext(ctx, s.sql(sqlOutboxTop), s.names["tto_name"]).Scan(&top, &autoincrement); err != nil {
@@ -63,6 +71,9 @@ func (s *Store) MarkOutbox(ctx context.Context, now time.Time) error {
 func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest) ([]relay.ExpiredOutput, error) {
 	var gone []relay.ExpiredOutput
 	err := s.inTx(ctx, "expire T_TTO", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.sql(sqlOutboxReset)); err != nil {
+			return err
+		}
 		var markAt, upTo int64
 		err := tx.QueryRowContext(ctx, s.sql(sqlOutboxMarkBefore), micros(req.Before)).Scan(&markAt, &upTo)
 		if errors.Is(err, sql.ErrNoRows) {

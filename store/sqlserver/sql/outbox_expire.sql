@@ -6,7 +6,12 @@
 -- output applock, in the same transaction.
 SET NOCOUNT ON;
 DECLARE @mark_at datetime2(6), @up_to bigint;
-SELECT TOP (1) @mark_at = at, @up_to = tto_id FROM {{tto_mark}} WHERE at <= @p1 ORDER BY at DESC, tto_id DESC;
+-- No mark counts while the largest is above T_TTO's largest id (renumbered:
+-- see outbox_mark.sql).
+SELECT TOP (1) @mark_at = at, @up_to = tto_id FROM {{tto_mark}}
+ WHERE at <= @p1
+   AND (SELECT MAX(tto_id) FROM {{tto_mark}}) <= COALESCE((SELECT MAX(IS_TTO) FROM {{tto}}), 0)
+ ORDER BY at DESC, tto_id DESC;
 DECLARE @gone TABLE (IS_TTO bigint NOT NULL PRIMARY KEY, DS_TTO nvarchar(max) NULL);
 IF @up_to IS NOT NULL
 BEGIN

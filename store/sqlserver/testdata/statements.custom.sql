@@ -287,7 +287,12 @@ SELECT id, host, pid, version, started_at, heartbeat_at, holds FROM cti.ctr_node
 -- output applock, in the same transaction.
 SET NOCOUNT ON;
 DECLARE @mark_at datetime2(6), @up_to bigint;
-SELECT TOP (1) @mark_at = at, @up_to = tto_id FROM cti.ctr_tto_mark WHERE at <= @p1 ORDER BY at DESC, tto_id DESC;
+-- No mark counts while the largest is above T_TTO's largest id (renumbered:
+-- see outbox_mark.sql).
+SELECT TOP (1) @mark_at = at, @up_to = tto_id FROM cti.ctr_tto_mark
+ WHERE at <= @p1
+   AND (SELECT MAX(tto_id) FROM cti.ctr_tto_mark) <= COALESCE((SELECT MAX(IS_TTO) FROM cti.ERP_OUT), 0)
+ ORDER BY at DESC, tto_id DESC;
 DECLARE @gone TABLE (IS_TTO bigint NOT NULL PRIMARY KEY, DS_TTO nvarchar(max) NULL);
 IF @up_to IS NOT NULL
 BEGIN
@@ -305,7 +310,11 @@ SELECT IS_TTO, DS_TTO FROM @gone ORDER BY IS_TTO;
 -- ==== outbox_mark.sql
 -- Records @p1 with the largest IS_TTO (relay.OutboxExpiry): every T_TTO row
 -- up to it was written at or before @p1, since an identity only grows.
--- Nothing when T_TTO is empty or its largest id is marked already.
+-- Nothing when T_TTO is empty or its largest id is marked already. When
+-- the largest mark is above T_TTO's largest id, T_TTO was renumbered
+-- (RESEED) or emptied: every mark goes, since they no longer date its ids.
+DELETE FROM cti.ctr_tto_mark
+ WHERE (SELECT MAX(tto_id) FROM cti.ctr_tto_mark) > COALESCE((SELECT MAX(IS_TTO) FROM cti.ERP_OUT), 0);
 INSERT INTO cti.ctr_tto_mark (at, tto_id)
 SELECT @p1, t.top_id
   FROM (SELECT CAST(MAX(IS_TTO) AS bigint) AS top_id FROM cti.ERP_OUT) AS t
