@@ -34,7 +34,7 @@ const (
 	// marks no longer date its ids. Dropping them only delays expiry.
 	sqlOutboxReset = `DELETE FROM {{tto_mark}}
  WHERE (SELECT max(tto_id) FROM {{tto_mark}}) > coalesce((SELECT max(IS_TTO) FROM {{tto}}), 0)`
-	sqlLeaseHolders    = `SELECT lease_owner, count(*), max(lease_expires) FROM {{inbox}}
+	sqlLeaseHolders = `SELECT lease_owner, count(*), max(lease_expires) FROM {{inbox}}
  WHERE state = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner ORDER BY lease_owner`
 )
 
