@@ -71,4 +71,3 @@ func TestPopsSelection(t *testing.T) {
 		t.Fatalf("kind=pops: %d", res.status)
 	}
 }
-

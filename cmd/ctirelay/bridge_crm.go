@@ -104,7 +104,7 @@ type ScreenPopConfig struct {
 	// journaled as pop notes beside Divalto's and Senior's agents (with
 	// neither configured, the only ones).
 	Agents map[string]string `yaml:"agents"`
-	Lookup          struct {
+	Lookup struct {
 		Query   string   `yaml:"query"` // one parameter, the caller's digits: SELECT code, name FROM … WHERE tel = $1
 		Timeout Duration `yaml:"timeout"`
 	} `yaml:"lookup"`
