@@ -96,3 +96,33 @@ bridges:
 		return count(t, db, fmt.Sprintf("SELECT count(*) FROM T_TTO WHERE DS_TTO = '%s'", strings.ReplaceAll(frame, "'", "''"))) >= 1
 	})
 }
+
+// TestE2EScreenPopsWithoutHTTP: screen_pop.agents alone needs no HTTP
+// listener; the pop notes are in the journal.
+func TestE2EScreenPopsWithoutHTTP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ctirelay.yaml"), `
+switch:
+  driver: sim
+  sim: {seed: 3, inbound_per_minute: 120, ring_time: 0s, talk_time: 300ms}
+bridges:
+  socket: {listen: ""}
+  crm:
+    screen_pop:
+      agents: {jose: "7001"}
+`)
+	relay := startRelay(t, dir, "--config", cfg, "--http-listen", "")
+	defer relay.stop()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctirelay.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<jose><L><ON>$')`); err != nil {
+		t.Fatal(err)
+	}
+	wait.Within(t, 30*time.Second, "a pop note", func() bool {
+		return count(t, db, `SELECT count(*) FROM relay_journal WHERE kind = 'note' AND source_ref = 'pop' AND agent = 'jose' AND origin = 'crm:screen-pop' AND frame LIKE '{"event_id":%"extension":"7001"}'`) >= 1
+	})
+}
