@@ -13,10 +13,20 @@ import (
 type Filter struct {
 	Kinds  []string // KindCommand, KindRejected, KindReply, KindEvent, KindNote
 	Agents []string // logins, compared without case or surrounding spaces
+	// Whats, when set, narrows the notes taken to those whose What (the
+	// entry's Ref) is one of them ("pop": the screen pops); other kinds
+	// are not affected.
+	Whats []string
 }
+
+// Match reports whether the filter takes e.
+func (fl Filter) Match(e JournalEntry) bool { return fl.match(e) }
 
 func (fl Filter) match(e JournalEntry) bool {
 	if len(fl.Kinds) > 0 && !slices.Contains(fl.Kinds, e.Kind) {
+		return false
+	}
+	if len(fl.Whats) > 0 && e.Kind == KindNote && !slices.Contains(fl.Whats, e.Ref) {
 		return false
 	}
 	if len(fl.Agents) == 0 {

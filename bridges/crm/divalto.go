@@ -221,7 +221,7 @@ func (d *Divalto) apply(ctx context.Context, e relay.JournalEntry) {
 	}
 	switch what {
 	case evRing:
-		c.pop = d.Rules.decide(ctx, d.Journal, e.ID, login, c.caller, busy)
+		c.pop = d.Rules.decide(ctx, d.Journal, e.ID, login, ext, c.caller, busy)
 	case evAnswer, evHangup:
 	default:
 		return // outgoing calls and recordings do not pop

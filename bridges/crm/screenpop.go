@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,9 +67,32 @@ type Decisions struct {
 // decides again.
 const decisionsKept = 4096
 
-// decide is Decide for the R event of journal id id, once across the
-// consumers sharing r.Shared.
-func (r Rules) decide(ctx context.Context, j Journal, id int64, login, caller string, busy bool) Pop {
+// WhatPop is the note of a call that pops (the SSE and webhook subscribers
+// that ask for pops receive it); WhatPopSuppressed, of one a rule stopped.
+const (
+	WhatPop           = "pop"
+	WhatPopSuppressed = "pop-suppressed"
+)
+
+// PopText is a pop note's text: the R's journal id, the caller, the
+// agent's extension and the lookup's customer.
+type PopText struct {
+	EventID   int64        `json:"event_id"`
+	Caller    string       `json:"caller"`
+	Extension string       `json:"extension"`
+	Customer  *PopCustomer `json:"customer,omitempty"`
+}
+
+// PopCustomer is the lookup's match in a pop note.
+type PopCustomer struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// decide is Decide for the R event of journal id id, to login's extension
+// ext, once across the consumers sharing r.Shared; a shared decision that
+// pops is noted (WhatPop) so that every subscriber can pop it.
+func (r Rules) decide(ctx context.Context, j Journal, id int64, login, ext, caller string, busy bool) Pop {
 	d := r.Shared
 	if d == nil || id == 0 {
 		return r.Decide(ctx, j, login, caller, busy)
@@ -82,6 +106,14 @@ func (r Rules) decide(ctx context.Context, j Journal, id int64, login, caller st
 		j = d.Journal
 	}
 	p := r.Decide(ctx, j, login, caller, busy)
+	if p.Pop && j != nil {
+		t := PopText{EventID: id, Caller: caller, Extension: ext}
+		if c := p.Customer; c != nil {
+			t.Customer = &PopCustomer{Code: c.Code, Name: c.Name}
+		}
+		b, _ := json.Marshal(t)
+		j.Note(ctx, Note{Agent: login, What: WhatPop, Detail: string(b)})
+	}
 	if d.pops == nil {
 		d.pops = map[int64]Pop{}
 	}
@@ -158,7 +190,7 @@ func (r Rules) Decide(ctx context.Context, j Journal, login, caller string, busy
 	num := digits(caller)
 	suppress := func(rule, detail string) Pop {
 		if j != nil {
-			j.Note(ctx, Note{Agent: login, What: "pop-suppressed", Rule: rule, Detail: detail})
+			j.Note(ctx, Note{Agent: login, What: WhatPopSuppressed, Rule: rule, Detail: detail})
 		}
 		return Pop{Rule: rule}
 	}

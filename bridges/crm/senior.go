@@ -378,7 +378,7 @@ func (s *SeniorReports) report(ctx context.Context, e relay.JournalEntry) (httpb
 	var nt httpdial.Notification
 	switch what {
 	case evRing:
-		c.pop = s.Rules.decide(ctx, s.Journal, e.ID, login, c.caller, busy)
+		c.pop = s.Rules.decide(ctx, s.Journal, e.ID, login, ext, c.caller, busy)
 		nt = httpdial.Notification{Event: httpdial.EventRinging, Direction: httpdial.Inbound, Origin: c.caller, Destination: ext}
 	case evAnswer:
 		nt = httpdial.Notification{Event: httpdial.EventAnswer, Direction: httpdial.Inbound, Origin: c.caller, Destination: ext}

@@ -27,6 +27,7 @@ type entryJSON struct {
 	Agent     string  `json:"agent"`
 	Frame     string  `json:"frame"`
 	Origin    string  `json:"origin,omitempty"`
+	What      string  `json:"what,omitempty"` // a note's what: pop, pop-suppressed, …
 	InboxID   int64   `json:"inbox_id,omitempty"`
 	Outcome   string  `json:"outcome,omitempty"`
 	LatencyMS float64 `json:"latency_ms,omitempty"`
@@ -34,8 +35,16 @@ type entryJSON struct {
 
 func toJSON(e relay.JournalEntry) entryJSON {
 	return entryJSON{ID: e.ID, At: e.At.UTC().Format(time.RFC3339Nano), Direction: e.Direction, Kind: e.Kind,
-		Agent: e.Agent, Frame: e.Frame, Origin: e.Origin, InboxID: e.InboxID, Outcome: e.Outcome,
+		Agent: e.Agent, Frame: e.Frame, Origin: e.Origin, What: noteWhat(e), InboxID: e.InboxID, Outcome: e.Outcome,
 		LatencyMS: float64(e.Latency) / float64(time.Millisecond)}
+}
+
+// noteWhat is a note's what (its Ref); other kinds' Ref is not shown.
+func noteWhat(e relay.JournalEntry) string {
+	if e.Kind == relay.KindNote {
+		return e.Ref
+	}
+	return ""
 }
 
 func entriesJSON(es []relay.JournalEntry) []entryJSON {
@@ -65,28 +74,37 @@ func parseFilter(r *http.Request) (relay.Filter, error) {
 			if k == "" {
 				continue
 			}
-			if !slices.Contains(kinds, k) {
-				return f, errors.New("kind must be one of command, rejected, reply, event, note")
+			if !slices.Contains(kinds, k) && k != KindPop {
+				return f, errors.New("kind must be one of command, rejected, reply, event, note, pop")
 			}
 			f.Kinds = append(f.Kinds, k)
 		}
 	}
+	selectKinds(&f, f.Kinds)
 	return f, nil
 }
 
-func matches(f relay.Filter, e relay.JournalEntry) bool {
-	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, e.Kind) {
-		return false
-	}
-	if len(f.Agents) == 0 {
-		return true
-	}
-	for _, a := range f.Agents {
-		if strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(e.Agent)) {
-			return true
+func matches(f relay.Filter, e relay.JournalEntry) bool { return f.Match(e) }
+
+// KindPop selects the screen pops (kind=pop, webhooks' kinds: [pop]): the
+// notes whose what is pop (relay.Filter.Whats), which bridges.crm writes
+// for each incoming call its screen-pop rules let pop.
+const KindPop = "pop"
+
+// selectKinds makes the filter's Kinds of the kinds asked for, where pop
+// stands for the pop notes (all notes when note is asked for too).
+func selectKinds(f *relay.Filter, ks []string) {
+	pop, note := slices.Contains(ks, KindPop), slices.Contains(ks, relay.KindNote)
+	f.Kinds = nil
+	for _, k := range ks {
+		if k != KindPop && !slices.Contains(f.Kinds, k) {
+			f.Kinds = append(f.Kinds, k)
 		}
 	}
-	return false
+	if pop && !note {
+		f.Kinds = append(f.Kinds, relay.KindNote)
+		f.Whats = []string{KindPop}
+	}
 }
 
 // parseAfter reads an id (after= or Last-Event-ID); ok is false when absent.

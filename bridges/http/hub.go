@@ -186,7 +186,7 @@ func (h *hub) wakeAll() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		if c.last.Load() >= h.evicted && (len(c.filter.Agents) > 0 || len(c.filter.Kinds) > 0) && !h.anyFor(c) {
+		if c.last.Load() >= h.evicted && (len(c.filter.Agents) > 0 || len(c.filter.Kinds) > 0 || len(c.filter.Whats) > 0) && !h.anyFor(c) {
 			continue // nothing for it: moved on without waking its writer
 		}
 		if h.behind(c) {

@@ -58,6 +58,13 @@ type WebhookConfig struct {
 	DropRefused bool
 }
 
+// filter is what the endpoint subscribes to: kind pop is the pop notes.
+func (w *WebhookConfig) filter() relay.Filter {
+	f := relay.Filter{Agents: w.Agents}
+	selectKinds(&f, w.Kinds)
+	return f
+}
+
 // WebhookRequest is what WebhookConfig.Format makes of an entry.
 type WebhookRequest struct {
 	Method      string // POST when empty
@@ -87,8 +94,8 @@ func (w *WebhookConfig) validate() error {
 		}
 	}
 	for _, k := range w.Kinds {
-		if !contains(kinds, k) {
-			return fmt.Errorf("kind %q: use command, rejected, reply or event", k)
+		if !contains(kinds, k) && k != KindPop {
+			return fmt.Errorf("kind %q: use command, rejected, reply, event, note or pop", k)
 		}
 	}
 	if w.Timeout <= 0 {
@@ -319,7 +326,7 @@ func (h *webhook) run() {
 				h.mu.Lock()
 				h.cur, curCancel = cur, cancel
 				h.mu.Unlock()
-				s, err := h.b.feed.Subscribe(CursorPosition(h.cfg.Name, gen), relay.Filter{Kinds: h.cfg.Kinds, Agents: h.cfg.Agents},
+				s, err := h.b.feed.Subscribe(CursorPosition(h.cfg.Name, gen), h.cfg.filter(),
 					h.deliver, relay.ManualAck(), relay.Buffer(webhookBuffer))
 				if err == nil {
 					sub = s

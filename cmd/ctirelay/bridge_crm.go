@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -99,7 +100,11 @@ type ScreenPopConfig struct {
 	MinLength       int                 `yaml:"min_length"`
 	SkipWhenBusy    bool                `yaml:"skip_when_busy"`
 	SuppressNoMatch bool                `yaml:"suppress_no_match"`
-	Lookup          struct {
+	// Agents map logins to extensions whose incoming calls are decided and
+	// journaled as pop notes beside Divalto's and Senior's agents (with
+	// neither configured, the only ones).
+	Agents map[string]string `yaml:"agents"`
+	Lookup struct {
 		Query   string   `yaml:"query"` // one parameter, the caller's digits: SELECT code, name FROM … WHERE tel = $1
 		Timeout Duration `yaml:"timeout"`
 	} `yaml:"lookup"`
@@ -177,6 +182,11 @@ func (c CRMBridgeConfig) validate(bad func(key, format string, a ...any)) {
 		d := &crm.Divalto{Prefix: c.Divalto.Prefix, PopOn: c.Divalto.PopOn, Agents: c.Divalto.Agents, Format: c.Divalto.format()}
 		eachErr(d.Check("bridges.crm.divalto."), bad)
 	}
+	for login, ext := range c.ScreenPop.Agents {
+		if strings.TrimSpace(ext) == "" {
+			bad("bridges.crm.screen_pop.agents."+login, "empty extension")
+		}
+	}
 	var lookup crm.Lookup
 	if c.ScreenPop.Lookup.Query != "" {
 		lookup = crm.LookupFunc(nil)
@@ -213,9 +223,27 @@ func eachErr(err error, bad func(key, format string, a ...any)) {
 // webhooks: `ctirelay webhooks enable senior`, /v1/webhooks, the metrics.
 const SeniorWebhook = "senior"
 
-// enabled reports whether any crm route or the notifications are on.
-func (c CRMBridgeConfig) enabled() bool {
+// enabled reports whether any crm route, the notifications or the pop
+// notes are on.
+func (c CRMBridgeConfig) enabled() bool { return c.routed() || len(c.ScreenPop.Agents) > 0 }
+
+// routed reports whether any crm route or the notifications are on.
+func (c CRMBridgeConfig) routed() bool {
 	return c.PlatformReports || c.Senior.ClickToDial || c.Senior.NotifyURL != "" || c.Divalto.Enabled
+}
+
+// popAgents are the logins whose incoming calls get a pop decision (and a
+// note): screen_pop's, Divalto's and Senior's, by extension.
+func (c CRMBridgeConfig) popAgents() map[string]string {
+	out := map[string]string{}
+	if c.Senior.ClickToDial || c.Senior.NotifyURL != "" {
+		maps.Copy(out, c.Senior.extensions())
+	}
+	if c.Divalto.Enabled {
+		maps.Copy(out, c.Divalto.Agents)
+	}
+	maps.Copy(out, c.ScreenPop.Agents)
+	return out
 }
 
 func (s SeniorConfig) reports(rules crm.Rules, journal crm.Journal) *crm.SeniorReports {
@@ -254,7 +282,7 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 	if !c.enabled() {
 		return nil, nil
 	}
-	if cfg.Bridges.HTTP.Listen == "" {
+	if cfg.Bridges.HTTP.Listen == "" && c.routed() {
 		return nil, errors.New("bridges.crm: its routes are served by the HTTP bridge: set bridges.http.listen (or drop --http-listen \"\")")
 	}
 	log = log.With("bridge", "crm")
@@ -277,10 +305,13 @@ func newCRMRoutes(cfg Config, db database, feed *relay.Feed, driver relay.Driver
 		})
 	}
 	rules := c.ScreenPop.rules(lookup)
-	// Senior's notifications and Divalto decide each call once: one lookup,
-	// one note.
+	// Senior's notifications, Divalto and the pop notes decide each call
+	// once: one lookup, one note.
 	rules.Shared = &crm.Decisions{Journal: journal("crm:screen-pop")}
 	b := &crmRoutes{}
+	if agents := c.popAgents(); len(agents) > 0 {
+		b.subs = append(b.subs, &crm.Pops{Feed: feed, Agents: agents, Rules: rules, Logger: log.With("component", "screen-pop")})
+	}
 	mount := func(pattern, summary string, h http.Handler) {
 		b.mounts = append(b.mounts, httpbridge.Mount{Pattern: pattern, Summary: summary, Handler: h})
 	}

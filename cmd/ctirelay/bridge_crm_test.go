@@ -29,6 +29,7 @@ func TestCRMBridgeConfigErrorsNameTheKey(t *testing.T) {
 		{"min length", on + "    screen_pop: {min_length: -3}\n", "bridges.crm.screen_pop.min_length: must not be negative"},
 		{"no match without lookup", on + "    screen_pop: {suppress_no_match: true}\n", "bridges.crm.screen_pop.suppress_no_match: needs lookup.query"},
 		{"exception", on + "    screen_pop: {exceptions: [abc]}\n", "bridges.crm.screen_pop.exceptions[0]:"},
+		{"pop agent", on + "    screen_pop: {agents: {jose: \"\"}}\n", "bridges.crm.screen_pop.agents.jose: empty extension"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -76,6 +76,13 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 			out = append(out, crmr) // stopped after the bridge
 		}
 		out = append(out, b)
+	} else if crmr != nil {
+		// Only the pop notes (bridges.crm.screen_pop.agents): no routes.
+		if err := crmr.Start(ctx); err != nil {
+			out.stop()
+			return nil, err
+		}
+		out = append(out, crmr)
 	}
 	return out, nil
 }
