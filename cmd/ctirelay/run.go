@@ -104,7 +104,8 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	sole := soleRelay(cfg.Database.DSN)
 	// One feed per process: the engine wakes it after each commit, the
 	// bridges enqueue and follow the journal through it.
-	feed, err := newFeed(db, cfg, time.Duration(cfg.Bridges.Socket.PollInterval), clock, log)
+	enginePoll, feedPoll := fallbackPolls(db, time.Duration(cfg.Engine.PollInterval), time.Duration(cfg.Bridges.Socket.PollInterval), log)
+	feed, err := newFeed(db, cfg, feedPoll, clock, log)
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	engine, err := relay.NewEngine(relay.EngineConfig{
 		Node: node, SoleRelay: sole, Store: db, Driver: driver, Clock: clock, Logger: log,
 		MaxInFlight: e.MaxInFlight, IntakeBatch: e.IntakeBatch, MaxInbox: e.MaxInbox, WriteBatch: e.WriteBatch,
-		PollInterval: time.Duration(e.PollInterval), Lease: time.Duration(e.Lease),
+		PollInterval: enginePoll, Lease: time.Duration(e.Lease),
 		ExecTimeout: time.Duration(e.ExecTimeout), MaxAttempts: e.MaxAttempts,
 		Backoff: relay.Backoff{Base: time.Duration(e.BackoffBase), Max: time.Duration(e.BackoffMax)},
 		InDoubt: relay.InDoubtPolicy(e.InDoubt), MaxFrame: e.MaxFrameBytes,
@@ -291,3 +292,26 @@ func nodeName() string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
+
+// wakePoll is the least fallback poll of a store whose wake-ups follow
+// every commit at once (SQLite's watcher on inotify): then the polls only
+// cover a missed event, and an idle relay that polls every 100 ms spends
+// about 1% of a core on them (docs/performance.md, SQLite wakes at once).
+const wakePoll = time.Second
+
+// fallbackPolls raises the engine's and the feed's poll intervals to
+// wakePoll where the store says its wake-ups come at once; elsewhere (no
+// inotify, another system, a network file system) they stay as configured.
+func fallbackPolls(db relay.Store, engine, feed time.Duration, log *slog.Logger) (time.Duration, time.Duration) {
+	w, ok := db.(interface{ WakesAtOnce() bool })
+	if !ok || !w.WakesAtOnce() {
+		return engine, feed
+	}
+	if engine > 0 && engine < wakePoll || feed > 0 && feed < wakePoll {
+		log.Debug("the store wakes the relay at once: fallback polls lengthened", "poll", wakePoll)
+	}
+	return longer(engine), longer(feed)
+}
+
+// longer is d raised to wakePoll; zero (the default) becomes wakePoll too.
+func longer(d time.Duration) time.Duration { return max(d, wakePoll) }

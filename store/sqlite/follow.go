@@ -42,6 +42,14 @@ func (s *Store) JournalSince(ctx context.Context, after int64, kinds []string, l
 	return out, nil
 }
 
-// JournalWakeups implements relay.JournalReader: no notifications across
-// processes, so feeds poll.
-func (s *Store) JournalWakeups() <-chan struct{} { return nil }
+// JournalWakeups implements relay.JournalReader: the wake-up watcher's
+// journal channel fires after any commit of another connection (another
+// relay process writing replies, a `ctirelay send`); nil if it could not
+// start. Feeds still poll as a fallback.
+func (s *Store) JournalWakeups() <-chan struct{} {
+	w := s.watcher()
+	if w == nil {
+		return nil
+	}
+	return w.journal
+}

@@ -207,11 +207,21 @@ func (s *Store) unlock() {
 }
 
 // Wakeups implements relay.Queue: intake fires soon after another
-// connection (the ERP, the sqlite3 shell) commits rows to T_TTI, seen by a
-// watcher on a read connection of its own (wake.go) that the first call
-// starts. Claim is nil: the inbox is this relay's alone. The engine still
-// polls; if the watcher cannot start, the poll is all there is.
+// connection (the ERP, the sqlite3 shell) commits rows to T_TTI, claim
+// after any commit of another connection (`ctirelay send` writes the inbox
+// directly), both seen by a watcher on a read connection of its own
+// (wake.go) that the first call starts. The engine still polls; if the
+// watcher cannot start, the poll is all there is.
 func (s *Store) Wakeups() (intake, claim <-chan struct{}) {
+	w := s.watcher()
+	if w == nil {
+		return nil, nil
+	}
+	return w.intake, w.claim
+}
+
+// watcher starts the wake-up watcher on the first call; nil if it could not.
+func (s *Store) watcher() *watcher {
 	s.watchMu.Lock()
 	defer s.watchMu.Unlock()
 	if !s.watchDone {
@@ -219,12 +229,19 @@ func (s *Store) Wakeups() (intake, claim <-chan struct{}) {
 		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, s.after, s.log)
 		if err != nil {
 			s.log.Warn("sqlite wake-up watcher not started: the relay polls", "db", s.path, "err", err)
-			return nil, nil
+			return nil
 		}
 		s.watch = w
 	}
-	if s.watch == nil {
-		return nil, nil
-	}
-	return s.watch.intake, nil
+	return s.watch
+}
+
+// WakesAtOnce says whether this store's wake-ups follow other processes'
+// commits at once (the watcher runs on file events: inotify on Linux), so
+// that its users' polls are only a fallback and may be long. False where
+// the watcher looks on a timer or could not start (another system, a
+// network file system): keep the short poll there.
+func (s *Store) WakesAtOnce() bool {
+	w := s.watcher()
+	return w != nil && w.events()
 }

@@ -42,8 +42,13 @@ type watcher struct {
 	after  func(time.Duration) <-chan time.Time
 	files  *fileEvents // nil: no file events here
 	intake chan struct{}
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
+	// journal and claim fire on any commit of another connection: the
+	// journal feed's read (replies written by another relay process,
+	// `ctirelay send` waiting for them) and the claim loop's (commands
+	// another process put in the inbox) need no short poll then.
+	journal, claim chan struct{}
+	stop           context.CancelFunc
+	wg             sync.WaitGroup
 }
 
 // startWatcher opens the watcher's connection on path. after is the timer
@@ -69,7 +74,8 @@ func startWatcher(path string, cfg Config, anyTTI string, after func(time.Durati
 		db.Close()
 		return nil, fmt.Errorf("sqlite wake-up: %w", err)
 	}
-	w := &watcher{db: db, conn: conn, anyTTI: anyTTI, after: after, intake: make(chan struct{}, 1), stop: cancel}
+	w := &watcher{db: db, conn: conn, anyTTI: anyTTI, after: after, intake: make(chan struct{}, 1),
+		journal: make(chan struct{}, 1), claim: make(chan struct{}, 1), stop: cancel}
 	version, err := w.version(ctx)
 	if err != nil {
 		w.close()
@@ -114,7 +120,7 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			}
 			hot = watchHot
 		}
-		if len(w.intake) == cap(w.intake) {
+		if len(w.intake) == cap(w.intake) && len(w.journal) == cap(w.journal) && len(w.claim) == cap(w.claim) {
 			// A wake-up is pending: the intake has not looked since, so
 			// another says nothing new. While the relay works through a
 			// backlog its own commits write the WAL thousands of times a
@@ -132,6 +138,8 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			continue
 		}
 		version, interval = v, watchMin
+		wake(w.journal)
+		wake(w.claim)
 		// The relay's own intakes and settles commit too: only rows in
 		// T_TTI are the intake's business, so an empty table wakes nothing.
 		var one int
@@ -152,6 +160,10 @@ func wake(ch chan struct{}) {
 	default:
 	}
 }
+
+// events says whether the watcher hears of writes at once (inotify): then
+// the relay's polls are only a fallback for a missed event and can be long.
+func (w *watcher) events() bool { return w.files != nil }
 
 // close stops the watcher and closes its connection; once only (the
 // store's Close).

@@ -50,13 +50,14 @@ func TestWakeupsFireForRowsOtherConnectionsCommit(t *testing.T) {
 	ticks := make(manualTicks)
 	sqlite.SetWatchTimer(s, ticks.after)
 	intake, claim := s.Wakeups()
-	if intake == nil || claim != nil {
-		t.Fatalf("Wakeups = %v, %v; want an intake channel and no claim one", intake, claim)
+	journal := s.JournalWakeups()
+	if intake == nil || claim == nil || journal == nil {
+		t.Fatalf("Wakeups = %v, %v, JournalWakeups = %v; want three channels", intake, claim, journal)
 	}
 	erp := erpHandle(t, path, 5*time.Second)
 
 	ticks.step(t)
-	if woke(intake) {
+	if woke(intake) || woke(claim) || woke(journal) {
 		t.Fatal("woke on a quiet file")
 	}
 	if _, err := erp.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ('<a1><P><ON><1>$')`); err != nil {
@@ -65,6 +66,11 @@ func TestWakeupsFireForRowsOtherConnectionsCommit(t *testing.T) {
 	ticks.step(t)
 	if !woke(intake) {
 		t.Fatal("a row committed to T_TTI by another connection did not wake the intake")
+	}
+	// Any commit of another connection may have written the journal (a
+	// relay process's replies) or the inbox (`ctirelay send`).
+	if !woke(journal) || !woke(claim) {
+		t.Fatal("a commit by another connection did not wake the journal feed and the claim loop")
 	}
 	ticks.step(t)
 	if woke(intake) {
@@ -77,6 +83,11 @@ func TestWakeupsFireForRowsOtherConnectionsCommit(t *testing.T) {
 	ticks.step(t)
 	if woke(intake) {
 		t.Fatal("the relay's own intake, leaving T_TTI empty, woke the intake")
+	}
+	// The store's connection is another connection to the watcher's: its
+	// commit may be another process's, so the feed and the claim loop look.
+	if !woke(journal) || !woke(claim) {
+		t.Fatal("the commit did not wake the journal feed and the claim loop")
 	}
 	// Wakeups again is the same channel; Close stops the watcher (goleak).
 	if again, _ := s.Wakeups(); again != intake {
