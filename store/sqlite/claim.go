@@ -52,6 +52,7 @@ func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) (
 
 // lease runs a claim statement and returns the leased jobs in id order.
 func (s *Store) lease(ctx context.Context, query, owner string, until time.Time, now int64, limit int) ([]relay.Job, error) {
+	defer s.writes.begin()()
 	rs, err := s.db.QueryContext(ctx, query, owner, micros(until), now, limit)
 	if err != nil {
 		return nil, err

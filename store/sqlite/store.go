@@ -61,6 +61,9 @@ type Store struct {
 	watch     *watcher
 	watchDone bool // started, failed or closed: never again
 	after     func(time.Duration) <-chan time.Time
+	// writes counts this store's own write transactions on its hot paths
+	// (inTx, the leases): the watcher tells another process's commit by it.
+	writes ownWrites
 
 	closeOnce sync.Once
 	closeErr  error
@@ -226,7 +229,7 @@ func (s *Store) watcher() *watcher {
 	defer s.watchMu.Unlock()
 	if !s.watchDone {
 		s.watchDone = true
-		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, s.after, s.log)
+		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, &s.writes, s.after, s.log)
 		if err != nil {
 			s.log.Warn("sqlite wake-up watcher not started: the relay polls", "db", s.path, "err", err)
 			return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -47,13 +48,16 @@ type watcher struct {
 	// `ctirelay send` waiting for them) and the claim loop's (commands
 	// another process put in the inbox) need no short poll then.
 	journal, claim chan struct{}
-	stop           context.CancelFunc
-	wg             sync.WaitGroup
+	// own counts the store's own write transactions: a change of
+	// data_version while none ran is another process's commit.
+	own  *ownWrites
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 }
 
 // startWatcher opens the watcher's connection on path. after is the timer
 // (time.After outside tests).
-func startWatcher(path string, cfg Config, anyTTI string, after func(time.Duration) <-chan time.Time, log *slog.Logger) (*watcher, error) {
+func startWatcher(path string, cfg Config, anyTTI string, own *ownWrites, after func(time.Duration) <-chan time.Time, log *slog.Logger) (*watcher, error) {
 	// An existing file, journal mode left alone; query_only: this
 	// connection never writes, so it never takes the write lock.
 	dsn, err := dataSource(path, cfg, true)
@@ -74,7 +78,7 @@ func startWatcher(path string, cfg Config, anyTTI string, after func(time.Durati
 		db.Close()
 		return nil, fmt.Errorf("sqlite wake-up: %w", err)
 	}
-	w := &watcher{db: db, conn: conn, anyTTI: anyTTI, after: after, intake: make(chan struct{}, 1),
+	w := &watcher{db: db, conn: conn, anyTTI: anyTTI, own: own, after: after, intake: make(chan struct{}, 1),
 		journal: make(chan struct{}, 1), claim: make(chan struct{}, 1), stop: cancel}
 	version, err := w.version(ctx)
 	if err != nil {
@@ -102,6 +106,7 @@ func (w *watcher) run(ctx context.Context, version int64) {
 		events = w.files.c
 	}
 	interval, hot := watchMin, 0
+	var writes int64
 	for {
 		d := interval
 		if events != nil {
@@ -131,6 +136,11 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			continue
 		}
 		v, err := w.version(ctx)
+		// After the version: an own commit it shows is counted by now, or
+		// still in flight.
+		mine, idle := w.own.load()
+		last := writes
+		writes = mine
 		if err != nil || v == version {
 			// An error (the file busy, going away) is the poll's to
 			// cover; the watcher only ever makes things sooner.
@@ -138,20 +148,47 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			continue
 		}
 		version, interval = v, watchMin
-		wake(w.journal)
-		wake(w.claim)
+		foreign := idle && mine == last
+		if foreign {
+			// Not one commit of this store's since the last look: another
+			// process committed (the feed reads what it wrote). The store's
+			// own commits (thousands a second under load) wake neither the
+			// feed nor the claim loop: the engine's writer wakes them then.
+			wake(w.journal)
+		}
 		// The relay's own intakes and settles commit too: only rows in
 		// T_TTI are the intake's business, so an empty table wakes nothing.
 		var one int
 		switch err := w.conn.QueryRowContext(ctx, w.anyTTI).Scan(&one); err {
 		case nil:
+			// The ERP's rows: the intake leases what it takes, no claim.
 			wake(w.intake)
 		case sql.ErrNoRows:
+			if foreign {
+				// Another process wrote the inbox (`ctirelay send`).
+				wake(w.claim)
+			}
 		default:
 			// Unsure: a spare intake costs less than a missed row.
 			wake(w.intake)
+			wake(w.claim)
 		}
 	}
+}
+
+// ownWrites counts a store's write transactions, begun and ended.
+type ownWrites struct{ begun, ended atomic.Int64 }
+
+// begin counts a transaction in; the func returned counts it out.
+func (o *ownWrites) begin() func() {
+	o.begun.Add(1)
+	return func() { o.ended.Add(1) }
+}
+
+// load returns how many ended, and whether none is in flight.
+func (o *ownWrites) load() (int64, bool) {
+	ended := o.ended.Load()
+	return ended, o.begun.Load() == ended
 }
 
 func wake(ch chan struct{}) {

@@ -12,6 +12,7 @@ import (
 // inTx runs fn in one transaction (BEGIN IMMEDIATE, from the DSN): all of
 // it is committed or none.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	defer s.writes.begin()()
 	if err := store.InTx(ctx, s.db, nil, fn); err != nil {
 		return fail(ctx, op, err)
 	}
