@@ -295,9 +295,12 @@ func nodeName() string {
 
 // wakePoll is the least fallback poll of a store whose wake-ups follow
 // every commit at once (SQLite's watcher on inotify): then the polls only
-// cover a missed event, and an idle relay that polls every 100 ms spends
-// about 1% of a core on them (docs/performance.md, SQLite wakes at once).
-const wakePoll = time.Second
+// cover a missed wake-up, and an idle relay that polls every 100 ms spends
+// 1.3–1.5% of a core on them. Not longer: under load the watcher misses
+// about one row in a hundred and the poll sets the p99 (1 s: p99 38–80 ms
+// at 200/s offered against 18–25 ms; docs/performance.md, SQLite wakes at
+// once).
+const wakePoll = 250 * time.Millisecond
 
 // fallbackPolls raises the engine's and the feed's poll intervals to
 // wakePoll where the store says its wake-ups come at once; elsewhere (no
@@ -313,5 +316,5 @@ func fallbackPolls(db relay.Store, engine, feed time.Duration, log *slog.Logger)
 	return longer(engine), longer(feed)
 }
 
-// longer is d raised to wakePoll; zero (the default) becomes wakePoll too.
+// longer is d raised to wakePoll.
 func longer(d time.Duration) time.Duration { return max(d, wakePoll) }
