@@ -125,9 +125,11 @@ func (w *watcher) run(ctx context.Context, version int64) {
 			}
 			hot = watchHot
 		}
-		if len(w.intake) == cap(w.intake) && len(w.journal) == cap(w.journal) && len(w.claim) == cap(w.claim) {
+		if len(w.intake) == cap(w.intake) {
 			// A wake-up is pending: the intake has not looked since, so
-			// another says nothing new. While the relay works through a
+			// another says nothing new (the feed's and the claim loop's
+			// wake-ups, for another process's commit, wait for the same
+			// look: milliseconds, since the intake is due). While the relay works through a
 			// backlog its own commits write the WAL thousands of times a
 			// second; each look is a query. The version is left as it
 			// was: the first look once the intake took the wake-up sees
