@@ -37,18 +37,7 @@ func (s *Store) Command(ctx context.Context, id int64) (relay.CommandRecord, boo
 	if err != nil {
 		return relay.CommandRecord{}, false, fail(ctx, "read command", err)
 	}
-	for _, e := range entries {
-		switch e.Kind {
-		case relay.KindReply:
-			rec.Replies = append(rec.Replies, e)
-		default: // the command as taken
-			if !found {
-				found = true
-				rec.State, rec.Source, rec.Ref, rec.Agent, rec.Frame, rec.EnqueuedAt = relay.CommandDone, e.Origin, e.Ref, e.Agent, e.Frame, e.At
-			}
-		}
-	}
-	return rec, found, nil
+	return rec, store.AddCommandJournal(&rec, found, entries), nil
 }
 
 // replyScan bounds the journal rows read after a command's own row for
