@@ -156,6 +156,7 @@ func (s *nullStore) PublishOnce(context.Context, string, []relay.Frame, time.Tim
 	return true, nil
 }
 func (s *nullStore) Wakeups() (_, _ <-chan struct{}) { return nil, nil }
+func (s *nullStore) WakesAtOnce() bool               { return false }
 
 func mustParse(b *testing.B, raw string) relay.Frame {
 	b.Helper()

@@ -226,6 +226,11 @@ type Queue interface {
 	// have become claimable (added or unblocked by any relay). A store that
 	// cannot tell returns nil channels; the engine polls either way.
 	Wakeups() (intake, claim <-chan struct{})
+	// WakesAtOnce reports whether those wake-ups (and JournalWakeups)
+	// follow every other process's commit at once, so that the polls are
+	// only a fallback and may be long; false keeps the configured polls
+	// (no notifications, a timer-driven watcher, a network file system).
+	WakesAtOnce() bool
 }
 
 // Sources is what the bridges and `ctirelay send` need to offer messages

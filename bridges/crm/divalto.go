@@ -426,8 +426,6 @@ func (d *Divalto) setEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the event could not be written; retry")
 		return
 	}
-	if wk, ok := d.Feed.(interface{ Wake() }); ok {
-		wk.Wake()
-	}
+	d.Feed.Wake()
 	writeJSON(w, http.StatusOK, map[string]string{"result": "OK"})
 }

@@ -253,6 +253,9 @@ func or(s, d string) string {
 // Subscriber is the feed as a source of journal entries: the *relay.Feed.
 type Subscriber interface {
 	Subscribe(name string, filter relay.Filter, fn func(relay.Delivery), opts ...relay.SubscribeOption) (*relay.Subscription, error)
+	// Wake makes the feed read the journal now (after a write of this
+	// process it need not wait for the poll).
+	Wake()
 }
 
 // SeniorReports are Senior CRM X's call notifications: each call of a

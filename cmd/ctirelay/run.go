@@ -306,8 +306,7 @@ const wakePoll = 250 * time.Millisecond
 // wakePoll where the store says its wake-ups come at once; elsewhere (no
 // inotify, another system, a network file system) they stay as configured.
 func fallbackPolls(db relay.Store, engine, feed time.Duration, log *slog.Logger) (time.Duration, time.Duration) {
-	w, ok := db.(interface{ WakesAtOnce() bool })
-	if !ok || !w.WakesAtOnce() {
+	if !db.WakesAtOnce() {
 		return engine, feed
 	}
 	if engine > 0 && engine < wakePoll || feed > 0 && feed < wakePoll {

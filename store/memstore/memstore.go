@@ -362,6 +362,9 @@ func (s *Store) Settle(ctx context.Context, outcomes []relay.Outcome, now time.T
 // Wakeups implements relay.Queue: the engine polls a memstore.
 func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }
 
+// WakesAtOnce implements relay.Queue: the fake never wakes anyone.
+func (s *Store) WakesAtOnce() bool { return false }
+
 // settleLocked applies outcomes and returns how many applied and the agents
 // whose command finished (Done or Dead).
 func (s *Store) settleLocked(outcomes []relay.Outcome, now time.Time) (int, []string) {

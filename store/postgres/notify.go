@@ -125,6 +125,11 @@ func (w *listener) close() {
 // relay on this database. The engine still polls.
 func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return s.wake.tti, s.wake.inbox }
 
+// WakesAtOnce implements relay.Queue. False: the notify trigger on T_TTI
+// is optional and a LISTEN connection can drop, so the configured polls
+// stay (their cost on PostgreSQL is one cheap statement each).
+func (s *Store) WakesAtOnce() bool { return false }
+
 // AnyWakeup fires for either kind of work, or after the listener reconnected
 // (notifications may have been missed): for tools that do not care which.
 func (s *Store) AnyWakeup() <-chan struct{} { return s.wake.out }

@@ -125,6 +125,9 @@ func (s *Store) check() error { return s.pool.Check() }
 // engine polls (nil channels never fire).
 func (s *Store) Wakeups() (intake, claim <-chan struct{}) { return nil, nil }
 
+// WakesAtOnce implements relay.Queue: SQL Server has no notifications here.
+func (s *Store) WakesAtOnce() bool { return false }
+
 // inTx runs fn in one transaction at the database's default READ COMMITTED
 // (with or without READ_COMMITTED_SNAPSHOT: see docs/operations.md; no
 // isolation is set, which would cost a round trip), running it again
