@@ -61,7 +61,10 @@ func sendCmd(ctx context.Context, env *cli, o *sendOptions, frames []string) err
 	if err != nil {
 		return err
 	}
-	if err := feed.Start(ctx); err != nil {
+	// The feed outlives an interrupt until send has marked what it queued
+	// (Stop is deferred); Submit is not cut short by it either, so the ids
+	// of what was taken are always known.
+	if err := feed.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	defer feed.Stop()
@@ -69,9 +72,20 @@ func sendCmd(ctx context.Context, env *cli, o *sendOptions, frames []string) err
 	for i, raw := range frames {
 		msgs[i] = relay.Inbound{Source: relay.SourceCLI, Ref: strconv.Itoa(os.Getpid()), Raw: raw}
 	}
-	pending, err := feed.Submit(ctx, msgs)
+	pending, err := feed.Submit(context.WithoutCancel(ctx), msgs)
 	if err != nil {
 		return err
+	}
+	abandon := func() error {
+		// Interrupted before the answers, the ids unprinted: a dial
+		// still queued must not run later on nobody's behalf.
+		for _, q := range pending {
+			q.Abandon()
+		}
+		return ctx.Err()
+	}
+	if ctx.Err() != nil {
+		return abandon()
 	}
 	wctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
@@ -90,12 +104,7 @@ func sendCmd(ctx context.Context, env *cli, o *sendOptions, frames []string) err
 		replies, err := p.Wait(wctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				// Interrupted before the answers, the ids unprinted: a dial
-				// still queued must not run later on nobody's behalf.
-				for _, q := range pending {
-					q.Abandon()
-				}
-				return ctx.Err()
+				return abandon()
 			}
 			unanswered = append(unanswered, strconv.FormatInt(p.ID, 10))
 			continue
