@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -25,6 +26,7 @@ type Pool struct {
 	DB    *sqlx.DB
 	Locks SessionLocks
 
+	log        *slog.Logger
 	migrations schema.Dialect
 	names      map[string]string
 	fail       func(op string, err error) error
@@ -49,7 +51,7 @@ func OpenPool(ctx context.Context, driverName string, c driver.Connector, opts O
 		_ = db.Close()
 		return nil, err
 	}
-	return &Pool{DB: db, Locks: SessionLocks{Log: opts.Logger}, migrations: m, names: opts.Names(), fail: fail}, nil
+	return &Pool{DB: db, Locks: SessionLocks{Log: opts.Logger}, log: opts.Logger, migrations: m, names: opts.Names(), fail: fail}, nil
 }
 
 // Check fails with ErrClosed once the pool is closed.
@@ -71,6 +73,9 @@ func (p *Pool) Migrate(ctx context.Context) ([]schema.Migration, error) {
 	applied, err := p.migrations.Apply(ctx, p.DB.DB, p.names)
 	if err != nil {
 		return applied, p.fail("migrate", err)
+	}
+	for _, m := range applied {
+		p.log.Info("schema migrated", "version", m.Version, "name", m.Name)
 	}
 	return applied, nil
 }

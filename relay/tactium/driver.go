@@ -300,14 +300,17 @@ func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
 		td := tls.Dialer{Config: d.cfg.TLS}
 		nc, err := td.DialContext(ctx, "tcp", d.cfg.Addr)
 		if err != nil {
-			return nil, fmt.Errorf("dial %s: %w", d.cfg.Addr, err)
+			if _, ok := errors.AsType[*net.OpError](err); ok {
+				return nil, err // it names the address already
+			}
+			return nil, fmt.Errorf("tls with %s: %w", d.cfg.Addr, err)
 		}
 		return nc, nil
 	}
 	var nd net.Dialer
 	nc, err := nd.DialContext(ctx, "tcp", d.cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", d.cfg.Addr, err)
+		return nil, err
 	}
 	return nc, nil
 }
