@@ -59,6 +59,7 @@ func commandJournal(ctx context.Context, tx *sql.Tx, stmts []string, id int64, p
 	if err := tx.QueryRowContext(ctx, stmts[4]).Scan(&lo, &hi); err != nil || hi == 0 {
 		return nil, err
 	}
+	head := hi // the read transaction's snapshot: it does not move
 	first := func(from int64) (jid, inbox int64, ok bool, err error) {
 		err = tx.QueryRowContext(ctx, stmts[2], from).Scan(&jid, &inbox)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -103,20 +104,11 @@ func commandJournal(ctx context.Context, tx *sql.Tx, stmts []string, id int64, p
 		replies := len(out) > 0 && out[len(out)-1].Kind == relay.KindReply
 		// Replies are contiguous: once some came, a chunk that ends past
 		// the last of them holds them all; the journal's end stops it too.
-		if pending || (replies && out[len(out)-1].ID < to) || to >= headOf(ctx, tx, stmts) {
+		if pending || (replies && out[len(out)-1].ID < to) || to >= head {
 			break
 		}
 	}
 	return out, nil
-}
-
-// headOf is the journal's largest id.
-func headOf(ctx context.Context, tx *sql.Tx, stmts []string) int64 {
-	var lo, hi int64
-	if tx.QueryRowContext(ctx, stmts[4]).Scan(&lo, &hi) != nil {
-		return 0
-	}
-	return hi
 }
 
 func commandRow(ctx context.Context, tx *sql.Tx, stmts []string, id int64, rec *relay.CommandRecord) (bool, error) {

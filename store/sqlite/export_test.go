@@ -8,4 +8,4 @@ func SetWatchTimer(s *Store, after func(time.Duration) <-chan time.Time) { s.aft
 
 // Small reply chunks, so the suite's Command cases read the journal after
 // a command's row in several chunks, as a large journal does.
-func init() { replyChunk = 3 }
+func init() { replyChunk = 16 }
