@@ -17,7 +17,7 @@ func init() {
 // each is found done with exactly its own replies, whatever a store
 // searches the journal by (SQLite has no index on inbox_id).
 func commandAmongMany(t *testing.T, e *env) {
-	const agents, rounds = 7, 30
+	const agents, rounds = 7, 12
 	var frames []string
 	for range rounds {
 		for a := range agents {
