@@ -171,9 +171,8 @@ func (s *session) invoke(ctx context.Context, method string, args ...any) (json.
 	if sc == nil {
 		return nil, relay.Transient(fmt.Errorf("epbx %s: no connection", method))
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.d.cfg.ReplyTimeout)
-	defer cancel()
-	r, err := sc.Invoke(ctx, method, args...)
+	// Not a context.WithTimeout per call: a pooled timer (InvokeWithin).
+	r, err := sc.InvokeWithin(ctx, s.d.cfg.ReplyTimeout, method, args...)
 	var he *signalr.HubError
 	switch {
 	case err == nil:

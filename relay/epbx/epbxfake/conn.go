@@ -46,7 +46,14 @@ func (s *socket) write(v any) {
 	if err != nil {
 		return
 	}
-	if s.ws.Write(s.ctx, websocket.MessageText, b) != nil {
+	s.writeRaw(b)
+}
+
+// writeRaw writes a frame. No context for the write: the library would
+// register a context.AfterFunc for each; the socket's context closes the
+// socket when it ends (connect), which ends a write in progress.
+func (s *socket) writeRaw(b []byte) {
+	if s.ws.Write(context.Background(), websocket.MessageText, b) != nil {
 		s.cancel()
 	}
 }

@@ -469,9 +469,12 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.detach(sock)
+	// The socket's context closes it; reads and writes take none (see
+	// socket.writeRaw).
+	defer context.AfterFunc(ctx, func() { _ = ws.CloseNow() })()
 	go s.keepAlive(sock)
 	for {
-		_, data, err := ws.Read(ctx)
+		_, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
 		}
@@ -492,30 +495,52 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) invoke(sock *socket, c *Conn, hub, method string, args []json.RawMessage, id string) {
-	resp := map[string]any{"I": id}
+	var out []byte
 	if !strings.EqualFold(hub, s.cfg.HubName) {
-		resp["E"] = fmt.Sprintf("'%s' Hub could not be resolved.", hub)
+		out = response(id, nil, fmt.Errorf("'%s' Hub could not be resolved.", hub))
 	} else {
 		ctx := context.WithValue(sock.ctx, invocationKey{}, &invocationRef{sock: sock, c: c, id: id})
 		r, err := s.cfg.Hub.Invoke(ctx, c, method, args)
-		var he *HubException
-		switch {
-		case errors.As(err, &he):
-			resp["E"], resp["H"] = he.Message, true
-			if he.Data != nil {
-				resp["D"] = he.Data
-			}
-		case err != nil:
-			resp["E"] = err.Error()
-		default:
-			resp["R"] = r
-		}
+		out = response(id, r, err)
 	}
 	// Results go straight to the socket the call came on, not through the
 	// message buffer: a result lost with its socket is never replayed.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sock.write(resp)
+	sock.writeRaw(out)
+}
+
+// response is the hub result frame {"I","R"} or error {"I","E","H","D"}.
+// A result of nothing is written {"I":"id"}, as the real server does (it
+// omits a null R), without encoding/json: the benchmark's every call.
+func response(id string, r any, err error) []byte {
+	if r == nil && err == nil && digits(id) {
+		return append(append(append(make([]byte, 0, 8+len(id)), `{"I":"`...), id...), `"}`...)
+	}
+	resp := map[string]any{"I": id}
+	var he *HubException
+	switch {
+	case errors.As(err, &he):
+		resp["E"], resp["H"] = he.Message, true
+		if he.Data != nil {
+			resp["D"] = he.Data
+		}
+	case err != nil:
+		resp["E"] = err.Error()
+	default:
+		resp["R"] = r
+	}
+	b, _ := json.Marshal(resp)
+	return b
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (s *Server) keepAlive(sock *socket) {
@@ -528,7 +553,7 @@ func (s *Server) keepAlive(sock *socket) {
 			silent := s.silent
 			s.mu.Unlock()
 			if !silent {
-				_ = sock.ws.Write(sock.ctx, websocket.MessageText, []byte("{}"))
+				_ = sock.ws.Write(context.Background(), websocket.MessageText, []byte("{}"))
 			}
 		case <-sock.ctx.Done():
 			return

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -253,20 +252,32 @@ func (c *Client) setState(s State) {
 // (not sent), ErrLost (sent, result lost), *HubError (the method failed), or
 // ctx's error (sent, no result yet: the server may still act on it).
 func (c *Client) Invoke(ctx context.Context, method string, args ...any) (json.RawMessage, error) {
-	return c.InvokeProgress(ctx, nil, method, args...)
+	return c.invoke(ctx, 0, nil, method, args)
 }
 
 // InvokeProgress is Invoke with the method's progress reports ({"P"})
 // passed to progress as they come.
 func (c *Client) InvokeProgress(ctx context.Context, progress func(json.RawMessage), method string, args ...any) (json.RawMessage, error) {
-	inv := invocation{H: c.hub, M: method, A: make([]json.RawMessage, len(args))}
-	for i, a := range args {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return nil, fmt.Errorf("signalr: %s argument %d: %w", method, i, err)
-		}
-		inv.A[i] = b
-	}
+	return c.invoke(ctx, 0, progress, method, args)
+}
+
+// InvokeWithin is Invoke bounded by timeout as well as ctx: cheaper than a
+// context.WithTimeout per call (no context, no cancel registration with
+// ctx). Past the timeout it fails with context.DeadlineExceeded, as a
+// context's deadline would: sent, no result.
+func (c *Client) InvokeWithin(ctx context.Context, timeout time.Duration, method string, args ...any) (json.RawMessage, error) {
+	return c.invoke(ctx, timeout, nil, method, args)
+}
+
+// timers bound InvokeWithin; stopped before they go back (Go ≥ 1.23: a
+// stopped timer delivers nothing stale).
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+func (c *Client) invoke(ctx context.Context, timeout time.Duration, progress func(json.RawMessage), method string, args []any) (json.RawMessage, error) {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
@@ -280,29 +291,53 @@ func (c *Client) InvokeProgress(ctx context.Context, progress func(json.RawMessa
 	n := c.nextID
 	c.nextID++
 	c.mu.Unlock()
-	inv.I = strconv.FormatUint(n, 10)
-	data, err := json.Marshal(inv)
+	bp := getBuf()
+	data, err := appendInvocation(*bp, c.hub, method, args, n)
+	*bp = data
 	if err != nil {
-		return nil, fmt.Errorf("signalr: %s: %w", method, err)
+		putBuf(bp)
+		return nil, fmt.Errorf("signalr: %s %w", method, err)
 	}
-	p := &pending{done: make(chan struct{}), progress: progress}
+	p := newPending(progress)
 	if !cn.add(n, p) {
+		putBuf(bp)
+		p.release()
 		return nil, ErrNotConnected
 	}
-	// The write uses the connection's context: a cancelled write would
-	// close the socket under every other invocation.
-	if err := cn.ws.Write(cn.ctx, websocket.MessageText, data); err != nil {
-		cn.remove(n)
+	// No context for the write (see conn): a cancelled write would close
+	// the socket under every other invocation; fail closes it when the
+	// connection's life ends, which ends a write in progress.
+	err = cn.ws.Write(context.Background(), websocket.MessageText, data)
+	putBuf(bp) // the library has framed (copied) it
+	if err != nil {
+		if cn.remove(n) {
+			p.release()
+		}
 		cn.fail(fmt.Errorf("write: %w", err))
 		return nil, fmt.Errorf("%w: %s: %v", ErrLost, method, err)
 	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := timers.Get().(*time.Timer)
+		t.Reset(timeout)
+		defer func() { t.Stop(); timers.Put(t) }()
+		expired = t.C
+	}
+	var cause error
 	select {
 	case <-p.done:
-		return p.result, p.err
+		r, err := p.result, p.err
+		p.release()
+		return r, err
 	case <-ctx.Done():
-		cn.remove(n)
-		return nil, fmt.Errorf("signalr: %s: %w", method, ctx.Err())
+		cause = ctx.Err()
+	case <-expired:
+		cause = context.DeadlineExceeded
 	}
+	if cn.remove(n) {
+		p.release()
+	}
+	return nil, fmt.Errorf("signalr: %s: %w", method, cause)
 }
 
 // request builds an HTTP request to the endpoint's verb with the token.

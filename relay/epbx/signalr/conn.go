@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"sync"
 	"time"
@@ -24,20 +25,41 @@ type serverError struct{ msg string }
 
 func (e *serverError) Error() string { return "server error: " + e.msg }
 
-// pending is an invocation waiting for its result.
+// pending is an invocation waiting for its result. Whoever takes it out of
+// conn.pending (the reader with its result, fail, or its caller giving up)
+// is the only one to touch it next: the first two signal done once.
 type pending struct {
-	done     chan struct{}
+	done     chan struct{} // buffered: the signal never blocks the reader
 	result   json.RawMessage
 	err      error
 	progress func(json.RawMessage)
 }
 
-// conn is one socket's life: one context from dial to close, since a read
-// whose context ends closes the socket.
+// pendings are reused: a channel and a struct less per invocation. Only a
+// pending whose signal its caller received goes back.
+var pendings = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+
+func newPending(progress func(json.RawMessage)) *pending {
+	p := pendings.Get().(*pending)
+	p.progress = progress
+	return p
+}
+
+func (p *pending) release() {
+	p.result, p.err, p.progress = nil, nil, nil
+	pendings.Put(p)
+}
+
+// conn is one socket's life: one context from dial to close, whose end
+// closes the socket. Reads and writes take no context of their own: the
+// library registers (and removes) a context.AfterFunc for every read and
+// write given a cancellable one, which was a fifth of a round trip's
+// allocations; closing the socket ends a read or write in progress.
 type conn struct {
-	ws     *websocket.Conn
-	ctx    context.Context
-	cancel context.CancelFunc
+	ws      *websocket.Conn
+	ctx     context.Context
+	cancel  context.CancelFunc
+	unwatch func() bool // stops the AfterFunc closing the socket at ctx's end
 
 	mu      sync.Mutex
 	pending map[uint64]*pending
@@ -57,10 +79,14 @@ func (cn *conn) add(n uint64, p *pending) bool {
 	return true
 }
 
-func (cn *conn) remove(n uint64) {
+// remove takes back an invocation its caller gave up on; false when the
+// reader or fail took it first (and will signal it).
+func (cn *conn) remove(n uint64) bool {
 	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	_, ok := cn.pending[n]
 	delete(cn.pending, n)
-	cn.mu.Unlock()
+	return ok
 }
 
 func (cn *conn) take(n uint64) *pending {
@@ -86,9 +112,42 @@ func (cn *conn) fail(err error) {
 	cn.cancel()
 	for _, p := range ps {
 		p.err = fmt.Errorf("%w: %v", ErrLost, err)
-		close(p.done)
+		p.done <- struct{}{}
 	}
 	_ = cn.ws.CloseNow()
+}
+
+// watchCtx closes the socket when its context ends (Stop, a failure).
+func (cn *conn) watchCtx() {
+	cn.unwatch = context.AfterFunc(cn.ctx, func() { cn.fail(context.Cause(cn.ctx)) })
+}
+
+// read reads one message into a pooled buffer; the caller gives it back
+// with putBuf. The library's read limit applies.
+func (cn *conn) read() (*[]byte, error) {
+	_, r, err := cn.ws.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	bp := getBuf()
+	b := *bp
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*bp = b
+			putBuf(bp)
+			return nil, err
+		}
+	}
+	*bp = b
+	return bp, nil
 }
 
 func (cn *conn) reason() error {
@@ -181,6 +240,7 @@ func (c *Client) dialOnce(dialCtx, runCtx context.Context, verb string, q url.Va
 	ws.SetReadLimit(c.cfg.ReadLimit)
 	ctx, cancelLife := context.WithCancel(runCtx)
 	cn := &conn{ws: ws, ctx: ctx, cancel: cancelLife, pending: map[uint64]*pending{}, last: c.cfg.Clock.Now()}
+	cn.watchCtx()
 	if verb == "connect" {
 		// The server's first frame initialises the connection.
 		_, data, err := ws.Read(hs)
@@ -189,7 +249,7 @@ func (c *Client) dialOnce(dialCtx, runCtx context.Context, verb string, q url.Va
 			return nil, fmt.Errorf("connect: init frame: %w", err)
 		}
 		var f frame
-		if err := json.Unmarshal(data, &f); err != nil || f.S != 1 {
+		if err := json.Unmarshal(data, &f); err != nil || string(f.S) != "1" {
 			cn.fail(errors.New("bad init frame"))
 			return nil, fmt.Errorf("connect: first frame %q is not the initialising one", short(data))
 		}
@@ -307,7 +367,7 @@ func (c *Client) serve(cn *conn) {
 		}()
 	}
 	for {
-		_, data, err := cn.ws.Read(cn.ctx)
+		bp, err := cn.read()
 		if err != nil {
 			cn.fail(err)
 			break
@@ -315,11 +375,14 @@ func (c *Client) serve(cn *conn) {
 		cn.mu.Lock()
 		cn.last = c.cfg.Clock.Now()
 		cn.mu.Unlock()
-		if err := c.handle(cn, data); err != nil {
+		err = c.handle(cn, *bp)
+		putBuf(bp)
+		if err != nil {
 			cn.fail(err)
 			break
 		}
 	}
+	cn.unwatch()
 	wg.Wait()
 }
 
@@ -356,11 +419,23 @@ func (c *Client) watch(cn *conn, timeout time.Duration) {
 	}
 }
 
-// handle reads one frame.
+// handle reads one frame; data is the read buffer, reused after it returns.
 func (c *Client) handle(cn *conn, data []byte) error {
 	if isKeepAlive(data) {
 		return nil
 	}
+	if n, r, ok := parseResult(data); ok {
+		if p := cn.take(n); p != nil { // nil: abandoned by its caller
+			if len(r) > 0 {
+				p.result = append(json.RawMessage(nil), r...)
+			}
+			p.done <- struct{}{}
+		}
+		return nil
+	}
+	// What the frame holds (event arguments, error data) may be kept by
+	// the callers: it gets a buffer of its own.
+	data = append([]byte(nil), data...)
 	var f frame
 	if err := json.Unmarshal(data, &f); err != nil {
 		c.cfg.Logger.Warn("signalr frame unreadable", "err", err)
@@ -369,10 +444,13 @@ func (c *Client) handle(cn *conn, data []byte) error {
 	if f.P != nil {
 		if n, ok := id(f.P.I); ok {
 			cn.mu.Lock()
-			p := cn.pending[n]
+			var progress func(json.RawMessage)
+			if p := cn.pending[n]; p != nil {
+				progress = p.progress
+			}
 			cn.mu.Unlock()
-			if p != nil && p.progress != nil {
-				p.progress(f.P.D)
+			if progress != nil {
+				progress(f.P.D)
 			}
 		}
 		return nil
@@ -387,7 +465,7 @@ func (c *Client) handle(cn *conn, data []byte) error {
 		} else {
 			p.result = f.R
 		}
-		close(p.done)
+		p.done <- struct{}{}
 		return nil
 	}
 	c.note(f)

@@ -42,7 +42,7 @@ type invocation struct {
 // R, or E, H and D (error data); progress carries P. "{}" is a keep-alive.
 type frame struct {
 	C *string           `json:"C"`
-	S int               `json:"S"`
+	S json.RawMessage   `json:"S"` // 1 initialises; a hub result's S is the hub state (an object)
 	T int               `json:"T"`
 	D json.RawMessage   `json:"D"`
 	G *string           `json:"G"`
