@@ -40,6 +40,10 @@ type Harness struct {
 	// request) sends a request that reaches it. The suite calls it
 	// repeatedly while it waits. Nil: the driver relinks on its own.
 	Relink func()
+	// Link, for a driver whose links open on demand (EPBX: a connection
+	// per agent, at its first command) and that is therefore not connected
+	// after Open alone, opens one (logs an agent on). Nil: Open links up.
+	Link func()
 	// Event makes the switch send at least one unsolicited event for login,
 	// once the driver is open. It may block while the driver does not take
 	// events, and must return once the driver is closed. Nil skips the event
@@ -499,6 +503,9 @@ func healthOpenClose(t *testing.T, h *Harness) {
 		t.Fatalf("Health before Open = %+v, want not connected", got)
 	}
 	open(t, h, newSink())
+	if h.Link != nil {
+		h.Link()
+	}
 	wait.For(t, "Health connected after Open", func() bool { return h.Driver.Health().Connected })
 	if got := h.Driver.Health(); got.Since.IsZero() || got.Standby || got.Reconnects != 0 {
 		t.Errorf("Health after Open = %+v, want Since set, not standby, no reconnects", got)

@@ -44,6 +44,7 @@ type Driver struct {
 	reconnects int64
 	lastErr    string
 	connFailed bool  // the last connection attempt (token, negotiate) failed
+	reached    bool  // an agent's connection has opened since Open (or since standing by)
 	lastStamp  int64 // the agent state's last Position (state.go)
 }
 
@@ -166,6 +167,9 @@ func (d *Driver) SetActive(active bool) {
 		return
 	}
 	d.standby = !active
+	if !active {
+		d.reached = false // its connections close: idle until one opens again
+	}
 	d.linkChangedLocked()
 	ctx := d.ctx
 	d.mu.Unlock()

@@ -204,10 +204,39 @@ func TestGatedStandsByUntilActive(t *testing.T) {
 		t.Fatalf("S before SetActive: %v, want transient", err)
 	}
 	d.SetActive(true)
-	if h := d.Health(); h.Standby || !h.Connected {
-		t.Fatalf("Health active = %+v", h)
+	if h := d.Health(); h.Standby || h.Connected || !strings.HasPrefix(h.Detail, "idle") {
+		t.Fatalf("Health active, no agent connected = %+v, want idle, not connected", h)
 	}
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	if h := d.Health(); h.Standby || !h.Connected {
+		t.Fatalf("Health active, jose logged on = %+v", h)
+	}
+}
+
+// Health is not connected before any agent's connection opens (nothing
+// has reached the hub: the driver is idle), connected once one has, and
+// still connected after every agent logged off (the last contact reached
+// the hub).
+func TestHealthIdleUntilAnAgentConnects(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	open(t, d)
+	if h := d.Health(); h.Connected || h.Standby || !strings.HasPrefix(h.Detail, "idle") || h.LastError != "" {
+		t.Fatalf("Health after Open = %+v, want idle: not connected, no error", h)
+	}
+	must(t, d, "<jose><S>$", "<jose><S><0>$") // answered from memory: still nothing reached
+	if h := d.Health(); h.Connected {
+		t.Fatalf("Health after S = %+v, want not connected", h)
+	}
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	if h := d.Health(); !h.Connected || h.Detail != "1 agent connections, 1 logged on" {
+		t.Fatalf("Health after L ON = %+v", h)
+	}
+	must(t, d, "<jose><L><OFF>$", "<jose><OK>$")
+	if h := d.Health(); !h.Connected || h.Detail != "0 agent connections, 0 logged on" {
+		t.Fatalf("Health after L OFF = %+v", h)
+	}
 }
 
 // A token endpoint that refuses the agent's user is the last error and

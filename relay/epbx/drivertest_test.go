@@ -24,6 +24,8 @@ func TestDriverSuite(t *testing.T) {
 			Driver: d,
 			Hold:   e.hub.Hold,
 			Drop:   e.srv.Drop,
+			// Idle until an agent's connection opens (Health).
+			Link: func() { _, _ = d.Execute(context.Background(), drivertest.Command(t, "<jose><L><ON>$")) },
 			Event: func(login string) {
 				// The hub talks to the connection an agent's logon opened.
 				logon.Do(func() { _, _ = d.Execute(context.Background(), drivertest.Command(t, "<"+login+"><L><ON>$")) })

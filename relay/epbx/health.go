@@ -7,12 +7,15 @@ import (
 	"github.com/ctirelay/ctirelay/relay/epbx/signalr"
 )
 
-// connectedLocked: open, active, the last connection attempt (token,
-// negotiate, start) succeeded and no agent's connection is down or
-// reconnecting. A driver with no agent connected yet counts as connected:
-// connections open at each agent's first command.
+// connectedLocked: open, active, a connection to the hub has opened (the
+// hub was reached), the last connection attempt (token, negotiate, start)
+// succeeded and no agent's connection is down or reconnecting. Before any
+// agent's first connection the driver is idle, not connected: nothing says
+// the hub can be reached until one has (connections open at each agent's
+// first command). Once one has, agents all logging off leave it connected:
+// the last contact reached the hub.
 func (d *Driver) connectedLocked() bool {
-	if !d.opened || d.closed || d.standby || d.connFailed {
+	if !d.opened || d.closed || d.standby || d.connFailed || !d.reached {
 		return false
 	}
 	for _, s := range d.sessions {
@@ -47,7 +50,7 @@ func (d *Driver) connectFailed(login string, err error) {
 func (d *Driver) connectOK() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.connFailed = false
+	d.connFailed, d.reached = false, true
 	d.linkChangedLocked()
 }
 
@@ -87,6 +90,7 @@ func (d *Driver) Health() relay.DriverHealth {
 		Connected: d.linkUp, Standby: d.standby && d.opened && !d.closed, Since: d.since,
 		Reconnects: d.reconnects, LastError: d.lastErr,
 	}
+	reached := d.reached
 	ss := make([]*session, 0, len(d.sessions))
 	for _, s := range d.sessions {
 		ss = append(ss, s)
@@ -106,6 +110,9 @@ func (d *Driver) Health() relay.DriverHealth {
 		}
 	}
 	h.Detail = fmt.Sprintf("%d agent connections, %d logged on", up, logged)
+	if !reached && !h.Standby {
+		h.Detail = "idle: no agent connection yet (each opens at the agent's first command)"
+	}
 	if down > 0 {
 		h.Detail += fmt.Sprintf(", %d reconnecting", down)
 	}

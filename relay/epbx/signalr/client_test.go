@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,5 +419,30 @@ func TestRequestsCarryTheProtocol(t *testing.T) {
 	c.Stop()
 	if st := r.srv.Stats(); st.Starts != 1 || st.Aborts != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// InvokeWithin gives up at its timeout with a deadline error (sent, no
+// result), and the result that comes after is nobody's: the invocations
+// after it (reusing the pooled state) each get their own result.
+func TestInvokeWithinTimesOut(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, epbxfake.Config{})
+	c := r.client(t, nil)
+	start(t, c)
+	if _, err := c.InvokeWithin(context.Background(), time.Millisecond, "Hold"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Hold within 1ms: %v, want a deadline error", err)
+	}
+	close(r.hub.hold) // the held call answers "late" now: nobody waits for it
+	for i := range 50 {
+		got, err := c.InvokeWithin(context.Background(), time.Minute, "Echo", i)
+		if err != nil || string(got) != strconv.Itoa(i) {
+			t.Fatalf("Echo %d = %s, %v", i, got, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.InvokeWithin(ctx, time.Minute, "Echo", 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
 	}
 }
