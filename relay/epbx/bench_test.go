@@ -3,7 +3,9 @@ package epbx_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +36,7 @@ func benchAgents(b *testing.B, hub *benchHubRef, agents int) (d *epbx.Driver, lo
 	if err := d.Open(context.Background(), &events{}); err != nil {
 		b.Fatal(err)
 	}
-	mem0, rss0, hub0 := heap(), rss(), hub.probe()
+	mem0, hub0, g0 := heap(), hub.probe(), runtime.NumGoroutine()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for _, l := range logins {
@@ -50,12 +52,19 @@ func benchAgents(b *testing.B, hub *benchHubRef, agents int) (d *epbx.Driver, lo
 	if b.Failed() {
 		b.FailNow()
 	}
-	mem1, rss1, hub1 := heap(), rss(), hub.probe()
+	mem1, hub1, g1 := heap(), hub.probe(), runtime.NumGoroutine()
+	if path := os.Getenv("CTIRELAY_BENCH_EPBX_HEAPPROFILE"); path != "" {
+		// What the connections hold (go tool pprof -sample_index=inuse_space).
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
+	}
 	perConn := func(before, after uint64) float64 { return (float64(after) - float64(before)) / float64(agents) }
 	return d, logins, func() {
 		if hub.where == "process" {
 			b.ReportMetric(perConn(mem0, mem1), "client-B/conn")
-			b.ReportMetric(perConn(rss0, rss1), "client-rss-B/conn")
+			b.ReportMetric(perConn(uint64(g0), uint64(g1)), "client-goroutines/conn")
 			b.ReportMetric(perConn(hub0.Mem, hub1.Mem), "hub-B/conn")
 			b.ReportMetric(perConn(hub0.RSS, hub1.RSS), "hub-rss-B/conn")
 		} else {
