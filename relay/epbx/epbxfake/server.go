@@ -9,6 +9,7 @@
 package epbxfake
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/ctirelay/ctirelay/relay/epbx/internal/jsonscan"
 )
 
 // Hub carries out the client's hub invocations.
@@ -478,13 +481,8 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		var inv struct {
-			H string            `json:"H"`
-			M string            `json:"M"`
-			A []json.RawMessage `json:"A"`
-			I json.RawMessage   `json:"I"`
-		}
-		if err := json.Unmarshal(data, &inv); err != nil {
+		inv, ok := parseInvocation(data)
+		if !ok {
 			continue
 		}
 		s.mu.Lock()
@@ -492,6 +490,49 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		go s.invoke(sock, c, inv.H, inv.M, inv.A, strings.Trim(string(inv.I), `"`))
 	}
+}
+
+// invocation is a client's hub call {"H","M","A","I"}.
+type invocation struct {
+	H string            `json:"H"`
+	M string            `json:"M"`
+	A []json.RawMessage `json:"A"`
+	I json.RawMessage   `json:"I"`
+}
+
+// parseInvocation reads a hub call; the usual shape (plain strings, valid
+// arguments) without encoding/json, anything else with it. The arguments
+// alias data.
+func parseInvocation(data []byte) (invocation, bool) {
+	var inv invocation
+	str := func(v []byte) (string, bool) {
+		if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+			return "", false
+		}
+		return string(v[1 : len(v)-1]), true
+	}
+	ok := jsonscan.Object(data, func(k, v []byte) bool {
+		var ok bool
+		switch string(k) {
+		case "H":
+			inv.H, ok = str(v)
+		case "M":
+			inv.M, ok = str(v)
+		case "I":
+			inv.I, ok = v, len(v) > 0 && (v[0] == '"' || v[0] >= '0' && v[0] <= '9')
+		case "A":
+			ok = jsonscan.Array(v, func(e []byte) bool {
+				inv.A = append(inv.A, e)
+				return json.Valid(e)
+			})
+		}
+		return ok
+	})
+	if ok {
+		return inv, true
+	}
+	inv = invocation{}
+	return inv, json.Unmarshal(data, &inv) == nil
 }
 
 func (s *Server) invoke(sock *socket, c *Conn, hub, method string, args []json.RawMessage, id string) {

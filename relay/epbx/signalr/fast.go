@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+
+	"github.com/ctirelay/ctirelay/relay/epbx/internal/jsonscan"
 )
 
 // The hot path of an invocation is hand-rolled: encoding/json's reflection
@@ -98,7 +100,7 @@ func appendString(b []byte, s string) []byte {
 // hub state), which the caller decodes with encoding/json. r aliases data.
 func parseResult(data []byte) (n uint64, r json.RawMessage, ok bool) {
 	var idRaw []byte
-	good := fields(data, func(k, v []byte) bool {
+	good := jsonscan.Object(data, func(k, v []byte) bool {
 		switch {
 		case len(k) == 1 && k[0] == 'I':
 			idRaw = v
@@ -130,119 +132,3 @@ func parseResult(data []byte) (n uint64, r json.RawMessage, ok bool) {
 	return n, r, true
 }
 
-// fields calls fn with each key (still quoted-free, only plain keys) and
-// raw value of the JSON object data; false when data is not an object it
-// can read or fn said stop. Keys with escapes are refused (not ours).
-func fields(data []byte, fn func(k, v []byte) bool) bool {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return false
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return skipSpace(data, i+1) == len(data)
-	}
-	for {
-		if i >= len(data) || data[i] != '"' {
-			return false
-		}
-		j := i + 1
-		for j < len(data) && data[j] != '"' {
-			if data[j] == '\\' {
-				return false
-			}
-			j++
-		}
-		if j >= len(data) {
-			return false
-		}
-		k := data[i+1 : j]
-		i = skipSpace(data, j+1)
-		if i >= len(data) || data[i] != ':' {
-			return false
-		}
-		i = skipSpace(data, i+1)
-		end := skipValue(data, i)
-		if end < 0 {
-			return false
-		}
-		if !fn(k, data[i:end]) {
-			return false
-		}
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return false
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return skipSpace(data, i+1) == len(data)
-		default:
-			return false
-		}
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the end of the JSON value at i, -1 when unreadable.
-// It finds the value's extent only; json.Valid checks what is kept.
-func skipValue(data []byte, i int) int {
-	if i >= len(data) {
-		return -1
-	}
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for i < len(data) {
-			switch data[i] {
-			case '"':
-				if i = skipString(data, i); i < 0 {
-					return -1
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return -1
-	}
-	j := i
-	for j < len(data) {
-		switch data[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			if j == i {
-				return -1
-			}
-			return j
-		}
-		j++
-	}
-	return -1 // a scalar cannot end the object
-}
-
-func skipString(data []byte, i int) int {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
