@@ -15,8 +15,8 @@ func TestParseInvocation(t *testing.T) {
 		`{"I":"0","A":[{"a":[1,"]"]},null,true],"M":"AlterarIntervaloTipo","H":"atendimentohub"}`,
 		`{"H":"atendimentohub","M":"Terminar","A":[],"I":"3"}`,
 		`{"H":"atendimentohub","M":"Disca\u0072","A":["olá"],"I":4}`, // an escape: encoding/json's path
-		`{"H":"atendimentohub","M":"X","A":[tru],"I":"1"}`,             // invalid: refused
-		`{"H":"h","M":"m","S":{"x":1},"A":[],"I":"2"}`,                 // hub state: encoding/json's path
+		`{"H":"atendimentohub","M":"X","A":[tru],"I":"1"}`,           // invalid: refused
+		`{"H":"h","M":"m","S":{"x":1},"A":[],"I":"2"}`,               // hub state: encoding/json's path
 		`not json`,
 	} {
 		var want invocation

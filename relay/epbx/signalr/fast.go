@@ -131,4 +131,3 @@ func parseResult(data []byte) (n uint64, r json.RawMessage, ok bool) {
 	}
 	return n, r, true
 }
-
