@@ -36,7 +36,7 @@ func benchAgents(b *testing.B, hub *benchHubRef, agents int) (d *epbx.Driver, lo
 	if err := d.Open(context.Background(), &events{}); err != nil {
 		b.Fatal(err)
 	}
-	mem0, hub0, g0 := heap(), hub.probe(), runtime.NumGoroutine()
+	mem0, hub0, g0 := heap(), hub.probe(true), runtime.NumGoroutine()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for _, l := range logins {
@@ -52,7 +52,7 @@ func benchAgents(b *testing.B, hub *benchHubRef, agents int) (d *epbx.Driver, lo
 	if b.Failed() {
 		b.FailNow()
 	}
-	mem1, hub1, g1 := heap(), hub.probe(), runtime.NumGoroutine()
+	mem1, hub1, g1 := heap(), hub.probe(true), runtime.NumGoroutine()
 	if path := os.Getenv("CTIRELAY_BENCH_EPBX_HEAPPROFILE"); path != "" {
 		// What the connections hold (go tool pprof -sample_index=inuse_space).
 		if f, err := os.Create(path); err == nil {
@@ -73,9 +73,10 @@ func benchAgents(b *testing.B, hub *benchHubRef, agents int) (d *epbx.Driver, lo
 	}
 }
 
-// benchReport reports the rate, the round trips and the CPU time per
-// command of each process.
-func benchReport(b *testing.B, hub *benchHubRef, lat []time.Duration, elapsed, cpu time.Duration, hub0 hubProbe) {
+// benchReport reports the rate, the round trips, and the CPU time per
+// command and the collections during the commands of each process.
+func benchReport(b *testing.B, hub *benchHubRef, lat []time.Duration, elapsed, cpu time.Duration, hub0 hubProbe, gc0 uint32) {
+	gcs := numGC() - gc0
 	slices.Sort(lat)
 	if len(lat) == 0 {
 		return
@@ -86,12 +87,15 @@ func benchReport(b *testing.B, hub *benchHubRef, lat []time.Duration, elapsed, c
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)*999/1000].Microseconds()), "p999-µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
-	hub1 := hub.probe()
+	hub1 := hub.probe(false)
 	if hub.where == "process" {
 		b.ReportMetric(float64(cpu.Microseconds())/n, "client-cpu-µs/cmd")
 		b.ReportMetric(float64((hub1.CPU-hub0.CPU).Microseconds())/n, "hub-cpu-µs/cmd")
+		b.ReportMetric(float64(gcs), "client-gcs")
+		b.ReportMetric(float64(hub1.GCs-hub0.GCs), "hub-gcs")
 	} else {
 		b.ReportMetric(float64(cpu.Microseconds())/n, "both-cpu-µs/cmd")
+		b.ReportMetric(float64(gcs), "both-gcs")
 	}
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
 	b.ReportMetric(float64(hub1.Stats.RefreshGrants-hub0.Stats.RefreshGrants), "renewals")
@@ -111,7 +115,7 @@ func BenchmarkDriver500Agents(b *testing.B) {
 	var next atomic.Int64
 	lat := make([][]time.Duration, agents)
 	var wg sync.WaitGroup
-	hub0 := hub.probe()
+	hub0, gc0 := hub.probe(false), numGC()
 	b.ResetTimer()
 	cpu0, start := cpuTime(), time.Now()
 	for i, l := range logins {
@@ -134,7 +138,7 @@ func BenchmarkDriver500Agents(b *testing.B) {
 	wg.Wait()
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
-	benchReport(b, hub, slices.Concat(lat...), elapsed, cpu, hub0)
+	benchReport(b, hub, slices.Concat(lat...), elapsed, cpu, hub0, gc0)
 	memReport()
 }
 
@@ -148,7 +152,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	d, logins, _ := benchAgents(b, hub, 1)
 	pause, resume := drivertest.Command(b, "<"+logins[0]+"><P><ON><1>$"), drivertest.Command(b, "<"+logins[0]+"><P><OFF>$")
 	lat := make([]time.Duration, 0, b.N)
-	hub0 := hub.probe()
+	hub0, gc0 := hub.probe(false), numGC()
 	b.ResetTimer()
 	cpu0, start := cpuTime(), time.Now()
 	for i := range b.N {
@@ -164,7 +168,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
-	benchReport(b, hub, lat, elapsed, cpu, hub0)
+	benchReport(b, hub, lat, elapsed, cpu, hub0, gc0)
 }
 
 // BenchmarkDriver500AgentsPaced: the load. 500 agents logged on
@@ -219,7 +223,7 @@ func benchPaced(b *testing.B, ttl time.Duration) {
 			}
 		})
 	}
-	hub0 := hub.probe()
+	hub0, gc0 := hub.probe(false), numGC()
 	b.ResetTimer()
 	cpu0, start := cpuTime(), time.Now()
 	tick := time.NewTicker(time.Millisecond)
@@ -243,7 +247,7 @@ func benchPaced(b *testing.B, ttl time.Duration) {
 	b.StopTimer()
 	lateAll := slices.Concat(late...)
 	slices.Sort(lateAll)
-	benchReport(b, hub, slices.Concat(lat...), elapsed, cpu, hub0)
+	benchReport(b, hub, slices.Concat(lat...), elapsed, cpu, hub0, gc0)
 	memReport()
 	if len(lateAll) > 0 {
 		b.ReportMetric(float64(lateAll[len(lateAll)/2].Microseconds()), "late-p50-µs")

@@ -42,10 +42,17 @@ type hubProbe struct {
 	Mem   uint64 // heap and goroutine stacks in use after a collection
 	RSS   uint64
 	CPU   time.Duration // the process's user and system time so far
+	GCs   uint32        // collections so far
 }
 
 func probeSelf() hubProbe {
 	return hubProbe{Mem: heap(), RSS: rss(), CPU: cpuTime()}
+}
+
+func numGC() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
 }
 
 // serveBenchHub is the child: it prints its address, serves until its
@@ -60,8 +67,11 @@ func serveBenchHub(ttl string) {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv.Handler())
 	mux.HandleFunc("GET /_bench/probe", func(w http.ResponseWriter, r *http.Request) {
-		p := probeSelf()
-		p.Stats = srv.Stats()
+		var p hubProbe
+		if r.URL.Query().Has("mem") { // collects: not during the commands
+			p = probeSelf()
+		}
+		p.CPU, p.GCs, p.Stats = cpuTime(), numGC(), srv.Stats()
 		_ = json.NewEncoder(w).Encode(p)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -77,7 +87,7 @@ func serveBenchHub(ttl string) {
 // benchHubRef is the fake hub a benchmark runs against.
 type benchHubRef struct {
 	URL   string
-	probe func() hubProbe
+	probe func(mem bool) hubProbe
 	where string // "process" or "inproc"
 }
 
@@ -87,7 +97,7 @@ func startBenchHub(b *testing.B, ttl time.Duration) *benchHubRef {
 		srv := epbxfake.New(epbxfake.Config{Hub: benchHub{}, TokenTTL: ttl})
 		hs := httptest.NewServer(srv.Handler())
 		b.Cleanup(func() { hs.Close(); srv.Close() })
-		return &benchHubRef{URL: hs.URL, where: "inproc", probe: func() hubProbe {
+		return &benchHubRef{URL: hs.URL, where: "inproc", probe: func(bool) hubProbe {
 			return hubProbe{Stats: srv.Stats()} // the process is shared: no separate figures
 		}}
 	}
@@ -111,9 +121,13 @@ func startBenchHub(b *testing.B, ttl time.Duration) *benchHubRef {
 		b.Fatalf("bench hub: %v", err)
 	}
 	url := strings.TrimSpace(line)
-	return &benchHubRef{URL: url, where: "process", probe: func() hubProbe {
+	return &benchHubRef{URL: url, where: "process", probe: func(mem bool) hubProbe {
 		var p hubProbe
-		resp, err := http.Get(url + "/_bench/probe")
+		q := ""
+		if mem {
+			q = "?mem=1"
+		}
+		resp, err := http.Get(url + "/_bench/probe" + q)
 		if err != nil {
 			b.Errorf("bench hub probe: %v", err)
 			return p
