@@ -102,3 +102,36 @@ func TestAppendInvocationAllocs(t *testing.T) {
 		t.Errorf("parseResult: %v allocations, want 0", n)
 	}
 }
+
+// A result carrying hub state ("S" an object, which the general path
+// reads) reaches its caller; S was once read as the initialising number,
+// and such a frame was dropped as unreadable.
+func TestResultWithHubState(t *testing.T) {
+	t.Parallel()
+	c, err := New(Config{URL: "http://127.0.0.1:1/signalr", Hub: "AtendimentoHub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ frame, want string }{
+		{`{"S":{"n":1},"R":42,"I":"3"}`, "42"},
+		{`{"I":"3","R":{"a":"b"}}`, `{"a":"b"}`},
+		{`{"I":"3"}`, ""},
+	} {
+		cn := &conn{pending: map[uint64]*pending{}}
+		p := newPending(nil)
+		cn.add(3, p)
+		buf := []byte(tc.frame)
+		if err := c.handle(cn, buf); err != nil {
+			t.Fatalf("%s: %v", tc.frame, err)
+		}
+		select {
+		case <-p.done:
+		default:
+			t.Fatalf("%s: the caller got nothing", tc.frame)
+		}
+		clear(buf) // the read buffer is reused: the result must not alias it
+		if string(p.result) != tc.want || p.err != nil {
+			t.Errorf("%s: result %s, %v; want %s", tc.frame, p.result, p.err, tc.want)
+		}
+	}
+}
