@@ -476,11 +476,18 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	// socket.writeRaw).
 	defer context.AfterFunc(ctx, func() { _ = ws.CloseNow() })()
 	go s.keepAlive(sock)
+	var buf bytes.Buffer // reused: io.ReadAll's 512 bytes a frame were half the hub's garbage
 	for {
-		_, data, err := ws.Read(context.Background())
+		_, r, err := ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		// The arguments alias data, on the invocation's goroutine.
+		data := bytes.Clone(buf.Bytes())
 		inv, ok := parseInvocation(data)
 		if !ok {
 			continue
