@@ -30,7 +30,8 @@ func putBuf(b *[]byte) {
 }
 
 // appendInvocation writes {"H":hub,"M":method,"A":[args…],"I":"id"}, as
-// json.Marshal(invocation{…}) does.
+// encoding/json writes a struct of those fields in that order (a test
+// compares them).
 func appendInvocation(b []byte, hub, method string, args []any, id uint64) ([]byte, error) {
 	b = append(b, `{"H":`...)
 	b = appendString(b, hub)

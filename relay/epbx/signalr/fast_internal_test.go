@@ -6,6 +6,14 @@ import (
 	"testing"
 )
 
+// invocation is a hub call from the client as encoding/json writes it.
+type invocation struct {
+	H string            `json:"H"`
+	M string            `json:"M"`
+	A []json.RawMessage `json:"A"`
+	I string            `json:"I"`
+}
+
 // The hand-rolled invocation is byte for byte what encoding/json writes.
 func TestAppendInvocationIsJSONMarshal(t *testing.T) {
 	t.Parallel()

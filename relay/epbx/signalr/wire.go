@@ -29,14 +29,6 @@ type negotiation struct {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// invocation is a hub call from the client.
-type invocation struct {
-	H string            `json:"H"`
-	M string            `json:"M"`
-	A []json.RawMessage `json:"A"`
-	I string            `json:"I"`
-}
-
 // frame is anything the server writes on the socket. Persistent responses
 // carry C, S, T, D (1: disconnect), G, M and E; hub responses carry I with
 // R, or E, H and D (error data); progress carries P. "{}" is a keep-alive.
