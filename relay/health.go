@@ -11,6 +11,10 @@ type DriverHealth struct {
 	// Standby: this relay waits while another one holds the switch's
 	// single listener or its active role; not a failure.
 	Standby bool
+	// Idle: no link is open yet and none has failed, for a driver that
+	// opens its links on demand (EPBX: each agent's at its first command);
+	// commands can be taken, not a failure.
+	Idle bool
 	// Since is when Connected last changed.
 	Since time.Time
 	// Reconnects counts links re-established after a loss since Open.

@@ -394,13 +394,14 @@ func (b *Bridge) readyz(w http.ResponseWriter, r *http.Request) {
 
 // driverNotReady says why the switch driver keeps the relay from being
 // ready; "" when connected, on standby (another relay holds the switch:
-// this one is ready to take over) or unable to tell.
+// this one is ready to take over), idle (its links open on the first
+// command) or unable to tell.
 func driverNotReady(d relay.HealthReporter) string {
 	if d == nil {
 		return ""
 	}
 	h := d.Health()
-	if h.Connected || h.Standby {
+	if h.Connected || h.Standby || h.Idle {
 		return ""
 	}
 	why := "switch driver not connected"

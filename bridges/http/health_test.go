@@ -33,7 +33,8 @@ func (f *fakeHealth) set(h relay.DriverHealth) {
 }
 
 // /readyz answers 503 with the reason while the switch driver is not
-// connected; a driver on standby (another relay holds the switch) is ready.
+// connected; a driver on standby (another relay holds the switch) or idle
+// (its links open on the first command) is ready.
 func TestReadyzReportsTheSwitchDriver(t *testing.T) {
 	t.Parallel()
 	d := &fakeHealth{}
@@ -49,6 +50,7 @@ func TestReadyzReportsTheSwitchDriver(t *testing.T) {
 		{"lost", relay.DriverHealth{LastError: "dial tcp 10.0.0.9:34025: connection refused", Since: since}, 503,
 			"switch driver not connected: dial tcp 10.0.0.9:34025: connection refused (since 2026-12-01T23:00:00Z)"},
 		{"standby", relay.DriverHealth{Standby: true, Detail: "relay-b holds the switch"}, 200, `"ready"`},
+		{"idle", relay.DriverHealth{Idle: true, Detail: "idle: no agent connection yet"}, 200, `"ready"`},
 		{"never connected", relay.DriverHealth{}, 503, "switch driver not connected"},
 	} {
 		d.set(tc.h)

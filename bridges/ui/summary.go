@@ -63,6 +63,8 @@ func (d driverView) State() string {
 		return "connected"
 	case d.Standby:
 		return "standby"
+	case d.Idle:
+		return "idle"
 	case d.Reconnects > 0 || d.LastError != "":
 		return "reconnecting"
 	}

@@ -204,7 +204,7 @@ func TestGatedStandsByUntilActive(t *testing.T) {
 		t.Fatalf("S before SetActive: %v, want transient", err)
 	}
 	d.SetActive(true)
-	if h := d.Health(); h.Standby || h.Connected || !strings.HasPrefix(h.Detail, "idle") {
+	if h := d.Health(); h.Standby || h.Connected || !h.Idle || !strings.HasPrefix(h.Detail, "idle") {
 		t.Fatalf("Health active, no agent connected = %+v, want idle, not connected", h)
 	}
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
@@ -222,7 +222,7 @@ func TestHealthIdleUntilAnAgentConnects(t *testing.T) {
 	e := newEnv(t, epbxfake.Config{})
 	d := e.driver(t, nil)
 	open(t, d)
-	if h := d.Health(); h.Connected || h.Standby || !strings.HasPrefix(h.Detail, "idle") || h.LastError != "" {
+	if h := d.Health(); h.Connected || h.Standby || !h.Idle || !strings.HasPrefix(h.Detail, "idle") || h.LastError != "" {
 		t.Fatalf("Health after Open = %+v, want idle: not connected, no error", h)
 	}
 	must(t, d, "<jose><S>$", "<jose><S><0>$") // answered from memory: still nothing reached
@@ -230,7 +230,7 @@ func TestHealthIdleUntilAnAgentConnects(t *testing.T) {
 		t.Fatalf("Health after S = %+v, want not connected", h)
 	}
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
-	if h := d.Health(); !h.Connected || h.Detail != "1 agent connections, 1 logged on" {
+	if h := d.Health(); !h.Connected || h.Idle || h.Detail != "1 agent connections, 1 logged on" {
 		t.Fatalf("Health after L ON = %+v", h)
 	}
 	must(t, d, "<jose><L><OFF>$", "<jose><OK>$")
@@ -252,7 +252,7 @@ func TestHealthReportsAFailedConnection(t *testing.T) {
 		t.Fatal("L ON with a wrong password succeeded")
 	}
 	h := d.Health()
-	if h.Connected || !strings.Contains(h.LastError, "maria") || strings.Contains(h.LastError, "wrong") {
+	if h.Connected || h.Idle || !strings.Contains(h.LastError, "maria") || strings.Contains(h.LastError, "wrong") {
 		t.Fatalf("Health after a refused logon = %+v, want not connected, maria's error without her password", h)
 	}
 	must(t, d, "<jose><L><ON>$", "<jose><OK>$")

@@ -91,6 +91,7 @@ func (d *Driver) Health() relay.DriverHealth {
 		Reconnects: d.reconnects, LastError: d.lastErr,
 	}
 	reached := d.reached
+	h.Idle = !reached && !d.connFailed && d.opened && !d.closed && !h.Standby
 	ss := make([]*session, 0, len(d.sessions))
 	for _, s := range d.sessions {
 		ss = append(ss, s)
