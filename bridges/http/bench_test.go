@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -168,10 +169,56 @@ func BenchmarkSSEClients(b *testing.B) {
 		clients, _ = strconv.Atoi(s)
 	}
 	external := os.Getenv("CTIRELAY_BENCH_SSE_EXTERNAL") == "1"
+	if os.Getenv("CTIRELAY_BENCH_SSE_HEAPPROFILE")+os.Getenv("CTIRELAY_BENCH_SSE_BUSYPROFILE") != "" {
+		runtime.MemProfileRate = 64 // every client's allocations, not a sample
+	}
 	r := newBenchRelay(b, nil)
-	rss0 := rss()
 	var mu sync.Mutex
 	published := map[int64]time.Time{}
+	// pace publishes events at 500/s: each tick publishes what is due, in
+	// one statement when the database fell behind the pace; the rate
+	// achieved.
+	pace := func(events int) float64 {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		begin := time.Now()
+		for sent := 0; sent < events; {
+			<-tick.C
+			due := min(int(time.Since(begin)/(2*time.Millisecond))+1, events) - sent
+			if due <= 0 {
+				continue
+			}
+			frames := make([]relay.Frame, due)
+			for i := range frames {
+				frames[i] = relay.NewFrame("jose", "R", strconv.Itoa(sent+i))
+			}
+			if err := r.store.Publish(context.Background(), frames, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			at := time.Now()
+			id, _ := r.store.JournalHead(context.Background())
+			mu.Lock()
+			for k := range due {
+				published[id-int64(k)] = at
+			}
+			mu.Unlock()
+			r.feed.Wake()
+			sent += due
+		}
+		return float64(events) / time.Since(begin).Seconds()
+	}
+	// CTIRELAY_BENCH_SSE_WARMUP=N publishes N events at the same pace
+	// before the baseline, with no client: the RSS the event flow alone
+	// grows (the collector's headroom over the ring, the feed and the
+	// database's driver) is then not counted as the clients'.
+	if n, _ := strconv.Atoi(os.Getenv("CTIRELAY_BENCH_SSE_WARMUP")); n > 0 {
+		pace(n)
+		if err := r.feed.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rss0 := rss()
+	live0 := readLive()
 	head := r.feed.Position()
 	events := max(b.N, 50)
 	url := fmt.Sprintf("%s/v1/events/stream?after=%d", r.base, head)
@@ -227,8 +274,8 @@ func BenchmarkSSEClients(b *testing.B) {
 		collect = func() error { got.Wait(); return nil }
 	}
 	b.ResetTimer()
-	var ms0 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
+	rssClients := rss()
+	live1 := readLive() // after rss's collection: what the clients hold
 	if path := os.Getenv("CTIRELAY_BENCH_SSE_HEAPPROFILE"); path != "" {
 		// The heap once the clients are connected: what each one costs.
 		if f, err := os.Create(path); err == nil {
@@ -236,42 +283,20 @@ func BenchmarkSSEClients(b *testing.B) {
 			f.Close()
 		}
 	}
-	rssClients := rss()
-	// 500 events/s: each tick publishes what is due, in one statement
-	// when the database fell behind the pace.
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	begin := time.Now()
-	for sent := 0; sent < events; {
-		<-tick.C
-		due := min(int(time.Since(begin)/(2*time.Millisecond))+1, events) - sent
-		if due <= 0 {
-			continue
+	rate := pace(events)
+	live2 := readLive() // while serving: stacks as the writes left them
+	if path := os.Getenv("CTIRELAY_BENCH_SSE_BUSYPROFILE"); path != "" {
+		// The heap at the end of the flow, the clients still connected.
+		runtime.GC()
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
 		}
-		frames := make([]relay.Frame, due)
-		for i := range frames {
-			frames[i] = relay.NewFrame("jose", "R", strconv.Itoa(sent+i))
-		}
-		if err := r.store.Publish(context.Background(), frames, time.Now()); err != nil {
-			b.Fatal(err)
-		}
-		at := time.Now()
-		id, _ := r.store.JournalHead(context.Background())
-		mu.Lock()
-		for k := range due {
-			published[id-int64(k)] = at
-		}
-		mu.Unlock()
-		r.feed.Wake()
-		sent += due
 	}
-	rate := float64(events) / time.Since(begin).Seconds()
 	if err := collect(); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	var ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms1) // with the clients still connected in-process; an upper bound otherwise
 	rssEnd := rss()
 	var lats []time.Duration
 	seen := 0
@@ -295,10 +320,27 @@ func BenchmarkSSEClients(b *testing.B) {
 		b.ReportMetric(float64(max(rssClients, rssEnd)-rss0)/float64(clients)/1024, "KB_rss/client")
 	}
 	b.ReportMetric(rate, "events/s")
-	// Where the memory is, as the Go runtime sees it, once connected.
-	b.ReportMetric(float64(ms0.StackInuse)/float64(clients)/1024, "KB_stack/client")
-	b.ReportMetric(float64(ms0.HeapInuse)/float64(clients)/1024, "KB_heap/client")
-	_ = ms1
+	// Where the memory is, as the Go runtime sees it once connected (after
+	// a collection, less what the process held before the clients): what
+	// each client keeps alive, apart from the collector's headroom.
+	n := float64(clients) * 1024
+	b.ReportMetric(float64(live1.heap-live0.heap)/n, "KB_heap/client")
+	b.ReportMetric(float64(live1.stacks-live0.stacks)/n, "KB_stack/client")
+	b.ReportMetric(float64(live2.stacks-live0.stacks)/n, "KB_stack_busy/client")
+	b.ReportMetric(float64(live1.goroutines-live0.goroutines)/float64(clients), "goroutines/client")
+	if rss0 > 0 {
+		b.ReportMetric(float64(rssClients-rss0)/n, "KB_rss_idle/client")
+	}
+}
+
+// liveMemory is what runtime/metrics says is live: heap objects after the
+// last collection, goroutine stacks, goroutines.
+type liveMemory struct{ heap, stacks, goroutines int64 }
+
+func readLive() liveMemory {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/sched/goroutines:goroutines"}}
+	metrics.Read(s)
+	return liveMemory{int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64()), int64(s[2].Value.Uint64())}
 }
 
 // sseReceived is one event as a client read it: 16 B an event.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,27 +286,51 @@ func (b *Bridge) routes() []route {
 }
 
 // guard applies the route's token group and counts the request.
-func (b *Bridge) guard(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.group != "" {
-			name, status := b.auth.check(r, rt.group)
-			switch status {
-			case http.StatusUnauthorized:
-				w.Header().Set("WWW-Authenticate", `Bearer realm="ctirelay"`)
-				writeError(w, status, codeUnauthorized, "a valid bearer token is required")
-				b.m.requests.WithLabelValues(rt.pattern, "401").Inc()
-				return
-			case http.StatusForbidden:
-				writeError(w, status, codeForbidden, "this token may not use the "+rt.group+" routes")
-				b.m.requests.WithLabelValues(rt.pattern, "403").Inc()
-				return
-			}
-			r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, name))
-		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		rt.h(sw, r)
-		b.m.requests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
-	})
+func (b *Bridge) guard(rt route) http.Handler { return &guarded{b: b, rt: rt} }
+
+// guarded is a route behind its guard. ServeHTTP's frame stays small
+// (admit and count are not inlined): an SSE client's goroutine waits with
+// it on its stack (see stream).
+type guarded struct {
+	b  *Bridge
+	rt route
+}
+
+func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r = g.b.admit(&g.rt, w, r); r == nil {
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	g.rt.h(sw, r)
+	g.b.count(g.rt.pattern, sw.status)
+}
+
+// admit checks the route's token group: the request to serve (carrying the
+// token's name), or nil once refused.
+//
+//go:noinline
+func (b *Bridge) admit(rt *route, w http.ResponseWriter, r *http.Request) *http.Request {
+	if rt.group == "" {
+		return r
+	}
+	name, status := b.auth.check(r, rt.group)
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ctirelay"`)
+		writeError(w, status, codeUnauthorized, "a valid bearer token is required")
+		b.count(rt.pattern, status)
+		return nil
+	case http.StatusForbidden:
+		writeError(w, status, codeForbidden, "this token may not use the "+rt.group+" routes")
+		b.count(rt.pattern, status)
+		return nil
+	}
+	return r.WithContext(context.WithValue(r.Context(), tokenKey{}, name))
+}
+
+//go:noinline
+func (b *Bridge) count(pattern string, status int) {
+	b.m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
 }
 
 // mount registers another package's handler behind the guard. ServeMux

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -189,13 +190,88 @@ func signal(c chan struct{}) {
 }
 
 // stream serves Server-Sent Events: one event per journal entry, id: its
-// journal id. A client that falls StreamBuffer entries behind is cut off
-// (it resumes with Last-Event-ID): memory per client stays bounded.
+// journal id. A client that falls StreamBytes behind is cut off (it
+// resumes with Last-Event-ID): memory per client stays bounded.
+//
+// The set-up (openStream) returns before the client is served, and the
+// writes are hub.write's: a thousand idle clients' goroutines wait in this
+// function's small frame on top of net/http's (2 KiB in all), so the
+// collector can shrink their stacks to 4 KiB, and a write fits in that.
 func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
+	c := b.setUpStream(w, r)
+	if c == nil {
+		return
+	}
+	defer b.closeStream(c)
+	for {
+		// Once per coalescing window (the hub's flusher), for the
+		// heartbeat, to be cut, when the client leaves (the request's
+		// context) or the bridge stops: one channel, not a select, whose
+		// frame would not leave room for the shrink.
+		<-c.notify
+		if c.gone.Load() || closed(b.streams) {
+			return
+		}
+		if !b.hub.write(c.w, c) {
+			b.lagged(c, r)
+			return
+		}
+	}
+}
+
+// setUpStream runs openStream on a goroutine of its own, which ends with
+// it: the first write's headers (net/http's writeHeader has a 2.8 KiB
+// frame) and a catch-up through the store grow that goroutine's stack, not
+// the one the client keeps. The collector cannot shrink a waiting client's
+// stack below 8 KiB once grown (net/http's conn.serve alone takes more
+// than it allows), and a write from stream fits in 4 KiB.
+//
+//go:noinline
+func (b *Bridge) setUpStream(w http.ResponseWriter, r *http.Request) *streamClient {
+	opened := make(chan *streamClient, 1)
+	go func() { opened <- b.openStream(w, r) }()
+	return <-opened
+}
+
+//go:noinline
+func (b *Bridge) closeStream(c *streamClient) {
+	c.unhook()
+	b.hub.leave(c)
+	b.m.streams.Dec()
+}
+
+// innermost is the ResponseWriter under w's wrappers (Unwrap).
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// openStream answers an error and returns nil, or sends the head and what
+// the client must read from the journal before it joins the hub's ring,
+// and returns the client joined.
+//
+// Not inlined: its frame is not serveStream's.
+//
+//go:noinline
+func (b *Bridge) openStream(w http.ResponseWriter, r *http.Request) *streamClient {
 	filter, err := parseFilter(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
+		return nil
 	}
 	from := r.Header.Get("Last-Event-ID")
 	if from == "" {
@@ -204,13 +280,13 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	after, ok, err := parseAfter(from)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
+		return nil
 	}
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's timeouts, which guard every other route.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		writeError(w, http.StatusInternalServerError, codeInternal, "cannot stream")
-		return
+		return nil
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	// One subscription and one ring of encoded entries (the hub) serve
@@ -218,82 +294,67 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	c := newStreamClient(filter, b.cfg.StreamBytes, rc)
 	if b.stopping.Load() {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the relay is stopping")
-		return
+		return nil
 	}
-	var buf bytes.Buffer
 	c.last.Store(after)
+	var encs [][]byte
 	joined, upTo := b.hub.join(c, after, ok)
 	if !joined {
 		// Behind the ring: the first page from the journal before the
 		// answer, so a database that does not answer is a 503.
-		if err := b.hub.catchUp(r.Context(), c, upTo, &buf); err != nil {
+		if encs, err = b.hub.catchUp(r.Context(), c, upTo); err != nil {
 			b.dbError(w, "read journal", err)
-			return
+			return nil
 		}
 	}
-	defer b.hub.leave(c)
-	b.m.streams.Inc()
-	defer b.m.streams.Dec()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	head := []byte("retry: " + strconv.FormatInt(DefaultRetry.Milliseconds(), 10) + "\n\n")
-	write := func() bool {
-		_, err := w.Write(buf.Bytes())
-		buf.Reset()
-		if buf.Cap() > 16<<10 {
-			buf = bytes.Buffer{} // a burst's buffer is not kept: a thousand idle clients hold little
-		}
-		return err == nil && rc.Flush() == nil
-	}
-	if _, err := w.Write(head); err != nil || !write() {
-		return
+	if _, err := io.WriteString(w, retryHead); err != nil || !writeAll(w, rc, encs) {
+		b.hub.leave(c)
+		return nil
 	}
 	for !joined {
 		if joined, upTo = b.hub.join(c, c.last.Load(), true); joined {
 			break
 		}
-		if err := b.hub.catchUp(r.Context(), c, upTo, &buf); err != nil {
+		if encs, err = b.hub.catchUp(r.Context(), c, upTo); err != nil {
 			b.log.Warn("SSE client catching up: read journal; it resumes with Last-Event-ID", "client", r.RemoteAddr, "err", err)
-			return
+			return nil
 		}
-		if buf.Len() > 0 && !write() {
-			return
-		}
-	}
-	beat := b.cfg.Clock.After(b.cfg.Heartbeat)
-	for {
-		select {
-		case <-c.notify: // once per coalescing window (the hub's flusher)
-			if !b.hub.read(c, &buf) {
-				continue // cut: lagged is closed
-			}
-			if buf.Len() > 0 && !write() {
-				b.lagged(c, r)
-				return
-			}
-		case <-beat:
-			buf.WriteString(": heartbeat\n\n")
-			if !write() {
-				b.lagged(c, r)
-				return
-			}
-			beat = b.cfg.Clock.After(b.cfg.Heartbeat)
-		case <-c.lagged:
-			b.lagged(c, r)
-			return
-		case <-r.Context().Done():
-			return
-		case <-b.streams:
-			return
+		if len(encs) > 0 && !writeAll(w, rc, encs) {
+			return nil
 		}
 	}
+	// The writes skip the wrappers (the guard's status is recorded): one
+	// frame fewer on the write path.
+	c.w = innermost(w)
+	c.unhook = context.AfterFunc(r.Context(), func() {
+		c.gone.Store(true)
+		signal(c.notify)
+	})
+	b.m.streams.Inc()
+	return c
+}
+
+// retryHead opens every stream: the reconnection delay.
+var retryHead = "retry: " + strconv.FormatInt(DefaultRetry.Milliseconds(), 10) + "\n\n"
+
+func writeAll(w http.ResponseWriter, rc *http.ResponseController, encs [][]byte) bool {
+	for _, enc := range encs {
+		if _, err := w.Write(enc); err != nil {
+			return false
+		}
+	}
+	return rc.Flush() == nil
 }
 
 // lagged logs and counts a client cut for being too slow (a write that
 // failed because the hub cut it counts too).
+//
+//go:noinline
 func (b *Bridge) lagged(c *streamClient, r *http.Request) {
 	if !c.cut.Load() {
 		return

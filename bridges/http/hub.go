@@ -1,7 +1,6 @@
 package httpbridge
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -48,6 +47,7 @@ type hub struct {
 	wake     chan struct{} // something was appended: the flusher's cue
 	quit     chan struct{} // closed by stop
 	flushed  chan struct{} // closed when the flusher has returned
+	beaten   chan struct{} // closed when the heartbeat has returned
 	coalesce time.Duration
 }
 
@@ -59,6 +59,9 @@ type ringEntry struct {
 
 // streamClient is one SSE client: its filter and where it is in the ring.
 // last and upTo are the writer's, read by the flusher for the lag check.
+// It holds no buffer, timer or goroutine of its own: the writer copies the
+// ring's references (a pooled batch) and writes the shared encodings
+// through net/http's buffers; one heartbeat tick serves every client.
 type streamClient struct {
 	filter relay.Filter
 	max    int
@@ -66,14 +69,26 @@ type streamClient struct {
 
 	last   atomic.Int64 // last journal id handed to the writer
 	upTo   atomic.Int64 // hub.bytes as of last
-	cut    atomic.Bool
+	cut    atomic.Bool  // too slow: the writer logs and returns
+	beat   atomic.Bool  // a heartbeat is due
+	gone   atomic.Bool  // the request's context is done
 	notify chan struct{}
-	lagged chan struct{}
+	unhook func() bool         // stops the context's AfterFunc
+	w      http.ResponseWriter // net/http's own, under the guard's
 }
 
 func newStreamClient(f relay.Filter, max int, rc *http.ResponseController) *streamClient {
-	return &streamClient{filter: f, max: max, rc: rc, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
+	return &streamClient{filter: f, max: max, rc: rc, notify: make(chan struct{}, 1)}
 }
+
+// batchLen bounds one read from the ring: the writer writes what it read
+// and reads again, so a client far behind costs a batch, not a copy of
+// everything it has still to write.
+const batchLen = 16
+
+// batches holds the writers' batches of references to encoded entries:
+// a thousand idle clients hold none.
+var batches = sync.Pool{New: func() any { return new([batchLen][]byte) }}
 
 func (h *hub) start() error {
 	h.clients = map[*streamClient]struct{}{}
@@ -83,7 +98,7 @@ func (h *hub) start() error {
 	}
 	h.ring = make([]ringEntry, size)
 	h.done = make(chan struct{})
-	h.wake, h.quit, h.flushed, h.coalesce = make(chan struct{}, 1), make(chan struct{}), make(chan struct{}), h.b.cfg.StreamCoalesce
+	h.wake, h.quit, h.flushed, h.beaten, h.coalesce = make(chan struct{}, 1), make(chan struct{}), make(chan struct{}), make(chan struct{}), h.b.cfg.StreamCoalesce
 	sub, err := h.b.feed.Subscribe("", relay.Filter{}, h.deliver, relay.Buffer(hubBuffer))
 	if err != nil {
 		return err
@@ -94,6 +109,7 @@ func (h *hub) start() error {
 	h.mu.Unlock()
 	go h.watch()
 	go h.flusher()
+	go h.heartbeat()
 	return nil
 }
 
@@ -135,6 +151,7 @@ func (h *hub) stop() {
 		<-h.done
 		close(h.quit)
 		<-h.flushed
+		<-h.beaten
 	}
 }
 
@@ -182,6 +199,34 @@ func (h *hub) flusher() {
 	}
 }
 
+// heartbeat asks every client for a comment each Heartbeat: one timer for
+// all of them, not one per client. It also wakes every client once the
+// bridge stops (b.streams closed): a client joining later is woken by its
+// join, and each then sees the streams closed.
+func (h *hub) heartbeat() {
+	defer close(h.beaten)
+	streams := h.b.streams
+	for {
+		beat := false
+		select {
+		case <-h.b.cfg.Clock.After(h.b.cfg.Heartbeat):
+			beat = true
+		case <-streams:
+			streams = nil
+		case <-h.quit:
+			return
+		}
+		h.mu.RLock()
+		for c := range h.clients {
+			if beat {
+				c.beat.Store(true)
+			}
+			signal(c.notify)
+		}
+		h.mu.RUnlock()
+	}
+}
+
 func (h *hub) wakeAll() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -224,36 +269,46 @@ func (h *hub) behind(c *streamClient) bool {
 // blocked on the client is released.
 func (h *hub) cutOff(c *streamClient) {
 	if c.cut.CompareAndSwap(false, true) {
-		close(c.lagged)
+		signal(c.notify)
 		if c.rc != nil {
 			_ = c.rc.SetWriteDeadline(time.Now())
 		}
 	}
 }
 
-// read appends to buf what the ring holds after c's position that c's
-// filter takes, and moves c past everything the ring holds; false when c
-// fell behind (cut).
-func (h *hub) read(c *streamClient, buf *bytes.Buffer) bool {
+// read fills batch with the encodings the ring holds after c's position
+// that c's filter takes, and moves c past them: n of them, more when the
+// batch is full before the ring's end (c is then at the last one taken).
+// The encodings are shared and never changed: they are written after the
+// lock is released. ok is false when c fell behind (cut).
+func (h *hub) read(c *streamClient, batch *[batchLen][]byte) (n int, more, ok bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.behind(c) {
 		h.cutOff(c)
-		return false
+		return 0, false, false
 	}
 	last := c.last.Load()
 	i := sort.Search(h.n, func(k int) bool { return h.ring[(h.first+k)%len(h.ring)].e.ID > last })
 	for ; i < h.n; i++ {
 		re := &h.ring[(h.first+i)%len(h.ring)]
-		if matches(c.filter, re.e) {
-			buf.Write(re.enc)
+		if !matches(c.filter, re.e) {
+			continue
 		}
+		if n == len(batch) {
+			prev := &h.ring[(h.first+i-1)%len(h.ring)]
+			c.last.Store(prev.e.ID)
+			c.upTo.Store(prev.end)
+			return n, true, true
+		}
+		batch[n] = re.enc
+		n++
 	}
 	// A client may resume from ahead of this relay's feed (an id another
 	// relay's journal read already showed it): it never goes back.
 	c.last.Store(max(last, h.pos))
 	c.upTo.Store(h.bytes)
-	return true
+	return n, false, true
 }
 
 // join registers c once the ring holds every entry after its position
@@ -284,25 +339,67 @@ func (h *hub) join(c *streamClient, after int64, hasAfter bool) (joined bool, ca
 }
 
 // catchUp reads from the journal through the feed what lies between c's
-// position and upTo, encoded into buf, and moves c to the last entry read
-// (or to upTo once everything up to it was read).
-func (h *hub) catchUp(ctx context.Context, c *streamClient, upTo int64, buf *bytes.Buffer) error {
+// position and upTo, and moves c to the last entry read (or to upTo once
+// everything up to it was read): the encodings to write, in order.
+func (h *hub) catchUp(ctx context.Context, c *streamClient, upTo int64) ([][]byte, error) {
 	entries, next, err := h.b.feed.Read(ctx, c.last.Load(), c.filter, maxEvents)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	encs := make([][]byte, 0, len(entries))
 	for _, e := range entries {
 		if e.ID > upTo {
 			break // in the ring
 		}
-		buf.Write(h.b.encoded.get(e))
+		encs = append(encs, h.b.encoded.get(e))
 	}
 	c.last.Store(max(c.last.Load(), min(next, upTo)))
-	return nil
+	return encs, nil
 }
 
 func (h *hub) leave(c *streamClient) {
 	h.mu.Lock()
 	delete(h.clients, c)
 	h.mu.Unlock()
+}
+
+// heartbeatComment is what a due heartbeat writes.
+var heartbeatComment = []byte(": heartbeat\n\n")
+
+// write writes to w what the ring holds for c, batch by batch, then the
+// heartbeat if one is due, and flushes; false when the client is gone or
+// was cut. The encodings go straight into net/http's buffers: c keeps no
+// buffer between writes.
+//
+// Not inlined: the batch's frame is not the waiting goroutine's.
+//
+//go:noinline
+func (h *hub) write(w http.ResponseWriter, c *streamClient) bool {
+	if c.cut.Load() {
+		return false
+	}
+	batch := batches.Get().(*[batchLen][]byte)
+	defer batches.Put(batch)
+	wrote := false
+	for more := true; more; {
+		var n int
+		var ok bool
+		if n, more, ok = h.read(c, batch); !ok {
+			return false
+		}
+		for i, enc := range batch[:n] {
+			batch[i] = nil // the pool keeps no encoding alive
+			if _, err := w.Write(enc); err != nil {
+				return false
+			}
+		}
+		wrote = wrote || n > 0
+	}
+	if c.beat.Swap(false) {
+		if _, err := w.Write(heartbeatComment); err != nil {
+			return false
+		}
+		wrote = true
+	}
+	return !wrote || c.rc.Flush() == nil
 }
