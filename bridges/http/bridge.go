@@ -325,6 +325,9 @@ func (b *Bridge) admit(rt *route, w http.ResponseWriter, r *http.Request) *http.
 		b.count(rt.pattern, status)
 		return nil
 	}
+	if name == "" {
+		return r // no tokens: no name to carry (a request's copy less per SSE client)
+	}
 	return r.WithContext(context.WithValue(r.Context(), tokenKey{}, name))
 }
 

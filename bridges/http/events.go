@@ -193,23 +193,28 @@ func signal(c chan struct{}) {
 // journal id. A client that falls StreamBytes behind is cut off (it
 // resumes with Last-Event-ID): memory per client stays bounded.
 //
-// The set-up (openStream) returns before the client is served, and the
-// writes are hub.write's: a thousand idle clients' goroutines wait in this
-// function's small frame on top of net/http's (2 KiB in all), so the
-// collector can shrink their stacks to 4 KiB, and a write fits in that.
+// A client's goroutine keeps the stack its deepest call grew, for as long
+// as it is connected: the collector cannot shrink it while it waits here,
+// since net/http's conn.serve alone takes more of an 8 KiB stack than a
+// shrink allows. So the set-up (openStream, with net/http's 2.8 KiB
+// writeHeader frame and a catch-up through the store) runs on a goroutine
+// of its own (setUpStream), the frames here and in the guard are small and
+// the writes are hub.write's: a write fits in 4 KiB.
 func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 	c := b.setUpStream(w, r)
 	if c == nil {
 		return
 	}
 	defer b.closeStream(c)
+	done := r.Context().Done()
 	for {
 		// Once per coalescing window (the hub's flusher), for the
-		// heartbeat, to be cut, when the client leaves (the request's
-		// context) or the bridge stops: one channel, not a select, whose
-		// frame would not leave room for the shrink.
-		<-c.notify
-		if c.gone.Load() || closed(b.streams) {
+		// heartbeat, or to be cut.
+		select {
+		case <-c.notify:
+		case <-done:
+			return
+		case <-b.streams:
 			return
 		}
 		if !b.hub.write(c.w, c) {
@@ -220,22 +225,35 @@ func (b *Bridge) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 // setUpStream runs openStream on a goroutine of its own, which ends with
-// it: the first write's headers (net/http's writeHeader has a 2.8 KiB
-// frame) and a catch-up through the store grow that goroutine's stack, not
-// the one the client keeps. The collector cannot shrink a waiting client's
-// stack below 8 KiB once grown (net/http's conn.serve alone takes more
-// than it allows), and a write from stream fits in 4 KiB.
+// it: the first write's headers and a catch-up grow that goroutine's
+// stack, not the one the client keeps (see stream).
 //
 //go:noinline
 func (b *Bridge) setUpStream(w http.ResponseWriter, r *http.Request) *streamClient {
-	opened := make(chan *streamClient, 1)
-	go func() { opened <- b.openStream(w, r) }()
-	return <-opened
+	type opening struct {
+		c        *streamClient
+		panicked any
+	}
+	opened := make(chan opening, 1)
+	go func() {
+		// A panic goes back to the handler's goroutine, where net/http
+		// recovers it, as it would have without this goroutine.
+		defer func() {
+			if p := recover(); p != nil {
+				opened <- opening{panicked: p}
+			}
+		}()
+		opened <- opening{c: b.openStream(w, r)}
+	}()
+	o := <-opened
+	if o.panicked != nil {
+		panic(o.panicked)
+	}
+	return o.c
 }
 
 //go:noinline
 func (b *Bridge) closeStream(c *streamClient) {
-	c.unhook()
 	b.hub.leave(c)
 	b.m.streams.Dec()
 }
@@ -248,15 +266,6 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 			return w
 		}
 		w = u.Unwrap()
-	}
-}
-
-func closed(c chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -331,10 +340,6 @@ func (b *Bridge) openStream(w http.ResponseWriter, r *http.Request) *streamClien
 	// The writes skip the wrappers (the guard's status is recorded): one
 	// frame fewer on the write path.
 	c.w = innermost(w)
-	c.unhook = context.AfterFunc(r.Context(), func() {
-		c.gone.Store(true)
-		signal(c.notify)
-	})
 	b.m.streams.Inc()
 	return c
 }

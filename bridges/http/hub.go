@@ -71,9 +71,7 @@ type streamClient struct {
 	upTo   atomic.Int64 // hub.bytes as of last
 	cut    atomic.Bool  // too slow: the writer logs and returns
 	beat   atomic.Bool  // a heartbeat is due
-	gone   atomic.Bool  // the request's context is done
 	notify chan struct{}
-	unhook func() bool         // stops the context's AfterFunc
 	w      http.ResponseWriter // net/http's own, under the guard's
 }
 
@@ -200,27 +198,18 @@ func (h *hub) flusher() {
 }
 
 // heartbeat asks every client for a comment each Heartbeat: one timer for
-// all of them, not one per client. It also wakes every client once the
-// bridge stops (b.streams closed): a client joining later is woken by its
-// join, and each then sees the streams closed.
+// all of them, not one per client.
 func (h *hub) heartbeat() {
 	defer close(h.beaten)
-	streams := h.b.streams
 	for {
-		beat := false
 		select {
 		case <-h.b.cfg.Clock.After(h.b.cfg.Heartbeat):
-			beat = true
-		case <-streams:
-			streams = nil
 		case <-h.quit:
 			return
 		}
 		h.mu.RLock()
 		for c := range h.clients {
-			if beat {
-				c.beat.Store(true)
-			}
+			c.beat.Store(true)
 			signal(c.notify)
 		}
 		h.mu.RUnlock()

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
@@ -134,5 +138,144 @@ func TestHubWakesOnlyClientsWithSomethingToWrite(t *testing.T) {
 	n, more, ok := h.read(maria, &batch)
 	if !ok || more || n != 1 || !bytes.Contains(batch[0], []byte("id: 6\n")) {
 		t.Fatalf("maria read %d %q (more %v, ok %v)", n, batch[:n], more, ok)
+	}
+}
+
+// A client far behind reads the ring a batch at a time: every entry its
+// filter takes once and in order, and its position and bytes behind move
+// with what it took, so the lag bound counts what it has still to write.
+func TestHubReadsInBatches(t *testing.T) {
+	t.Parallel()
+	b := &Bridge{cfg: Config{StreamCoalesce: time.Hour}, encoded: newEventCache(256)}
+	h := &hub{b: b, ring: make([]ringEntry, 256), clients: map[*streamClient]struct{}{}, wake: make(chan struct{}, 1), coalesce: time.Hour}
+	jose := newStreamClient(relay.Filter{Agents: []string{"jose"}}, 1<<20, nil)
+	if ok, _ := h.join(jose, 0, false); !ok {
+		t.Fatal("not joined")
+	}
+	want := 2*batchLen + 3
+	var joses []int64 // ids of jose's entries
+	for id := int64(1); len(joses) < want; id++ {
+		agent := "jose"
+		if id%3 == 0 {
+			agent = "maria" // between jose's: skipped, never cut for
+		}
+		h.deliver(relay.Delivery{Entry: relay.JournalEntry{ID: id, Kind: relay.KindEvent, Agent: agent, Frame: fmt.Sprintf("<%s><R><%d>$", agent, id)}})
+		if agent == "jose" {
+			joses = append(joses, id)
+		}
+	}
+	var got []int64
+	var batch [batchLen][]byte
+	for round := 0; ; round++ {
+		n, more, ok := h.read(jose, &batch)
+		if !ok {
+			t.Fatalf("round %d: cut", round)
+		}
+		for _, enc := range batch[:n] {
+			var id int64
+			if _, err := fmt.Sscanf(string(enc), "id: %d\n", &id); err != nil {
+				t.Fatalf("%q: %v", enc, err)
+			}
+			got = append(got, id)
+		}
+		if !more {
+			break
+		}
+		if n != batchLen {
+			t.Fatalf("round %d: %d entries and more, want a full batch of %d", round, n, batchLen)
+		}
+		// The bytes behind are those of the entries after its position.
+		var behind int64
+		for _, re := range h.ring[:h.n] {
+			if re.e.ID > jose.last.Load() {
+				behind += int64(len(re.enc))
+			}
+		}
+		// At its last entry or past entries it does not take, short of
+		// its next.
+		at, next := jose.last.Load(), joses[len(got)]
+		if h.bytes-jose.upTo.Load() != behind || at < got[len(got)-1] || at >= next {
+			t.Fatalf("round %d: at %d, %d bytes behind, want in [%d, %d), %d behind", round, at, h.bytes-jose.upTo.Load(), got[len(got)-1], next, behind)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(joses) {
+		t.Fatalf("read %v\nwant %v", got, joses)
+	}
+	if jose.last.Load() != h.pos || jose.upTo.Load() != h.bytes {
+		t.Fatalf("at %d (%d bytes), want the ring's end %d (%d)", jose.last.Load(), jose.upTo.Load(), h.pos, h.bytes)
+	}
+}
+
+// One heartbeat timer serves every stream: the clients add no timer, and
+// each gets its comment from the one tick.
+func TestStreamHeartbeatIsOneTimerForAll(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{Heartbeat: DefaultHeartbeat})
+	if !r.clock.WaitForWaiters(1, wait.Safety) {
+		t.Fatal("no heartbeat timer")
+	}
+	idle := r.clock.Waiters()
+	var cs []*sseClient
+	for range 3 {
+		c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", r.feed.Position()))
+		if ev := c.next(t); !ev.comment {
+			t.Fatalf("first block %+v, want retry:", ev)
+		}
+		cs = append(cs, c)
+	}
+	wait.For(t, "the streams joined", func() bool { return testutil.ToFloat64(r.b.m.streams) == 3 })
+	if n := r.clock.Waiters(); n != idle {
+		t.Fatalf("%d timers with 3 streams, want %d as with none", n, idle)
+	}
+	r.clock.Advance(DefaultHeartbeat)
+	for i, c := range cs {
+		if ev := c.next(t); !ev.comment {
+			t.Fatalf("client %d: %+v, want a heartbeat", i, ev)
+		}
+	}
+}
+
+// A client that goes away ends its stream at once, with no event or
+// heartbeat to write (the clock never moves here).
+func TestStreamEndsWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, nil, Config{Heartbeat: time.Hour})
+	c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", r.feed.Position()))
+	if ev := c.next(t); !ev.comment {
+		t.Fatalf("first block %+v, want retry:", ev)
+	}
+	wait.For(t, "the stream joined", func() bool { return testutil.ToFloat64(r.b.m.streams) == 1 })
+	c.res.Body.Close()
+	wait.For(t, "the stream ended", func() bool { return testutil.ToFloat64(r.b.m.streams) == 0 })
+	r.b.hub.mu.RLock()
+	defer r.b.hub.mu.RUnlock()
+	if len(r.b.hub.clients) != 0 {
+		t.Fatalf("%d clients left in the hub", len(r.b.hub.clients))
+	}
+}
+
+// Stop ends the streams waiting for events: the server's shutdown does not
+// wait out its drain timeout for them.
+func TestStopEndsWaitingStreams(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	r := newRig(t, nil, Config{Heartbeat: time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var cs []*sseClient
+	for range 2 {
+		c := r.stream(fmt.Sprintf("/v1/events/stream?after=%d", r.feed.Position()))
+		if ev := c.next(t); !ev.comment {
+			t.Fatalf("first block %+v, want retry:", ev)
+		}
+		cs = append(cs, c)
+	}
+	wait.For(t, "the streams joined", func() bool { return testutil.ToFloat64(r.b.m.streams) == 2 })
+	r.b.Stop()
+	for i, c := range cs {
+		if _, err := io.ReadAll(c.rd); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	if strings.Contains(logs.String(), "msg=shutdown") {
+		t.Fatalf("the shutdown waited for the streams:\n%s", logs.String())
 	}
 }
