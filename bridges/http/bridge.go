@@ -331,6 +331,8 @@ func (b *Bridge) admit(rt *route, w http.ResponseWriter, r *http.Request) *http.
 	return r.WithContext(context.WithValue(r.Context(), tokenKey{}, name))
 }
 
+// count counts a request by route and status (out of line, as admit).
+//
 //go:noinline
 func (b *Bridge) count(pattern string, status int) {
 	b.m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()

@@ -252,6 +252,9 @@ func (b *Bridge) setUpStream(w http.ResponseWriter, r *http.Request) *streamClie
 	return o.c
 }
 
+// closeStream is out of line, as the deferred call's frame would be
+// stream's.
+//
 //go:noinline
 func (b *Bridge) closeStream(c *streamClient) {
 	b.hub.leave(c)
@@ -273,7 +276,7 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 // the client must read from the journal before it joins the hub's ring,
 // and returns the client joined.
 //
-// Not inlined: its frame is not serveStream's.
+// Not inlined: its frame is not stream's.
 //
 //go:noinline
 func (b *Bridge) openStream(w http.ResponseWriter, r *http.Request) *streamClient {
@@ -357,7 +360,8 @@ func writeAll(w http.ResponseWriter, rc *http.ResponseController, encs [][]byte)
 }
 
 // lagged logs and counts a client cut for being too slow (a write that
-// failed because the hub cut it counts too).
+// failed because the hub cut it counts too). Out of line: the log call's
+// frame would be stream's.
 //
 //go:noinline
 func (b *Bridge) lagged(c *streamClient, r *http.Request) {
