@@ -375,7 +375,7 @@ func (b *Bridge) lagged(c *streamClient, r *http.Request) {
 // appendEvent writes one SSE event. The data is one line of JSON, which
 // is always valid UTF-8 (invalid bytes become U+FFFD).
 func appendEvent(buf *bytes.Buffer, e relay.JournalEntry) {
-	data, _ := json.Marshal(toJSON(e))
+	data := encodeEntry(e)
 	buf.WriteString("id: ")
 	buf.WriteString(strconv.FormatInt(e.ID, 10))
 	buf.WriteString("\nevent: ")
@@ -383,6 +383,16 @@ func appendEvent(buf *bytes.Buffer, e relay.JournalEntry) {
 	buf.WriteString("\ndata: ")
 	buf.Write(data)
 	buf.WriteString("\n\n")
+}
+
+// encodeEntry is an entry's JSON as the REST answers carry it: frames are
+// <…>, so not HTML-escaped (json.Marshal would write \u003c).
+func encodeEntry(e relay.JournalEntry) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(toJSON(e))
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // eventCache keeps the SSE encoding of recent entries: every stream client

@@ -35,7 +35,7 @@ func TestStreamCoalescesWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.clock.Advance(10 * time.Millisecond)
-	for _, want := range []string{`"\u003cjose\u003e\u003cR\u003e\u003c1\u003e$"`, `\u003c2\u003e`, `\u003c3\u003e`} {
+	for _, want := range []string{`"<jose><R><1>$"`, `<2>`, `<3>`} {
 		if ev := c.next(t); !strings.Contains(ev.data, want) {
 			t.Fatalf("%+v, want %s", ev, want)
 		}
@@ -63,13 +63,13 @@ func TestStreamCatchesUpBehindTheRing(t *testing.T) {
 	for len(ids) < 10 {
 		ev := c.next(t)
 		ids = append(ids, ev.id)
-		if !strings.Contains(ev.data, fmt.Sprintf(`\u003c%d\u003e`, len(ids)-1)) {
+		if !strings.Contains(ev.data, fmt.Sprintf(`<%d>`, len(ids)-1)) {
 			t.Fatalf("event %d: %+v", len(ids)-1, ev)
 		}
 	}
 	for i := 10; i < 16; i++ {
 		r.publish(relay.NewFrame("jose", "R", fmt.Sprint(i)))
-		if ev := c.next(t); !strings.Contains(ev.data, fmt.Sprintf(`\u003c%d\u003e`, i)) {
+		if ev := c.next(t); !strings.Contains(ev.data, fmt.Sprintf(`<%d>`, i)) {
 			t.Fatalf("event %d: %+v", i, ev)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -374,7 +373,7 @@ func (h *webhook) deliver(d relay.Delivery) {
 			return
 		}
 	} else {
-		req.Body, _ = json.Marshal(toJSON(e))
+		req.Body = encodeEntry(e)
 	}
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil || h.disabled() {
