@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -200,11 +199,10 @@ func eachDead(ctx context.Context, db database, fn func(relay.DeadLetter)) error
 func listDead(ctx context.Context, env *cli, db database, asJSON bool) error {
 	if asJSON {
 		return eachDead(ctx, db, func(d relay.DeadLetter) {
-			b, _ := json.Marshal(map[string]any{"id": d.ID, "inbox_id": d.InboxID, "source": d.Source, "ref": d.Ref,
+			_ = jsonOut(env.stdout, false).Encode(map[string]any{"id": d.ID, "inbox_id": d.InboxID, "source": d.Source, "ref": d.Ref,
 				"agent": d.Agent, "verb": string(d.Verb), "frame": d.Frame, "code": d.Code, "retryable": retryable(d),
 				"reason": d.Reason, "attempts": d.Attempts,
 				"enqueued_at": d.EnqueuedAt.UTC().Format(time.RFC3339Nano), "died_at": d.DiedAt.UTC().Format(time.RFC3339Nano)})
-			fmt.Fprintln(env.stdout, string(b))
 		})
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)

@@ -149,8 +149,7 @@ func listJobs(ctx context.Context, env *cli, cfg Config, db database, jobs []rel
 		rows = append(rows, r)
 	}
 	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonOut(env.stdout, true)
 		return enc.Encode(map[string]any{"leader": leader, "jobs": rows})
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
@@ -220,8 +219,7 @@ func runJob(ctx context.Context, env *cli, cfg Config, db database, job relay.Sc
 	if asJSON {
 		var summary any
 		_ = json.Unmarshal([]byte(done.Summary), &summary)
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonOut(env.stdout, true)
 		if err := enc.Encode(map[string]any{"job": done.Job, "run": done.ID, "status": done.Status,
 			"duration_s": done.Duration().Seconds(), "node": done.Node, "summary": summary}); err != nil {
 			return err

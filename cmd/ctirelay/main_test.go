@@ -336,7 +336,7 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 		t.Errorf("dead list: exit %d, stderr %q, rows %q", code, errs, lines)
 	}
 	code, out, _ = cliRun(t, "dead", "list", "--json", "--db", dsn)
-	if code != 0 || !strings.Contains(out, `"frame":"\u003cana\u003e\u003cNO\nPE\t\u001b[31m\u003e$"`) {
+	if code != 0 || !strings.Contains(out, `"frame":"<ana><NO\nPE\t\u001b[31m>$"`) {
 		t.Errorf("dead list --json changed the frame: %q", out)
 	}
 	code, out, _ = cliRun(t, "tail", "--from", "0", "-f=false", "--db", dsn)

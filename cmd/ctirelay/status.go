@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -106,8 +105,7 @@ func statusCmd(ctx context.Context, env *cli, o *statusOptions) error {
 			}
 			out["agents"] = rows
 		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonOut(env.stdout, true)
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)

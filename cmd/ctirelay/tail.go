@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -104,8 +103,7 @@ func printEntry(w io.Writer, e relay.JournalEntry, asJSON bool) {
 		if e.Error != "" {
 			m["error"] = e.Error
 		}
-		b, _ := json.Marshal(m)
-		fmt.Fprintln(w, string(b))
+		_ = jsonOut(w, false).Encode(m)
 		return
 	}
 	extra := ""

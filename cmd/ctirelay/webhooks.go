@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -119,9 +118,8 @@ func webhooksCmd(ctx context.Context, env *cli, verb string, o *webhooksOptions,
 			pos = head // a new endpoint starts from the head
 		}
 		if *asJSON {
-			b, _ := json.Marshal(map[string]any{"name": w.Name, "url": httpbridge.RedactURL(w.URL), "disabled": cs.Disabled, "position": pos,
+			_ = jsonOut(env.stdout, false).Encode(map[string]any{"name": w.Name, "url": httpbridge.RedactURL(w.URL), "disabled": cs.Disabled, "position": pos,
 				"lag": max(head-pos, 0), "generation": cs.Gen})
-			fmt.Fprintln(env.stdout, string(b))
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", w.Name, state, strconv.FormatInt(pos, 10), max(head-pos, 0), httpbridge.RedactURL(w.URL))
