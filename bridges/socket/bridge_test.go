@@ -193,17 +193,23 @@ func TestStopDeliversWhatTheEngineWrote(t *testing.T) {
 	}
 }
 
-func TestNewNeedsAStore(t *testing.T) {
+func TestNewNeedsAFeedOrAStore(t *testing.T) {
 	t.Parallel()
 	if _, err := New(Config{}); err == nil {
-		t.Fatal("New without a store succeeded")
+		t.Fatal("New without a feed or a store succeeded")
 	}
-	b, err := New(Config{Store: memstore.New()})
+	feed, err := relay.NewFeed(relay.FeedConfig{Store: memstore.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Stop() // never started
-	b.Stop()
+	for _, cfg := range []Config{{Store: memstore.New()}, {Feed: feed}} {
+		b, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Stop() // never started
+		b.Stop()
+	}
 }
 
 // A delivery that falls behind (its buffer overflows) catches up from the

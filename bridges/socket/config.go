@@ -23,22 +23,21 @@ const (
 	DefaultBuffer = 1 << 16
 )
 
-// Store is what the bridge needs of the durable queue: what its feed needs
-// (REPLAY reads the journal itself).
-type Store interface {
-	relay.Sources
-	relay.JournalReader
-}
+// Store is what the bridge's own feed needs of the durable queue (REPLAY
+// reads the journal through the feed).
+type Store = relay.FeedStore
 
 // Config wires a Bridge. Zero values take the defaults.
 type Config struct {
-	Addr  string // host:port to listen on (DefaultAddr when empty)
-	Store Store
+	Addr string // host:port to listen on (DefaultAddr when empty)
 	// Feed is the process's feed, through which commands are queued and
-	// replies and events arrive. When nil the bridge runs its own on Store
-	// (with MaxFrame, PollInterval, Batch, Logger and Clock), started and
-	// stopped with it.
+	// replies and events arrive, and REPLAY reads the journal. When nil the
+	// bridge runs its own on Store (with MaxFrame, PollInterval, Batch,
+	// Logger and Clock), started and stopped with it.
 	Feed *relay.Feed
+	// Store is the durable queue of the bridge's own feed; unused with
+	// Feed.
+	Store Store
 	// Node names this relay in the source reference of the commands it
 	// enqueues ("<node>/<connection>@<client address>").
 	Node string
@@ -52,8 +51,8 @@ type Config struct {
 	// PollInterval is how often the bridge's own feed reads the journal
 	// when nothing wakes it.
 	PollInterval time.Duration
-	// Batch is how many journal entries one read takes (its own feed's and
-	// REPLAY's).
+	// Batch is how many journal entries one read of its own feed takes, and
+	// how many events REPLAY hands a connection at once.
 	Batch int
 	// Buffer is how many journal entries may wait for the bridge's delivery
 	// (DefaultBuffer); beyond it the bridge catches up from the last one it
@@ -64,8 +63,8 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.Store == nil {
-		return errors.New("socket bridge needs a store")
+	if c.Feed == nil && c.Store == nil {
+		return errors.New("socket bridge needs a feed or a store")
 	}
 	if c.Addr == "" {
 		c.Addr = DefaultAddr

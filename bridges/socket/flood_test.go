@@ -80,7 +80,7 @@ func flood(t *testing.T, cfg floodConfig) floodResult {
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Config{Store: db, Feed: feed, Addr: "127.0.0.1:0", Limits: tactiumserver.Limits{MaxConns: cfg.hostile + cfg.clients + 100}})
+	b, err := New(Config{Feed: feed, Addr: "127.0.0.1:0", Limits: tactiumserver.Limits{MaxConns: cfg.hostile + cfg.clients + 100}})
 	if err != nil {
 		t.Fatal(err)
 	}

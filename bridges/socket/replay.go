@@ -97,24 +97,30 @@ func (b *Bridge) catchUp(ctx context.Context, x *tactiumserver.Session, st *stat
 
 // replayRange writes key's events with ids in (from, to] to x at the
 // client's pace. It returns how many, and the journal id up to which they
-// were written.
+// were written. It reads through the feed's bounded Read, going on from the
+// next it answers: a page of another agent's events holds none of key's yet
+// moves the replay on.
 func (b *Bridge) replayRange(ctx context.Context, x *tactiumserver.Session, key string, from, to int64) (int, int64, error) {
+	filter := relay.Filter{Kinds: replayKinds}
+	if key != adminKey {
+		filter.Agents = []string{key}
+	}
 	n, reached := 0, from
-	for after := from; after < to; {
-		entries, err := b.cfg.Store.JournalSince(ctx, after, replayKinds, b.cfg.Batch)
-		if err != nil || len(entries) == 0 {
+	for reached < to {
+		entries, next, err := b.feed.Read(ctx, reached, filter, b.cfg.Batch)
+		if err != nil {
 			return n, reached, err
+		}
+		if next <= reached {
+			// The feed has read nothing past reached: nothing is left
+			// before to.
+			return n, reached, nil
 		}
 		var frames []relay.Frame
 		var last int64
 		for _, e := range entries {
 			if e.ID > to {
-				after = to
 				break
-			}
-			after = e.ID
-			if key != adminKey && strings.ToLower(e.Agent) != key {
-				continue
 			}
 			f, err := relay.Parse(e.Frame)
 			if err != nil {
@@ -133,7 +139,7 @@ func (b *Bridge) replayRange(ctx context.Context, x *tactiumserver.Session, key 
 			b.markDelivered(key, last)
 			b.fmu.Unlock()
 		}
-		reached = after
+		reached = min(next, to)
 	}
 	return n, reached, nil
 }

@@ -116,6 +116,33 @@ func TestReplayNeverMissesOrRepeatsLiveEvents(t *testing.T) {
 	}
 }
 
+// A replay reads the journal through the feed's bounded Read: a page may
+// hold none of the login's events yet the replay goes on from where the
+// page ended, to the last of them.
+func TestReplayAcrossPagesOfOtherAgentsEvents(t *testing.T) {
+	t.Parallel()
+	// A read examines at most a few batches: 2 entries each here, far
+	// fewer than the other agent's events between two of jose's.
+	r := newRig(t, nil, Config{Batch: 2})
+	const between = 100
+	var want strings.Builder
+	for i := range 3 {
+		f := relay.Recording("jose", "r"+strconv.Itoa(i))
+		want.WriteString(f.String())
+		r.publish(f)
+		for range between {
+			r.publish(relay.EndCall("ana"))
+		}
+	}
+	r.caughtUp()
+	c := r.dial()
+	c.RoundTrip("<jose><REPLAY>$", want.String()+"<jose><REPLAY><3>$")
+	head, _ := r.store.JournalHead(context.Background())
+	c.RoundTrip("<jose><REPLAY>$", "<jose><REPLAY><0>$") // nothing is left behind
+	c.RoundTrip("<ana><REPLAY>$", strings.Repeat("<ana><EndCall>$", 3*between)+"<ana><REPLAY><300>$")
+	wait.For(t, "the saved position", func() bool { return r.cursor("socket:ana") == head })
+}
+
 func TestMonitorReplay(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, nil, Config{AdminSecret: "s3cret"})

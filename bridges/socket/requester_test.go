@@ -41,7 +41,7 @@ func startRelay(t *testing.T, s *memstore.Store, driver relay.Driver) *relayRig 
 	if err := engine.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Config{Store: s, Feed: feed, Addr: "127.0.0.1:0"})
+	b, err := New(Config{Feed: feed, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func startBridges(ctx context.Context, cfg Config, db database, feed *relay.Feed
 	var probes []ui.Probe // what the dashboard's health strip shows of the others
 	clients := map[string]func() int{}
 	if cfg.Bridges.Socket.Listen != "" {
-		b, err := newSocketBridge(cfg, db, feed, node, clock, log)
+		b, err := newSocketBridge(cfg, feed, node, clock, log)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +132,7 @@ func (bs bridges) stop() {
 	}
 }
 
-func newSocketBridge(cfg Config, st socket.Store, feed *relay.Feed, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
+func newSocketBridge(cfg Config, feed *relay.Feed, node string, clock relay.Clock, log *slog.Logger) (*socket.Bridge, error) {
 	sc := cfg.Bridges.Socket
 	charset, err := relay.ParseCharset(sc.Charset)
 	if err != nil {
@@ -143,13 +143,12 @@ func newSocketBridge(cfg Config, st socket.Store, feed *relay.Feed, node string,
 		return nil, fmt.Errorf("bridges.socket.tls_cert: %w", err)
 	}
 	b, err := socket.New(socket.Config{
-		Addr: sc.Listen, Store: st, Feed: feed, Node: node,
+		Addr: sc.Listen, Feed: feed, Node: node,
 		Limits: tactiumserver.Limits{
 			MaxConns: sc.MaxConns, IdleTimeout: time.Duration(sc.IdleTimeout), MaxFrameBytes: sc.MaxFrameBytes,
 			FrameRate: sc.FrameRate, MaxMonitors: sc.MaxMonitors, OutboundBytes: int(sc.OutboundBytes), MaxBufferedBytes: int64(sc.MaxBufferedBytes),
 		},
 		TLS: tlsConfig, AdminSecret: sc.AdminSecret, Charset: charset,
-		MaxFrame: cfg.Engine.MaxFrameBytes, PollInterval: time.Duration(sc.PollInterval),
 		Logger: log, Clock: clock,
 	})
 	if err != nil {
