@@ -102,6 +102,15 @@ func NoteRows(notes []relay.Note, now time.Time) []JournalRow {
 	return rows
 }
 
+// ExpiryNotes are the notes of the T_TTO rows an ExpireOutbox deleted.
+func ExpiryNotes(req relay.ExpireOutboxRequest, gone []relay.ExpiredOutput) []relay.Note {
+	notes := make([]relay.Note, len(gone))
+	for i, o := range gone {
+		notes[i] = req.Note(o)
+	}
+	return notes
+}
+
 // EventRows are the journal and outbound rows for switch events.
 func EventRows(events []relay.Frame, now time.Time) (journal []JournalRow, outbox []string) {
 	journal = make([]JournalRow, len(events))

@@ -103,37 +103,15 @@ func ScanJournal(rs *sql.Rows, at TimeColumn) ([]relay.JournalEntry, error) {
 // started_at, finished_at, heartbeat_at, summary; a NULL finished_at is the
 // zero time) and closes rs.
 func ScanJobRuns(rs *sql.Rows, at TimeColumn) ([]relay.JobRun, error) {
-	defer rs.Close()
-	var out []relay.JobRun
-	for rs.Next() {
-		var r relay.JobRun
-		if err := rs.Scan(&r.ID, &r.Job, at(&r.Slot), &r.Manual, &r.Node, &r.Status, at(&r.StartedAt), at(&r.FinishedAt),
-			at(&r.HeartbeatAt), &r.Summary); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scanAll(rs, func(r *relay.JobRun) []any {
+		return []any{&r.ID, &r.Job, at(&r.Slot), &r.Manual, &r.Node, &r.Status, at(&r.StartedAt), at(&r.FinishedAt),
+			at(&r.HeartbeatAt), &r.Summary}
+	})
 }
 
 // ScanCursors reads cursors (name, position, updated_at) and closes rs.
 func ScanCursors(rs *sql.Rows, at TimeColumn) ([]relay.Cursor, error) {
-	defer rs.Close()
-	var out []relay.Cursor
-	for rs.Next() {
-		var c relay.Cursor
-		if err := rs.Scan(&c.Name, &c.Position, at(&c.UpdatedAt)); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scanAll(rs, func(c *relay.Cursor) []any { return []any{&c.Name, &c.Position, at(&c.UpdatedAt)} })
 }
 
 // LatestCursors is what an advance of cursors writes: each name once, with
@@ -197,15 +175,37 @@ func ScanCursor(row *sql.Row, at TimeColumn) (relay.Cursor, bool, error) {
 // agent, verb, frame, code, reason, attempts, enqueued_at, died_at; NULLs
 // coalesced by the query) and closes rs.
 func ScanDeadLetters(rs *sql.Rows, at TimeColumn) ([]relay.DeadLetter, error) {
+	return scanAll(rs, func(d *relay.DeadLetter) []any {
+		return []any{&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts,
+			at(&d.EnqueuedAt), at(&d.DiedAt)}
+	})
+}
+
+// ScanLeaseHolders reads who holds leases (owner, commands, latest
+// lease_expires) and closes rs.
+func ScanLeaseHolders(rs *sql.Rows, at TimeColumn) ([]relay.LeaseHolding, error) {
+	return scanAll(rs, func(h *relay.LeaseHolding) []any { return []any{&h.Owner, &h.Commands, at(&h.Expires)} })
+}
+
+// ScanExpiredOutputs reads deleted T_TTO rows (IS_TTO, DS_TTO) in IS_TTO
+// order (DELETE … RETURNING or OUTPUT promises none) and closes rs.
+func ScanExpiredOutputs(rs *sql.Rows) ([]relay.ExpiredOutput, error) {
+	out, err := scanAll(rs, func(o *relay.ExpiredOutput) []any { return []any{&o.ID, &o.Frame} })
+	slices.SortFunc(out, func(a, b relay.ExpiredOutput) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// scanAll reads every row of rs into a T through the destinations fields
+// gives of it, and closes rs.
+func scanAll[T any](rs *sql.Rows, fields func(*T) []any) ([]T, error) {
 	defer rs.Close()
-	var out []relay.DeadLetter
+	var out []T
 	for rs.Next() {
-		var d relay.DeadLetter
-		if err := rs.Scan(&d.ID, &d.InboxID, &d.Source, &d.Ref, &d.Agent, &d.Verb, &d.Frame, &d.Code, &d.Reason, &d.Attempts,
-			at(&d.EnqueuedAt), at(&d.DiedAt)); err != nil {
+		var v T
+		if err := rs.Scan(fields(&v)...); err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		out = append(out, v)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, err
@@ -216,19 +216,20 @@ func ScanDeadLetters(rs *sql.Rows, at TimeColumn) ([]relay.DeadLetter, error) {
 // ScanNodes reads nodes (id, host, pid, version, started_at, heartbeat_at,
 // holds as JoinHolds wrote them) and closes rs.
 func ScanNodes(rs *sql.Rows, at TimeColumn) ([]relay.Node, error) {
-	defer rs.Close()
-	var out []relay.Node
-	for rs.Next() {
-		var n relay.Node
-		var holds string
-		if err := rs.Scan(&n.ID, &n.Host, &n.PID, &n.Version, at(&n.StartedAt), at(&n.HeartbeatAt), &holds); err != nil {
-			return nil, err
-		}
-		n.Holds = SplitHolds(holds)
-		out = append(out, n)
+	type row struct {
+		relay.Node
+		holds string
 	}
-	if err := rs.Err(); err != nil {
+	rows, err := scanAll(rs, func(r *row) []any {
+		return []any{&r.ID, &r.Host, &r.PID, &r.Version, at(&r.StartedAt), at(&r.HeartbeatAt), &r.holds}
+	})
+	if err != nil || rows == nil {
 		return nil, err
+	}
+	out := make([]relay.Node, len(rows))
+	for i, r := range rows {
+		out[i] = r.Node
+		out[i].Holds = SplitHolds(r.holds)
 	}
 	return out, nil
 }

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
@@ -18,29 +16,10 @@ const (
 
 // Backlog implements relay.Operators.
 func (s *Store) Backlog(ctx context.Context, unread int64) (relay.Backlog, error) {
-	var b relay.Backlog
 	if err := s.check(); err != nil {
-		return b, err
+		return relay.Backlog{}, err
 	}
-	if err := s.db.QueryRowContext(ctx, s.q.text[qBacklogTTI]).Scan(&b.TTIFirst, &b.TTILast); err != nil {
-		return b, fail("read backlog", err)
-	}
-	if unread <= 0 {
-		return b, nil
-	}
-	n := min(unread, relay.BacklogScan)
-	b.TTOAtLeast = unread > relay.BacklogScan
-	err := s.db.QueryRowContext(ctx, s.q.text[qBacklogTTO], n-1).Scan(store.Timestamp(&b.TTOOldest))
-	if errors.Is(err, sql.ErrNoRows) {
-		// Fewer outputs journaled than rows unread: the rest are older.
-		b.TTOAtLeast = true
-		err = s.db.QueryRowContext(ctx, s.q.text[qFirstOutput]).Scan(store.Timestamp(&b.TTOOldest))
-		if errors.Is(err, sql.ErrNoRows) {
-			return b, nil
-		}
-	}
-	if err != nil {
-		return b, fail("read backlog", err)
-	}
-	return b, nil
+	q := store.BacklogStatements{TTI: s.q.text[qBacklogTTI], TTO: s.q.text[qBacklogTTO], FirstOutput: s.q.text[qFirstOutput]}
+	b, err := store.Backlog(ctx, s.db, q, store.Timestamp, unread)
+	return b, fail("read backlog", err)
 }

@@ -17,15 +17,16 @@ func (s *Store) Note(ctx context.Context, notes []relay.Note, now time.Time) err
 	if len(notes) == 0 {
 		return nil
 	}
+	return fail("write notes", s.exec(ctx, qNote, noteArgs(notes, now)...))
+}
+
+// noteArgs are sql/note.sql's arguments: the notes' columns as arrays,
+// and their time.
+func noteArgs(notes []relay.Note, now time.Time) []any {
 	n := len(notes)
 	agent, origin, what, text := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, nt := range notes {
 		agent[i], origin[i], what[i], text[i] = nt.Agent, nt.Origin, nt.What, nt.Text
 	}
-	st, err := s.stmt(ctx, qNote)
-	if err != nil {
-		return fail("write notes", err)
-	}
-	_, err = st.ExecContext(ctx, pq.Array(agent), pq.Array(origin), pq.Array(what), pq.Array(text), micro(now))
-	return fail("write notes", err)
+	return []any{pq.Array(agent), pq.Array(origin), pq.Array(what), pq.Array(text), micro(now)}
 }

@@ -3,10 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
-
-	"github.com/lib/pq"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/store"
@@ -32,29 +29,15 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 	}
 	var gone []relay.ExpiredOutput
 	err := store.InTx(ctx, s.db, nil, func(tx *sql.Tx) error {
-		gone = gone[:0]
 		rs, err := tx.QueryContext(ctx, s.q.text[qOutboxExpire], micro(req.Before), req.Limit)
 		if err != nil {
 			return err
 		}
-		for rs.Next() {
-			var o relay.ExpiredOutput
-			if err := rs.Scan(&o.ID, &o.Frame); err != nil {
-				rs.Close()
-				return err
-			}
-			gone = append(gone, o)
-		}
-		if err := errors.Join(rs.Err(), rs.Close()); err != nil || len(gone) == 0 {
+		if gone, err = store.ScanExpiredOutputs(rs); err != nil || len(gone) == 0 {
 			return err
 		}
-		var agents, origins, whats, texts []string
-		for _, o := range gone {
-			n := req.Note(o)
-			agents, origins, whats, texts = append(agents, n.Agent), append(origins, n.Origin), append(whats, n.What), append(texts, n.Text)
-		}
 		// Note's statement (sql/note.sql), in this transaction.
-		_, err = tx.ExecContext(ctx, s.q.text[qNote], pq.Array(agents), pq.Array(origins), pq.Array(whats), pq.Array(texts), micro(req.Now))
+		_, err = tx.ExecContext(ctx, s.q.text[qNote], noteArgs(store.ExpiryNotes(req, gone), req.Now)...)
 		return err
 	})
 	if err != nil {
@@ -65,23 +48,10 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 
 // LeaseHolders implements relay.LeaseHolders (sql/lease_holders.sql).
 func (s *Store) LeaseHolders(ctx context.Context) ([]relay.LeaseHolding, error) {
-	st, err := s.stmt(ctx, qLeaseHolders)
+	rs, err := s.query(ctx, qLeaseHolders)
 	if err != nil {
 		return nil, fail("read leases", err)
 	}
-	rs, err := st.QueryContext(ctx)
-	if err != nil {
-		return nil, fail("read leases", err)
-	}
-	defer rs.Close()
-	var out []relay.LeaseHolding
-	for rs.Next() {
-		var h relay.LeaseHolding
-		if err := rs.Scan(&h.Owner, &h.Commands, &h.Expires); err != nil {
-			return nil, fail("read leases", err)
-		}
-		h.Expires = h.Expires.UTC()
-		out = append(out, h)
-	}
-	return out, fail("read leases", rs.Err())
+	out, err := store.ScanLeaseHolders(rs, store.Timestamp)
+	return out, fail("read leases", err)
 }

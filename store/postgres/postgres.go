@@ -110,3 +110,26 @@ func (s *Store) stmt(ctx context.Context, name query) (*sqlx.Stmt, error) {
 	}
 	return s.q.stmt(ctx, s.db, name)
 }
+
+// query runs a prepared statement that returns rows.
+func (s *Store) query(ctx context.Context, name query, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row runs a prepared statement for one row; an error preparing it is the
+// row's.
+func (s *Store) row(ctx context.Context, name query, args ...any) store.RowScanner {
+	st, err := s.stmt(ctx, name)
+	if err != nil {
+		return failedRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }

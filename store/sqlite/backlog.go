@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	_ "embed"
-	"errors"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/schema"
@@ -23,24 +21,9 @@ var (
 // Backlog implements relay.Operators (sql/backlog_*.sql). Rendered per
 // call: the dashboard asks once per interval.
 func (s *Store) Backlog(ctx context.Context, unread int64) (relay.Backlog, error) {
-	var b relay.Backlog
-	if err := s.db.QueryRowContext(ctx, schema.Render(sqlBacklogTTI, s.names)).Scan(&b.TTIFirst, &b.TTILast); err != nil {
-		return b, fail(ctx, "read backlog", err)
-	}
-	if unread <= 0 {
-		return b, nil
-	}
-	n := min(unread, relay.BacklogScan)
-	b.TTOAtLeast = unread > relay.BacklogScan
-	err := s.db.QueryRowContext(ctx, schema.Render(sqlBacklogTTO, s.names), n-1).Scan(store.UnixMicros(&b.TTOOldest))
-	if errors.Is(err, sql.ErrNoRows) {
-		// Fewer outputs journaled than rows unread: the rest are older.
-		b.TTOAtLeast = true
-		err = s.db.QueryRowContext(ctx, schema.Render(sqlFirstOutput, s.names)).Scan(store.UnixMicros(&b.TTOOldest))
-		if errors.Is(err, sql.ErrNoRows) {
-			return b, nil
-		}
-	}
+	q := store.BacklogStatements{TTI: schema.Render(sqlBacklogTTI, s.names), TTO: schema.Render(sqlBacklogTTO, s.names),
+		FirstOutput: schema.Render(sqlFirstOutput, s.names)}
+	b, err := store.Backlog(ctx, s.db, q, store.UnixMicros, unread)
 	if err != nil {
 		return b, fail(ctx, "read backlog", err)
 	}

@@ -112,30 +112,6 @@ func commandJournal(ctx context.Context, tx *sql.Tx, stmts []string, id int64, p
 }
 
 func commandRow(ctx context.Context, tx *sql.Tx, stmts []string, id int64, rec *relay.CommandRecord) (bool, error) {
-	var state string
-	var enq int64
-	err := tx.QueryRowContext(ctx, stmts[0], id).Scan(&state, &rec.Attempts, &rec.Source, &rec.Ref, &rec.Agent, &rec.Frame, &enq, &rec.LastError)
-	switch {
-	case err == nil:
-		rec.State = relay.CommandQueued
-		switch {
-		case state == "running":
-			rec.State = relay.CommandRunning
-		case rec.Attempts > 0:
-			rec.State = relay.CommandRetrying
-		}
-		rec.EnqueuedAt = fromMicros(enq)
-		return true, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return false, err
-	}
-	err = tx.QueryRowContext(ctx, stmts[1], id).Scan(&rec.Attempts, &rec.Source, &rec.Ref, &rec.Agent, &rec.Frame, &enq, &rec.DeadReason)
-	switch {
-	case err == nil:
-		rec.State, rec.EnqueuedAt = relay.CommandDead, fromMicros(enq)
-		return true, nil
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	}
-	return false, err
+	return store.ScanCommandRow(tx.QueryRowContext(ctx, stmts[0], id),
+		func() store.RowScanner { return tx.QueryRowContext(ctx, stmts[1], id) }, store.UnixMicros, rec)
 }

@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
@@ -86,24 +84,10 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 		if err != nil {
 			return err
 		}
-		for rs.Next() {
-			var o relay.ExpiredOutput
-			if err := rs.Scan(&o.ID, &o.Frame); err != nil {
-				rs.Close()
-				return err
-			}
-			gone = append(gone, o)
-		}
-		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+		if gone, err = store.ScanExpiredOutputs(rs); err != nil {
 			return err
 		}
-		// RETURNING order is not defined.
-		slices.SortFunc(gone, func(a, b relay.ExpiredOutput) int { return cmp.Compare(a.ID, b.ID) })
-		notes := make([]relay.Note, len(gone))
-		for i, o := range gone {
-			notes[i] = req.Note(o)
-		}
-		rows := store.NoteRows(notes, req.Now)
+		rows := store.NoteRows(store.ExpiryNotes(req, gone), req.Now)
 		if err := insertJournal(ctx, tx, s.q.journalRows, rows); err != nil {
 			return err
 		}
@@ -122,18 +106,8 @@ func (s *Store) LeaseHolders(ctx context.Context) ([]relay.LeaseHolding, error) 
 	if err != nil {
 		return nil, fail(ctx, "read leases", err)
 	}
-	defer rs.Close()
-	var out []relay.LeaseHolding
-	for rs.Next() {
-		var h relay.LeaseHolding
-		var until int64
-		if err := rs.Scan(&h.Owner, &h.Commands, &until); err != nil {
-			return nil, fail(ctx, "read leases", err)
-		}
-		h.Expires = fromMicros(until)
-		out = append(out, h)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := store.ScanLeaseHolders(rs, store.UnixMicros)
+	if err != nil {
 		return nil, fail(ctx, "read leases", err)
 	}
 	return out, nil

@@ -45,29 +45,16 @@ func (s *Store) ExpireOutbox(ctx context.Context, req relay.ExpireOutboxRequest)
 	}
 	var gone []relay.ExpiredOutput
 	err := s.inTx(ctx, "expire T_TTO", func(tx *sql.Tx) error {
-		gone = gone[:0]
 		// Under lock escalation's ~5,000 locks a statement: a table lock
 		// on the ERP's T_TTO would stop its reader.
 		rs, err := tx.QueryContext(ctx, s.q.sql(qOutboxExpire), ts(req.Before), i32(min(req.Limit, maxExpire)))
 		if err != nil {
 			return err
 		}
-		for rs.Next() {
-			var o relay.ExpiredOutput
-			if err := rs.Scan(&o.ID, &o.Frame); err != nil {
-				rs.Close()
-				return err
-			}
-			gone = append(gone, o)
-		}
-		if err := errors.Join(rs.Err(), rs.Close()); err != nil || len(gone) == 0 {
+		if gone, err = store.ScanExpiredOutputs(rs); err != nil || len(gone) == 0 {
 			return err
 		}
-		notes := make([]relay.Note, len(gone))
-		for i, o := range gone {
-			notes[i] = req.Note(o)
-		}
-		rows := store.NoteRows(notes, req.Now)
+		rows := store.NoteRows(store.ExpiryNotes(req, gone), req.Now)
 		if err := getAppLock(ctx, tx, s.outputLock, "Transaction", lockWait); err != nil {
 			return err
 		}
@@ -85,15 +72,6 @@ func (s *Store) LeaseHolders(ctx context.Context) ([]relay.LeaseHolding, error) 
 	if err != nil {
 		return nil, fail("read leases", err)
 	}
-	defer rs.Close()
-	var out []relay.LeaseHolding
-	for rs.Next() {
-		var h relay.LeaseHolding
-		if err := rs.Scan(&h.Owner, &h.Commands, &h.Expires); err != nil {
-			return nil, fail("read leases", err)
-		}
-		h.Expires = h.Expires.UTC()
-		out = append(out, h)
-	}
-	return out, fail("read leases", rs.Err())
+	out, err := store.ScanLeaseHolders(rs, store.Timestamp)
+	return out, fail("read leases", err)
 }
