@@ -212,7 +212,7 @@ func (f *Feed) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.DrainTimeout)
 	defer cancel()
 	if err := f.Flush(ctx); err != nil {
-		f.log.Warn("feed: deliver what is left at shutdown", "err", err)
+		f.log.Warn("deliver what is left at shutdown", "err", err)
 	}
 	f.cancel()
 	<-f.readDone
@@ -336,7 +336,7 @@ func (f *Feed) readLoop(ctx context.Context) {
 			return
 		case err != nil:
 			failures++
-			f.log.Warn("feed: read journal", "err", err, "failures", failures)
+			f.log.Warn("read journal", "err", err, "failures", failures)
 		default:
 			failures = 0
 			for _, c := range flushes {

@@ -76,7 +76,7 @@ func (f *Feed) saveCursors(ctx context.Context) {
 		cursors = append(cursors, Cursor{Name: name, Position: pos})
 	}
 	if err := f.cfg.Store.AdvanceCursors(ctx, cursors, f.cfg.Clock.Now()); err != nil {
-		f.log.Warn("feed: save positions", "err", err)
+		f.log.Warn("save positions", "err", err)
 		b.mu.Lock()
 		for name, pos := range dirty {
 			if pos > b.dirty[name] {

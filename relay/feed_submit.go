@@ -120,12 +120,12 @@ func (f *Feed) abandon(ctx context.Context, ids []int64, why string, timeout tim
 	defer cancel()
 	n, err := f.cfg.Store.Abandon(actx, ids, RequesterGone(why))
 	if err != nil {
-		f.log.Warn("feed: could not mark the commands of requesters that left; they will run", "ids", ids, "err", err)
+		f.log.Warn("could not mark the commands of requesters that left; they will run", "ids", ids, "err", err)
 		return
 	}
 	f.abandoned.Add(int64(n))
 	if n > 0 {
-		f.log.Info("feed: commands whose requester left will not be sent", "why", why, "commands", n)
+		f.log.Info("commands whose requester left will not be sent", "why", why, "commands", n)
 	}
 }
 

@@ -255,7 +255,7 @@ func (s *Subscription) push(it item) bool {
 		s.pushed++
 		return true
 	default:
-		s.feed.log.Warn("feed: subscriber lagged; it must subscribe again", "name", s.name, "position", s.position.Load(), "buffer", cap(s.items))
+		s.feed.log.Warn("subscriber lagged; it must subscribe again", "name", s.name, "position", s.position.Load(), "buffer", cap(s.items))
 		s.stop(ErrLagged)
 		return false
 	}
@@ -408,7 +408,7 @@ func (s *Subscription) catchUp() bool {
 			}
 			if err != nil {
 				failures++
-				f.log.Warn("feed: subscriber catching up: read journal", "name", s.name, "err", err, "failures", failures)
+				f.log.Warn("subscriber catching up: read journal", "name", s.name, "err", err, "failures", failures)
 				select {
 				case <-s.cut:
 					return false

@@ -85,6 +85,7 @@ type Divalto struct {
 	Guard Guard
 
 	life   relay.StartStop
+	log    *slog.Logger // Logger with component=divalto
 	mu     sync.Mutex
 	pops   map[string]*divaltoPop // by extension
 	login  map[string]string      // extension → login
@@ -158,6 +159,7 @@ func (d *Divalto) init() {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	d.log = d.Logger.With("component", "divalto")
 	d.pops, d.login, d.ext, d.track = map[string]*divaltoPop{}, map[string]string{}, map[string]string{}, newTracker()
 	for l, ext := range d.Agents {
 		d.login[ext] = l
@@ -190,9 +192,9 @@ func (d *Divalto) start(ctx context.Context) (func(), error) {
 			if !errors.Is(sub.Err(), relay.ErrLagged) {
 				return
 			}
-			d.Logger.Warn("crm divalto: feed subscriber lagged; resuming")
+			d.log.Warn("feed subscriber lagged; resuming")
 			if sub, err = d.subscribe(runCtx, relay.After(sub.Position())); err != nil {
-				d.Logger.Error("crm divalto: subscribe again", "err", err)
+				d.log.Error("subscribe again", "err", err)
 				return
 			}
 		}
@@ -422,7 +424,7 @@ func (d *Divalto) setEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := d.Publisher.Publish(r.Context(), []relay.Frame{f}, d.Clock.Now()); err != nil {
-		d.Logger.Warn("crm divalto: setevent publish", "err", err)
+		d.log.Warn("setevent publish", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the event could not be written; retry")
 		return
 	}

@@ -3,17 +3,21 @@ package crm_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/ctirelay/ctirelay/bridges/crm"
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/store"
 )
 
@@ -322,5 +326,33 @@ func TestDivaltoCheckNamesKeys(t *testing.T) {
 		if !strings.Contains(err.Error(), "bridges.crm."+key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
+	}
+}
+
+type failingPublisher struct{}
+
+func (failingPublisher) Publish(context.Context, []relay.Frame, time.Time) error {
+	return errors.New("database down")
+}
+
+// The service's log lines carry component=divalto; the message does not
+// repeat it.
+func TestDivaltoLogsWithItsComponent(t *testing.T) {
+	r := newRig(t, nil)
+	var logs relaytest.Buffer
+	_, base := r.divalto(func(d *crm.Divalto) {
+		d.Publisher = failingPublisher{}
+		d.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	resp, err := http.PostForm(base+"/api/cti/setevent", url.Values{"telorg": {"1024"}, "tel": {"0388202122"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("setevent answered %d", resp.StatusCode)
+	}
+	if s := logs.String(); !strings.Contains(s, `msg="setevent publish" component=divalto err="database down"`) {
+		t.Fatalf("log = %s", s)
 	}
 }

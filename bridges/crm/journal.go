@@ -71,7 +71,7 @@ func (j Notes) Note(ctx context.Context, n Note) {
 		level = slog.LevelWarn
 		attrs = append(attrs, slog.Bool("journal", false), slog.String("err", err.Error()))
 	}
-	j.Logger.LogAttrs(ctx, level, "crm: "+n.What, attrs...)
+	j.Logger.LogAttrs(ctx, level, n.What, attrs...)
 }
 
 // JournalFunc adapts a function to Journal.

@@ -151,7 +151,7 @@ func (b *Bridge) shutdown() {
 	b.Quiesce()
 	b.cancel()
 	<-b.done
-	b.log.Info("file bridge stopped")
+	b.log.Info("stopped")
 }
 
 // run serves the spool each time it holds the lock, until ctx ends.
@@ -174,7 +174,7 @@ func (b *Bridge) run(ctx context.Context) {
 			go func() {
 				select {
 				case <-lost:
-					b.log.Error("file bridge: lost the spool lock; another relay may take over", "lock", b.cfg.LockName)
+					b.log.Error("lost the spool lock; another relay may take over", "lock", b.cfg.LockName)
 					cancel()
 				case <-sctx.Done():
 				}
@@ -187,7 +187,7 @@ func (b *Bridge) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			b.log.Error("file bridge: serving stopped; trying again", "err", err)
+			b.log.Error("serving stopped; trying again", "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -204,7 +204,7 @@ func (b *Bridge) acquire(ctx context.Context) (lost <-chan struct{}, release fun
 	}
 	held, lost, release, err := b.cfg.Locker.TryLock(ctx, b.cfg.LockName)
 	if err == nil && held {
-		b.log.Info("file bridge: serving the spool", "lock", b.cfg.LockName)
+		b.log.Info("serving the spool", "lock", b.cfg.LockName)
 		return lost, release, true, nil
 	}
 	gate := relay.LockGate{Locker: b.cfg.Locker, Name: b.cfg.LockName, Retry: b.cfg.LockRetry, Clock: b.cfg.Clock, Logger: b.log}
@@ -212,7 +212,7 @@ func (b *Bridge) acquire(ctx context.Context) (lost <-chan struct{}, release fun
 	if err != nil {
 		return nil, nil, false, err
 	}
-	b.log.Info("file bridge: took the spool over", "lock", b.cfg.LockName)
+	b.log.Info("took the spool over", "lock", b.cfg.LockName)
 	return lost, release, false, nil
 }
 
@@ -232,7 +232,7 @@ func (b *Bridge) serve(ctx context.Context, onStart string) error {
 	b.mu.Lock()
 	b.serving = true
 	b.mu.Unlock()
-	b.log.Info("file bridge: taking requests", "tx_dir", b.cfg.TxDir, "rx_dir", b.cfg.RxDir, "on_start", onStart)
+	b.log.Info("taking requests", "tx_dir", b.cfg.TxDir, "rx_dir", b.cfg.RxDir, "on_start", onStart)
 	defer func() {
 		b.mu.Lock()
 		b.serving = false
@@ -303,9 +303,9 @@ func (b *Bridge) resubscribeIfLagged() {
 	if !errors.Is(sub.Err(), relay.ErrLagged) {
 		return
 	}
-	b.log.Warn("file bridge: lagged behind the journal; reading again from the last entry written")
+	b.log.Warn("lagged behind the journal; reading again from the last entry written")
 	if err := b.subscribe(); err != nil {
-		b.log.Error("file bridge: subscribe again", "err", err)
+		b.log.Error("subscribe again", "err", err)
 	}
 }
 
@@ -320,13 +320,13 @@ const (
 func (b *Bridge) removeStaleTemps() {
 	ents, err := os.ReadDir(b.cfg.RxDir)
 	if err != nil {
-		b.log.Warn("file bridge: list rx_dir", "err", err)
+		b.log.Warn("list rx_dir", "err", err)
 		return
 	}
 	for _, e := range ents {
 		if n := e.Name(); strings.HasPrefix(n, tempPrefix) && strings.HasSuffix(n, tempExt) {
 			if err := os.Remove(filepath.Join(b.cfg.RxDir, n)); err == nil {
-				b.log.Info("file bridge: removed a stale temporary file", "file", n)
+				b.log.Info("removed a stale temporary file", "file", n)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func (b *Bridge) deliver(d relay.Delivery) {
 	}
 	f, err := relay.Parse(e.Frame)
 	if err != nil {
-		b.log.Error("file bridge: unreadable entry in the journal", "journal_id", e.ID, "err", err)
+		b.log.Error("unreadable entry in the journal", "journal_id", e.ID, "err", err)
 		return
 	}
 	u.pending = append(u.pending, answer{id: e.ID, frame: f, at: b.cfg.Clock.Now()})
@@ -114,7 +114,7 @@ func (b *Bridge) writeAnswers(ctx context.Context, once bool) {
 			// The renames reach the disk before the positions say so.
 			syncDir(b.cfg.RxDir)
 			if err := b.cfg.Store.AdvanceCursors(context.WithoutCancel(ctx), cursors, b.cfg.Clock.Now()); err != nil {
-				b.log.Warn("file bridge: save the answers' positions (a crash now would write them again)", "err", err)
+				b.log.Warn("save the answers' positions (a crash now would write them again)", "err", err)
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (b *Bridge) finish(j *rxJob) (relay.Cursor, bool) {
 		if u.attempts >= b.cfg.RenameAttempts {
 			b.stats.renameFailures.Add(1)
 			u.stuckAt = b.cfg.Clock.Now()
-			b.log.Error("file bridge: could not write the answer file; keeping the answers and trying again",
+			b.log.Error("could not write the answer file; keeping the answers and trying again",
 				"file", j.final, "attempts", u.attempts, "err", err)
 			u.attempts = 0
 		}

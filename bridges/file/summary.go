@@ -146,7 +146,7 @@ func (b *Bridge) saveSummary(ctx context.Context, force bool) {
 		return
 	}
 	if err := b.cfg.Store.AdvanceCursors(context.WithoutCancel(ctx), cs, now); err != nil {
-		b.log.Warn("file bridge: save the summary ctirelay status shows", "err", err)
+		b.log.Warn("save the summary ctirelay status shows", "err", err)
 		return
 	}
 	b.mu.Lock()

@@ -42,7 +42,7 @@ func (b *Bridge) scan(ctx context.Context) {
 	}
 	names, err := b.list()
 	if err != nil {
-		b.log.Warn("file bridge: list tx_dir", "dir", b.cfg.TxDir, "err", err)
+		b.log.Warn("list tx_dir", "dir", b.cfg.TxDir, "err", err)
 		return
 	}
 	b.quiet.names = len(names)
@@ -124,7 +124,7 @@ func (b *Bridge) list() ([]string, error) {
 		name := string(n)
 		b.ignored[name] = true
 		b.stats.ignored.Add(1)
-		b.log.Warn("file bridge: ignoring a file that is not <user code>.CTI", "file", name, "dir", b.cfg.TxDir)
+		b.log.Warn("ignoring a file that is not <user code>.CTI", "file", name, "dir", b.cfg.TxDir)
 	})
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (b *Bridge) take(userName, name string, now time.Time) *request {
 			u.txLeft = false
 			b.mu.Unlock()
 		}
-		b.log.Info("file bridge: removed a request already enqueued before a restart", "file", name)
+		b.log.Info("removed a request already enqueued before a restart", "file", name)
 		return nil
 	}
 	if st.Size() > int64(b.cfg.MaxFileBytes) {
@@ -169,7 +169,7 @@ func (b *Bridge) take(userName, name string, now time.Time) *request {
 	}
 	content, err := io.ReadAll(io.LimitReader(f, int64(b.cfg.MaxFileBytes)+1))
 	if err != nil {
-		b.log.Warn("file bridge: read request", "file", name, "err", err)
+		b.log.Warn("read request", "file", name, "err", err)
 		return nil
 	}
 	if !complete(content) {
@@ -219,7 +219,7 @@ func (b *Bridge) take(userName, name string, now time.Time) *request {
 			r.add(relay.Inbound{Source: relay.SourceFile, Ref: ref, Raw: fr.String(), Agent: login,
 				Refusal: &relay.ProtocolError{Code: relay.CodeRejected,
 					Message: fmt.Sprintf("login %s is bound to another user", strings.TrimSpace(fr.Login()))}}, nil)
-			b.log.Warn("file bridge: refused a frame for a login bound to another user", "ref", ref, "frame", fr.String())
+			b.log.Warn("refused a frame for a login bound to another user", "ref", ref, "frame", fr.String())
 			continue
 		}
 		r.add(relay.Inbound{Source: relay.SourceFile, Ref: ref, Raw: fr.String()}, fr)
@@ -242,7 +242,7 @@ func (b *Bridge) ignoreOnce(name, why string, err error) {
 	}
 	b.ignored[name] = true
 	b.stats.ignored.Add(1)
-	b.log.Warn("file bridge: ignoring a request that "+why, "file", name, "dir", b.cfg.TxDir, "err", err)
+	b.log.Warn("ignoring a request that "+why, "file", name, "dir", b.cfg.TxDir, "err", err)
 }
 
 func readHead(path string, n int) ([]byte, error) {
@@ -331,7 +331,7 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 	ps, err := b.cfg.Feed.Submit(ctx, msgs)
 	if err != nil {
 		// Nothing was taken: the files stay for the next scan.
-		b.log.Warn("file bridge: enqueue requests; trying again at the next scan", "files", len(reqs), "err", err)
+		b.log.Warn("enqueue requests; trying again at the next scan", "files", len(reqs), "err", err)
 		return
 	}
 	var cursors []relay.Cursor
@@ -358,7 +358,7 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 	}
 	b.mu.Unlock()
 	if err := b.cfg.Store.AdvanceCursors(context.WithoutCancel(ctx), cursors, b.cfg.Clock.Now()); err != nil {
-		b.log.Warn("file bridge: record the files taken (a crash now would enqueue them again)", "err", err)
+		b.log.Warn("record the files taken (a crash now would enqueue them again)", "err", err)
 	}
 	for _, r := range reqs {
 		if b.remove(r.name) && r.identity != 0 {
@@ -376,7 +376,7 @@ func (b *Bridge) enqueue(ctx context.Context, reqs []*request) {
 // remove deletes a Tx file; false when it may still be there.
 func (b *Bridge) remove(name string) bool {
 	if err := os.Remove(filepath.Join(b.cfg.TxDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		b.log.Warn("file bridge: remove request", "file", name, "err", err)
+		b.log.Warn("remove request", "file", name, "err", err)
 		return false
 	}
 	return true
@@ -395,7 +395,7 @@ func (b *Bridge) refuseFile(userName, name string, content []byte, identity int6
 	if login == "" {
 		login = firstLogin(content)
 	}
-	b.log.Warn("file bridge: refused a request file", "file", name, "code", code, "reason", reason)
+	b.log.Warn("refused a request file", "file", name, "code", code, "reason", reason)
 	r := &request{u: u, name: name, identity: identity}
 	r.add(relay.Inbound{Source: relay.SourceFile, Ref: userName + "/" + strconv.FormatInt(identity, 36), Raw: b.text(content),
 		Agent: login, Refusal: &relay.ProtocolError{Code: code, Message: reason}}, nil)
@@ -438,7 +438,7 @@ func firstLogin(content []byte) string {
 func (b *Bridge) purge(ctx context.Context) {
 	names, err := b.list()
 	if err != nil {
-		b.log.Warn("file bridge: list tx_dir", "err", err)
+		b.log.Warn("list tx_dir", "err", err)
 		return
 	}
 	for _, name := range names {
@@ -469,11 +469,11 @@ func (b *Bridge) purge(ctx context.Context) {
 				Frame: b.text(content), Reason: "purged at start", EnqueuedAt: st.ModTime()})
 		}
 		if err := b.cfg.Store.Bury(ctx, letters, b.cfg.Clock.Now()); err != nil {
-			b.log.Error("file bridge: dead-letter a leftover request; keeping it", "file", name, "err", err)
+			b.log.Error("dead-letter a leftover request; keeping it", "file", name, "err", err)
 			continue
 		}
 		b.remove(name)
 		b.stats.purged.Add(1)
-		b.log.Info("file bridge: purged a request left from before the start (in relay_dead: ctirelay dead retry takes it)", "file", name, "frames", len(letters))
+		b.log.Info("purged a request left from before the start (in relay_dead: ctirelay dead retry takes it)", "file", name, "frames", len(letters))
 	}
 }

@@ -115,7 +115,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		_, act := h.cfg.Auth.Authorize(tr, GroupAdmin)
 		admin = act == http.StatusOK
 		if !admin && look != http.StatusOK {
-			h.log.Info("ui: sign-in refused", "client", r.RemoteAddr)
+			h.log.Info("sign-in refused", "client", r.RemoteAddr)
 			http.Redirect(w, r, "./?failed", http.StatusSeeOther)
 			return
 		}
@@ -185,7 +185,7 @@ func (h *Handler) dead(w http.ResponseWriter, r *http.Request) {
 	if req.All {
 		var err error
 		if ids, err = h.matching(r, req.Filter); err != nil {
-			h.log.Error("ui: list dead letters", "err", err)
+			h.log.Error("list dead letters", "err", err)
 			jsonError(w, http.StatusInternalServerError, "list dead letters failed")
 			return
 		}
@@ -199,12 +199,12 @@ func (h *Handler) dead(w http.ResponseWriter, r *http.Request) {
 			res.Done, err = h.cfg.Store.DropDead(ctx, ids)
 		}
 		if err != nil {
-			h.log.Error("ui: dead letters", "action", req.Action, "err", err)
+			h.log.Error("dead letters", "action", req.Action, "err", err)
 			jsonError(w, http.StatusInternalServerError, req.Action+" failed")
 			return
 		}
 	}
-	h.log.Info("ui: dead letters", "action", req.Action, "matched", res.Matched, "done", res.Done)
+	h.log.Info("dead letters", "action", req.Action, "matched", res.Matched, "done", res.Done)
 	h.Refresh()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)

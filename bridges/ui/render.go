@@ -99,7 +99,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, e := range h.tracker.recentEntries() {
 		line, err := renderEntry(e)
 		if err != nil {
-			h.log.Error("ui: render entry", "err", err)
+			h.log.Error("render entry", "err", err)
 			continue
 		}
 		d.Entries = append(d.Entries, line)
@@ -112,7 +112,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) exec(w http.ResponseWriter, name string, d any) {
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
-		h.log.Error("ui: render page", "err", err)
+		h.log.Error("render page", "err", err)
 		http.Error(w, "render page", http.StatusInternalServerError)
 		return
 	}
@@ -190,7 +190,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	snap, changed := h.latest()
 	fmt.Fprintf(w, "retry: 2000\n\nevent: summary\ndata: %s\n\n", snap.json)
 	if err := rc.Flush(); err != nil {
-		h.log.Error("ui: stream cannot flush", "err", err)
+		h.log.Error("stream cannot flush", "err", err)
 		return
 	}
 	for {

@@ -234,13 +234,13 @@ func (h *Handler) follow(ctx context.Context, sub *relay.Subscription) {
 		}
 		if !errors.Is(sub.Err(), relay.ErrLagged) {
 			if !errors.Is(sub.Err(), relay.ErrStopped) { // the feed stops before the bridges
-				h.log.Warn("ui: feed subscription ended", "err", sub.Err())
+				h.log.Warn("feed subscription ended", "err", sub.Err())
 			}
 			return
 		}
 		next, err := h.cfg.Feed.Subscribe("", relay.Filter{}, h.tracker.observe, relay.After(sub.Position()))
 		if err != nil {
-			h.log.Warn("ui: subscribe again", "err", err)
+			h.log.Warn("subscribe again", "err", err)
 			return
 		}
 		sub = next
@@ -274,7 +274,7 @@ func (h *Handler) refresh(ctx context.Context) {
 	s := h.compute(ctx)
 	snap, err := h.render(s)
 	if err != nil {
-		h.log.Error("ui: render summary", "err", err)
+		h.log.Error("render summary", "err", err)
 		return
 	}
 	h.mu.Lock()

@@ -230,7 +230,7 @@ func TestE2EFileBridgePostgresTakeover(t *testing.T) {
 		for i, p := range relays {
 			// Once it has handled the leftovers (a request dropped before
 			// would be purged).
-			if p != nil && strings.Contains(p.logText(), "file bridge: taking requests") {
+			if p != nil && strings.Contains(p.logText(), "taking requests") {
 				return i
 			}
 		}

@@ -93,7 +93,7 @@ func sharedTactiumConfig(addr string) string { return tactiumRelayConfig(addr, s
 func monitors(relays []*relayProc) []int {
 	var out []int
 	for i, p := range relays {
-		if strings.Contains(p.logText(), "tactium monitoring connection open") {
+		if strings.Contains(p.logText(), "monitoring connection open") {
 			out = append(out, i)
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Switch) applyLocked(cmd relay.Command, now time.Time) ([]relay.Frame, e
 		if upper(0) == "ON" {
 			a = s.agentLocked(login, true)
 			if a.state == relay.StateLoggedOff {
-				s.log.Info("sim agent logged on", "agent", login, "extension", a.ext)
+				s.log.Info("agent logged on", "agent", login, "extension", a.ext)
 				s.availableLocked(a, now)
 			}
 			return ok, nil
@@ -55,7 +55,7 @@ func (s *Switch) applyLocked(cmd relay.Command, now time.Time) ([]relay.Frame, e
 	switch verb {
 	case relay.VerbLogon: // OFF
 		s.logoffLocked(a)
-		s.log.Info("sim agent logged off", "agent", login)
+		s.log.Info("agent logged off", "agent", login)
 		return ok, nil
 
 	case relay.VerbPause:

@@ -36,7 +36,7 @@ func (s *Switch) inboundArrivalLocked(at time.Time) {
 	}
 	if len(s.queue) >= s.cfg.QueueLength {
 		s.stats.Busy++
-		s.log.Debug("sim inbound call turned away: queue full", "caller", ddd+phone)
+		s.log.Debug("inbound call turned away: queue full", "caller", ddd+phone)
 		return
 	}
 	s.queue = append(s.queue, c)

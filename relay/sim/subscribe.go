@@ -50,7 +50,7 @@ func (s *Switch) Subscribe(buffer int) (<-chan relay.Frame, func()) {
 // emitLocked hands one event to every subscriber. With none, the event has
 // no audience, as on a real switch with no monitoring connection.
 func (s *Switch) emitLocked(f relay.Frame) {
-	s.log.Debug("sim event", "frame", f.String())
+	s.log.Debug("event", "frame", f.String())
 	for _, sub := range s.subs {
 		sub.queue = append(sub.queue, f)
 		select {
@@ -121,7 +121,7 @@ func (s *Switch) unsubscribe(sub *subscription) {
 			n++
 		}
 		if n > 0 {
-			s.log.Warn("sim subscription ended with events not delivered", "events", n)
+			s.log.Warn("subscription ended with events not delivered", "events", n)
 		}
 		sub.queue = nil
 		s.pokeLocked()

@@ -104,7 +104,7 @@ func (s *Switch) startUp(context.Context) (func(), error) {
 	}
 	s.wg.Add(1)
 	go s.run()
-	s.log.Info("simulated switch started", "seed", s.cfg.Seed, "inbound_per_minute", s.cfg.InboundPerMinute, "dialer_per_minute", s.cfg.DialerPerMinute)
+	s.log.Info("started", "seed", s.cfg.Seed, "inbound_per_minute", s.cfg.InboundPerMinute, "dialer_per_minute", s.cfg.DialerPerMinute)
 	return s.shutdown, nil
 }
 

@@ -92,7 +92,7 @@ func (c *cmdConn) read() {
 	for {
 		f, err := dec.Next()
 		if errors.Is(err, relay.ErrFrame) {
-			c.d.log.Warn("tactium: unreadable frame on a command connection", "agent", c.key, "err", err)
+			c.d.log.Warn("unreadable frame on a command connection", "agent", c.key, "err", err)
 			continue
 		}
 		if err != nil {
@@ -100,7 +100,7 @@ func (c *cmdConn) read() {
 			return
 		}
 		if f, err = c.d.cfg.Charset.DecodeFrame(f); err != nil {
-			c.d.log.Warn("tactium: frame not in the configured charset", "agent", c.key, "err", err)
+			c.d.log.Warn("frame not in the configured charset", "agent", c.key, "err", err)
 			continue
 		}
 		c.deliver(f)
@@ -115,7 +115,7 @@ func (c *cmdConn) deliver(f relay.Frame) {
 		p.reply <- f
 		return
 	}
-	c.d.log.Debug("tactium: frame on a command connection ignored", "agent", c.key, "frame", f.String())
+	c.d.log.Debug("frame on a command connection ignored", "agent", c.key, "frame", f.String())
 }
 
 // shutdown closes the connection once, remembering why.

@@ -112,7 +112,7 @@ func (d *Driver) Execute(ctx context.Context, cmd relay.Command) ([]relay.Frame,
 		if !sent {
 			return nil, notSent(cmd, err)
 		}
-		d.log.Warn("tactium command in doubt", "agent", cmd.Login, "verb", string(cmd.Verb), "err", err)
+		d.log.Warn("command in doubt", "agent", cmd.Login, "verb", string(cmd.Verb), "err", err)
 		return nil, inDoubt(cmd, err)
 	}
 	if retiresConn(cmd.Verb) {
@@ -263,7 +263,7 @@ func (d *Driver) commandConn(ctx context.Context, ls *loginState, login string) 
 		c.shutdown(err)
 		return nil, fmt.Errorf("identify connection: %w", err)
 	}
-	d.log.Debug("tactium command connection open", "agent", login)
+	d.log.Debug("command connection open", "agent", login)
 	return c, nil
 }
 

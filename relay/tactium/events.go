@@ -55,7 +55,7 @@ func (d *Driver) runEvents(ctx context.Context, sink relay.EventSink) {
 		}
 		failures++
 		delay := d.cfg.Backoff.Delay(failures)
-		d.log.Warn("tactium monitoring connection down, reconnecting", "err", err, "in", delay)
+		d.log.Warn("monitoring connection down, reconnecting", "err", err, "in", delay)
 		select {
 		case <-d.cfg.Clock.After(delay):
 		case <-ctx.Done():
@@ -132,12 +132,12 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 	d.everUp = true
 	d.linkChangedLocked()
 	d.mu.Unlock()
-	d.log.Info("tactium monitoring connection open")
+	d.log.Info("monitoring connection open")
 	dec := relay.NewDecoder(nc, d.cfg.MaxFrameBytes)
 	for {
 		f, err := dec.Next()
 		if errors.Is(err, relay.ErrFrame) {
-			d.log.Warn("tactium: unreadable frame on the monitoring connection", "err", err)
+			d.log.Warn("unreadable frame on the monitoring connection", "err", err)
 			continue
 		}
 		if err != nil {
@@ -147,7 +147,7 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 			return up, fmt.Errorf("read events: %w", err)
 		}
 		if f, err = d.cfg.Charset.DecodeFrame(f); err != nil {
-			d.log.Warn("tactium: event not in the configured charset", "err", err)
+			d.log.Warn("event not in the configured charset", "err", err)
 			continue
 		}
 		switch {
@@ -159,7 +159,7 @@ func (d *Driver) monitor(ctx context.Context, sink relay.EventSink, lost <-chan 
 				up = true // acknowledged: a later loss starts the backoff afresh
 			}
 		case replyOnly(f):
-			d.log.Debug("tactium: reply on the monitoring connection ignored", "frame", f.String())
+			d.log.Debug("reply on the monitoring connection ignored", "frame", f.String())
 		default:
 			up = true
 			sink.Event(ctx, f)
