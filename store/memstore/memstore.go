@@ -272,27 +272,19 @@ func (s *Store) Claim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job,
 
 // Reclaim implements relay.Queue.
 func (s *Store) Reclaim(ctx context.Context, req relay.ClaimRequest) ([]relay.Job, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
-		return nil, err
-	}
-	var jobs []relay.Job
-	for _, r := range s.inbox {
-		if len(jobs) >= req.Limit {
-			break
-		}
-		if r.state == "running" && r.expires.Before(req.Now) {
-			r.Owner, r.expires = req.Owner, req.LeaseUntil
-			r.Attempts++
-			jobs = append(jobs, r.Job)
-		}
-	}
-	return jobs, nil
+	return s.retake(ctx, req.Limit, req.Owner, req.LeaseUntil, func(r *inboxRow) bool { return r.expires.Before(req.Now) })
 }
 
 // ReclaimDead implements relay.Queue: heads held by relays known dead.
 func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) ([]relay.Job, error) {
+	return s.retake(ctx, req.Limit, req.Owner, req.LeaseUntil, func(r *inboxRow) bool {
+		return r.Owner != req.Owner && (req.Everyone || relay.OwnerNode(r.Owner) == req.Node)
+	})
+}
+
+// retake leases to owner, until until, at most limit running commands that
+// take accepts, as a new attempt.
+func (s *Store) retake(ctx context.Context, limit int, owner string, until time.Time, take func(r *inboxRow) bool) ([]relay.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
@@ -300,14 +292,11 @@ func (s *Store) ReclaimDead(ctx context.Context, req relay.ReclaimDeadRequest) (
 	}
 	var jobs []relay.Job
 	for _, r := range s.inbox {
-		if len(jobs) >= req.Limit {
+		if len(jobs) >= limit {
 			break
 		}
-		if r.state != "running" || r.Owner == req.Owner {
-			continue
-		}
-		if req.Everyone || relay.OwnerNode(r.Owner) == req.Node {
-			r.Owner, r.expires = req.Owner, req.LeaseUntil
+		if r.state == "running" && take(r) {
+			r.Owner, r.expires = owner, until
 			r.Attempts++
 			jobs = append(jobs, r.Job)
 		}
