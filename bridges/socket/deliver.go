@@ -43,7 +43,7 @@ func (b *Bridge) send(x *tactiumserver.Session, e relay.JournalEntry) {
 // every ADMSOCKET connection, recording what each has been handed.
 func (b *Bridge) fanout(e relay.JournalEntry, sessions []*tactiumserver.Session) {
 	var f relay.Frame
-	key := strings.ToLower(e.Agent)
+	key := strings.ToLower(strings.TrimSpace(e.Agent)) // as REPLAY matches (relay.Filter)
 	for _, x := range sessions {
 		agent := key != "" && x.BoundTo(key)
 		admin := x.Admin()
