@@ -2,6 +2,7 @@ package signalr
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"sync"
 
@@ -102,10 +103,12 @@ func appendString(b []byte, s string) []byte {
 func parseResult(data []byte) (n uint64, r json.RawMessage, ok bool) {
 	var idRaw []byte
 	good := jsonscan.Object(data, func(k, v []byte) bool {
+		// A repeated key goes to encoding/json, which reads (and checks)
+		// every value, not only the last.
 		switch {
-		case len(k) == 1 && k[0] == 'I':
+		case len(k) == 1 && k[0] == 'I' && idRaw == nil:
 			idRaw = v
-		case len(k) == 1 && k[0] == 'R':
+		case len(k) == 1 && k[0] == 'R' && r == nil:
 			r = v
 		default:
 			return false
@@ -117,15 +120,18 @@ func parseResult(data []byte) (n uint64, r json.RawMessage, ok bool) {
 	}
 	if len(idRaw) >= 2 && idRaw[0] == '"' && idRaw[len(idRaw)-1] == '"' {
 		idRaw = idRaw[1 : len(idRaw)-1]
+	} else if len(idRaw) > 1 && idRaw[0] == '0' {
+		return 0, nil, false // 007 is no JSON number
 	}
 	if len(idRaw) == 0 || len(idRaw) > 20 {
 		return 0, nil, false
 	}
 	for _, c := range idRaw {
-		if c < '0' || c > '9' {
-			return 0, nil, false
+		d := uint64(c - '0')
+		if c < '0' || c > '9' || n > (math.MaxUint64-d)/10 {
+			return 0, nil, false // an overflowing id is no invocation's: encoding/json refuses it too
 		}
-		n = n*10 + uint64(c-'0')
+		n = n*10 + d
 	}
 	if r != nil && !json.Valid(r) {
 		return 0, nil, false
