@@ -84,6 +84,9 @@ func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.listen == "" && o.epbxAddr == "" && o.ctd.listen == "" {
+		return usagef("--listen \"\" turns the Tactium socket off: give --epbx or --clicktodial, or there is nothing to serve")
+	}
 	log := newLogger(LogConfig{Level: o.level}, env.stderr)
 
 	sw, err := sim.New(sim.Config{
@@ -94,18 +97,23 @@ func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := &tactiumserver.Server{
-		Addr: o.listen, Backend: simbackend.Backend{Switch: sw},
-		Limits: tactiumserver.Limits{MaxConns: o.maxConns, IdleTimeout: o.idle},
-		TLS:    tlsConfig, AdminSecret: o.secret, Charset: cs,
-		Logger: log.With("server", "tactium"), Clock: relay.SystemClock{},
+	// --listen "" turns the socket off, as run's --socket-listen "" does
+	// (the server would take "" for every interface, on any port).
+	var srv *tactiumserver.Server
+	if o.listen != "" {
+		srv = &tactiumserver.Server{
+			Addr: o.listen, Backend: simbackend.Backend{Switch: sw},
+			Limits: tactiumserver.Limits{MaxConns: o.maxConns, IdleTimeout: o.idle},
+			TLS:    tlsConfig, AdminSecret: o.secret, Charset: cs,
+			Logger: log, Clock: relay.SystemClock{}, // the server names itself (server=tactium)
+		}
+		if err := srv.Start(ctx); err != nil {
+			return err
+		}
+		defer srv.Stop()
+		stopMirror := simbackend.MirrorEvents(sw, srv, sim.DefaultEventBuffer)
+		defer stopMirror()
 	}
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	defer srv.Stop()
-	stopMirror := simbackend.MirrorEvents(sw, srv, sim.DefaultEventBuffer)
-	defer stopMirror()
 	ctdAddr, stopCTD, err := o.ctd.start(context.WithoutCancel(ctx), env, sw, log)
 	if err != nil {
 		return err
@@ -123,7 +131,11 @@ func simCmd(ctx context.Context, env *cli, o *simOptions) error {
 		defer ep.stop()
 		fmt.Fprintf(env.stdout, "ctirelay sim: EPBX on http://%s (token /oauth2/Token, SignalR /signalr, hub AtendimentoHub)\n", ep.addr())
 	}
-	fmt.Fprintf(env.stdout, "ctirelay sim: Tactium IP socket on %s (charset %s, tls %v); Ctrl-C stops\n", srv.ListenAddr(), cs, tlsConfig != nil)
+	if srv != nil {
+		fmt.Fprintf(env.stdout, "ctirelay sim: Tactium IP socket on %s (charset %s, tls %v); Ctrl-C stops\n", srv.ListenAddr(), cs, tlsConfig != nil)
+	} else {
+		fmt.Fprintln(env.stdout, "ctirelay sim: no Tactium IP socket (--listen \"\"); Ctrl-C stops")
+	}
 	if ctdAddr != "" {
 		fmt.Fprintf(env.stdout, "ctirelay sim: click-to-dial platform on http://%s/%s\n", ctdAddr, strings.TrimPrefix(o.ctd.path, "/"))
 	}

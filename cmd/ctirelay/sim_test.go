@@ -109,3 +109,27 @@ func TestSimCmdRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// --listen "" turns the Tactium socket off (it once listened on every
+// interface, on a random port); with nothing else to serve it is a usage
+// error.
+func TestSimCmdListenEmptyServesNoSocket(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	env, out, errs := simEnv()
+	if err := runCommand(ctx, env, []string{"sim", "--listen", "", "--epbx", "127.0.0.1:0"}); err != nil {
+		t.Fatalf("simCmd = %v (stderr %s)", err, errs)
+	}
+	if strings.Contains(out.String(), "Tactium IP socket on") || strings.Contains(errs.String(), "server=tactium") {
+		t.Errorf("a Tactium socket served with --listen \"\": stdout %q stderr %q", out, errs)
+	}
+	if !strings.Contains(out.String(), "ctirelay sim: EPBX on http://127.0.0.1:") {
+		t.Errorf("stdout = %q", out)
+	}
+	env, _, _ = simEnv()
+	err := runCommand(ctx, env, []string{"sim", "--listen", ""}) // ctx is done: it would return at once if it started
+	if err != exitError(2) {
+		t.Errorf("sim --listen \"\" alone = %v, want a usage error", err)
+	}
+}
