@@ -401,3 +401,31 @@ func TestStandbyAndResume(t *testing.T) {
 	}
 	must(t, d, "<jose><P><OFF>$", "<jose><OK>$")
 }
+
+// After EPBX forgot the connection (a start over, the agent logged on
+// again on a new connection), the call the old connection announced is not
+// tracked any more: the new connection never hears its onDesliga, and S
+// answered 3 and AC the old call for ever (seen with `ctirelay sim --epbx`
+// killed mid-call and restarted). An onDesliga that does come still writes
+// the EndCall.
+func TestRestartForgetsTheCallInProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{KeepAlive: 100 * time.Millisecond})
+	d := e.driver(t, nil)
+	ev := open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	must(t, d, "<jose><A><11><987654321><>$", "<jose><OK>$")
+	wait.For(t, "the A event", func() bool { return ev.has("<jose><A>") })
+	must(t, d, "<jose><S>$", "<jose><S><3>$")
+	e.srv.Forget()
+	wait.For(t, "the re-logon", func() bool {
+		m := e.hub.methods()
+		return len(m) >= 3 && m[len(m)-1] == "Iniciar"
+	})
+	wait.For(t, "the agent logged on again", func() bool { return strings.Contains(e.logs.String(), "epbx agent logged on again") })
+	must(t, d, "<jose><S>$", "<jose><S><1>$")
+	var pe *relay.ProtocolError
+	if _, err := exec(t, d, "<jose><AC>$"); !errors.As(err, &pe) || pe.Code != relay.CodeInvalidState {
+		t.Errorf("AC after the start over = %v, want INVALID_STATE", err)
+	}
+}

@@ -293,6 +293,12 @@ func (s *session) logon(ctx context.Context) error {
 func (s *session) onRestart(ctx context.Context) {
 	s.cmdMu.Lock()
 	defer s.cmdMu.Unlock()
+	// The new connection never hears of the old one's call (its
+	// onDesliga, if any, comes with an EndCall all the same): tracked, it
+	// kept S at 3 and AC on that call for ever. suspend forgets it too.
+	s.mu.Lock()
+	s.call, s.hungUp = nil, ""
+	s.mu.Unlock()
 	s.relogon(ctx, "restart")
 }
 
