@@ -61,6 +61,7 @@ func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 		{[]string{"run", "extra-arg"}, `ctirelay run: unexpected argument "extra-arg"`},
 		{[]string{"run", "--db", dsn, "extra-arg"}, `unexpected argument "extra-arg"`},
 		{[]string{"tail", "--from", "abc", "--db", dsn}, `invalid argument "abc" for "--from"`},
+		{[]string{"tail", "--from", "-5", "-f=false", "--db", dsn}, "--from: a journal id, 0 or more"}, // it printed nothing and exited 0
 		{[]string{"send", "--db", dsn}, "name at least one frame"},
 		{[]string{"send", "--wait", "soon", "<a><S>$"}, `invalid argument "soon"`},
 		{[]string{"status", "now"}, `unexpected argument "now"`},

@@ -29,7 +29,14 @@ func newTailCmd(env *cli) *cobra.Command {
 		Long: `Follow relay_journal: every command taken, reply and event, from now (or
 after --from ID) until interrupted, or with -f=false until the end.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return tailCmd(cmd.Context(), env, &o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// -1, the default, means "from now"; any other negative id
+			// meant the same without a word.
+			if o.from < -1 {
+				return usagef("--from: a journal id, 0 or more (leave it out to start from now)")
+			}
+			return tailCmd(cmd.Context(), env, &o)
+		},
 	}
 	fs := c.Flags()
 	o.common.register(fs)
