@@ -429,3 +429,22 @@ func TestRestartForgetsTheCallInProgress(t *testing.T) {
 		t.Errorf("AC after the start over = %v, want INVALID_STATE", err)
 	}
 }
+
+// Control characters in the hub's text (a dialer's customer name with a
+// NUL, a newline) become spaces in the frames: T_TTO on PostgreSQL refuses
+// a NUL, and the call's A event was dead-lettered, never reaching the ERP.
+func TestEventTextHasNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	d := e.driver(t, nil)
+	ev := open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	r := map[string]string{"Ramal": "70\t01"}
+	e.srv.Conns()[0].Send("onChamada", r, map[string]any{"CanalId": 6, "Telefone": "11\x00999", "Direcao": 1,
+		"CodigoCliente": "C\r\n9", "NomeCliente": "Jo\x00ão\x7f", "InfoAdicional1": "x\x1b[2J"})
+	wait.For(t, "the A event", func() bool { return len(ev.all()) >= 1 })
+	want := "<jose><A><C  9><><70 01><><11 999><Jo ão ><><codigoCliente=C  9;nomeCliente=Jo ão ;codigoCampanha=;telefoneCliente=;infoAdicional1=x [2J;infoAdicional2=;infoAdicional3=;infoAdicional4=;infoAdicional5=;>$"
+	if got := ev.all()[0]; got != want {
+		t.Errorf("A event %q\n want %q", got, want)
+	}
+}

@@ -15,7 +15,10 @@ import (
 // frame for: <login><EV><event name><arguments as JSON>$.
 const VerbEvent = "EV"
 
-// flex reads a JSON string, number, boolean or null as text.
+// flex reads a JSON string, number, boolean or null as text, with each
+// control character (a NUL, a newline) made a space: the text goes into
+// frames, and T_TTO on PostgreSQL refuses a NUL (a call's A event with a
+// customer name holding one was dead-lettered, never reaching the ERP).
 type flex string
 
 func (f *flex) UnmarshalJSON(b []byte) error {
@@ -28,11 +31,18 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*f = flex(s)
+		*f = flex(strings.Map(uncontrol, s))
 	default:
 		*f = flex(b)
 	}
 	return nil
+}
+
+func uncontrol(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return ' '
+	}
+	return r
 }
 
 // chamada is the hub's ChamadaInfo (field names match without regard to
