@@ -448,3 +448,18 @@ func TestEventTextHasNoControlCharacters(t *testing.T) {
 		t.Errorf("A event %q\n want %q", got, want)
 	}
 }
+
+// A hub error's message goes into the ERR frame with its control
+// characters made spaces, as the events' text.
+func TestHubErrorHasNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, epbxfake.Config{})
+	e.hub.errs = map[string]error{"Desligar": errors.New("sem\x00chamada\n")}
+	d := e.driver(t, nil)
+	open(t, d)
+	must(t, d, "<jose><L><ON>$", "<jose><OK>$")
+	_, err := exec(t, d, "<jose><D>$")
+	if pe := relay.AsProtocolError(err); pe == nil || pe.Code != relay.CodeRejected || pe.Message != "sem chamada " {
+		t.Errorf("D = %v, want REJECTED %q", err, "sem chamada ")
+	}
+}

@@ -25,12 +25,17 @@ type holdHub struct {
 	mu   sync.Mutex
 	log  []string // methods invoked, in order
 	fail map[string]int
+	errs map[string]error // a hub error for the method instead of the call
 }
 
 func (h *holdHub) Invoke(ctx context.Context, c *epbxfake.Conn, method string, args []json.RawMessage) (any, error) {
 	h.mu.Lock()
 	h.log = append(h.log, method)
+	herr := h.errs[method]
 	h.mu.Unlock()
+	if herr != nil {
+		return nil, herr
+	}
 	if release := h.Arrive(); release != nil {
 		select {
 		case <-release:

@@ -183,10 +183,11 @@ func (s *session) invoke(ctx context.Context, method string, args ...any) (json.
 		s.d.log.Warn("epbx command in doubt", "agent", s.login, "method", method, "err", err)
 		return nil, fmt.Errorf("epbx %s: %v: %w", method, err, relay.ErrInDoubt)
 	case errors.As(err, &he):
-		if notLoggedOn(he.Message) {
-			return nil, relay.Errorf(relay.CodeNotLoggedOn, "%s", he.Message)
+		msg := strings.Map(uncontrol, he.Message) // it goes into the ERR frame, as the events' text does
+		if notLoggedOn(msg) {
+			return nil, relay.Errorf(relay.CodeNotLoggedOn, "%s", msg)
 		}
-		return nil, relay.Errorf(relay.CodeRejected, "%s", he.Message)
+		return nil, relay.Errorf(relay.CodeRejected, "%s", msg)
 	}
 	return nil, err // the deadline: sent, no result (in doubt for the engine)
 }
@@ -401,9 +402,9 @@ func describe(args []json.RawMessage, i int) string {
 	if i >= len(args) {
 		return "no details"
 	}
-	var str string
+	var str flex // control characters made spaces: it goes into an ERR frame
 	if json.Unmarshal(args[i], &str) == nil {
-		return str
+		return string(str)
 	}
 	var obj map[string]any
 	if json.Unmarshal(args[i], &obj) == nil {
