@@ -1,0 +1,7 @@
+package postgres
+
+// SetFastIntake turns the intake's fast path on or off (intake_fast.go).
+func SetFastIntake(s *Store, on bool) { s.fastOff.Store(!on) }
+
+// SetAfterPeek runs f between the fast path's read of T_TTI and its take.
+func SetAfterPeek(s *Store, f func()) { s.afterPeek = f }
