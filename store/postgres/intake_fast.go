@@ -71,6 +71,7 @@ func (s *Store) fastFailed(op string, err error) (done bool, _ error) {
 	pe := pq.As(err)
 	switch {
 	case pe != nil && pe.Code == staleCode:
+		s.fallbacks.Add(1)
 		return false, nil
 	case pe != nil && (pe.Code == pqerror.UndefinedFunction || pe.Code == pqerror.InvalidSchemaName):
 		// the session function could not be created (connect.go)

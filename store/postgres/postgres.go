@@ -37,8 +37,9 @@ type Store struct {
 	wake  *listener
 	pool  *store.Pool // db, closing, named locks (singleton.go)
 
-	fastOff   atomic.Bool // the intake's fast path found no session function
-	afterPeek func()      // tests: between the fast path's read and its take
+	fastOff   atomic.Bool  // the intake's fast path found no session function
+	fallbacks atomic.Int64 // the fast path's rows were no longer the oldest
+	afterPeek func()       // tests: between the fast path's read and its take
 }
 
 // Open connects to the database named by dsn (a lib/pq URL or key=value
