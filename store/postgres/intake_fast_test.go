@@ -78,7 +78,7 @@ func checkOrder(t *testing.T, rows []inboxRow, refs []int64, lease bool) {
 func insertTTI(t testing.TB, db *sql.DB, rows ...string) {
 	t.Helper()
 	for _, r := range rows {
-		if _, err := db.Exec(`INSERT INTO T_TTI VALUES (`+r+`)`); err != nil {
+		if _, err := db.Exec(`INSERT INTO T_TTI VALUES (` + r + `)`); err != nil {
 			t.Fatal(err)
 		}
 	}
