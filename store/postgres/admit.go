@@ -138,17 +138,25 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	if req.Limit <= 0 {
 		return 0, nil, nil
 	}
-	if n, jobs, full, done, err := s.intakeFast(ctx, req, claim); done {
-		if err == nil && full {
-			return n, jobs, relay.ErrInboxFull
+	if !s.backlog.Load() {
+		if n, jobs, full, done, err := s.intakeFast(ctx, req, claim); done {
+			if err == nil {
+				s.backlog.Store(full || n >= fastMaxRows)
+			}
+			if err == nil && full {
+				return n, jobs, relay.ErrInboxFull
+			}
+			return n, jobs, err
 		}
-		return n, jobs, err
 	}
 	n, jobs, full, err := s.intakeTx(ctx, req, claim, false)
 	if errors.Is(err, relay.ErrDataRejected) {
 		// An ERR reply the ERP's T_TTO refuses: again, writing the replies
 		// one at a time, so the rows are taken all the same.
 		n, jobs, full, err = s.intakeTx(ctx, req, claim, true)
+	}
+	if err == nil {
+		s.backlog.Store(full || n >= fastMaxRows)
 	}
 	if err == nil && full {
 		// committed: the bound, not T_TTI, ended this intake

@@ -18,7 +18,7 @@ import (
 // host. It reports each one's microseconds per intake and statements per
 // intake is what tells them apart: 2 against 4.
 func BenchmarkIntakeFewRows(b *testing.B) {
-	for _, rows := range []int{1, 10} {
+	for _, rows := range []int{1, 10, 500} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			ctx := context.Background()
 			s, dsn := migrated(b, store.Options{})

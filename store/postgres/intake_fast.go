@@ -15,6 +15,14 @@ import (
 // the fast path read are no longer the ones to take.
 const staleCode = "CTR01"
 
+// fastMaxRows: after an intake of this many rows, or one the inbox bound
+// ended, the next takes the locked path (Store.backlog), with no read
+// first. Through a backlog the read is a second pass over a batch of
+// rows and their texts for one round trip saved, and measured slower
+// (docs/performance.md); at a few rows per intake the round trips are what
+// the fast path saves.
+const fastMaxRows = 100
+
 // intakeFast is the intake in two round trips, neither of them with the
 // intake lock held across a round trip: read the oldest rows of T_TTI
 // (sql/peek_tti.sql: no transaction, no lock), admit them here, and one

@@ -39,6 +39,7 @@ type Store struct {
 
 	fastOff   atomic.Bool  // the intake's fast path found no session function
 	fallbacks atomic.Int64 // the fast path's rows were no longer the oldest
+	backlog   atomic.Bool  // the last intake was a big one: the next is locked (fastMaxRows)
 	afterPeek func()       // tests: between the fast path's read and its take
 }
 
