@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -289,4 +290,43 @@ func TestIntakeKilledMidCallTakesNothing(t *testing.T) {
 		t.Fatalf("Intake after the kill = %d, %v; want the 3 rows", n, err)
 	}
 	checkOrder(t, inbox(t, erp), []int64{1, 2, 3}, true)
+}
+
+// A role that may not create temporary objects gets no session function:
+// its intakes are the locked ones, and take the rows all the same.
+func TestIntakeWithoutTempPrivilegeIsLocked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, dsn := migrated(t, store.Options{})
+	admin := rawDB(t, dsn)
+	var dbname string
+	if err := admin.QueryRow(`SELECT current_database()`).Scan(&dbname); err != nil {
+		t.Fatal(err)
+	}
+	role := "notemp_" + dbname
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`REVOKE TEMPORARY ON DATABASE ` + dbname + ` FROM PUBLIC`,
+		`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	s := open(t, u.String(), store.Options{})
+	postgres.SetAfterPeek(s, func() { t.Error("the fast path ran without its session function") })
+	insertTTI(t, admin, `1, '<ana><S>$'`, `2, '<ana><AC>$'`, `3, '<bob><S>$'`)
+	for range 2 { // the first finds the function missing, the next does not look
+		if _, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 2, Now: t0}, leaseTo("relay")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkOrder(t, inbox(t, admin), []int64{1, 2, 3}, true)
 }
