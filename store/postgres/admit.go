@@ -82,18 +82,16 @@ func (b *batch) add(m relay.Inbound, maxFrame int) {
 // record runs sql/admit.sql and fills in the inbox ids of what entered the
 // inbox. With a lease owner, it leases the commands that arrive at the head
 // of their agent's queue (up to lease.Limit) and returns them.
-// extra follows admit.sql's arguments (intake_fast.sql's).
-func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool, lease relay.ClaimRequest, extra ...any) ([]relay.Job, error) {
+func (b *batch) record(ctx context.Context, st *sqlx.Stmt, now time.Time, replyToTTO bool, lease relay.ClaimRequest) ([]relay.Job, error) {
 	var last int64
 	var leased, held pq.Int64Array
 	until := lease.LeaseUntil
 	if until.IsZero() {
 		until = now
 	}
-	args := append([]any{pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
+	err := st.QueryRowContext(ctx, pq.Array(b.source), pq.Array(b.ref), pq.Array(b.agent), pq.Array(b.verb),
 		pq.Array(b.frame), pq.Array(b.code), pq.Array(b.reason), pq.Array(b.reply), micro(now), replyToTTO,
-		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)}, extra...)
-	err := st.QueryRowContext(ctx, args...).Scan(&last, &leased, &held)
+		lease.Owner, micro(until), max(lease.Limit, 0), pq.Array(b.k), pq.Array(b.first)).Scan(&last, &leased, &held)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil // nothing entered the inbox
 	}
@@ -138,25 +136,11 @@ func (s *Store) intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	if req.Limit <= 0 {
 		return 0, nil, nil
 	}
-	if !s.backlog.Load() {
-		if n, jobs, full, done, err := s.intakeFast(ctx, req, claim); done {
-			if err == nil {
-				s.backlog.Store(full || n >= fastMaxRows)
-			}
-			if err == nil && full {
-				return n, jobs, relay.ErrInboxFull
-			}
-			return n, jobs, err
-		}
-	}
 	n, jobs, full, err := s.intakeTx(ctx, req, claim, false)
 	if errors.Is(err, relay.ErrDataRejected) {
 		// An ERR reply the ERP's T_TTO refuses: again, writing the replies
 		// one at a time, so the rows are taken all the same.
 		n, jobs, full, err = s.intakeTx(ctx, req, claim, true)
-	}
-	if err == nil {
-		s.backlog.Store(full || n >= fastMaxRows)
 	}
 	if err == nil && full {
 		// committed: the bound, not T_TTI, ended this intake

@@ -16,7 +16,7 @@ import (
 // hotStatements are the relay's statements that run for every command or
 // every batch: each must reach its rows through an index (or a row version
 // it just read) whatever the backlog.
-var hotStatements = []query{qTakeTTI, qPeekTTI, qAdmit, qClaim, qSettle, qPublish, "reclaim", qReclaimDead, "extend", "release", "retry_dead", "journal_since", qInFlight}
+var hotStatements = []query{qTakeTTI, qAdmit, qClaim, qSettle, qPublish, "reclaim", qReclaimDead, "extend", "release", "retry_dead", "journal_since", qInFlight}
 
 // TestHotStatementsNeverScanQueueTables plans each hot statement the way a
 // relay's session does (enable_seqscan off, the plan cached once for any
@@ -100,7 +100,6 @@ const maxProbeCost = 500
 // MaxInbox, the journal after a cursor.
 var batchBounded = map[string]bool{
 	"take_tti t_tti": true, "take_tti relay_inbox": true, "journal_since relay_journal": true,
-	"peek_tti t_tti": true, "peek_tti relay_inbox": true,
 }
 
 var queueTables = map[string]bool{"t_tti": true, "relay_inbox": true, "relay_journal": true, "t_tto": true}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -36,11 +35,6 @@ type Store struct {
 	log   *slog.Logger
 	wake  *listener
 	pool  *store.Pool // db, closing, named locks (singleton.go)
-
-	fastOff   atomic.Bool  // the intake's fast path found no session function
-	fallbacks atomic.Int64 // the fast path's rows were no longer the oldest
-	backlog   atomic.Bool  // the last intake was a big one: the next is locked (fastMaxRows)
-	afterPeek func()       // tests: between the fast path's read and its take
 }
 
 // Open connects to the database named by dsn (a lib/pq URL or key=value
@@ -72,14 +66,14 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	q, err := loadQueries(sqlNames(opts))
-	if err != nil {
-		return nil, err
-	}
-	pool, err := store.OpenPool(ctx, "postgres", &sessionConnector{Connector: conn, setup: q.text[qIntakeFunction], log: opts.Logger},
-		opts, Migrations, fail)
+	pool, err := store.OpenPool(ctx, "postgres", conn, opts, Migrations, fail)
 	if err != nil {
 		return nil, fail("postgres store: connect", err)
+	}
+	q, err := loadQueries(sqlNames(opts))
+	if err != nil {
+		_ = pool.Close()
+		return nil, err
 	}
 	s := &Store{db: pool.DB, q: q, opts: opts, names: opts.Names(), log: opts.Logger, pool: pool}
 	if s.wake, err = listen(ctx, dsn, s.log); err != nil {

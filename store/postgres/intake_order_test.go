@@ -3,9 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +61,7 @@ func checkOrder(t *testing.T, rows []inboxRow, refs []int64, lease bool) {
 		got = append(got, r.ref)
 		prev, seen := last[r.agent]
 		if seen && prev > r.ref {
-			t.Errorf("agent %s: IS_TTI %d entered the inbox after %d (ids: %+v)", r.agent, r.ref, prev, rows)
+			t.Errorf("agent %s: IS_TTI %d entered the inbox after %d", r.agent, r.ref, prev)
 		}
 		last[r.agent] = r.ref
 		if lease && r.running == seen {
@@ -82,87 +80,6 @@ func insertTTI(t testing.TB, db *sql.DB, rows ...string) {
 		if _, err := db.Exec(`INSERT INTO T_TTI VALUES (` + r + `)`); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// The fast path takes rows in two statements and leases each agent's first;
-// a change between its read and its take makes it leave the rows to the
-// locked intake, which takes them as they are then, in order.
-func TestIntakeFastPath(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		// between runs once between the read and the take (nil: nothing)
-		between func(t *testing.T, erp *sql.DB, other relay.Store)
-		// want: the IS_TTI values in the inbox; stale: the fast path gave up
-		want  []int64
-		stale bool
-		// left in T_TTI afterwards
-		left int
-	}{
-		{name: "nothing changes", want: []int64{10, 11, 12}},
-		{name: "another relay takes the rows", stale: true, want: []int64{10, 11, 12},
-			between: func(t *testing.T, _ *sql.DB, other relay.Store) {
-				if n, _, err := other.Intake(context.Background(), relay.IntakeRequest{Limit: 2, Now: t0}, leaseTo("other")); n != 2 || err != nil {
-					t.Fatalf("other relay's Intake = %d, %v", n, err)
-				}
-			}},
-		{name: "an older row is committed", stale: true, want: []int64{5, 10, 11, 12},
-			between: func(t *testing.T, erp *sql.DB, _ relay.Store) { insertTTI(t, erp, `5, '<ana><S>$'`) }},
-		{name: "a row is rewritten", stale: true, want: []int64{10, 11, 12},
-			between: func(t *testing.T, erp *sql.DB, _ relay.Store) {
-				if _, err := erp.Exec(`UPDATE T_TTI SET DS_TTI = '<ana><AC>$' WHERE IS_TTI = 11`); err != nil {
-					t.Fatal(err)
-				}
-			}},
-		{name: "a transaction holds the oldest row", stale: true, want: []int64{11, 12}, left: 1,
-			between: func(t *testing.T, erp *sql.DB, _ relay.Store) {
-				tx, err := erp.Begin()
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = tx.Rollback() })
-				if _, err := tx.Exec(`SELECT 1 FROM T_TTI WHERE IS_TTI = 10 FOR UPDATE`); err != nil {
-					t.Fatal(err)
-				}
-			}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			s, dsn := migrated(t, store.Options{})
-			erp := rawDB(t, dsn)
-			other := open(t, dsn, store.Options{})
-			insertTTI(t, erp, `10, '<ana><S>$'`, `11, '<ana><P><ON><1>$'`, `12, '<bob><S>$'`)
-			peeks := 0
-			postgres.SetAfterPeek(s, func() {
-				if peeks++; peeks == 1 && c.between != nil {
-					c.between(t, erp, other)
-				}
-			})
-			if _, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 100, Now: t0}, leaseTo("relay")); err != nil {
-				t.Fatal(err)
-			}
-			if got := postgres.FastFallbacks(s); got != map[bool]int64{true: 1}[c.stale] {
-				t.Errorf("fast path gave up %d times, want stale = %v", got, c.stale)
-			}
-			rows := inbox(t, erp)
-			checkOrder(t, rows, c.want, true)
-			for _, r := range rows {
-				var text string
-				if err := erp.QueryRow(`SELECT DS_TTI FROM T_TTI WHERE IS_TTI = $1`, r.ref).Scan(&text); !errors.Is(err, sql.ErrNoRows) {
-					t.Errorf("IS_TTI %d is in the inbox and still in T_TTI (%v)", r.ref, err)
-				}
-			}
-			if c.name == "a row is rewritten" && rows[1].frame != "<ana><AC>$" {
-				t.Errorf("IS_TTI 11 entered as %q, not as it was rewritten", rows[1].frame)
-			}
-			var left int
-			if err := erp.QueryRow(`SELECT count(*) FROM T_TTI`).Scan(&left); err != nil || left != c.left {
-				t.Errorf("T_TTI holds %d rows (%v), want %d", left, err, c.left)
-			}
-		})
 	}
 }
 
@@ -247,8 +164,6 @@ func TestIntakeKilledMidCallTakesNothing(t *testing.T) {
 	if _, err := holder.Exec(`SELECT pg_advisory_xact_lock($1)`, postgres.IntakeLockKey); err != nil {
 		t.Fatal(err)
 	}
-	var waited bool
-	postgres.SetAfterPeek(s, func() { waited = true })
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: t0}, leaseTo("relay"))
@@ -277,9 +192,6 @@ func TestIntakeKilledMidCallTakesNothing(t *testing.T) {
 	if err2 == nil || kills == 0 {
 		t.Fatalf("Intake killed %d times while it waited for the lock returned %v", kills, err2)
 	}
-	if !waited {
-		t.Error("the intake that was killed did not take the fast path")
-	}
 	if rows := inbox(t, erp); len(rows) != 0 {
 		t.Errorf("a killed intake left %+v in the inbox", rows)
 	}
@@ -290,43 +202,4 @@ func TestIntakeKilledMidCallTakesNothing(t *testing.T) {
 		t.Fatalf("Intake after the kill = %d, %v; want the 3 rows", n, err)
 	}
 	checkOrder(t, inbox(t, erp), []int64{1, 2, 3}, true)
-}
-
-// A role that may not create temporary objects gets no session function:
-// its intakes are the locked ones, and take the rows all the same.
-func TestIntakeWithoutTempPrivilegeIsLocked(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	_, dsn := migrated(t, store.Options{})
-	admin := rawDB(t, dsn)
-	var dbname string
-	if err := admin.QueryRow(`SELECT current_database()`).Scan(&dbname); err != nil {
-		t.Fatal(err)
-	}
-	role := "notemp_" + dbname
-	for _, q := range []string{
-		`CREATE ROLE ` + role + ` LOGIN`,
-		`REVOKE TEMPORARY ON DATABASE ` + dbname + ` FROM PUBLIC`,
-		`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role,
-		`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role,
-	} {
-		if _, err := admin.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() { _, _ = admin.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	s := open(t, u.String(), store.Options{})
-	postgres.SetAfterPeek(s, func() { t.Error("the fast path ran without its session function") })
-	insertTTI(t, admin, `1, '<ana><S>$'`, `2, '<ana><AC>$'`, `3, '<bob><S>$'`)
-	for range 2 { // the first finds the function missing, the next does not look
-		if _, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 2, Now: t0}, leaseTo("relay")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkOrder(t, inbox(t, admin), []int64{1, 2, 3}, true)
 }
