@@ -301,8 +301,8 @@ func (h *hub) read(c *streamClient, batch *[batchLen][]byte) (n int, more, ok bo
 }
 
 // join registers c once the ring holds every entry after its position
-// (after, or the hub's position when hasAfter is false); false when c must
-// read the journal up to catchUpTo first.
+// (after, or the hub's position when hasAfter is false) and they fit in
+// its bound; false when c must read the journal up to catchUpTo first.
 func (h *hub) join(c *streamClient, after int64, hasAfter bool) (joined bool, catchUpTo int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -312,15 +312,22 @@ func (h *hub) join(c *streamClient, after int64, hasAfter bool) (joined bool, ca
 	if after < h.evicted {
 		return false, h.evicted
 	}
-	c.last.Store(after)
 	// upTo: the ring's bytes up to after, so the bound counts what c has
 	// still to write.
+	start := func(k int) int64 { re := &h.ring[(h.first+k)%len(h.ring)]; return re.end - int64(len(re.enc)) }
 	i := sort.Search(h.n, func(k int) bool { return h.ring[(h.first+k)%len(h.ring)].e.ID > after })
 	up := h.bytes
 	if i < h.n {
-		re := &h.ring[(h.first+i)%len(h.ring)]
-		up = re.end - int64(len(re.enc))
+		up = start(i)
 	}
+	if h.bytes-up > int64(c.max) {
+		// More than its bound still to write: joined now it would be cut
+		// before a byte, and again at every reconnect. It reads through
+		// the feed first, up to where the rest of the ring fits.
+		j := i + sort.Search(h.n-i, func(k int) bool { return h.bytes-start(i+k) <= int64(c.max) })
+		return false, h.ring[(h.first+j-1)%len(h.ring)].e.ID
+	}
+	c.last.Store(after)
 	c.upTo.Store(up)
 	h.clients[c] = struct{}{}
 	signal(c.notify) // what the ring holds after its position
