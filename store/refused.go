@@ -27,6 +27,28 @@ func RefusedOutput(r JournalRow, table, dbErr string) DeadRow {
 		Reason: fmt.Sprintf("%s refused the %s: %s", table, r.Kind, dbErr), EnqueuedAt: enqueued, DiedAt: r.At}
 }
 
+// ShortReply is what the ERP's outbound table is given instead of an ERR
+// reply it refused (too long for a narrow DS_TTO): the same code with the
+// message left out, so that the command is still answered (an ERP waits
+// for one answer per row) while relay_dead and the journal keep the whole
+// reply. ok is false for anything else, and for an ERR with no message.
+func ShortReply(r JournalRow) (frame string, ok bool) {
+	if r.Kind != relay.KindReply {
+		return "", false
+	}
+	f, err := relay.Parse(r.Frame)
+	if err != nil || f.Verb() != "ERR" || len(f) < 4 || f.Arg(1) == "" {
+		return "", false
+	}
+	return relay.ErrReply(f.Login(), f.Arg(0), "").String(), true
+}
+
+// ShortenedReason is a refused reply's reason once ShortReply's frame was
+// written to the outbound table in its place.
+func ShortenedReason(reason, frame string) string {
+	return reason + "; the ERP was answered " + frame + " instead"
+}
+
 // EscapeNonASCII writes every character outside printable ASCII as
 // \u{XXXX}, for the record of a message whose characters the database's
 // encoding cannot hold. Backslashes stay as they are (recording paths have

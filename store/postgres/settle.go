@@ -215,6 +215,21 @@ func (s *Store) writeOutput(ctx context.Context, tx *sqlx.Tx, st outputStmts, r 
 		d := store.RefusedOutput(r, table, driverMessage(err))
 		s.log.Error("output refused by the database: dead-lettered", "table", table, "kind", r.Kind,
 			"agent", r.Agent, "frame", r.Frame, "err", err)
+		if short, ok := store.ShortReply(r); ok && store.ToOutbox(r) {
+			shortArgs := slices.Clone(args)
+			shortArgs[3] = short
+			_, err := st.write.ExecContext(ctx, append(shortArgs, true, false)...)
+			switch {
+			case err == nil:
+				d.Reason = store.ShortenedReason(d.Reason, short)
+			case !dataRejected(err):
+				return err
+			default:
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT relay_output"); rerr != nil {
+					return rerr
+				}
+			}
+		}
 		_, err = st.refused.ExecContext(ctx, append(args, d.Reason, micro(d.EnqueuedAt), journal)...)
 		if err != nil && dataRejected(err) {
 			// Not even the relay's own tables hold it: the database's

@@ -257,6 +257,18 @@ func (s *Store) writeEach(ctx context.Context, tx *sql.Tx, rows []store.JournalR
 			dead := store.RefusedOutput(r, s.names["tto"], driverMessage(err))
 			s.log.Error("output refused by the database: dead-lettered", "table", s.names["tto"], "kind", r.Kind,
 				"agent", r.Agent, "frame", r.Frame, "err", err)
+			if short, ok := store.ShortReply(r); ok && store.ToOutbox(r) {
+				switch err := insertTTO(ctx, tx, s.q.tto, []string{short}); {
+				case err == nil:
+					dead.Reason = store.ShortenedReason(dead.Reason, short)
+				case !isDataError(err):
+					return err
+				default:
+					if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO relay_output"); rerr != nil {
+						return rerr
+					}
+				}
+			}
 			r.Error = dead.Reason
 			if journal {
 				err = insertJournal(ctx, tx, s.q.journalRows, []store.JournalRow{r})

@@ -16,10 +16,29 @@ import (
 // DS_TTO) is dead-lettered alone: the settle runs again writing T_TTO a row
 // at a time, then once more without the refused one, which is journaled with
 // the database's error and goes to relay_dead as an output; the others are
-// written in order and every command is settled.
+// written in order and every command is settled. The ERP is answered the
+// ERR's code without its message (store.ShortReply) unless that is refused
+// too.
 func TestRefusedReplyIsIsolated(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name           string
+		shortFits      bool
+		rollbacks      int
+		committed      string
+		reasonAnswered bool
+	}{
+		{"short reply fits", true, 2, "<ana><OK>$ <bob><ERR><REJECTED><>$ <cy><OK>$", true},
+		{"short reply refused too", false, 3, "<ana><OK>$ <cy><OK>$", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { refusedReplyIsolated(t, tc.shortFits, tc.rollbacks, tc.committed, tc.reasonAnswered) })
+	}
+}
+
+func refusedReplyIsolated(t *testing.T, shortFits bool, rollbacks int, committed string, reasonAnswered bool) {
+	t.Parallel()
 	long := relay.ErrReply("bob", relay.CodeRejected, strings.Repeat("x", 80)).String()
+	short := relay.ErrReply("bob", relay.CodeRejected, "").String()
 	truncated := mssql.Error{Number: 2628, Class: 16, Message: "String or binary data would be truncated in table 'erp.dbo.T_TTO', column 'DS_TTO'."}
 	var written []string
 	s, f := fakeStore(t, store.Options{}, func(c call) reply {
@@ -29,7 +48,7 @@ func TestRefusedReplyIsIsolated(t *testing.T) {
 				frames = append(frames, c.args[i].Value.(string))
 			}
 			for _, fr := range frames {
-				if fr == long {
+				if fr == long || (fr == short && !shortFits) {
 					return reply{err: truncated}
 				}
 			}
@@ -51,12 +70,13 @@ func TestRefusedReplyIsIsolated(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("Settle = %d, %v", n, err)
 	}
-	if f.commits != 1 || f.rollbacks != 2 {
-		t.Errorf("%d commits, %d rollbacks: want the batch, then the isolating run, rolled back", f.commits, f.rollbacks)
+	if f.commits != 1 || f.rollbacks != rollbacks {
+		t.Errorf("%d commits, %d rollbacks: want the batch, then each isolating run that was refused, rolled back (%d)", f.commits, f.rollbacks, rollbacks)
 	}
-	// the rolled back runs wrote "<ana><OK>$" first; the committed one both
-	if got := strings.Join(written[len(written)-2:], " "); got != "<ana><OK>$ <cy><OK>$" {
-		t.Errorf("T_TTO in the last run: %q", got)
+	// the rolled back runs wrote "<ana><OK>$" first; the committed one all
+	want := strings.Fields(committed)
+	if got := strings.Join(written[len(written)-len(want):], " "); got != committed {
+		t.Errorf("T_TTO in the last run: %q, want %q", got, committed)
 	}
 	var last []call
 	for _, c := range f.Calls() {
@@ -84,6 +104,9 @@ func TestRefusedReplyIsIsolated(t *testing.T) {
 	reason, _ := deadReason.(string)
 	if !strings.HasPrefix(reason, "T_TTO refused the reply: ") || !strings.Contains(reason, "would be truncated") || journalErr != reason {
 		t.Errorf("relay_dead reason %q, journal error %v", reason, journalErr)
+	}
+	if answered := strings.HasSuffix(reason, "; the ERP was answered "+short+" instead"); answered != reasonAnswered {
+		t.Errorf("relay_dead reason %q: says the ERP was answered %v, want %v", reason, answered, reasonAnswered)
 	}
 }
 

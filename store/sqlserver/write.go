@@ -113,6 +113,10 @@ func outputKey(r store.JournalRow) string {
 	return fmt.Sprintf("%s|%s|%d|%s|%d|%s", r.Kind, r.Origin, r.InboxID, r.Ref, r.At.UnixMicro(), r.Frame)
 }
 
+// shortKey marks, after an output's key, that its store.ShortReply was
+// refused too.
+const shortKey = "\x00short"
+
 // refusedError is an output the ERP's table refused while the outputs were
 // written one at a time: the transaction is run again with it in refusals.
 type refusedError struct {
@@ -185,6 +189,17 @@ func (s *Store) writeOutput(ctx context.Context, tx *sql.Tx, journal []store.Jou
 		key := outputKey(r)
 		if msg, ok := refused[key]; ok {
 			d := store.RefusedOutput(r, table, msg)
+			if short, ok := store.ShortReply(r); ok {
+				if _, refusedToo := refused[key+shortKey]; !refusedToo {
+					if err := s.insertTTO(ctx, tx, []string{short}); err != nil {
+						if isDataError(err) {
+							return &refusedError{key: key + shortKey, msg: driverMessage(err), err: err}
+						}
+						return err
+					}
+					d.Reason = store.ShortenedReason(d.Reason, short)
+				}
+			}
 			rows[i].Error = d.Reason
 			dead = append(dead, d)
 			s.log.Error("output refused by the database: dead-lettered", "table", table, "kind", r.Kind,

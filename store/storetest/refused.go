@@ -13,6 +13,30 @@ func init() {
 	register("RefusedOutputIsDeadLetteredAlone", refusedOutput)
 	register("RefusedReplyStillLeasesTheNext", refusedReplyLeases)
 	register("RefusedIntakeReplyTakesTheRowsAllTheSame", refusedIntakeReply)
+	register("RefusedShortReplyTooIsDeadLetteredOnly", refusedShortToo)
+}
+
+// An ERR reply whose short form (its code without the message) the ERP's
+// table refuses too is dead-lettered as it is, and says nothing of an
+// answer: the agent's login alone is too long for the column.
+func refusedShortToo(t *testing.T, e *env) {
+	e.narrowOutbound(t)
+	agent := strings.Repeat("a", 45) // <a…a><ERR><REJECTED><>$ is 64 characters
+	e.intakeFrames(t, t0, "<"+agent+"><S>$", "<ana><S>$")
+	jobs := e.claim(t, "r1", 10, t0, at(time.Minute))
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %+v", jobs)
+	}
+	long := relay.ErrReply(agent, relay.CodeRejected, "refused")
+	e.settle(t, at(time.Second),
+		relay.Outcome{Job: jobs[0], Kind: relay.Done, Replies: []relay.Frame{long}},
+		relay.Outcome{Job: jobs[1], Kind: relay.Done, Replies: []relay.Frame{relay.OK("ana")}},
+	)
+	equal(t, "T_TTO", e.tto(t), []string{"<ana><OK>$"})
+	dead := e.dead(t)
+	if len(dead) != 1 || dead[0].Frame != long.String() || strings.Contains(dead[0].Reason, "answered") {
+		t.Fatalf("relay_dead: %s", show(dead))
+	}
 }
 
 // narrowOutbound makes the ERP's DS_TTO refuse values over 60 characters, as
@@ -68,14 +92,15 @@ func refusedOutput(t *testing.T, e *env) {
 		t.Fatalf("Settle applied %d, want 3", n)
 	}
 	equal(t, "inbox", e.inbox(t), []InboxRow(nil))
-	equal(t, "T_TTO after the settle", e.tto(t), []string{"<ana><OK>$", "<cy><OK>$"})
+	// The ERP is answered all the same: the ERR's code without its message.
+	equal(t, "T_TTO after the settle", e.tto(t), []string{"<ana><OK>$", "<bob><ERR><REJECTED><>$", "<cy><OK>$"})
 
 	later := at(2 * time.Second)
 	events := []relay.Frame{{"ana", "EndCall"}, longG, {"cy", "EndCall"}}
 	if err := e.Store.Publish(ctx, events, later); err != nil {
 		t.Fatalf("Publish with a refused event: %v", err)
 	}
-	equal(t, "T_TTO", e.tto(t), []string{"<ana><OK>$", "<cy><OK>$", "<ana><EndCall>$", "<cy><EndCall>$"})
+	equal(t, "T_TTO", e.tto(t), []string{"<ana><OK>$", "<bob><ERR><REJECTED><>$", "<cy><OK>$", "<ana><EndCall>$", "<cy><EndCall>$"})
 
 	dead := e.dead(t)
 	if len(dead) != 2 {
@@ -98,6 +123,9 @@ func refusedOutput(t *testing.T, e *env) {
 		prefix := table + " refused the " + want + ": "
 		if !strings.HasPrefix(dead[i].Reason, prefix) || !strings.Contains(dead[i].Reason, dbErr) {
 			t.Errorf("relay_dead[%d] reason %q, want %q and the database's %q", i, dead[i].Reason, prefix, dbErr)
+		}
+		if answered := strings.HasSuffix(dead[i].Reason, "; the ERP was answered <bob><ERR><REJECTED><>$ instead"); answered != (want == "reply") {
+			t.Errorf("relay_dead[%d] reason %q: says the ERP was answered %v, want %v", i, dead[i].Reason, answered, want == "reply")
 		}
 		dead[i].Reason = ""
 	}
@@ -144,7 +172,7 @@ func refusedReplyLeases(t *testing.T, e *env) {
 	if len(next) != 1 || next[0].ID != ids[2] || next[0].Owner != "r1" {
 		t.Fatalf("leased %+v, want bob's next command %d", next, ids[2])
 	}
-	equal(t, "T_TTO", e.tto(t), []string{"<ana><OK>$"})
+	equal(t, "T_TTO", e.tto(t), []string{"<bob><ERR><REJECTED><>$", "<ana><OK>$"})
 	if dead := e.dead(t); len(dead) != 1 || dead[0].Frame != long.String() {
 		t.Fatalf("relay_dead: %s", show(dead))
 	}
@@ -152,7 +180,8 @@ func refusedReplyLeases(t *testing.T, e *env) {
 
 // An ERR reply to a row refused at intake that the ERP's table cannot hold
 // does not keep the rows in T_TTI (every agent would wait behind them): the
-// rows are taken, the reply goes to relay_dead, the other replies to T_TTO.
+// rows are taken, the reply goes to relay_dead, its code without the message
+// and the other replies to T_TTO.
 func refusedIntakeReply(t *testing.T, e *env) {
 	dbErr := e.narrowOutbound(t)
 	e.insertTTI(t, "<jose><XYZ>$", "<ana><RECORDINGSTARTANDSTOPWITHALONGVERBNAME>$", "<bob><S>$")
@@ -176,7 +205,7 @@ func refusedIntakeReply(t *testing.T, e *env) {
 	if len(short) != 1 || len(long) != 1 {
 		t.Fatalf("want one ERR reply that fits in 60 characters and one that does not: %q, %q", short, long)
 	}
-	equal(t, "T_TTO", e.tto(t), short)
+	equal(t, "T_TTO", e.tto(t), append(short, "<ana><ERR><UNKNOWN_VERB><>$"))
 	var refused []DeadRow
 	for _, d := range e.dead(t) {
 		if d.Source == relay.SourceOutput {
