@@ -31,7 +31,9 @@ func TestRefusedReplyIsIsolated(t *testing.T) {
 		{"short reply fits", true, 2, "<ana><OK>$ <bob><ERR><REJECTED><>$ <cy><OK>$", true},
 		{"short reply refused too", false, 3, "<ana><OK>$ <cy><OK>$", false},
 	} {
-		t.Run(tc.name, func(t *testing.T) { refusedReplyIsolated(t, tc.shortFits, tc.rollbacks, tc.committed, tc.reasonAnswered) })
+		t.Run(tc.name, func(t *testing.T) {
+			refusedReplyIsolated(t, tc.shortFits, tc.rollbacks, tc.committed, tc.reasonAnswered)
+		})
 	}
 }
 
