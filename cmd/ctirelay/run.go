@@ -296,11 +296,11 @@ func nodeName() string {
 // wakePoll is the least fallback poll of a store whose wake-ups follow
 // every commit at once (SQLite's watcher on inotify): then the polls only
 // cover a missed wake-up, and an idle relay that polls every 100 ms spends
-// 1.3–1.5% of a core on them. Not longer: under load the watcher misses
-// about one row in a hundred and the poll sets the p99 (1 s: p99 38–80 ms
-// at 200/s offered against 18–25 ms; docs/performance.md, SQLite wakes at
-// once).
-const wakePoll = 250 * time.Millisecond
+// 1.3–1.5% of a core on them. Counted, the watcher misses next to nothing
+// (0–2 of 300–1,500 intakes that took rows in a 10 s run at 200 or
+// 1,000/s, the sqlite store's log line at Close), so the poll does not set
+// the p99 (docs/performance.md, SQLite wakes at once).
+const wakePoll = time.Second
 
 // fallbackPolls raises the engine's and the feed's poll intervals to
 // wakePoll where the store says its wake-ups come at once; elsewhere (no

@@ -38,9 +38,9 @@ const (
 // lookSchedule is when the watcher looks, with file events: watchHot looks
 // watchMin apart after an event, then at doubling intervals up to
 // watchIdle. The tail is for a commit whose sync outlasts the hot looks:
-// under load another process's WAL sync took up to 250 ms after its last
-// write (measured, about one commit in fifty beyond 8 ms), and with no
-// further write nothing would look again before watchIdle.
+// under load a commit showed up to 250–500 ms after its first write's
+// event (measured; 2–3% beyond 8 ms), and with no further write nothing
+// would look again before watchIdle.
 type lookSchedule struct {
 	hot  int
 	tail time.Duration
