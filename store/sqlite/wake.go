@@ -89,8 +89,9 @@ type watcher struct {
 }
 
 // wakeStats counts what the watcher did, for the log line at Close: an
-// intake that took rows with no wake-up since the last is a row the
-// watcher missed (the poll found it, or the next commit's look).
+// intake that took rows with no wake-up since the last found rows the
+// watcher missed (the poll's work), or was the engine's own (through a
+// backlog, a settle that made room in the inbox starts one).
 type wakeStats struct {
 	looks, wakes atomic.Int64
 	mu           sync.Mutex
@@ -130,10 +131,10 @@ func startWatcher(path string, cfg Config, anyTTI string, own *ownWrites, after 
 		w.close()
 		return nil, err
 	}
-	if !files {
-		// Tests: the timer alone.
-	} else if w.files, err = watchFiles(path); err != nil {
-		log.Info("sqlite wake-up: no file events, looking every few milliseconds", "db", path, "err", err)
+	if files { // false in tests: the timer alone
+		if w.files, err = watchFiles(path); err != nil {
+			log.Info("sqlite wake-up: no file events, looking every few milliseconds", "db", path, "err", err)
+		}
 	}
 	w.wg.Go(func() { w.run(ctx, version) })
 	return w, nil
