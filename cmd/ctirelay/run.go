@@ -293,27 +293,35 @@ func nodeName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// wakePoll is the least fallback poll of a store whose wake-ups follow
-// every commit at once (SQLite's watcher on inotify): then the polls only
-// cover a missed wake-up, and an idle relay that polls every 100 ms spends
-// 1.3–1.5% of a core on them. Not longer: under load the watcher misses
-// about one row in a hundred and the poll sets the p99 (1 s: p99 38–80 ms
-// at 200/s offered against 18–25 ms; docs/performance.md, SQLite wakes at
-// once).
-const wakePoll = 250 * time.Millisecond
+// wakePoll and feedWakePoll are the least fallback polls of a store whose
+// wake-ups follow every commit at once (SQLite's watcher on inotify): then
+// the polls only cover a missed wake-up, and an idle relay that polls every
+// 100 ms spends 1.3–1.5% of a core on them. Counted, the watcher misses next
+// to nothing (0–2 of 300–1,500 intakes that took rows in a 10 s run at 200
+// or 1,000/s, the sqlite store's log line at Close), so the poll does not
+// set the p99 (docs/performance.md, SQLite wakes at once). The journal feed's
+// can be a second: the engine's writer and the watcher wake it. The
+// engine's stays at 250 ms: its writer also re-checks the event fence on
+// it (relay/dispatch.go), and at 1 s the switch's events reached the feed so
+// late that a Divalto poller missed the ring (TestE2ECRMBridge, 2 of 8 runs).
+const (
+	wakePoll     = 250 * time.Millisecond
+	feedWakePoll = time.Second
+)
 
-// fallbackPolls raises the engine's and the feed's poll intervals to
-// wakePoll where the store says its wake-ups come at once; elsewhere (no
-// inotify, another system, a network file system) they stay as configured.
+// fallbackPolls raises the engine's poll interval to wakePoll and the
+// feed's to feedWakePoll where the store says its wake-ups come at once;
+// elsewhere (no inotify, another system, a network file system) they stay
+// as configured.
 func fallbackPolls(db relay.Store, engine, feed time.Duration, log *slog.Logger) (time.Duration, time.Duration) {
 	if !db.WakesAtOnce() {
 		return engine, feed
 	}
-	if engine > 0 && engine < wakePoll || feed > 0 && feed < wakePoll {
-		log.Debug("the store wakes the relay at once: fallback polls lengthened", "poll", wakePoll)
+	if engine > 0 && engine < wakePoll || feed > 0 && feed < feedWakePoll {
+		log.Debug("the store wakes the relay at once: fallback polls lengthened", "engine", wakePoll, "feed", feedWakePoll)
 	}
-	return longer(engine), longer(feed)
+	return longer(engine, wakePoll), longer(feed, feedWakePoll)
 }
 
-// longer is d raised to wakePoll.
-func longer(d time.Duration) time.Duration { return max(d, wakePoll) }
+// longer is d raised to least.
+func longer(d, least time.Duration) time.Duration { return max(d, least) }

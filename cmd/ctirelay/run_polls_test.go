@@ -27,8 +27,8 @@ func TestFallbackPollsLengthenOnlyWhereTheStoreWakesAtOnce(t *testing.T) {
 		wantEngine, wantFeed time.Duration
 	}{
 		{"no wake-ups: as configured", false, 100 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 50 * time.Millisecond},
-		{"wakes at once: raised", true, 100 * time.Millisecond, 50 * time.Millisecond, wakePoll, wakePoll},
-		{"wakes at once: longer kept", true, 2 * time.Second, time.Second, 2 * time.Second, time.Second},
+		{"wakes at once: raised", true, 100 * time.Millisecond, 50 * time.Millisecond, wakePoll, feedWakePoll},
+		{"wakes at once: longer kept", true, 2 * time.Second, 3 * time.Second, 2 * time.Second, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -25,6 +25,9 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	case err != nil:
 		return 0, nil, fail(ctx, "intake", err)
 	case !found:
+		if w := s.running(); w != nil {
+			w.intakeDone(0, req.Limit, false)
+		}
 		return 0, nil, nil
 	}
 	var taken int
@@ -52,6 +55,9 @@ func (s *Store) Intake(ctx context.Context, req relay.IntakeRequest, claim relay
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if w := s.running(); w != nil {
+		w.intakeDone(taken, req.Limit, full)
 	}
 	if full {
 		return taken, jobs, relay.ErrInboxFull

@@ -61,6 +61,7 @@ type Store struct {
 	watch     *watcher
 	watchDone bool // started, failed or closed: never again
 	after     func(time.Duration) <-chan time.Time
+	noFiles   bool // tests: the watcher looks on its timer only
 	// writes counts this store's own write transactions on its hot paths
 	// (inTx, the leases): the watcher tells another process's commit by it.
 	writes ownWrites
@@ -194,6 +195,7 @@ func (s *Store) Close() error {
 		s.watchMu.Lock()
 		if s.watch != nil {
 			s.watch.close()
+			s.watch.logStats(s.log, s.path)
 		}
 		s.watchDone = true
 		s.watchMu.Unlock()
@@ -229,13 +231,20 @@ func (s *Store) watcher() *watcher {
 	defer s.watchMu.Unlock()
 	if !s.watchDone {
 		s.watchDone = true
-		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, &s.writes, s.after, s.log)
+		w, err := startWatcher(s.path, s.cfg, s.q.anyTTI, &s.writes, s.after, !s.noFiles, s.log)
 		if err != nil {
 			s.log.Warn("sqlite wake-up watcher not started: the relay polls", "db", s.path, "err", err)
 			return nil
 		}
 		s.watch = w
 	}
+	return s.watch
+}
+
+// running is the watcher if it started, without starting it.
+func (s *Store) running() *watcher {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
 	return s.watch
 }
 

@@ -3,11 +3,14 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctirelay/ctirelay/relay"
 	"github.com/ctirelay/ctirelay/relay/relaytest"
+	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 	"github.com/ctirelay/ctirelay/store"
 	"github.com/ctirelay/ctirelay/store/sqlite"
 )
@@ -137,5 +140,93 @@ func TestEngineDispatchesAnExternalRowWithoutThePoll(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the row was not dispatched: nothing but the poll wakes the intake")
+	}
+}
+
+// After a file event the watcher looks watchHot times 1 ms apart, then at
+// doubling intervals up to its idle 250 ms: another process's commit can
+// become visible long after its last write (the WAL's sync under load),
+// with no event to say so.
+func TestLookScheduleAfterAnEvent(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		steps string // p: poke; n: take the next wait
+		want  []time.Duration
+	}{
+		{"quiet file", "nn", []time.Duration{250 * ms, 250 * ms}},
+		{"after an event", "pnnnnnnnnnnnnnn",
+			[]time.Duration{ms, ms, ms, ms, ms, 2 * ms, 4 * ms, 8 * ms, 16 * ms, 32 * ms, 64 * ms, 128 * ms, 250 * ms, 250 * ms}},
+		{"an event in the tail starts over", "pnnnnnnnpnnnnnnn",
+			[]time.Duration{ms, ms, ms, ms, ms, 2 * ms, 4 * ms, ms, ms, ms, ms, ms, 2 * ms, 4 * ms}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := sqlite.NewLookSchedule()
+			var got []time.Duration
+			for _, c := range tc.steps {
+				if c == 'p' {
+					l.Poke()
+				} else {
+					got = append(got, l.Next())
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("waits %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// An intake that took rows makes the watcher look again at once: rows
+// committed while that intake's wake-up was pending (the watcher skips its
+// looks then) and visible only after it read are woken for, not left to the
+// poll. The watcher's timer never fires here and file events are off, so
+// only the intake's word can make it look.
+func TestIntakeThatTookRowsMakesTheWatcherLook(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "relay.db")
+	var log relaytest.Buffer
+	s := openStore(t, path, store.Options{Logger: log.Logger()}, sqlite.Config{Exclusive: true})
+	ticks := make(manualTicks)
+	sqlite.SetWatchTimer(s, ticks.after)
+	sqlite.WithoutFileEvents(s)
+	intake, _ := s.Wakeups()
+	erp := erpHandle(t, path, 5*time.Second)
+	insert := func(rows string) {
+		t.Helper()
+		if _, err := erp.Exec(`INSERT INTO T_TTI (DS_TTI) VALUES ` + rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take := func(limit int) {
+		t.Helper()
+		n, _, err := s.Intake(context.Background(), relay.IntakeRequest{Limit: limit, Now: time.Now(), MaxFrame: relay.DefaultMaxFrame}, relay.ClaimRequest{})
+		if err != nil || n != 1 {
+			t.Fatalf("intake = %d, %v; want 1 row", n, err)
+		}
+	}
+	// Not woken for (the watcher has not looked yet): the intake finds the
+	// row itself, as the poll would, and the log line at Close counts it.
+	insert(`('<a0><P><ON><0>$')`)
+	take(10)
+
+	insert(`('<a1><P><ON><1>$'), ('<a2><P><ON><2>$')`)
+	ticks.step(t)
+	ticks.step(t) // the look the first intake asked for is done, most likely
+	if !woke(intake) {
+		t.Fatal("rows committed to T_TTI did not wake the intake")
+	}
+	// One row of two: the other is still in T_TTI, as a row committed
+	// just after the intake read would be.
+	take(1)
+	wait.For(t, "the intake's wake-up for the row left in T_TTI, with no tick", func() bool { return woke(intake) })
+	take(10)
+	s.Close()
+	for _, want := range []string{"intakes_with_rows=3", "intakes_not_woken=1"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the watcher's log line at Close lacks %s:\n%s", want, log.String())
+		}
 	}
 }
