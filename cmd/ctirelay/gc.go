@@ -75,18 +75,42 @@ func quietAndBloated(prev, cur heapSample) bool {
 	return cur.cycles == prev.cycles && cur.held+cur.free > 2*cur.live+8<<20
 }
 
+// busyCycles is how many collections since the last return make a busy
+// spell worth returning memory after, whatever the heap looks like now: an
+// idle relay runs one every two minutes (the runtime's forced collection),
+// a spike hundreds.
+const busyCycles = 8
+
+// idleReturnDue: quiet now (no collection since the last look) after a spike,
+// seen as a bloated heap or as busyCycles collections since the last return
+// (returned). The store's memory outside the Go heap (SQLite's connection)
+// grows in a spike without showing in the heap's figures.
+func idleReturnDue(prev, cur heapSample, returned uint64) bool {
+	return cur.cycles == prev.cycles && (quietAndBloated(prev, cur) || cur.cycles-returned >= busyCycles)
+}
+
+// memoryReleaser is a store that holds memory of its own a spike can leave
+// behind (SQLite: the connection's caches in modernc.org/libc's heap).
+type memoryReleaser interface{ ReleaseMemory() }
+
 // returnIdleMemory collects and returns the free memory to the system
 // (debug.FreeOSMemory) once the process is quiet after a spike, checking
 // every idleReturnEvery, until the function it returns is called: a flood's
 // heap is back to the idle figure within about two intervals, while a busy
-// relay keeps GOGC 400's throughput.
-func returnIdleMemory() (stop func()) {
+// relay keeps GOGC 400's throughput. db's own memory is released first when
+// it has any to release.
+func returnIdleMemory(db any) (stop func()) {
+	release := func() {}
+	if r, ok := db.(memoryReleaser); ok {
+		release = r.ReleaseMemory
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(idleReturnEvery)
 		defer t.Stop()
 		prev := readHeap()
+		returned := prev.cycles
 		for {
 			select {
 			case <-done:
@@ -94,9 +118,11 @@ func returnIdleMemory() (stop func()) {
 			case <-t.C:
 			}
 			cur := readHeap()
-			if quietAndBloated(prev, cur) {
+			if idleReturnDue(prev, cur, returned) {
+				release()
 				debug.FreeOSMemory()
 				cur = readHeap()
+				returned = cur.cycles
 			}
 			prev = cur
 		}

@@ -80,9 +80,33 @@ func TestQuietAndBloated(t *testing.T) {
 	}
 }
 
+func TestIdleReturnDue(t *testing.T) {
+	t.Parallel()
+	const mb = 1 << 20
+	small := heapSample{cycles: 40, live: 1 * mb, held: 2 * mb, free: 1 * mb}
+	at := func(cycles uint64) heapSample { s := small; s.cycles = cycles; return s }
+	bloated := heapSample{cycles: 40, live: 1 * mb, held: 30 * mb, free: 10 * mb}
+	for _, c := range []struct {
+		name      string
+		prev, cur heapSample
+		returned  uint64
+		want      bool
+	}{
+		{"quiet after a spike that left a small heap (SQLite's memory is elsewhere)", at(40), at(40), 10, true},
+		{"quiet after a spike that left a bloated heap", bloated, bloated, 39, true},
+		{"still busy", at(39), at(40), 10, false},
+		{"idle since the last return: the forced collections", at(43), at(43), 36, false},
+		{"just busy enough", at(44), at(44), 36, true},
+	} {
+		if got := idleReturnDue(c.prev, c.cur, c.returned); got != c.want {
+			t.Errorf("%s: idleReturnDue = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 // The goroutine stops when asked (main_test's goleak would see it).
 func TestReturnIdleMemoryStops(t *testing.T) {
 	t.Parallel()
-	stop := returnIdleMemory()
+	stop := returnIdleMemory(nil)
 	stop()
 }

@@ -51,7 +51,6 @@ else sqlite:ctirelay.db.`,
 // runCmd runs the relay until SIGINT/SIGTERM; a second signal exits at once.
 func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag string) bool) error {
 	tuneGC(env)
-	defer returnIdleMemory()()
 	cfg, err := o.common.load(env)
 	if err != nil {
 		return err
@@ -77,6 +76,8 @@ func runCmd(ctx context.Context, env *cli, o *runOptions, changed func(flag stri
 	if err != nil {
 		return err
 	}
+	// Stopped after the store closes: a release on the closed pool does nothing.
+	defer returnIdleMemory(db)()
 	// Once the relay has run, the bounded shutdown below stops what these
 	// deferred calls stop when it fails to start.
 	ran := false
