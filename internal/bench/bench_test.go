@@ -240,6 +240,7 @@ func TestBenchTextReport(t *testing.T) {
 		Floor: &floorResult{Rows: 200000, Batch: 1000, Seconds: 2.5, RowsPerSec: 80000},
 		Runs: []runResult{
 			{Mode: modeBurnDown, Backlog: 100000, Sent: 100000, Commands: 100000, Seconds: 2, PerSecond: 50000, OfFloor: 0.625, StatementsPer: 0.0123, TxPer: 0.004, PeakRSS: 40 << 20},
+			{Mode: modeBurnDown, Backlog: 200, Sent: 200, Commands: 200, Seconds: 0.6, PerSecond: 333, OfFloor: 333.0 / 80000, StatementsPer: 6.1, TxPer: 1.045},
 			{Mode: modeRate, OfferedRate: 1000, Sent: 30000, Commands: 30000, Seconds: 30, PerSecond: 1000,
 				InsertToDispatch: &latencySummary{Count: 30000, P50: 1.25, P90: 2, P99: 4.5, Max: 12},
 				InsertToReply:    &latencySummary{Count: 30000, P50: 3, P90: 4, P99: 8, Max: 20}},
@@ -251,6 +252,7 @@ func TestBenchTextReport(t *testing.T) {
 		"machine: 2 CPUs, load average 0.10 0.20 0.30 at start",
 		"database floor: 80,000 rows/s (200,000 rows T_TTI→T_TTO in batches of 1000, 2.50s)",
 		"burn-down  100,000   100,000     2.00      50,000       62%      0.012   0.004     40 MB",
+		"burn-down      200       200     0.60         333      0.4%      6.100   1.045         -",
 		"latency at 1,000 commands/s offered (ms):",
 		"insert → dispatch  1.25  2.00  4.50  12.00   30,000",
 	} {

@@ -54,7 +54,7 @@ func (r *Report) writeText(w io.Writer) {
 			backlog = thousands(run.Backlog)
 		}
 		if run.OfFloor > 0 {
-			floor = fmt.Sprintf("%.0f%%", run.OfFloor*100)
+			floor = percent(run.OfFloor)
 		}
 		if run.PeakRSS > 0 {
 			rss = fmt.Sprintf("%.0f MB", float64(run.PeakRSS)/(1<<20))
@@ -109,4 +109,13 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// percent is a share as "62%", or "0.4%" below 10% (a one-agent run against
+// the floor read "0%").
+func percent(f float64) string {
+	if f < 0.1 {
+		return fmt.Sprintf("%.1f%%", f*100)
+	}
+	return fmt.Sprintf("%.0f%%", f*100)
 }

@@ -146,9 +146,11 @@ func runBench(ctx context.Context, cfg Config, backlog int64, prof string, bar *
 	}
 	end := time.Unix(0, probe.lastDone.Load())
 	cpuAfter := meter.sample()
+	// The profile, like the CPU figures, ends before the relay's shutdown.
+	perr := stopProfile()
 	engine.Stop()
 	res.PeakRSS = rss.done()
-	if perr := stopProfile(); err == nil {
+	if err == nil {
 		err = perr
 	}
 	if err != nil {
