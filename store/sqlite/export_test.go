@@ -21,9 +21,3 @@ func (l *lookSchedule) Next() time.Duration { return l.next() }
 // Small reply chunks, so the suite's Command cases read the journal after
 // a command's row in several chunks, as a large journal does.
 func init() { replyChunk = 16 }
-
-// TrimAllocator is trimAllocator (memory.go), for its test.
-var TrimAllocator = trimAllocator
-
-// TrimmedLibc is trimmedLibc, or "" where the trim is not built.
-var TrimmedLibc = trimmedLibcVersion

@@ -2,10 +2,7 @@ package sqlite_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,33 +40,5 @@ func TestReleaseMemoryClosesTheIdleConnection(t *testing.T) {
 	}
 	if n, _, err := s.Intake(ctx, relay.IntakeRequest{Limit: 10, Now: time.Now()}, relay.ClaimRequest{}); err != nil || n != 1 {
 		t.Fatalf("intake after ReleaseMemory = %d, %v; want 1", n, err)
-	}
-}
-
-// The allocator trim reaches into modernc.org/libc by go:linkname and a
-// built binary runs it only on the libc version it was checked against:
-// after an upgrade this fails until libc's allocator variables are read again
-// and trimmedLibc updated.
-func TestTrimmedLibcIsRequired(t *testing.T) {
-	t.Parallel()
-	mod, err := os.ReadFile("../../go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "modernc.org/libc " + sqlite.TrimmedLibc
-	if !strings.Contains(string(mod), want) {
-		t.Errorf("go.mod does not require %s: read modernc.org/libc's allocator variables again (trim_libc.go)", want)
-	}
-}
-
-func TestTrimAllocatorRuns(t *testing.T) {
-	t.Parallel()
-	switch runtime.GOOS + "/" + runtime.GOARCH {
-	case "linux/amd64", "linux/arm64":
-	default:
-		t.Skip("the trim is for libc's Linux allocator")
-	}
-	if !sqlite.TrimAllocator() {
-		t.Fatal("trimAllocator skipped")
 	}
 }
