@@ -85,11 +85,21 @@ type look struct {
 // the clock into the overlap rule).
 func (r *schedRig) next(waits <-chan look, idle bool) {
 	r.t.Helper()
+	r.nextUnless(waits, idle, func() bool { return false })
+}
+
+// nextUnless is next, but it leaves the clock where it is when stop holds
+// once the look is seen (what finished before the look was posted).
+func (r *schedRig) nextUnless(waits <-chan look, idle bool, stop func() bool) {
+	r.t.Helper()
 	for {
 		select {
 		case w := <-waits:
 			if idle && w.running > 0 {
 				continue
+			}
+			if stop() {
+				return
 			}
 			if d := w.wake.Sub(r.clock.Now()); d > 0 {
 				r.clock.Advance(d)
@@ -101,14 +111,15 @@ func (r *schedRig) next(waits <-chan look, idle bool) {
 	}
 }
 
-// until moves the clock from look to look until cond holds.
+// until moves the clock from look to look until cond holds; it never moves
+// it past a look after which cond holds (the next slot would run).
 func (r *schedRig) until(waits <-chan look, what string, cond func() bool) {
 	r.t.Helper()
 	for range 10_000 {
 		if cond() {
 			return
 		}
-		r.next(waits, true)
+		r.nextUnless(waits, true, cond)
 	}
 	r.t.Fatalf("never: %s", what)
 }
