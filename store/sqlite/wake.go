@@ -281,11 +281,15 @@ func (w *watcher) intakeDone(taken, limit int, full bool) {
 	st.seen, st.cont = wakes, taken >= limit || full
 }
 
-// logStats writes what the watcher did, once, at Close.
+// logStats writes what the watcher did, once, at Close, for a store that
+// took rows from T_TTI (a relay's; the CLI's tools take none and say nothing).
 func (w *watcher) logStats(log *slog.Logger, path string) {
 	st := &w.stats
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.intakes == 0 && st.wakes.Load() == 0 {
+		return
+	}
 	log.Info("sqlite wake-up watcher stopped", "db", path, "looks", st.looks.Load(), "intake_wakeups", st.wakes.Load(),
 		"intakes_with_rows", st.intakes, "intakes_not_woken", st.unwoken)
 }
