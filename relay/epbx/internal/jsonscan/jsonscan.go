@@ -22,18 +22,11 @@ func Array(data []byte, fn func(elem []byte) bool) bool {
 		if end < 0 || !fn(data[i:end]) {
 			return false
 		}
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return false
+		next, done, ok := member(data, end, ']')
+		if done {
+			return ok
 		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			return skipSpace(data, i+1) == len(data)
-		default:
-			return false
-		}
+		i = next
 	}
 }
 
@@ -77,19 +70,26 @@ func Object(data []byte, fn func(k, v []byte) bool) bool {
 		if !fn(k, data[i:end]) {
 			return false
 		}
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return false
+		next, done, ok := member(data, end, '}')
+		if done {
+			return ok
 		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return skipSpace(data, i+1) == len(data)
-		default:
-			return false
-		}
+		i = next
 	}
+}
+
+// member reads what follows a member ending at end: a comma (the next
+// member's start) or the container's close (done; ok when nothing follows
+// it); anything else is done and not ok.
+func member(data []byte, end int, close byte) (next int, done, ok bool) {
+	i := skipSpace(data, end)
+	switch {
+	case i < len(data) && data[i] == ',':
+		return skipSpace(data, i+1), false, true
+	case i < len(data) && data[i] == close:
+		return 0, true, skipSpace(data, i+1) == len(data)
+	}
+	return 0, true, false
 }
 
 func skipSpace(data []byte, i int) int {
