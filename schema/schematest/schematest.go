@@ -22,6 +22,12 @@ func OpenSQLite(t testing.TB, path string) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	// Connected now, so the file is in WAL mode before migrators start
+	// together: a new file's switch to WAL answers SQLITE_BUSY at once to
+	// a concurrent connection, whatever its busy timeout.
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 
