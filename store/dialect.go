@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,11 +14,31 @@ import (
 )
 
 // DB is a dialect's store as the commands use it: the relay's contract plus
-// its own migrations.
+// its own migrations and settings.
 type DB interface {
 	relay.Store
 	Migrate(ctx context.Context) ([]schema.Migration, error)
 	Pending(ctx context.Context) ([]schema.Migration, error)
+	// SetNotifyTrigger installs (on) or removes (off) a trigger on T_TTI
+	// that wakes relays when the ERP inserts; ErrNoNotifyTrigger (on) where
+	// the dialect has none, nil (off).
+	SetNotifyTrigger(ctx context.Context, on bool) error
+	// ReleaseMemory hands back what a load spike left in the store's own
+	// memory (SQLite: its connection's caches, in the process); `run` calls
+	// it when quiet after a spike. A no-op where the server holds it.
+	ReleaseMemory()
+}
+
+// ErrNoNotifyTrigger: the dialect has no T_TTI notify trigger (only
+// PostgreSQL has one).
+var ErrNoNotifyTrigger = errors.New("only PostgreSQL has a notify trigger")
+
+// NoNotifyTrigger is SetNotifyTrigger for a dialect without one.
+func NoNotifyTrigger(on bool) error {
+	if on {
+		return ErrNoNotifyTrigger
+	}
+	return nil
 }
 
 // Dialect is everything ctirelay knows of one SQL dialect. Each dialect's

@@ -89,21 +89,14 @@ func idleReturnDue(prev, cur heapSample, returned uint64) bool {
 	return cur.cycles == prev.cycles && (quietAndBloated(prev, cur) || cur.cycles-returned >= busyCycles)
 }
 
-// memoryReleaser is a store that holds memory of its own a spike can leave
-// behind (SQLite: the connection's caches in modernc.org/libc's heap).
-type memoryReleaser interface{ ReleaseMemory() }
-
 // returnIdleMemory collects and returns the free memory to the system
 // (debug.FreeOSMemory) once the process is quiet after a spike, checking
 // every idleReturnEvery, until the function it returns is called: a flood's
 // heap is back to the idle figure within about two intervals, while a busy
 // relay keeps GOGC 400's throughput. db's own memory is released first when
 // it has any to release.
-func returnIdleMemory(db any) (stop func()) {
-	release := func() {}
-	if r, ok := db.(memoryReleaser); ok {
-		release = r.ReleaseMemory
-	}
+func returnIdleMemory(db database) (stop func()) {
+	release := db.ReleaseMemory
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ctirelay/ctirelay/store"
+	"github.com/ctirelay/ctirelay/store/sqlite"
 )
 
 // Not parallel: the memory limit is the process's.
@@ -107,6 +112,11 @@ func TestIdleReturnDue(t *testing.T) {
 // The goroutine stops when asked (main_test's goleak would see it).
 func TestReturnIdleMemoryStops(t *testing.T) {
 	t.Parallel()
-	stop := returnIdleMemory(nil)
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), store.Options{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stop := returnIdleMemory(db)
 	stop()
 }

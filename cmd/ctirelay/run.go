@@ -274,15 +274,8 @@ func prepareSchema(ctx context.Context, cfg Config, db database, env *cli) error
 
 // configureDatabase applies the dialect settings that are not migrations.
 func configureDatabase(ctx context.Context, cfg Config, db database) error {
-	type notifyTrigger interface {
-		SetNotifyTrigger(ctx context.Context, on bool) error
-	}
-	if t, ok := db.(notifyTrigger); ok {
-		if err := t.SetNotifyTrigger(ctx, cfg.Database.NotifyTrigger); err != nil {
-			return fmt.Errorf("database.notify_trigger: %w", err)
-		}
-	} else if cfg.Database.NotifyTrigger {
-		return errors.New("database.notify_trigger: only PostgreSQL has it")
+	if err := db.SetNotifyTrigger(ctx, cfg.Database.NotifyTrigger); err != nil {
+		return fmt.Errorf("database.notify_trigger: %w", err)
 	}
 	return nil
 }

@@ -1,5 +1,11 @@
 package sqlite
 
+import (
+	"context"
+
+	"github.com/ctirelay/ctirelay/store"
+)
+
 // ReleaseMemory hands back the memory a load spike left in the store's
 // connection: it closes the idle pooled connection (the next statement opens
 // a fresh one). Under a spike the connection's page cache and its cached
@@ -16,3 +22,7 @@ func (s *Store) ReleaseMemory() {
 	s.db.SetMaxIdleConns(0) // closes the idle connection
 	s.db.SetMaxIdleConns(1)
 }
+
+// SetNotifyTrigger implements store.DB: SQLite has no notify trigger (the
+// store watches the file instead).
+func (s *Store) SetNotifyTrigger(_ context.Context, on bool) error { return store.NoNotifyTrigger(on) }

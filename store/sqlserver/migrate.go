@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctirelay/ctirelay/schema"
+	"github.com/ctirelay/ctirelay/store"
 )
 
 // migrateWait bounds the wait for another relay's migration.
@@ -63,3 +64,10 @@ func migrateLock(ctx context.Context, c *sql.Conn) (func() error, error) {
 		return nil
 	}, nil
 }
+
+// SetNotifyTrigger implements store.DB: SQL Server has no notify trigger
+// here (the relays poll).
+func (s *Store) SetNotifyTrigger(_ context.Context, on bool) error { return store.NoNotifyTrigger(on) }
+
+// ReleaseMemory implements store.DB: the server holds the memory.
+func (s *Store) ReleaseMemory() {}
