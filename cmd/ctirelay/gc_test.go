@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -119,4 +120,23 @@ func TestReturnIdleMemoryStops(t *testing.T) {
 	defer db.Close()
 	stop := returnIdleMemory(db)
 	stop()
+}
+
+// database.notify_trigger on a dialect without one is a clear error; off is
+// nothing to do.
+func TestNotifyTriggerOnlyWherePostgreSQL(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), store.Options{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cfg Config
+	if err := configureDatabase(context.Background(), cfg, db); err != nil {
+		t.Fatalf("notify_trigger off: %v", err)
+	}
+	cfg.Database.NotifyTrigger = true
+	if err := configureDatabase(context.Background(), cfg, db); !errors.Is(err, store.ErrNoNotifyTrigger) {
+		t.Fatalf("notify_trigger on SQLite: %v, want ErrNoNotifyTrigger", err)
+	}
 }
