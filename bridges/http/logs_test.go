@@ -1,35 +1,18 @@
 package httpbridge
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Messages do not repeat what the logger carries: bridge=http is an
 // attribute of every line, never part of the message.
 func TestLogMessagesDoNotRepeatTheBridge(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf relaytest.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := newRig(t, nil, Config{Logger: log})
 	r.b.Stop()

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ctirelay/ctirelay/relay"
+	"github.com/ctirelay/ctirelay/relay/relaytest"
 	"github.com/ctirelay/ctirelay/relay/relaytest/wait"
 )
 
@@ -258,7 +259,7 @@ func TestStreamEndsWhenTheClientLeaves(t *testing.T) {
 // wait out its drain timeout for them.
 func TestStopEndsWaitingStreams(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs relaytest.Buffer
 	r := newRig(t, nil, Config{Heartbeat: time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	var cs []*sseClient
 	for range 2 {
